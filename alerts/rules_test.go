@@ -1,0 +1,221 @@
+package alerts
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+// contractMetrics are the exporter's metric names from the team contract
+// (plus Prometheus' own up). Rules may use no other raw metric.
+var contractMetrics = []string{
+	"up",
+	"fptcloud_billing_cost_vnd",
+	"fptcloud_billing_month_to_date_cost_vnd",
+	"fptcloud_billing_vcpus",
+	"fptcloud_billing_ram_bytes",
+	"fptcloud_billing_disk_bytes",
+	"fptcloud_billing_cpu_quantity",
+	"fptcloud_billing_ram_quantity",
+	"fptcloud_billing_disk_quantity",
+	"fptcloud_billing_month_elapsed_ratio",
+	"fptcloud_billing_month_days",
+	"fptcloud_billing_day_elapsed_ratio",
+	"fptcloud_budget_daily_vnd",
+	"fptcloud_budget_monthly_vnd",
+	"fptcloud_budget_billing_group_daily_vnd",
+	"fptcloud_budget_billing_group_monthly_vnd",
+	"fptcloud_exporter_refresh_success",
+	"fptcloud_exporter_last_success_timestamp_seconds",
+	"fptcloud_exporter_refresh_duration_seconds",
+	"fptcloud_exporter_last_refresh_rows",
+	"fptcloud_exporter_last_refresh_pages",
+	"fptcloud_exporter_data_age_seconds",
+	"fptcloud_exporter_token_rejected",
+	"fptcloud_exporter_refresh_failures_total",
+	"fptcloud_exporter_api_requests_total",
+	"fptcloud_exporter_label_sets",
+	"fptcloud_exporter_folded_label_sets",
+	"fptcloud_exporter_build_info",
+}
+
+// ruleFile is the part of Prometheus' rule file format the tests read.
+type ruleFile struct {
+	Groups []struct {
+		Name  string `yaml:"name"`
+		Rules []rule `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+type rule struct {
+	Record      string            `yaml:"record"`
+	Alert       string            `yaml:"alert"`
+	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
+}
+
+// unitTestFile is the part of promtool's unit test format the tests read.
+type unitTestFile struct {
+	RuleFiles []string `yaml:"rule_files"`
+	Tests     []struct {
+		AlertRuleTests []struct {
+			Alertname string `yaml:"alertname"`
+			ExpAlerts []any  `yaml:"exp_alerts"`
+		} `yaml:"alert_rule_test"`
+	} `yaml:"tests"`
+}
+
+func loadRules(t *testing.T) []rule {
+	t.Helper()
+	var rules []rule
+	for _, name := range RuleFiles {
+		data, err := os.ReadFile(name)
+		require.NoError(t, err)
+		var f ruleFile
+		require.NoError(t, yaml.Unmarshal(data, &f), name)
+		for _, g := range f.Groups {
+			rules = append(rules, g.Rules...)
+		}
+	}
+	require.NotEmpty(t, rules)
+	return rules
+}
+
+func unitTestFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("tests", "*.yml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no promtool unit tests under alerts/tests")
+	return files
+}
+
+// lookTool finds a binary from Debian's prometheus packages. Without it the
+// test is skipped with a message, except in CI (CI set), where it fails.
+func lookTool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	msg := name + " not found on PATH: install Debian's " + pkg + " package (apt-get install " + pkg + ")"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + "; it is required when CI is set")
+	}
+	t.Skip(msg + " to run this test")
+	return ""
+}
+
+func runPromtool(t *testing.T, promtool string, args ...string) string {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), promtool, args...).CombinedOutput()
+	require.NoError(t, err, "promtool %s:\n%s", strings.Join(args, " "), out)
+	return string(out)
+}
+
+func TestPromtoolCheckRules(t *testing.T) {
+	promtool := lookTool(t, "promtool", "prometheus")
+	out := runPromtool(t, promtool, append([]string{"check", "rules"}, RuleFiles...)...)
+	assert.NotContains(t, out, "FAILED")
+	assert.Equal(t, len(RuleFiles), strings.Count(out, "SUCCESS"), out)
+}
+
+func TestPromtoolUnitTests(t *testing.T) {
+	promtool := lookTool(t, "promtool", "prometheus")
+	for _, file := range unitTestFiles(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			out := runPromtool(t, promtool, "test", "rules", file)
+			assert.Contains(t, out, "SUCCESS")
+		})
+	}
+}
+
+// TestEveryAlertIsUnitTested checks that promtool's tests show every alert
+// both firing and silent, and that they load exactly the shipped files.
+func TestEveryAlertIsUnitTested(t *testing.T) {
+	fires := map[string]bool{}
+	silent := map[string]bool{}
+	for _, file := range unitTestFiles(t) {
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		var f unitTestFile
+		require.NoError(t, yaml.Unmarshal(data, &f), file)
+		var loaded []string
+		for _, rf := range f.RuleFiles {
+			loaded = append(loaded, filepath.Base(rf))
+		}
+		assert.ElementsMatch(t, RuleFiles, loaded, "%s must load the shipped rule files", file)
+		for _, tc := range f.Tests {
+			for _, at := range tc.AlertRuleTests {
+				if len(at.ExpAlerts) > 0 {
+					fires[at.Alertname] = true
+				} else {
+					silent[at.Alertname] = true
+				}
+			}
+		}
+	}
+	for _, r := range loadRules(t) {
+		if r.Alert == "" {
+			continue
+		}
+		assert.True(t, fires[r.Alert], "no promtool test shows %s firing", r.Alert)
+		assert.True(t, silent[r.Alert], "no promtool test shows %s silent", r.Alert)
+	}
+}
+
+var (
+	// A raw metric name: not part of a recorded name (level:metric:op).
+	rawMetricRE = regexp.MustCompile(`(?:^|[^:\w])((?:fptcloud_|up\b)\w*)`)
+	recordRE    = regexp.MustCompile(`^[a-z_]+:fptcloud_[a-z0-9_]+:[a-z0-9_]+$`)
+)
+
+func TestRuleConventions(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range loadRules(t) {
+		name := r.Record + r.Alert
+		require.False(t, seen[name], "duplicate rule %s", name)
+		seen[name] = true
+
+		for _, m := range rawMetricRE.FindAllStringSubmatch(r.Expr, -1) {
+			assert.Contains(t, contractMetrics, m[1], "%s uses a metric the exporter does not expose", name)
+		}
+		if r.Record != "" {
+			assert.Regexp(t, recordRE, r.Record, "recording rule names follow level:metric:operations")
+			continue
+		}
+
+		assert.True(t, strings.HasPrefix(r.Alert, "FPTCloud"), "alert %s must be named FPTCloud...", r.Alert)
+		assert.Contains(t, []string{"critical", "warning", "info"}, r.Labels["severity"], "%s severity", r.Alert)
+		for _, key := range []string{"summary", "description", "action"} {
+			assert.NotEmpty(t, strings.TrimSpace(r.Annotations[key]), "%s has no %s annotation", r.Alert, key)
+		}
+		desc := r.Annotations["description"]
+		if strings.Contains(desc, "$value") {
+			assert.NotRegexp(t, `\$value\s*}}`, desc, "%s: humanise the value", r.Alert)
+		}
+		if strings.Contains(r.Expr, "_vnd") {
+			assert.Contains(t, desc, "{{ $value | humanize }} VND", "%s: give the amount humanised, in VND", r.Alert)
+		}
+		if strings.Contains(r.Expr, "fptcloud_budget_") {
+			// With no budget the gauge is absent: the comparison must be
+			// with the gauge itself, never with a default such as "or vector(0)".
+			assert.NotContains(t, r.Expr, "vector(", "%s must stay silent without a budget", r.Alert)
+		}
+	}
+}
+
+func TestContractListHasNoDuplicates(t *testing.T) {
+	sorted := slices.Clone(contractMetrics)
+	slices.Sort(sorted)
+	assert.Equal(t, len(sorted), len(slices.Compact(sorted)))
+}

@@ -1,0 +1,179 @@
+package collector
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+)
+
+// otherLabel is the value of every label of the series that the cardinality
+// guard folds the cheapest label sets into.
+const otherLabel = "__other__"
+
+// labelSet is the aggregation key: the five label values exactly as the API
+// sent them.
+type labelSet struct {
+	vpcID, vpcName, service, group, tag string
+}
+
+func keyOf(b *fptapi.Bill) labelSet {
+	return labelSet{vpcID: b.VPCID, vpcName: b.VPCName, service: b.Service, group: b.BillingGroupName, tag: b.Tag}
+}
+
+// clone copies the strings so a stored key never pins a decoder's buffer
+// (a client is free to hand out strings that share a page-sized backing
+// array). It runs once per new label set, never per row.
+func (k labelSet) clone() labelSet {
+	return labelSet{
+		vpcID: strings.Clone(k.vpcID), vpcName: strings.Clone(k.vpcName), service: strings.Clone(k.service),
+		group: strings.Clone(k.group), tag: strings.Clone(k.tag),
+	}
+}
+
+// sanitized replaces invalid UTF-8, which the Prometheus registry rejects
+// (one bad value would fail the whole scrape). JSON decoding already yields
+// valid UTF-8, so this only matters for other sources.
+func (k labelSet) sanitized() labelSet {
+	fix := func(s string) string {
+		if utf8.ValidString(s) {
+			return s
+		}
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return labelSet{vpcID: fix(k.vpcID), vpcName: fix(k.vpcName), service: fix(k.service), group: fix(k.group), tag: fix(k.tag)}
+}
+
+func compareLabelSets(a, b labelSet) int {
+	return cmp.Or(
+		strings.Compare(a.vpcID, b.vpcID), strings.Compare(a.vpcName, b.vpcName),
+		strings.Compare(a.service, b.service), strings.Compare(a.group, b.group),
+		strings.Compare(a.tag, b.tag),
+	)
+}
+
+// usage holds today's sums for one label set.
+type usage struct {
+	cost, vcpu, ram, disk, cpuQty, ramQty, diskQty float64
+}
+
+func (u *usage) add(b *fptapi.Bill) {
+	u.cost += b.TotalPrice
+	u.vcpu += b.VCPU
+	u.ram += b.RAM
+	u.disk += b.Disk
+	u.cpuQty += b.CPUQuantity
+	u.ramQty += b.RAMQuantity
+	u.diskQty += b.DiskQuantity
+}
+
+func (u *usage) merge(o *usage) {
+	u.cost += o.cost
+	u.vcpu += o.vcpu
+	u.ram += o.ram
+	u.disk += o.disk
+	u.cpuQty += o.cpuQty
+	u.ramQty += o.ramQty
+	u.diskQty += o.diskQty
+}
+
+// dayUsage sums today's rows per label set; rows are dropped once added.
+type dayUsage map[labelSet]*usage
+
+func (d dayUsage) addPage(page []fptapi.Bill) {
+	for i := range page {
+		b := &page[i]
+		k := keyOf(b)
+		u := d[k]
+		if u == nil {
+			u = new(usage)
+			d[k.clone()] = u
+		}
+		u.add(b)
+	}
+}
+
+// dayCost sums a closed day's total_price per label set: month-to-date is
+// all that is needed of a closed day.
+type dayCost map[labelSet]float64
+
+func (d dayCost) addPage(page []fptapi.Bill) {
+	for i := range page {
+		b := &page[i]
+		k := keyOf(b)
+		if v, ok := d[k]; ok {
+			d[k] = v + b.TotalPrice
+			continue
+		}
+		d[k.clone()] = b.TotalPrice
+	}
+}
+
+// series is one label set of a snapshot: today's usage (when the label set
+// has rows today) and its month-to-date cost.
+type series struct {
+	key      labelSet
+	today    usage
+	hasToday bool
+	mtd      float64
+}
+
+// combine joins today's usage with the closed days' costs into one series
+// per label set, folding all but the maxSeries-1 most expensive ones (by
+// month-to-date cost) into one __other__ series when there are more than
+// maxSeries. Sums are kept exact. It returns the series, in no particular
+// order (the registry sorts), and the number of label sets folded.
+func combine(today dayUsage, closed []dayCost, maxSeries int) ([]series, int) {
+	idx := make(map[labelSet]int, len(today))
+	var out []series
+	get := func(k labelSet) *series {
+		k = k.sanitized()
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, series{key: k})
+		}
+		return &out[i]
+	}
+	for k, u := range today {
+		s := get(k)
+		s.today.merge(u)
+		s.hasToday = true
+		s.mtd += u.cost
+	}
+	for _, d := range closed {
+		for k, c := range d {
+			get(k).mtd += c
+		}
+	}
+
+	folded := 0
+	if len(out) > maxSeries {
+		other := series{key: labelSet{otherLabel, otherLabel, otherLabel, otherLabel, otherLabel}}
+		// A real label set that is all "__other__" would collide with the
+		// fold series: it goes into it, without counting as folded.
+		if i, ok := idx[other.key]; ok {
+			other = out[i]
+			out[i] = out[len(out)-1]
+			out = out[:len(out)-1]
+		}
+		// Most expensive first; ties by key so the same label sets are
+		// folded on every refresh instead of flapping.
+		slices.SortFunc(out, func(a, b series) int {
+			return cmp.Or(cmp.Compare(b.mtd, a.mtd), compareLabelSets(a.key, b.key))
+		})
+		keep := max(maxSeries-1, 0)
+		for i := range out[keep:] {
+			s := &out[keep+i]
+			other.today.merge(&s.today)
+			other.hasToday = other.hasToday || s.hasToday
+			other.mtd += s.mtd
+		}
+		folded = len(out) - keep
+		out = append(out[:keep], other)
+	}
+	return out, folded
+}

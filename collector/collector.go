@@ -1,0 +1,144 @@
+package collector
+
+import (
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+)
+
+// APIRequestCounter counts API requests per (endpoint, code). Its Observe
+// method is passed to fptapi.WithObserver.
+type APIRequestCounter struct {
+	counts sync.Map // requestKey -> *atomic.Uint64
+}
+
+type requestKey struct{ endpoint, code string }
+
+// NewAPIRequestCounter returns an empty counter.
+func NewAPIRequestCounter() *APIRequestCounter { return &APIRequestCounter{} }
+
+// Observe counts one HTTP attempt. It is safe for concurrent use and, once a
+// (endpoint, code) pair has been seen, lock-free.
+func (c *APIRequestCounter) Observe(info fptapi.RequestInfo) {
+	k := requestKey{info.Endpoint, info.Code}
+	v, ok := c.counts.Load(k)
+	if !ok {
+		v, _ = c.counts.LoadOrStore(k, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(1)
+}
+
+func (c *APIRequestCounter) collect(ch chan<- prometheus.Metric) {
+	c.counts.Range(func(k, v any) bool {
+		key := k.(requestKey)
+		ch <- prometheus.MustNewConstMetric(descAPIRequests, prometheus.CounterValue,
+			float64(v.(*atomic.Uint64).Load()), key.endpoint, key.code)
+		return true
+	})
+}
+
+// Collector serves the Refresher's last published snapshot. It never calls
+// the API; a scrape reads one pointer and sends prebuilt samples.
+type Collector struct {
+	r       *Refresher
+	reqs    *APIRequestCounter
+	budgets []prometheus.Metric // fixed by configuration, built once
+}
+
+var _ prometheus.Collector = (*Collector)(nil)
+
+// New returns a Collector for r. reqs may be nil (no API request counts).
+func New(r *Refresher, reqs *APIRequestCounter) *Collector {
+	return &Collector{r: r, reqs: reqs, budgets: budgetMetrics(r.cfg.Budgets)}
+}
+
+func budgetMetrics(b Budgets) []prometheus.Metric {
+	var out []prometheus.Metric
+	if b.Daily != 0 {
+		out = append(out, prometheus.MustNewConstMetric(descBudgetDaily, prometheus.GaugeValue, b.Daily))
+	}
+	if b.Monthly != 0 {
+		out = append(out, prometheus.MustNewConstMetric(descBudgetMonthly, prometheus.GaugeValue, b.Monthly))
+	}
+	for _, g := range slices.Sorted(maps.Keys(b.GroupDaily)) {
+		out = append(out, prometheus.MustNewConstMetric(descBudgetGroupDaily, prometheus.GaugeValue, b.GroupDaily[g], g))
+	}
+	for _, g := range slices.Sorted(maps.Keys(b.GroupMonthly)) {
+		out = append(out, prometheus.MustNewConstMetric(descBudgetGroupMonthly, prometheus.GaugeValue, b.GroupMonthly[g], g))
+	}
+	return out
+}
+
+// Describe sends every metric's description.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+// Collect sends the calendar, budget and self metrics, and the billing
+// series of the served snapshot while it is fresh: no older than MaxAge and
+// describing the current billing day.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.r.state.Load()
+	now := c.r.now()
+	local := now.In(c.r.cfg.Location)
+
+	gaugeOf := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	}
+	today := dateOf(local)
+	dayStart, dayEnd := today.start(c.r.cfg.Location), today.end(c.r.cfg.Location)
+	monthStart := date{today.year, today.month, 1}.start(c.r.cfg.Location)
+	monthEnd := date{today.year, today.month + 1, 1}.start(c.r.cfg.Location) // Date normalises month 13
+	gaugeOf(descMonthElapsed, ratio(now.Sub(monthStart), monthEnd.Sub(monthStart)))
+	gaugeOf(descMonthDays, float64(monthEnd.AddDate(0, 0, -1).Day()))
+	gaugeOf(descDayElapsed, ratio(now.Sub(dayStart), dayEnd.Sub(dayStart)))
+
+	for _, m := range c.budgets {
+		ch <- m
+	}
+
+	gaugeOf(descRefreshSuccess, boolFloat(st.success))
+	gaugeOf(descRefreshDuration, st.duration.Seconds())
+	gaugeOf(descRefreshRows, float64(st.rows))
+	gaugeOf(descRefreshPages, float64(st.pages))
+	gaugeOf(descTokenRejected, boolFloat(st.tokenRejected))
+	ch <- prometheus.MustNewConstMetric(descRefreshFailures, prometheus.CounterValue, float64(st.failures))
+	if c.reqs != nil {
+		c.reqs.collect(ch)
+	}
+
+	snap := st.snap
+	if snap != nil {
+		gaugeOf(descLastSuccess, float64(snap.at.Unix())+float64(snap.at.Nanosecond())/1e9)
+	}
+	if snap == nil || now.Sub(snap.at) > c.r.cfg.MaxAge || snap.day != today {
+		gaugeOf(descLabelSets, 0)
+		gaugeOf(descFolded, 0)
+		return
+	}
+	gaugeOf(descDataAge, now.Sub(snap.at).Seconds())
+	gaugeOf(descLabelSets, float64(snap.labelSets))
+	gaugeOf(descFolded, float64(snap.folded))
+	for _, m := range snap.metrics {
+		ch <- m
+	}
+}
+
+func ratio(part, whole time.Duration) float64 {
+	return min(max(part.Seconds()/whole.Seconds(), 0), 1)
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

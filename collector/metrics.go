@@ -1,0 +1,161 @@
+package collector
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// Label names of the billing series, in sorted order: the label pairs built
+// below are handed to the registry as they are, and it expects them sorted.
+var billingLabels = []string{"billing_group", "service", "tag", "vpc_id", "vpc_name"}
+
+const giB = 1 << 30
+
+var (
+	descCost = prometheus.NewDesc("fptcloud_billing_cost_vnd",
+		"Cost of today's billing rows (sum of total_price, VND before VAT), per label set; today is the current date in the billing time zone.",
+		billingLabels, nil)
+	descMonthToDate = prometheus.NewDesc("fptcloud_billing_month_to_date_cost_vnd",
+		"Cost from the 1st of the current billing month through today (sum of total_price, VND before VAT), per label set.",
+		billingLabels, nil)
+	descVCPUs = prometheus.NewDesc("fptcloud_billing_vcpus",
+		"Sum of vcpu of today's billing rows, per label set.",
+		billingLabels, nil)
+	descRAM = prometheus.NewDesc("fptcloud_billing_ram_bytes",
+		"Sum of ram of today's billing rows (GB in the API, taken as GiB), in bytes, per label set.",
+		billingLabels, nil)
+	descDisk = prometheus.NewDesc("fptcloud_billing_disk_bytes",
+		"Sum of disk of today's billing rows (GB in the API, taken as GiB), in bytes, per label set.",
+		billingLabels, nil)
+	descCPUQty = prometheus.NewDesc("fptcloud_billing_cpu_quantity",
+		"Sum of cpu_quantity (billed CPU quantity, unit as FPT Cloud sends it) of today's billing rows, per label set.",
+		billingLabels, nil)
+	descRAMQty = prometheus.NewDesc("fptcloud_billing_ram_quantity",
+		"Sum of ram_quantity (billed RAM quantity, unit as FPT Cloud sends it) of today's billing rows, per label set.",
+		billingLabels, nil)
+	descDiskQty = prometheus.NewDesc("fptcloud_billing_disk_quantity",
+		"Sum of disk_quantity (billed disk quantity, unit as FPT Cloud sends it) of today's billing rows, per label set.",
+		billingLabels, nil)
+
+	descMonthElapsed = prometheus.NewDesc("fptcloud_billing_month_elapsed_ratio",
+		"Fraction of the current billing month elapsed (0..1), in the billing time zone.", nil, nil)
+	descMonthDays = prometheus.NewDesc("fptcloud_billing_month_days",
+		"Number of days in the current billing month, in the billing time zone.", nil, nil)
+	descDayElapsed = prometheus.NewDesc("fptcloud_billing_day_elapsed_ratio",
+		"Fraction of the current billing day elapsed (0..1), in the billing time zone.", nil, nil)
+
+	descBudgetDaily = prometheus.NewDesc("fptcloud_budget_daily_vnd",
+		"Configured daily budget in VND (--budget.daily-vnd).", nil, nil)
+	descBudgetMonthly = prometheus.NewDesc("fptcloud_budget_monthly_vnd",
+		"Configured monthly budget in VND (--budget.monthly-vnd).", nil, nil)
+	descBudgetGroupDaily = prometheus.NewDesc("fptcloud_budget_billing_group_daily_vnd",
+		"Configured daily budget of a billing group in VND (--budget.billing-group-daily-vnd).", []string{"billing_group"}, nil)
+	descBudgetGroupMonthly = prometheus.NewDesc("fptcloud_budget_billing_group_monthly_vnd",
+		"Configured monthly budget of a billing group in VND (--budget.billing-group-monthly-vnd).", []string{"billing_group"}, nil)
+
+	descRefreshSuccess = prometheus.NewDesc("fptcloud_exporter_refresh_success",
+		"1 if the last refresh of billing data succeeded, else 0.", nil, nil)
+	descLastSuccess = prometheus.NewDesc("fptcloud_exporter_last_success_timestamp_seconds",
+		"Unix time of the last successful refresh (absent before the first).", nil, nil)
+	descRefreshDuration = prometheus.NewDesc("fptcloud_exporter_refresh_duration_seconds",
+		"Duration of the last refresh.", nil, nil)
+	descRefreshRows = prometheus.NewDesc("fptcloud_exporter_last_refresh_rows",
+		"Billing rows read from the API in the last refresh (cached closed days are not read again).", nil, nil)
+	descRefreshPages = prometheus.NewDesc("fptcloud_exporter_last_refresh_pages",
+		"Non-empty pages read from the API in the last refresh.", nil, nil)
+	descDataAge = prometheus.NewDesc("fptcloud_exporter_data_age_seconds",
+		"Seconds since the billing snapshot being served was fetched (absent when none is served).", nil, nil)
+	descTokenRejected = prometheus.NewDesc("fptcloud_exporter_token_rejected",
+		"1 if the last refresh failed because the API rejected the token (HTTP 401/403: invalid or expired), else 0.", nil, nil)
+	descRefreshFailures = prometheus.NewDesc("fptcloud_exporter_refresh_failures_total",
+		"Failed refreshes of billing data.", nil, nil)
+	descAPIRequests = prometheus.NewDesc("fptcloud_exporter_api_requests_total",
+		"HTTP requests (attempts, retries included) made to the FPT Cloud API, by endpoint and HTTP code or error class.",
+		[]string{"endpoint", "code"}, nil)
+	descLabelSets = prometheus.NewDesc("fptcloud_exporter_label_sets",
+		"Label sets in the billing snapshot being served, after folding.", nil, nil)
+	descFolded = prometheus.NewDesc("fptcloud_exporter_folded_label_sets",
+		"Label sets folded into the __other__ series by --collector.max-series in the snapshot being served.", nil, nil)
+)
+
+// allDescs lists every metric the Collector may send.
+var allDescs = []*prometheus.Desc{
+	descCost, descMonthToDate, descVCPUs, descRAM, descDisk, descCPUQty, descRAMQty, descDiskQty,
+	descMonthElapsed, descMonthDays, descDayElapsed,
+	descBudgetDaily, descBudgetMonthly, descBudgetGroupDaily, descBudgetGroupMonthly,
+	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
+	descDataAge, descTokenRejected, descRefreshFailures, descAPIRequests, descLabelSets, descFolded,
+}
+
+// gauge is an immutable, prebuilt gauge sample. It is a leaner form of
+// prometheus.MustNewConstMetric for the snapshot: the eight metrics of a
+// label set share one label-pair slice (a const metric builds its own), and
+// the dto.Gauge is built once per refresh rather than on every scrape. The
+// registry treats a written dto.Metric's parts as immutable, so sharing them
+// between scrapes is safe.
+type gauge struct {
+	desc   *prometheus.Desc
+	labels []*dto.LabelPair
+	value  *dto.Gauge
+}
+
+func (g *gauge) Desc() *prometheus.Desc { return g.desc }
+
+func (g *gauge) Write(out *dto.Metric) error {
+	out.Label = g.labels
+	out.Gauge = g.value
+	return nil
+}
+
+// labelPairs builds the sorted label pairs of one label set with one
+// allocation for the values and one for the pairs.
+func labelPairs(k labelSet) []*dto.LabelPair {
+	vals := &[5]string{k.group, k.service, k.tag, k.vpcID, k.vpcName} // order of billingLabels
+	pairs := new([5]dto.LabelPair)
+	out := make([]*dto.LabelPair, 5)
+	for i := range pairs {
+		pairs[i].Name = &billingLabels[i]
+		pairs[i].Value = &vals[i]
+		out[i] = &pairs[i]
+	}
+	return out
+}
+
+// buildMetrics turns the series of a snapshot into the samples Collect sends.
+func buildMetrics(ss []series) []prometheus.Metric {
+	n := 0
+	for i := range ss {
+		n++
+		if ss[i].hasToday {
+			n += 7
+		}
+	}
+	gauges := make([]gauge, n)
+	values := make([]dto.Gauge, n)
+	floats := make([]float64, n)
+	out := make([]prometheus.Metric, n)
+	j := 0
+	for i := range ss {
+		s := &ss[i]
+		lp := labelPairs(s.key)
+		add := func(d *prometheus.Desc, v float64) {
+			floats[j] = v
+			values[j].Value = &floats[j]
+			gauges[j] = gauge{desc: d, labels: lp, value: &values[j]}
+			out[j] = &gauges[j]
+			j++
+		}
+		add(descMonthToDate, s.mtd)
+		if s.hasToday {
+			u := &s.today
+			add(descCost, u.cost)
+			add(descVCPUs, u.vcpu)
+			add(descRAM, u.ram*giB)
+			add(descDisk, u.disk*giB)
+			add(descCPUQty, u.cpuQty)
+			add(descRAMQty, u.ramQty)
+			add(descDiskQty, u.diskQty)
+		}
+	}
+	return out
+}

@@ -1,0 +1,365 @@
+package fptapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// DefaultBaseURL is FPT Cloud's Console API (the Japan region uses
+// https://console-api.fptcloud.jp/api).
+const DefaultBaseURL = "https://console-api.fptcloud.com/api"
+
+// Defaults of a client built without the matching option.
+const (
+	DefaultUserAgent        = "fptcloud_exporter"
+	DefaultPageSize         = 100
+	MaxPageSize             = 10000
+	DefaultMaxPages         = 100000
+	DefaultMaxResponseBytes = 32 << 20
+	DefaultRateLimit        = 5.0 // requests per second
+	DefaultRateBurst        = 5
+	DefaultHTTPTimeout      = time.Minute // of the default *http.Client, per request
+)
+
+// errorBodyLimit bounds how much of a non-2xx body is read: enough for a
+// JSON error or the head of an HTML page, never a whole error page.
+const errorBodyLimit = 4 << 10
+
+// Endpoint names, as reported to an Observer and carried by errors.
+const (
+	EndpointBills    = "bills"     // POST /v1/billing/bills
+	EndpointBillInfo = "bill_info" // GET /v1/billing/bill/info
+)
+
+var endpointPaths = map[string]string{
+	EndpointBills:    "/v1/billing/bills",
+	EndpointBillInfo: "/v1/billing/bill/info",
+}
+
+// RequestInfo describes one HTTP attempt, for an Observer.
+type RequestInfo struct {
+	Endpoint string        // EndpointBills or EndpointBillInfo
+	Code     string        // HTTP status code ("200", "429") or an error class ("timeout", "canceled", "transport")
+	Duration time.Duration // time to headers and body
+	Retry    int           // 0 for the first attempt, 1 for the first retry, ...
+}
+
+// Observer is called once per HTTP attempt; it must be cheap and safe for concurrent use.
+type Observer func(RequestInfo)
+
+// Option configures a Client. Invalid values make NewClient fail.
+type Option func(*Client)
+
+// WithBaseURL sets the API base URL, e.g. https://console-api.fptcloud.jp/api.
+func WithBaseURL(u string) Option { return func(c *Client) { c.baseURL = u } }
+
+// WithHTTPClient sets the HTTP client; its Timeout bounds one attempt.
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.httpc = h } }
+
+// WithUserAgent sets the whole User-Agent, e.g. "fptcloud_exporter/" + version.
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithRateLimit bounds requests per second (math.Inf(1) for no limit) with
+// the given burst.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *Client) { c.ratePerSecond, c.rateBurst = perSecond, burst }
+}
+
+// WithRetryPolicy sets how transport errors and HTTP 429/5xx are retried.
+func WithRetryPolicy(p RetryPolicy) Option { return func(c *Client) { c.retry = p } }
+
+// WithPageSize sets the rows asked for per page (1..MaxPageSize).
+func WithPageSize(n int) Option { return func(c *Client) { c.pageSize = n } }
+
+// WithMaxResponseBytes caps the size of one response body.
+func WithMaxResponseBytes(n int64) Option { return func(c *Client) { c.maxResponseBytes = n } }
+
+// WithMaxPages caps the pages of one bills query, so that a server that
+// never stops paging cannot keep the client busy forever.
+func WithMaxPages(n int) Option { return func(c *Client) { c.maxPages = n } }
+
+// WithObserver sets a hook called once per HTTP attempt.
+func WithObserver(o Observer) Option { return func(c *Client) { c.observer = o } }
+
+// WithTokenFunc makes the client ask f for the token before every attempt
+// (e.g. to follow a rotated token file); it takes precedence over the token
+// given to NewClient.
+func WithTokenFunc(f func() (string, error)) Option { return func(c *Client) { c.tokenFunc = f } }
+
+// Client talks to FPT Cloud's billing API. It is safe for concurrent use:
+// its fields are not changed after NewClient.
+type Client struct {
+	baseURL          string
+	httpc            *http.Client
+	userAgent        string
+	ratePerSecond    float64
+	rateBurst        int
+	limiter          *rate.Limiter
+	retry            RetryPolicy
+	pageSize         int
+	maxResponseBytes int64
+	maxPages         int
+	observer         Observer
+	token            string
+	tokenFunc        func() (string, error)
+}
+
+// NewClient returns a client that authenticates with token (see WithTokenFunc for rotation).
+func NewClient(token string, opts ...Option) (*Client, error) {
+	c := &Client{
+		baseURL:          DefaultBaseURL,
+		userAgent:        DefaultUserAgent,
+		ratePerSecond:    DefaultRateLimit,
+		rateBurst:        DefaultRateBurst,
+		retry:            DefaultRetryPolicy(),
+		pageSize:         DefaultPageSize,
+		maxResponseBytes: DefaultMaxResponseBytes,
+		maxPages:         DefaultMaxPages,
+		token:            strings.TrimSpace(token),
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.httpc == nil {
+		c.httpc = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("fptapi: %w", err)
+	}
+	c.baseURL = strings.TrimRight(c.baseURL, "/")
+	lim := rate.Limit(c.ratePerSecond)
+	if math.IsInf(c.ratePerSecond, 1) {
+		lim = rate.Inf
+	}
+	c.limiter = rate.NewLimiter(lim, c.rateBurst)
+	return c, nil
+}
+
+func (c *Client) validate() error {
+	if c.tokenFunc == nil {
+		if err := checkToken(c.token); err != nil {
+			return err
+		}
+	}
+	u, err := url.Parse(c.baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("base URL %q: want an absolute http(s) URL", c.baseURL)
+	}
+	if c.userAgent == "" || strings.ContainsFunc(c.userAgent, isCtl) {
+		return fmt.Errorf("user agent %q: want a non-empty header value", c.userAgent)
+	}
+	if math.IsNaN(c.ratePerSecond) || c.ratePerSecond <= 0 {
+		return fmt.Errorf("rate limit %v: want > 0 requests per second", c.ratePerSecond)
+	}
+	if c.rateBurst < 1 {
+		return fmt.Errorf("rate burst %d: want >= 1", c.rateBurst)
+	}
+	if c.retry.MaxRetries < 0 || c.retry.BaseDelay < 0 || c.retry.MaxDelay < 0 {
+		return fmt.Errorf("retry policy %+v: want no negative values", c.retry)
+	}
+	if c.pageSize < 1 || c.pageSize > MaxPageSize {
+		return fmt.Errorf("page size %d: want 1..%d", c.pageSize, MaxPageSize)
+	}
+	if c.maxResponseBytes < 1 {
+		return fmt.Errorf("max response bytes %d: want >= 1", c.maxResponseBytes)
+	}
+	if c.maxPages < 1 {
+		return fmt.Errorf("max pages %d: want >= 1", c.maxPages)
+	}
+	return nil
+}
+
+// checkToken rejects tokens that cannot go into a header. The message never
+// quotes the token.
+func checkToken(t string) error {
+	if t == "" {
+		return errors.New("empty token")
+	}
+	if strings.ContainsFunc(t, func(r rune) bool { return isCtl(r) || r == ' ' }) {
+		return errors.New("token contains spaces or control characters")
+	}
+	return nil
+}
+
+func isCtl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func (c *Client) currentToken() (string, error) {
+	if c.tokenFunc == nil {
+		return c.token, nil
+	}
+	t, err := c.tokenFunc()
+	if err != nil {
+		return "", fmt.Errorf("get token: %w", err)
+	}
+	t = strings.TrimSpace(t)
+	if err := checkToken(t); err != nil {
+		return "", err
+	}
+	return t, nil
+}
+
+// call sends one request with retries and leaves the 2xx body in buf. It
+// returns the token it used last, for redacting what the caller decodes.
+func (c *Client) call(ctx context.Context, endpoint, method string, body []byte, buf *bytes.Buffer) (string, error) {
+	for retry := 0; ; retry++ {
+		a := c.attempt(ctx, endpoint, method, body, buf, retry)
+		if a.err == nil {
+			return a.token, nil
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			if errors.Is(a.err, cerr) {
+				return a.token, a.err
+			}
+			return a.token, fmt.Errorf("%w (stopped: %w)", a.err, cerr)
+		}
+		if !a.retryable {
+			return a.token, a.err
+		}
+		if retry >= c.retry.MaxRetries {
+			if retry == 0 {
+				return a.token, a.err
+			}
+			return a.token, fmt.Errorf("%w (gave up after %d retries)", a.err, retry)
+		}
+		delay := c.retry.backoff(retry, a.retryAfter)
+		// Fail fast rather than sleep into a deadline that the retry
+		// could not meet anyway.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= delay {
+			return a.token, fmt.Errorf("%w (no retry: waiting %s would pass the context deadline: %w)",
+				a.err, delay.Round(time.Millisecond), context.DeadlineExceeded)
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return a.token, fmt.Errorf("%w (while waiting to retry: %w)", a.err, err)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+type attemptResult struct {
+	token      string
+	err        error
+	retryable  bool
+	retryAfter time.Duration
+}
+
+// attempt makes one HTTP request and reports it to the observer.
+func (c *Client) attempt(ctx context.Context, endpoint, method string, body []byte, buf *bytes.Buffer, retry int) attemptResult {
+	if err := c.limiter.Wait(ctx); err != nil {
+		return attemptResult{err: fmt.Errorf("fptapi: %s: rate limit: %w", endpoint, err)}
+	}
+	token, err := c.currentToken()
+	if err != nil {
+		return attemptResult{err: fmt.Errorf("fptapi: %s: %w", endpoint, err)}
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+endpointPaths[endpoint], rd)
+	if err != nil {
+		return attemptResult{token: token, err: fmt.Errorf("fptapi: %s: %w", endpoint, err)}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+
+	start := time.Now()
+	observe := func(code string) {
+		if c.observer != nil {
+			c.observer(RequestInfo{Endpoint: endpoint, Code: code, Duration: time.Since(start), Retry: retry})
+		}
+	}
+	resp, err := c.httpc.Do(req)
+	if err != nil {
+		observe(errorClass(ctx, err))
+		return attemptResult{token: token, err: fmt.Errorf("fptapi: %s: %w", endpoint, err), retryable: ctx.Err() == nil}
+	}
+	defer resp.Body.Close()
+	code := strconv.Itoa(resp.StatusCode)
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
+		// Drain a little more so the connection can be reused; a huge
+		// error page is simply dropped with its connection.
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		observe(code)
+		apiErr := errorFromBody(endpoint, resp.StatusCode, excerpt, token)
+		return attemptResult{
+			token:      token,
+			err:        apiErr,
+			retryable:  retryableStatus(resp.StatusCode),
+			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		}
+	}
+
+	if err := readBody(resp, buf, c.maxResponseBytes); err != nil {
+		if errors.Is(err, ErrResponseTooLarge) {
+			observe(code)
+			return attemptResult{token: token, err: fmt.Errorf("fptapi: %s: %w", endpoint, err)}
+		}
+		// The connection broke mid-body: as retryable as a failed dial.
+		observe(errorClass(ctx, err))
+		return attemptResult{token: token, err: fmt.Errorf("fptapi: %s: read body: %w", endpoint, err), retryable: ctx.Err() == nil}
+	}
+	observe(code)
+	return attemptResult{token: token}
+}
+
+// readBody reads a whole 2xx body into buf, failing once it passes max.
+func readBody(resp *http.Response, buf *bytes.Buffer, max int64) error {
+	buf.Reset()
+	if resp.ContentLength > max {
+		return fmt.Errorf("%w: Content-Length %d exceeds the limit of %d bytes", ErrResponseTooLarge, resp.ContentLength, max)
+	}
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength))
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, max+1)); err != nil {
+		return err
+	}
+	if int64(buf.Len()) > max {
+		return fmt.Errorf("%w: body exceeds the limit of %d bytes", ErrResponseTooLarge, max)
+	}
+	return nil
+}
+
+// errorClass names a failed attempt for an Observer.
+func errorClass(ctx context.Context, err error) string {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+		return "timeout"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	return "transport"
+}

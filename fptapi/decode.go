@@ -1,0 +1,621 @@
+package fptapi
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Decoding is hand-written on a small scanner (scan.go) rather than
+// encoding/json or a JSON library, because it dominates the client's CPU
+// and the issue asks for 200,000 rows/s on one core, fake server included.
+// Measured on 100-row pages of realistic rows (~650 bytes each), one core:
+//
+//	encoding/json, lenient field types     ~ 90,000 rows/s (decode alone)
+//	fastjson tree + interning + fast path  ~490,000 rows/s (decode alone);
+//	                                        ~150,000 rows/s through the fake
+//	this scanner                           see BenchmarkDecodePage
+//
+// Walking the bytes once also makes the lenient rules (number | numeric
+// string | null, integer or boolean status) plain code on the next byte.
+
+// pageDecoder decodes the pages of one query. It reuses its row slice,
+// cursor buffer and interned strings from page to page, so it is not safe
+// for concurrent use.
+type pageDecoder struct {
+	s      scanner
+	rows   []Bill
+	cursor []byte
+	strs   map[string]string // raw (escaped) JSON string content -> value
+}
+
+// page is the decoded envelope of a bills response.
+type page struct {
+	status  string // as sent; "" when absent
+	ok      bool   // status means success
+	message string
+	cursor  []byte // nil when absent, null or []; valid until the next decode
+	rows    []Bill // valid until the next decode
+}
+
+// decode parses one bills response body. The rows and cursor it returns
+// alias the decoder's buffers.
+func (d *pageDecoder) decode(body []byte) (page, error) {
+	s := &d.s
+	s.reset(body)
+	d.rows = d.rows[:0]
+	d.cursor = d.cursor[:0]
+	p := page{ok: true}
+	if s.peek() != '{' {
+		return page{}, fmt.Errorf("response: want a JSON object, got %s", s.kind())
+	}
+	s.i++
+	for first := true; ; first = false {
+		more, err := s.more('}', first)
+		if err != nil {
+			return page{}, err
+		}
+		if !more {
+			break
+		}
+		key, err := s.key()
+		if err != nil {
+			return page{}, err
+		}
+		switch string(key) {
+		case "status":
+			p.status, p.ok, err = d.status()
+		case "message":
+			p.message, err = d.message()
+		case "last_sort_value":
+			err = d.lastSortValue()
+		case "data":
+			if p.ok {
+				err = d.data()
+			} else {
+				err = s.skip(0) // a failed answer's data is of no use
+			}
+		default:
+			err = s.skip(0)
+		}
+		if err != nil {
+			return page{}, fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	if err := s.end(); err != nil {
+		return page{}, err
+	}
+	if len(d.cursor) > 0 {
+		p.cursor = d.cursor
+	}
+	if p.ok {
+		p.rows = d.rows
+	}
+	return p, nil
+}
+
+func (d *pageDecoder) lastSortValue() error {
+	s := &d.s
+	d.cursor = d.cursor[:0]
+	switch s.peek() {
+	case 'n':
+		return s.literal("null")
+	case '[':
+		raw, err := s.rawValue()
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(raw[1:len(raw)-1])) > 0 { // not []
+			d.cursor = append(d.cursor, raw...)
+		}
+		return nil
+	}
+	return fmt.Errorf("want an array, got %s", s.kind())
+}
+
+func (d *pageDecoder) data() error {
+	s := &d.s
+	d.rows = d.rows[:0]
+	switch s.peek() {
+	case 'n':
+		return s.literal("null")
+	case '[':
+		s.i++
+	default:
+		return fmt.Errorf("want an array, got %s", s.kind())
+	}
+	for first := true; ; first = false {
+		more, err := s.more(']', first)
+		if err != nil || !more {
+			return err
+		}
+		n := len(d.rows)
+		if s.peek() != '{' {
+			return fmt.Errorf("[%d]: want an object, got %s", n, s.kind())
+		}
+		s.i++
+		d.rows = append(d.rows, Bill{})
+		if err := d.bill(&d.rows[n]); err != nil {
+			return fmt.Errorf("[%d]: %w", n, err)
+		}
+	}
+}
+
+// bill fills b (a zero Bill) from one row object whose '{' was consumed.
+// Unknown fields are skipped.
+func (d *pageDecoder) bill(b *Bill) error {
+	s := &d.s
+	for first := true; ; first = false {
+		more, err := s.more('}', first)
+		if err != nil || !more {
+			return err
+		}
+		key, err := s.key()
+		if err != nil {
+			return err
+		}
+		switch string(key) {
+		// Fields that repeat across rows (label values above all) are
+		// interned: one string per distinct value per query, not per row.
+		case "org_id":
+			b.OrgID, err = d.str(true)
+		case "org_name":
+			b.OrgName, err = d.str(true)
+		case "tenant_iaas_id":
+			b.TenantIaasID, err = d.str(true)
+		case "tenant_iaas_name":
+			b.TenantIaasName, err = d.str(true)
+		case "vpc_id":
+			b.VPCID, err = d.str(true)
+		case "vpc_name":
+			b.VPCName, err = d.str(true)
+		case "vdi_site":
+			b.VDISite, err = d.str(true)
+		case "pool_name":
+			b.PoolName, err = d.str(true)
+		case "day":
+			b.Day, err = d.str(true)
+		case "start_time":
+			b.StartTime, err = d.str(true)
+		case "service":
+			b.Service, err = d.str(true)
+		case "name":
+			b.Name, err = d.str(false)
+		case "infra_id":
+			b.InfraID, err = d.str(false)
+		case "attach_vm":
+			b.AttachVM, err = d.str(true)
+		case "storage_policy":
+			b.StoragePolicy, err = d.str(true)
+		case "tag":
+			b.Tag, err = d.str(true)
+		case "billing_config_name":
+			b.BillingConfigName, err = d.str(true)
+		case "billing_group_name":
+			b.BillingGroupName, err = d.str(true)
+		case "invoice_group_name":
+			b.InvoiceGroupName, err = d.str(true)
+		case "disk":
+			b.Disk, err = d.num()
+		case "disk_total":
+			b.DiskTotal, err = d.num()
+		case "vcpu":
+			b.VCPU, err = d.num()
+		case "vcpu_total":
+			b.VCPUTotal, err = d.num()
+		case "ram":
+			b.RAM, err = d.num()
+		case "ram_total":
+			b.RAMTotal, err = d.num()
+		case "running_time":
+			b.RunningTime, err = d.num()
+		case "total_price":
+			b.TotalPrice, err = d.num()
+		case "disk_quantity":
+			b.DiskQuantity, err = d.num()
+		case "cpu_quantity":
+			b.CPUQuantity, err = d.num()
+		case "ram_quantity":
+			b.RAMQuantity, err = d.num()
+		default:
+			err = s.skip(0)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+}
+
+// maxInterned bounds the interned strings of one query, so a query with
+// millions of distinct values costs no more than plain strings.
+const maxInterned = 8192
+
+// str decodes a string field leniently: a string, null (""), or a number
+// or boolean taken as its JSON text.
+func (d *pageDecoder) str(intern bool) (string, error) {
+	s := &d.s
+	switch c := s.peek(); c {
+	case '"':
+		s.i++
+		raw, escaped, err := s.str()
+		if err != nil {
+			return "", err
+		}
+		if !intern {
+			return decodeString(raw, escaped)
+		}
+		if v, ok := d.strs[string(raw)]; ok { // this lookup does not allocate
+			return v, nil
+		}
+		v, err := decodeString(raw, escaped)
+		if err != nil {
+			return "", err
+		}
+		if d.strs == nil {
+			d.strs = make(map[string]string)
+		}
+		if len(d.strs) < maxInterned {
+			d.strs[string(raw)] = v
+		}
+		return v, nil
+	case 'n':
+		return "", s.literal("null")
+	case 't', 'f', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		raw, err := s.rawValue()
+		return string(raw), err
+	}
+	return "", fmt.Errorf("want a string, got %s", s.kind())
+}
+
+func decodeString(raw []byte, escaped bool) (string, error) {
+	if !escaped {
+		return toString(raw), nil
+	}
+	v, err := unescape(raw)
+	if err != nil {
+		return "", err
+	}
+	return strings.ToValidUTF8(v, "\uFFFD"), nil
+}
+
+// num decodes a numeric field leniently: a number, a numeric string, or
+// null or "" (0). NaN and infinities, in any spelling, are errors.
+func (d *pageDecoder) num() (float64, error) {
+	s := &d.s
+	switch c := s.peek(); {
+	case c == '-' || c >= '0' && c <= '9':
+		raw, err := s.number()
+		if err != nil {
+			return 0, err
+		}
+		return parseFinite(raw)
+	case c == '"':
+		s.i++
+		raw, escaped, err := s.str()
+		if err != nil {
+			return 0, err
+		}
+		if escaped {
+			v, err := unescape(raw)
+			if err != nil {
+				return 0, err
+			}
+			raw = []byte(v)
+		}
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 {
+			return 0, nil
+		}
+		return parseFinite(raw)
+	case c == 'n':
+		return 0, s.literal("null")
+	}
+	return 0, fmt.Errorf("want a number, got %s", s.kind())
+}
+
+var errNotFinite = errors.New("not a finite number")
+
+// parseFinite parses a decimal number, rejecting anything that is not a
+// finite float64 ("NaN", "Inf", 1e999, hexadecimal, ...).
+func parseFinite(b []byte) (float64, error) {
+	if f, ok := parseSimpleDecimal(b); ok {
+		return f, nil
+	}
+	for _, c := range b {
+		if (c < '0' || c > '9') && c != '.' && c != '-' && c != '+' && c != 'e' && c != 'E' {
+			return 0, fmt.Errorf("%w: %q", errNotFinite, excerpt(b))
+		}
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%w: %q", errNotFinite, excerpt(b))
+	}
+	return f, nil
+}
+
+func excerpt(b []byte) string {
+	if len(b) > 32 {
+		return toString(b[:32]) + "…"
+	}
+	return toString(b)
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// parseSimpleDecimal is the fast path for the common shape -?digits(.digits)?
+// with at most 15 significant digits: the mantissa and the power of ten are
+// both exact float64 values, so one division gives the correctly rounded
+// result, the same as strconv.ParseFloat.
+func parseSimpleDecimal(b []byte) (float64, bool) {
+	i, neg := 0, false
+	if len(b) > 0 && b[0] == '-' {
+		neg, i = true, 1
+	}
+	var mant uint64
+	digits, start := 0, i
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		mant = mant*10 + uint64(b[i]-'0')
+		digits++
+	}
+	if i == start {
+		return 0, false
+	}
+	frac := 0
+	if i < len(b) && b[i] == '.' {
+		i++
+		fs := i
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			mant = mant*10 + uint64(b[i]-'0')
+			digits++
+		}
+		frac = i - fs
+		if frac == 0 {
+			return 0, false
+		}
+	}
+	if i != len(b) || digits > 15 {
+		return 0, false
+	}
+	f := float64(mant) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// status reads the body's "status": 0, true, "0", "true", "ok", "success"
+// or null mean success. The text is kept as sent, for errors.
+func (d *pageDecoder) status() (text string, ok bool, err error) {
+	return decodeStatus(&d.s)
+}
+
+func decodeStatus(s *scanner) (text string, ok bool, err error) {
+	switch c := s.peek(); {
+	case c == 'n':
+		return "", true, s.literal("null")
+	case c == 't':
+		return "true", true, s.literal("true")
+	case c == 'f':
+		return "false", false, s.literal("false")
+	case c == '-' || c >= '0' && c <= '9':
+		raw, err := s.number()
+		if err != nil {
+			return "", false, err
+		}
+		f, perr := strconv.ParseFloat(string(raw), 64)
+		return string(raw), perr == nil && f == 0, nil
+	case c == '"':
+		s.i++
+		raw, escaped, err := s.str()
+		if err != nil {
+			return "", false, err
+		}
+		text, err := decodeString(raw, escaped)
+		if err != nil {
+			return "", false, err
+		}
+		switch strings.ToLower(strings.TrimSpace(text)) {
+		case "0", "true", "ok", "success":
+			return text, true, nil
+		}
+		return text, false, nil
+	}
+	return "", false, fmt.Errorf("want a number or boolean, got %s", s.kind())
+}
+
+// message reads a body's "message": a string as is, null as "", anything
+// else as its JSON text.
+func (d *pageDecoder) message() (string, error) {
+	return decodeMessage(&d.s)
+}
+
+func decodeMessage(s *scanner) (string, error) {
+	switch s.peek() {
+	case '"':
+		s.i++
+		raw, escaped, err := s.str()
+		if err != nil {
+			return "", err
+		}
+		return decodeString(raw, escaped)
+	case 'n':
+		return "", s.literal("null")
+	}
+	raw, err := s.rawValue()
+	return toString(raw), err
+}
+
+// errorFromBody builds the APIError of a non-2xx response from a bounded
+// excerpt of its body: the JSON status and message if it has them, else the
+// excerpt's text.
+func errorFromBody(endpoint string, code int, excerpt []byte, token string) *APIError {
+	e := &APIError{Endpoint: endpoint, HTTPStatus: code}
+	if status, message, err := decodeErrorBody(excerpt); err == nil {
+		e.Status, e.Message = status, message
+	} else {
+		e.Message = toString(excerpt)
+	}
+	e.Status = cleanMessage(e.Status, token)
+	e.Message = cleanMessage(e.Message, token)
+	return e
+}
+
+// decodeErrorBody reads status and message (or msg, error, detail) from a
+// JSON error body.
+func decodeErrorBody(body []byte) (status, message string, err error) {
+	s := &scanner{b: body}
+	if err := s.expect('{'); err != nil {
+		return "", "", err
+	}
+	rank := 0 // prefer "message" over its look-alikes
+	for first := true; ; first = false {
+		more, err := s.more('}', first)
+		if err != nil {
+			return "", "", err
+		}
+		if !more {
+			return status, message, s.end()
+		}
+		key, err := s.key()
+		if err != nil {
+			return "", "", err
+		}
+		r := map[string]int{"message": 4, "msg": 3, "error": 2, "detail": 1}[string(key)]
+		switch {
+		case string(key) == "status":
+			status, _, err = decodeStatus(s)
+		case r > rank:
+			rank = r
+			message, err = decodeMessage(s)
+		default:
+			err = s.skip(0)
+		}
+		if err != nil {
+			return "", "", err
+		}
+	}
+}
+
+// decodeBillInfo parses the bill/info response.
+func decodeBillInfo(body []byte) (groups []BillingGroup, status string, ok bool, message string, err error) {
+	s := &scanner{b: body}
+	ok = true
+	if s.peek() != '{' {
+		return nil, "", false, "", fmt.Errorf("response: want a JSON object, got %s", s.kind())
+	}
+	s.i++
+	for first := true; ; first = false {
+		more, err := s.more('}', first)
+		if err != nil {
+			return nil, "", false, "", err
+		}
+		if !more {
+			break
+		}
+		key, err := s.key()
+		if err != nil {
+			return nil, "", false, "", err
+		}
+		switch string(key) {
+		case "status":
+			status, ok, err = decodeStatus(s)
+		case "message":
+			message, err = decodeMessage(s)
+		case "data":
+			groups, err = decodeGroups(s)
+		default:
+			err = s.skip(0)
+		}
+		if err != nil {
+			return nil, "", false, "", fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	if err := s.end(); err != nil {
+		return nil, "", false, "", err
+	}
+	if !ok {
+		groups = nil
+	}
+	return groups, status, ok, message, nil
+}
+
+func decodeGroups(s *scanner) ([]BillingGroup, error) {
+	d := pageDecoder{s: *s}
+	defer func() { *s = d.s }()
+	switch d.s.peek() {
+	case 'n':
+		return nil, d.s.literal("null")
+	case '[':
+		d.s.i++
+	default:
+		return nil, fmt.Errorf("want an array, got %s", d.s.kind())
+	}
+	var groups []BillingGroup
+	for first := true; ; first = false {
+		more, err := d.s.more(']', first)
+		if err != nil || !more {
+			return groups, err
+		}
+		if err := d.s.expect('{'); err != nil {
+			return nil, fmt.Errorf("[%d]: %w", len(groups), err)
+		}
+		var g BillingGroup
+		if err := d.group(&g); err != nil {
+			return nil, fmt.Errorf("[%d]: %w", len(groups), err)
+		}
+		groups = append(groups, g)
+	}
+}
+
+func (d *pageDecoder) group(g *BillingGroup) error {
+	s := &d.s
+	for first := true; ; first = false {
+		more, err := s.more('}', first)
+		if err != nil || !more {
+			return err
+		}
+		key, err := s.key()
+		if err != nil {
+			return err
+		}
+		switch string(key) {
+		case "billing_group_name":
+			g.Name, err = d.str(false)
+		case "billing_config_names":
+			g.ConfigNames, err = d.strings()
+		default:
+			err = s.skip(0)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+}
+
+// strings reads an array of strings (null is an empty list).
+func (d *pageDecoder) strings() ([]string, error) {
+	s := &d.s
+	switch s.peek() {
+	case 'n':
+		return nil, s.literal("null")
+	case '[':
+		s.i++
+	default:
+		return nil, fmt.Errorf("want an array, got %s", s.kind())
+	}
+	var out []string
+	for first := true; ; first = false {
+		more, err := s.more(']', first)
+		if err != nil || !more {
+			return out, err
+		}
+		v, err := d.str(false)
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %w", len(out), err)
+		}
+		out = append(out, v)
+	}
+}

@@ -1,0 +1,850 @@
+// Package fptapitest is an in-process fake of FPT Cloud's billing API, for
+// tests, the exporter's demo mode and benchmarks.
+//
+// It serves POST /api/v1/billing/bills (cursor paging, size, filters, count)
+// and GET /api/v1/billing/bill/info with deterministic, realistic data
+// generated row by row, checks the bearer token, counts requests and injects
+// faults on demand. It never holds a day's rows in memory, so a million rows a
+// day cost only CPU.
+package fptapitest
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+)
+
+// DefaultToken is the bearer token the fake accepts when Config.Token is "".
+const DefaultToken = "fptapitest-token"
+
+// Defaults for Config's zero values.
+const (
+	DefaultRowsPerDay  = 400
+	DefaultMaxPageSize = 1000
+	DefaultTimeZone    = "Asia/Ho_Chi_Minh"
+)
+
+// Paths served, relative to the host (Server.URL already ends in /api).
+const (
+	BillsPath    = "/api/v1/billing/bills"
+	BillInfoPath = "/api/v1/billing/bill/info"
+)
+
+// Config sets up a fake. The zero value is a usable default.
+type Config struct {
+	Token       string           // accepted bearer token; "" -> DefaultToken
+	RowsPerDay  int              // generated rows per full day; 0 -> DefaultRowsPerDay
+	LabelSets   int              // distinct (vpc_id, vpc_name, service, billing_group_name, tag) combinations; 0 -> RowsPerDay/4, min 1
+	Seed        int64            // data seed
+	Location    *time.Location   // billing time zone; nil -> Asia/Ho_Chi_Minh (fixed +07:00 if the tz database is missing)
+	Now         func() time.Time // nil -> time.Now; days after today have no rows, today is partial
+	MaxPageSize int              // larger sizes are capped; 0 -> DefaultMaxPageSize
+}
+
+// Fault is an injected misbehaviour. Faults are queued; for each request the
+// first matching one fires. Response faults (Reset, HTML, a Code other than
+// 0/200, or Status) answer instead of the API; the others (Delay, Truncate,
+// RepeatCursor, NullData, Oversize, NumbersAsStrings, NullNumbers) change the
+// normal answer, which still checks the token and the request.
+type Fault struct {
+	Endpoint     string        // "bills" (default when "") or "bill_info"
+	Page         int           // 0 = any page; 1 = first page (empty cursor); N = the Nth page of a query
+	Times        int           // fires this many times; 0 = every time until ClearFaults
+	Code         int           // HTTP status to answer (0 = 200)
+	RetryAfter   string        // Retry-After header value, sent when non-empty
+	Status       any           // body "status" to send instead of 0 (e.g. 1, false)
+	Message      string        // body "message"; "" -> a default for the answer
+	Truncate     bool          // a valid page cut off mid-JSON
+	HTML         bool          // an HTML error page body (with Code, e.g. 502)
+	Delay        time.Duration // wait before answering (return early if the request ctx ends)
+	RepeatCursor bool          // answer with the previous page's cursor again
+	NullData     bool          // "data": null
+	Oversize     int64         // pad the body (a long message) to at least this many bytes
+	Reset        bool          // hijack and close the TCP connection without answering
+
+	// Additions.
+	NumbersAsStrings bool // numeric row fields as JSON strings, e.g. "12.5"
+	NullNumbers      bool // numeric row fields as null
+}
+
+func (f *Fault) endpoint() string {
+	if f.Endpoint == "" {
+		return fptapi.EndpointBills
+	}
+	return f.Endpoint
+}
+
+// answers reports whether the fault replaces the API's answer.
+func (f *Fault) answers() bool {
+	return f.Reset || f.HTML || (f.Code != 0 && f.Code != http.StatusOK) || f.Status != nil
+}
+
+func (f *Fault) numMode() numMode {
+	switch {
+	case f.NullNumbers:
+		return numNull
+	case f.NumbersAsStrings:
+		return numString
+	}
+	return numPlain
+}
+
+type queuedFault struct {
+	f    Fault
+	left int // remaining firings; 0 = unlimited
+}
+
+// Request is what the fake saw of a request (see LastRequest).
+type Request struct {
+	Method string
+	Header http.Header
+	Body   []byte
+}
+
+// Server is a running fake. Its methods are safe for concurrent use.
+type Server struct {
+	URL string // base URL ending in "/api", e.g. http://127.0.0.1:port/api
+
+	gen         *gen
+	loc         *time.Location
+	now         func() time.Time
+	maxPageSize int
+	mux         *http.ServeMux
+	srv         *httptest.Server
+	closed      chan struct{}
+	closeOnce   sync.Once
+	nBills      atomic.Int64
+	nBillInfo   atomic.Int64
+	bufs        sync.Pool // *[]byte response buffers
+
+	mu     sync.Mutex
+	token  string
+	bills  map[string][]fptapi.Bill // explicit days
+	groups []fptapi.BillingGroup    // nil -> generated
+	faults []*queuedFault
+	counts map[countKey]int // count of generated rows per filter
+	last   map[string]Request
+}
+
+type countKey struct {
+	n, svc, grp, cfg int
+	none             bool
+}
+
+// NewServer starts a fake listening on 127.0.0.1 on a free port. Close it
+// when done.
+func NewServer(cfg Config) *Server {
+	s := newServer(cfg)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic("fptapitest: listen on 127.0.0.1: " + err.Error())
+	}
+	s.srv = httptest.NewUnstartedServer(s.mux)
+	s.srv.Listener.Close()
+	s.srv.Listener = l
+	s.srv.Start()
+	s.URL = s.srv.URL + "/api"
+	return s
+}
+
+func newServer(cfg Config) *Server {
+	if cfg.Token == "" {
+		cfg.Token = DefaultToken
+	}
+	if cfg.RowsPerDay <= 0 {
+		cfg.RowsPerDay = DefaultRowsPerDay
+	}
+	if cfg.LabelSets <= 0 {
+		cfg.LabelSets = max(cfg.RowsPerDay/4, 1)
+	}
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = DefaultMaxPageSize
+	}
+	if cfg.Location == nil {
+		loc, err := time.LoadLocation(DefaultTimeZone)
+		if err != nil {
+			loc = time.FixedZone("ICT", 7*3600)
+		}
+		cfg.Location = loc
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		gen:         newGen(cfg.Seed, cfg.RowsPerDay, cfg.LabelSets),
+		loc:         cfg.Location,
+		now:         cfg.Now,
+		maxPageSize: cfg.MaxPageSize,
+		mux:         http.NewServeMux(),
+		closed:      make(chan struct{}),
+		token:       cfg.Token,
+		bills:       map[string][]fptapi.Bill{},
+		counts:      map[countKey]int{},
+		last:        map[string]Request{},
+	}
+	s.mux.HandleFunc(BillsPath, s.handleBills)
+	s.mux.HandleFunc(BillInfoPath, s.handleBillInfo)
+	return s
+}
+
+// Close shuts the server down, ending pending delays.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// Handler returns the fake's mux (paths BillsPath and BillInfoPath), for
+// embedding in another server.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// SetToken changes the accepted bearer token.
+func (s *Server) SetToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = token
+}
+
+// SetBills makes day ("YYYY-MM-DD") serve exactly rows, in order, instead of
+// generated ones; nil or empty makes the day empty. The rows are copied.
+func (s *Server) SetBills(day string, rows []fptapi.Bill) {
+	cp := append([]fptapi.Bill{}, rows...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bills[day] = cp
+}
+
+// DeleteBills undoes SetBills: day serves generated rows again.
+func (s *Server) DeleteBills(day string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.bills, day)
+}
+
+// SetBillingGroups makes bill/info answer g instead of the generated groups.
+func (s *Server) SetBillingGroups(g []fptapi.BillingGroup) {
+	cp := make([]fptapi.BillingGroup, len(g))
+	for i, bg := range g {
+		cp[i] = fptapi.BillingGroup{Name: bg.Name, ConfigNames: append([]string(nil), bg.ConfigNames...)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups = cp
+}
+
+// BillingGroups returns the groups and config names generated rows use.
+func (s *Server) BillingGroups() []fptapi.BillingGroup { return generatedGroups() }
+
+// InjectFault queues a fault.
+func (s *Server) InjectFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &queuedFault{f: f, left: f.Times})
+}
+
+// ClearFaults drops every queued fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Requests returns how many requests reached endpoint ("bills" or
+// "bill_info"), including rejected and faulted ones.
+func (s *Server) Requests(endpoint string) int {
+	switch endpoint {
+	case fptapi.EndpointBills:
+		return int(s.nBills.Load())
+	case fptapi.EndpointBillInfo:
+		return int(s.nBillInfo.Load())
+	}
+	return 0
+}
+
+// ResetRequests sets the request counters back to zero.
+func (s *Server) ResetRequests() {
+	s.nBills.Store(0)
+	s.nBillInfo.Store(0)
+}
+
+// LastRequest returns the last request that reached endpoint.
+func (s *Server) LastRequest(endpoint string) (Request, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.last[endpoint]
+	return r, ok
+}
+
+// EachBill calls fn with every row a query for day with filter f returns
+// now, in paging order, until fn returns false. Tests use it to compute
+// expected sums; the row is reused between calls.
+func (s *Server) EachBill(day string, f fptapi.Filter, fn func(b *fptapi.Bill) bool) error {
+	q, err := s.resolveDay(day)
+	if err != nil {
+		return err
+	}
+	if q.explicit != nil {
+		for i := range *q.explicit {
+			b := (*q.explicit)[i]
+			if matchBill(&f, &b) && !fn(&b) {
+				return nil
+			}
+		}
+		return nil
+	}
+	flt := resolveFilter(f)
+	var r row
+	for i := 0; i < q.n; i++ {
+		if !s.gen.matchK(&flt, i%s.gen.labelSets) {
+			continue
+		}
+		s.gen.fill(&r, q.dayNum, q.dom, q.elapsed, i)
+		b := s.gen.bill(&r, day)
+		if !fn(&b) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// takeFault pops the first fault matching endpoint and page.
+func (s *Server) takeFault(endpoint string, page int) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, q := range s.faults {
+		if q.f.endpoint() != endpoint || (q.f.Page != 0 && q.f.Page != page) {
+			continue
+		}
+		f := q.f
+		if q.left > 0 {
+			q.left--
+			if q.left == 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+		}
+		return f, true
+	}
+	return Fault{}, false
+}
+
+func (s *Server) record(endpoint string, r *http.Request, body []byte) {
+	req := Request{Method: r.Method, Header: r.Header.Clone(), Body: append([]byte(nil), body...)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last[endpoint] = req
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	s.mu.Lock()
+	token := s.token
+	s.mu.Unlock()
+	return r.Header.Get("Authorization") == "Bearer "+token
+}
+
+// beforeAnswer runs a fault's delay and answering part. It returns false
+// when the request has been dealt with (answered, reset or abandoned).
+func (s *Server) beforeAnswer(w http.ResponseWriter, r *http.Request, f *Fault) bool {
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return false
+		case <-s.closed:
+			return false
+		}
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if f.Reset {
+		resetConn(w)
+		return false
+	}
+	if !f.answers() {
+		return true
+	}
+	code := f.Code
+	if code == 0 {
+		code = http.StatusOK
+	}
+	if f.HTML {
+		msg := f.Message
+		if msg == "" {
+			msg = http.StatusText(code)
+		}
+		b := append([]byte(nil), "<html>\r\n<head><title>"...)
+		b = strconv.AppendInt(b, int64(code), 10)
+		b = append(b, ' ')
+		b = append(b, msg...)
+		b = append(b, "</title></head>\r\n<body>\r\n<center><h1>"...)
+		msgEnd := len(b) // pad inside the heading
+		b = append(b, "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"...)
+		_ = msgEnd
+		b = pad(b, msgEnd, f.Oversize, ' ')
+		s.write(w, code, "text/html", b, f.Truncate)
+		return false
+	}
+	status := []byte(nil)
+	if f.Status != nil {
+		var err error
+		if status, err = json.Marshal(f.Status); err != nil {
+			status = []byte("1")
+		}
+	} else {
+		status = strconv.AppendInt(nil, int64(code), 10)
+	}
+	msg := f.Message
+	if msg == "" {
+		msg = http.StatusText(code)
+	}
+	b := append([]byte(nil), `{"status":`...)
+	b = append(b, status...)
+	b = append(b, `,"message":"`...)
+	b = appendStringBody(b, msg)
+	msgEnd := len(b)
+	b = append(b, '"')
+	if code == http.StatusOK {
+		b = append(b, `,"last_sort_value":[],"count":0,"data":[]`...)
+	}
+	b = append(b, '}')
+	b = pad(b, msgEnd, f.Oversize, '.')
+	s.write(w, code, "application/json; charset=utf-8", b, f.Truncate)
+	return false
+}
+
+// pad inserts filler at off until b is at least size bytes long.
+func pad(b []byte, off int, size int64, filler byte) []byte {
+	n := size - int64(len(b))
+	if n <= 0 {
+		return b
+	}
+	out := make([]byte, 0, int(size))
+	out = append(out, b[:off]...)
+	for ; n > 0; n-- {
+		out = append(out, filler)
+	}
+	return append(out, b[off:]...)
+}
+
+// resetConn drops the connection without an answer, with a TCP RST when it
+// can.
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+func (s *Server) write(w http.ResponseWriter, code int, contentType string, body []byte, truncate bool) {
+	if truncate {
+		body = body[:len(body)/2]
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, code int, msg string) {
+	b := append([]byte(nil), `{"status":`...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, `,"message":`...)
+	b = appendString(b, msg)
+	b = append(b, '}')
+	s.write(w, code, "application/json; charset=utf-8", b, false)
+}
+
+func (s *Server) getBuf() *[]byte {
+	if p, ok := s.bufs.Get().(*[]byte); ok {
+		*p = (*p)[:0]
+		return p
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+func (s *Server) putBuf(p *[]byte) {
+	if cap(*p) > 16<<20 { // keep the pool from pinning huge pages
+		return
+	}
+	s.bufs.Put(p)
+}
+
+const maxRequestBody = 1 << 20
+
+func (s *Server) handleBillInfo(w http.ResponseWriter, r *http.Request) {
+	s.nBillInfo.Add(1)
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+	s.record(fptapi.EndpointBillInfo, r, body)
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		s.writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	f, faulted := s.takeFault(fptapi.EndpointBillInfo, 1)
+	if faulted && !s.beforeAnswer(w, r, &f) {
+		return
+	}
+	if !s.authorized(r) {
+		s.writeError(w, http.StatusUnauthorized, "unauthorized: invalid or expired token")
+		return
+	}
+	s.mu.Lock()
+	groups := s.groups
+	s.mu.Unlock()
+	if groups == nil {
+		groups = generatedGroups()
+	}
+	b := append([]byte(nil), `{"status":0,"message":"success`...)
+	msgEnd := len(b)
+	b = append(b, `","data":`...)
+	if f.NullData {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, g := range groups {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(append(b, `{"billing_group_name":`...), g.Name)
+			b = append(b, `,"billing_config_names":[`...)
+			for j, c := range g.ConfigNames {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, c)
+			}
+			b = append(b, "]}"...)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, '}')
+	b = pad(b, msgEnd, f.Oversize, '.')
+	s.write(w, http.StatusOK, "application/json; charset=utf-8", b, f.Truncate)
+}
+
+// billsRequest is the body of POST /v1/billing/bills.
+type billsRequest struct {
+	LastSortValue     []string `json:"last_sort_value"`
+	Size              *int     `json:"size"`
+	SearchDate        string   `json:"search_date"`
+	BillingGroupName  string   `json:"billing_group_name"`
+	BillingConfigName string   `json:"billing_config_name"`
+	ServiceType       string   `json:"service_type"`
+}
+
+// pageOf returns the page number a cursor asks for: 1 for none, 0 when the
+// cursor is not one of ours.
+func pageOf(cursor []string) int {
+	if len(cursor) == 0 {
+		return 1
+	}
+	if len(cursor) != 3 {
+		return 0
+	}
+	n, err := strconv.Atoi(cursor[2])
+	if err != nil || n < 2 {
+		return 0
+	}
+	return n
+}
+
+// dayQuery is a day resolved against the clock and the explicit rows.
+type dayQuery struct {
+	day      string
+	dayNum   int64 // days since 1970-01-01
+	dom      int   // day of month
+	elapsed  int64 // seconds of the day elapsed (86400 for past days)
+	n        int   // generated rows (0 for future days)
+	explicit *[]fptapi.Bill
+}
+
+type dayError string
+
+func (e dayError) Error() string { return string(e) }
+
+func (s *Server) resolveDay(day string) (dayQuery, error) {
+	t, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		return dayQuery{}, dayError("invalid search_date " + strconv.Quote(day) + ": want YYYY-MM-DD")
+	}
+	q := dayQuery{day: day, dayNum: civilDay(t), dom: t.Day(), elapsed: 86400, n: s.gen.rows}
+	now := s.now().In(s.loc)
+	y, m, d := now.Date()
+	today := civilDay(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
+	switch {
+	case q.dayNum > today:
+		q.elapsed, q.n = 0, 0
+	case q.dayNum == today:
+		q.elapsed = int64(now.Sub(time.Date(y, m, d, 0, 0, 0, 0, s.loc)) / time.Second)
+		q.elapsed = min(max(q.elapsed, 0), 86400)
+	}
+	s.mu.Lock()
+	if rows, ok := s.bills[day]; ok {
+		q.explicit = &rows
+	}
+	s.mu.Unlock()
+	return q, nil
+}
+
+// civilDay is the number of days from 1970-01-01 to t's UTC date.
+func civilDay(t time.Time) int64 {
+	u := t.Unix()
+	d := u / 86400
+	if u%86400 < 0 {
+		d--
+	}
+	return d
+}
+
+func (s *Server) handleBills(w http.ResponseWriter, r *http.Request) {
+	s.nBills.Add(1)
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+	s.record(fptapi.EndpointBills, r, body)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	var req billsRequest
+	decErr := json.Unmarshal(body, &req)
+	page := 0
+	if decErr == nil {
+		page = pageOf(req.LastSortValue)
+	}
+	f, faulted := s.takeFault(fptapi.EndpointBills, page)
+	if faulted && !s.beforeAnswer(w, r, &f) {
+		return
+	}
+	if !s.authorized(r) {
+		s.writeError(w, http.StatusUnauthorized, "unauthorized: invalid or expired token")
+		return
+	}
+	if decErr != nil {
+		s.writeError(w, http.StatusBadRequest, "invalid request body: "+decErr.Error())
+		return
+	}
+	if req.Size == nil || *req.Size <= 0 {
+		s.writeError(w, http.StatusBadRequest, "invalid size: want a positive integer")
+		return
+	}
+	q, err := s.resolveDay(req.SearchDate)
+	if err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	start := 0
+	if len(req.LastSortValue) > 0 {
+		limit := q.n
+		if q.explicit != nil {
+			limit = len(*q.explicit)
+		}
+		last, err := strconv.Atoi(cursorIndex(req.LastSortValue))
+		if page < 2 || req.LastSortValue[0] != req.SearchDate || err != nil || last < 0 || last >= limit {
+			s.writeError(w, http.StatusBadRequest, "unknown last_sort_value")
+			return
+		}
+		start = last + 1
+	}
+	p := pageRequest{
+		q:     q,
+		size:  min(*req.Size, s.maxPageSize),
+		start: start,
+		page:  page,
+		flt: fptapi.Filter{
+			ServiceType:       req.ServiceType,
+			BillingGroupName:  req.BillingGroupName,
+			BillingConfigName: req.BillingConfigName,
+		},
+		fault:  f,
+		cursor: req.LastSortValue,
+	}
+	buf := s.getBuf()
+	*buf = s.renderPage(*buf, &p)
+	body = *buf
+	if f.Oversize > int64(len(body)) {
+		body = pad(body, p.msgEnd, f.Oversize, '.')
+	}
+	s.write(w, http.StatusOK, "application/json; charset=utf-8", body, f.Truncate)
+	s.putBuf(buf)
+}
+
+func cursorIndex(c []string) string {
+	if len(c) < 2 {
+		return ""
+	}
+	return c[1]
+}
+
+type pageRequest struct {
+	q      dayQuery
+	size   int
+	start  int // first row index to consider
+	page   int // page number of this request
+	flt    fptapi.Filter
+	fault  Fault
+	cursor []string // the request's cursor
+
+	msgEnd int // set by renderPage: where the message's text ends
+}
+
+// renderPage writes a bills page answer into b.
+func (s *Server) renderPage(b []byte, p *pageRequest) []byte {
+	if p.q.explicit != nil {
+		return s.renderExplicit(b, p)
+	}
+	g := s.gen
+	flt := resolveFilter(p.flt)
+	n := p.q.n
+
+	// First pass: find the page's last row (cheap: no row is built), so the
+	// cursor can precede the data as in FPT's answers.
+	last, rows := -1, 0
+	switch {
+	case flt.none:
+	case flt.any():
+		if p.start < n {
+			last = min(p.start+p.size, n) - 1
+			rows = last - p.start + 1
+		}
+	default:
+		for i := p.start; i < n && rows < p.size; i++ {
+			if g.matchK(&flt, i%g.labelSets) {
+				last = i
+				rows++
+			}
+		}
+	}
+	b = s.appendHeader(b, p, last, rows, s.countGenerated(&flt, n))
+	if p.fault.NullData {
+		return append(b, "null}"...)
+	}
+	b = append(b, '[')
+	if rows > 0 {
+		var dayFrag [48]byte
+		df := appendDayFrag(dayFrag[:0], p.q.day)
+		mode := p.fault.numMode()
+		var r row
+		first := true
+		for i := p.start; i <= last; i++ {
+			if !g.matchK(&flt, i%g.labelSets) {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			g.fill(&r, p.q.dayNum, p.q.dom, p.q.elapsed, i)
+			if mode == numPlain {
+				b = g.appendRow(b, &r, df)
+			} else {
+				bill := g.bill(&r, p.q.day)
+				b = appendBill(b, &bill, mode)
+			}
+		}
+	}
+	return append(b, "]}"...)
+}
+
+func (s *Server) renderExplicit(b []byte, p *pageRequest) []byte {
+	rows := *p.q.explicit
+	last, n, total := -1, 0, 0
+	for i := range rows {
+		if !matchBill(&p.flt, &rows[i]) {
+			continue
+		}
+		total++
+		if i >= p.start && n < p.size {
+			last = i
+			n++
+		}
+	}
+	b = s.appendHeader(b, p, last, n, total)
+	if p.fault.NullData {
+		return append(b, "null}"...)
+	}
+	b = append(b, '[')
+	mode := p.fault.numMode()
+	first := true
+	for i := p.start; i <= last; i++ {
+		if !matchBill(&p.flt, &rows[i]) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendBill(b, &rows[i], mode)
+	}
+	return append(b, "]}"...)
+}
+
+// appendHeader writes everything up to "data": for a page whose last row
+// index is last (-1 for an empty page).
+func (s *Server) appendHeader(b []byte, p *pageRequest, last, rows, count int) []byte {
+	b = append(b, `{"status":0,"message":"success`...)
+	p.msgEnd = len(b)
+	b = append(b, `","last_sort_value":[`...)
+	switch {
+	case p.fault.RepeatCursor:
+		for i, c := range p.cursor {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, c)
+		}
+	case rows > 0 && !p.fault.NullData:
+		b = appendString(b, p.q.day)
+		b = append(b, `,"`...)
+		b = strconv.AppendInt(b, int64(last), 10)
+		b = append(b, `","`...)
+		b = strconv.AppendInt(b, int64(max(p.page, 1)+1), 10)
+		b = append(b, '"')
+	}
+	b = append(b, `],"count":`...)
+	b = strconv.AppendInt(b, int64(count), 10)
+	return append(b, `,"data":`...)
+}
+
+// countGenerated returns (and caches) how many generated rows of a day of n
+// rows match f. It depends on the label sets only, never on the day.
+func (s *Server) countGenerated(f *filter, n int) int {
+	if f.any() || n == 0 {
+		return n
+	}
+	key := countKey{n: n, svc: f.svc, grp: f.grp, cfg: f.cfg, none: f.none}
+	s.mu.Lock()
+	c, ok := s.counts[key]
+	s.mu.Unlock()
+	if ok {
+		return c
+	}
+	c = s.gen.count(f, n)
+	s.mu.Lock()
+	if len(s.counts) > 1024 {
+		clear(s.counts)
+	}
+	s.counts[key] = c
+	s.mu.Unlock()
+	return c
+}

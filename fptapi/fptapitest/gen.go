@@ -1,0 +1,608 @@
+package fptapitest
+
+import (
+	"strconv"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+)
+
+// The generator derives every row from (seed, day, index) with a cheap hash,
+// so a day of a million rows costs nothing until it is paged, and any page
+// can be produced on its own. Attributes of a resource (size, name, id) hang
+// on (seed, index) and stay the same from day to day; its schedule that day
+// (created, deleted, a GPU job) hangs on (seed, day, index).
+//
+// Label sets: row i falls in label set k = i mod LabelSets. k is mapped to
+// (service, vpc, billing group, tag) through its residues modulo 7, 5, 3 and
+// 8, which are pairwise coprime, so the first 840 label sets are distinct and
+// every dimension varies quickly; beyond 840 the tag gets a numeric suffix.
+
+// Service values: the row's "service" and the values service_type filters on.
+var services = [...]struct{ name, prefix string }{
+	{"instance", "vm"},
+	{"storage", "vol"},
+	{"ip", "ip"},
+	{"load-balancer", "lb"},
+	{"backup", "bk"},
+	{"gpu", "gpu"},
+	{"s3", "s3"},
+}
+
+const (
+	svcInstance = iota
+	svcStorage
+	svcIP
+	svcLB
+	svcBackup
+	svcGPU
+	svcS3
+)
+
+// Services returns the service values the fake generates, in a fixed order.
+func Services() []string {
+	out := make([]string, len(services))
+	for i, s := range services {
+		out[i] = s.name
+	}
+	return out
+}
+
+var tenants = [...]string{"Chi nhánh Hà Nội", "Chi nhánh Hồ Chí Minh"}
+
+var vpcs = [...]struct {
+	name, slug, site string
+	tenant           int
+}{
+	{"Sản xuất Hà Nội", "sx-hn", "HN01", 0},
+	{"Sản xuất TP. Hồ Chí Minh", "sx-hcm", "HCM01", 1},
+	{"Phát triển & Kiểm thử", "dev", "HN02", 0},
+	{`Dữ liệu "Lớn" – Phân tích`, "data", "HCM02", 1}, // a quote keeps escaping honest
+	{"Đào tạo mô hình AI", "ai", "HN02", 0},
+}
+
+var groups = [...]struct {
+	name, invoice string
+	configs       []string
+}{
+	{"Khối Công nghệ", "HĐ Khối Công nghệ", []string{"CNTT - Hạ tầng", "CNTT - Ứng dụng"}},
+	{"Khối Kinh doanh", "HĐ Khối Kinh doanh", []string{"Kinh doanh Miền Bắc", "Kinh doanh Miền Nam", "Marketing"}},
+	{"Dự án AI", "HĐ Dự án AI", []string{"AI - Huấn luyện"}},
+}
+
+// Tags: index 0 is the empty tag. None ends in "#<digits>" or starts with
+// "auto-", the forms used past the 840th label set, so tags stay distinct.
+var tags = [...]string{
+	"", "env:prod", "env:staging", "team:data",
+	"dự-án:thanh-toán", "owner:nguyễn.văn.a", "cost-center:CC01", "env:dev",
+}
+
+const labelPeriod = len(services) * len(vpcs) * len(groups) * len(tags) // 840
+
+var policies = [...]string{"SSD", "Premium-SSD", "HDD", "Standard", "-"}
+
+const (
+	polSSD = iota
+	polPremium
+	polHDD
+	polStandard
+	polNone
+)
+
+const orgName = "Công ty Cổ phần Công nghệ Sao Việt"
+
+// prices are unit prices in 1/100 VND per unit-hour, per billing config.
+type prices struct {
+	cpu, ram, gpu, ip, lb, backup, s3 int64
+	disk                              [3]int64 // by policy SSD, Premium-SSD, HDD
+}
+
+// gen produces rows. It is immutable after newGen and safe for concurrent use.
+type gen struct {
+	seed      uint64
+	rows      int // rows per full day
+	labelSets int
+
+	prices [len(groups)][]prices // [group][config]
+
+	// Pre-escaped JSON fragments, so the hot path mostly copies bytes.
+	orgFrag     []byte                           // {"org_id":"…","org_name":"…",
+	vpcFrag     [len(vpcs)][]byte                // "tenant_iaas_id":…,"pool_name":"…",
+	nameFrag    [len(services)][len(vpcs)][]byte // "service":"…","name":"vm-sx-hn-
+	attachFrag  [len(services)][len(vpcs)][]byte // ","attach_vm":"vm-sx-hn-
+	policyFrag  [len(policies)][]byte            // ","storage_policy":"SSD","tag":"
+	tagBody     [len(tags)][]byte                // escaped tag without quotes
+	configFrag  [len(groups)][][]byte            // ,"billing_config_name":…}
+	orgID       string
+	tenantIDs   [len(tenants)]string
+	vpcIDs      [len(vpcs)]string
+	attachNames [len(services)][len(vpcs)]string // name prefix of the attached VM; "-" (whole value) for S3
+}
+
+// mix is splitmix64's finalizer: cheap, and good enough to look random.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// appendUUID writes a version-4 shaped UUID built from two hashes.
+func appendUUID(b []byte, hi, lo uint64) []byte {
+	hi = hi&^0xf000 | 0x4000         // version 4
+	lo = lo&^(0xc<<60) | (0x8 << 60) // variant 10
+	var u [36]byte
+	j := 0
+	put := func(v uint64, nibbles int) {
+		for i := nibbles - 1; i >= 0; i-- {
+			u[j] = hexDigits[(v>>(uint(i)*4))&0xf]
+			j++
+		}
+	}
+	put(hi>>32, 8)
+	u[j] = '-'
+	j++
+	put(hi>>16, 4)
+	u[j] = '-'
+	j++
+	put(hi, 4)
+	u[j] = '-'
+	j++
+	put(lo>>48, 4)
+	u[j] = '-'
+	j++
+	put(lo, 12)
+	return append(b, u[:]...)
+}
+
+func uuidString(hi, lo uint64) string { return string(appendUUID(nil, hi, lo)) }
+
+func newGen(seed int64, rows, labelSets int) *gen {
+	g := &gen{seed: mix(uint64(seed)), rows: rows, labelSets: labelSets}
+	s := g.seed
+
+	g.orgID = uuidString(mix(s^1), mix(s^2))
+	for i := range tenants {
+		g.tenantIDs[i] = uuidString(mix(s^uint64(100+i)), mix(s^uint64(200+i)))
+	}
+	for i := range vpcs {
+		g.vpcIDs[i] = uuidString(mix(s^uint64(300+i)), mix(s^uint64(400+i)))
+	}
+
+	g.orgFrag = appendString(append([]byte(nil), `{"org_id":`...), g.orgID)
+	g.orgFrag = appendString(append(g.orgFrag, `,"org_name":`...), orgName)
+	g.orgFrag = append(g.orgFrag, ',')
+	for v, vpc := range vpcs {
+		b := appendString(append([]byte(nil), `"tenant_iaas_id":`...), g.tenantIDs[vpc.tenant])
+		b = appendString(append(b, `,"tenant_iaas_name":`...), tenants[vpc.tenant])
+		b = appendString(append(b, `,"vpc_id":`...), g.vpcIDs[v])
+		b = appendString(append(b, `,"vpc_name":`...), vpc.name)
+		b = appendString(append(b, `,"vdi_site":`...), vpc.site)
+		b = appendString(append(b, `,"pool_name":`...), poolName(vpc.site))
+		g.vpcFrag[v] = append(b, ',')
+	}
+	for sv, svc := range services {
+		for v, vpc := range vpcs {
+			b := appendString(append([]byte(nil), `"service":`...), svc.name)
+			b = append(b, `,"name":"`...)
+			g.nameFrag[sv][v] = appendStringBody(b, svc.prefix+"-"+vpc.slug+"-")
+			g.attachNames[sv][v] = attachPrefix(sv, vpc.slug)
+			b = append([]byte(nil), `","attach_vm":"`...)
+			g.attachFrag[sv][v] = appendStringBody(b, g.attachNames[sv][v])
+		}
+	}
+	for p, pol := range policies {
+		b := appendString(append([]byte(nil), `","storage_policy":`...), pol)
+		g.policyFrag[p] = append(b, `,"tag":"`...)
+	}
+	for t, tag := range tags {
+		g.tagBody[t] = appendStringBody(nil, tag)
+	}
+	for gi, grp := range groups {
+		g.configFrag[gi] = make([][]byte, len(grp.configs))
+		g.prices[gi] = make([]prices, len(grp.configs))
+		for ci, cfg := range grp.configs {
+			b := appendString(append([]byte(nil), `,"billing_config_name":`...), cfg)
+			b = appendString(append(b, `,"billing_group_name":`...), grp.name)
+			b = appendString(append(b, `,"invoice_group_name":`...), grp.invoice)
+			g.configFrag[gi][ci] = append(b, '}')
+
+			// Each contract has its own price list, close to FPT's public ones.
+			h := mix(s ^ uint64(1000+gi*10+ci))
+			g.prices[gi][ci] = prices{
+				cpu:    35000 + int64(h%25000),       // 350-600 VND per vCPU-hour
+				ram:    12000 + int64((h>>16)%13000), // 120-250 VND per GB-hour
+				disk:   [3]int64{500 + int64((h>>32)%200), 800 + int64((h>>40)%200), 300 + int64((h>>48)%100)},
+				gpu:    5200000 + int64((h>>8)%600000), // ~55,000 VND per GPU-hour
+				ip:     13900,                          // ~100,000 VND a month
+				lb:     85000,
+				backup: 250,
+				s3:     180,
+			}
+		}
+	}
+	return g
+}
+
+func poolName(site string) string {
+	b := []byte("pool-")
+	for _, c := range []byte(site) {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b) + "-general"
+}
+
+// attachPrefix is the name prefix of the VM a resource is attached to: its
+// own for VMs, another VM for volumes, IPs, LBs and backups, none for S3.
+func attachPrefix(svc int, slug string) string {
+	switch svc {
+	case svcInstance, svcStorage, svcIP, svcLB, svcBackup:
+		return "vm-" + slug + "-"
+	case svcGPU:
+		return "gpu-" + slug + "-"
+	}
+	return "-"
+}
+
+// attachIndex picks, from h, a row that is an instance in vpc, so that
+// attach_vm names a VM that really is billed that day; with too few label
+// sets for that, any row index.
+func (g *gen) attachIndex(vpc int, h uint64) int64 {
+	// Label sets of instances in vpc are k = c + 35j with c = 0 mod 7, vpc mod 5.
+	c := (21 * vpc) % 35
+	limit := min(g.labelSets, g.rows)
+	if c >= limit {
+		return int64(h % uint64(g.rows))
+	}
+	k := c + 35*int(h%uint64((limit-1-c)/35+1))
+	m := (g.rows-1-k)/g.labelSets + 1
+	return int64(k + g.labelSets*int((h>>32)%uint64(m)))
+}
+
+// labels are the dimensions of label set k.
+type labels struct {
+	svc, vpc, grp, tag, ext, cfg int
+}
+
+func (g *gen) labels(k int) labels {
+	l := labels{svc: k % 7, vpc: k % 5, grp: k % 3, tag: k % 8, ext: k / labelPeriod}
+	l.cfg = int(mix(g.seed^uint64(k)*0xd1342543de82ef95) % uint64(len(groups[l.grp].configs)))
+	return l
+}
+
+// appendTag writes a label set's tag: the escaped base and its suffix.
+func appendTag(b []byte, base []byte, tagIdx, ext int) []byte {
+	b = append(b, base...)
+	if ext == 0 {
+		return b
+	}
+	if tagIdx == 0 {
+		b = append(b, "auto-"...)
+	} else {
+		b = append(b, '#')
+	}
+	return strconv.AppendInt(b, int64(ext), 10)
+}
+
+// row is one generated bill row in fixed point: quantities and running time
+// in 1/10000, money in 1/100 VND. Fixed point keeps the JSON exact and cheap.
+type row struct {
+	index    int
+	l        labels
+	policy   int
+	vcpu     int64
+	ram      int64 // GB
+	disk     int64 // GB
+	gpus     int64
+	startSec int64 // start_time, seconds after midnight
+	rt       int64 // running_time, hours/10000
+	price    int64 // total_price, VND/100
+	hr       uint64
+	attach   int64 // index of the attached VM
+}
+
+// fill computes row i of a day. dayNum is days since 1970-01-01, dom the day
+// of the month, elapsed the seconds of the day that have passed (86400 for a
+// full day).
+func (g *gen) fill(r *row, dayNum int64, dom int, elapsed int64, i int) {
+	r.index = i
+	r.l = g.labels(i % g.labelSets)
+	hr := mix(g.seed ^ uint64(i)*0x9e3779b97f4a7c15)
+	hd := mix(hr ^ uint64(dayNum)*0xbf58476d1ce4e5b9)
+	r.hr = hr
+	r.vcpu, r.ram, r.disk, r.gpus = 0, 0, 0, 0
+	r.attach = g.attachIndex(r.l.vpc, hr>>24)
+
+	// Growth through the month, reset by clean-ups: storage that keeps data.
+	grow := func(base int64) int64 {
+		return base + base*int64(dom)/60 + base*int64(hd>>50&7)/200
+	}
+	start, stop := int64(0), int64(86400)
+	p := hd % 1000
+	switch r.l.svc {
+	case svcInstance:
+		r.vcpu = [...]int64{1, 2, 2, 4, 4, 8, 16, 32}[hr&7]
+		r.ram = r.vcpu * [...]int64{1, 2, 4}[(hr>>8)%3]
+		r.disk = [...]int64{20, 40, 50, 80, 100, 200, 500}[(hr>>16)%7]
+		r.policy = int(hr>>24) & 1
+		switch {
+		case p < 40: // created during the day
+			start = int64(hd>>20) % 86400
+		case p < 70: // deleted or powered off during the day
+			stop = int64(hd>>20) % 86400
+		}
+		r.attach = int64(i)
+	case svcStorage:
+		r.disk = [...]int64{50, 100, 200, 500, 1000, 2000}[(hr>>16)%6]
+		r.policy = int((hr >> 24) % 3)
+		if p < 15 {
+			start = int64(hd>>20) % 86400
+		}
+	case svcIP:
+		r.policy = polNone
+		if p < 15 {
+			start = int64(hd>>20) % 86400
+		}
+	case svcLB:
+		r.policy = polNone
+	case svcBackup:
+		r.disk = grow(20 + int64(hr>>16)%980)
+		r.policy = polHDD
+	case svcGPU:
+		r.gpus = [...]int64{1, 1, 1, 1, 2}[(hr>>16)%5]
+		r.vcpu = 8 * r.gpus
+		r.ram = 64 * r.gpus
+		r.disk = 200 * r.gpus
+		r.policy = polPremium
+		r.attach = int64(i)
+		// Training jobs: a GPU VM runs on 8 days in 10, for 1 to 6 hours.
+		if p < 200 {
+			start, stop = 0, 0
+		} else {
+			start = int64(hd>>20) % 72000
+			stop = min(start+3600+int64(hd>>40)%18000, 86400)
+		}
+	case svcS3:
+		r.disk = grow(100 + int64(hr>>16)%4900)
+		r.policy = polStandard
+	}
+	r.startSec = start
+	secs := min(stop, elapsed) - start
+	if secs < 0 {
+		secs = 0
+	}
+	r.rt = (secs*25 + 4) / 9 // seconds to hours/10000, rounded
+
+	pr := &g.prices[r.l.grp][r.l.cfg]
+	var perHour int64 // 1/100 VND per hour of running time
+	switch r.l.svc {
+	case svcInstance, svcGPU:
+		perHour = r.vcpu*pr.cpu + r.ram*pr.ram + r.disk*pr.disk[r.policy] + r.gpus*pr.gpu
+	case svcStorage:
+		perHour = r.disk * pr.disk[r.policy]
+	case svcIP:
+		perHour = pr.ip
+	case svcLB:
+		perHour = pr.lb
+	case svcBackup:
+		perHour = r.disk * pr.backup
+	case svcS3:
+		perHour = r.disk * pr.s3
+	}
+	r.price = (perHour*r.rt + 5000) / 10000
+}
+
+// appendDayFrag writes the per-day part: "day":"D","start_time":"D
+func appendDayFrag(b []byte, day string) []byte {
+	b = append(b, `"day":"`...)
+	b = append(b, day...)
+	b = append(b, `","start_time":"`...)
+	b = append(b, day...)
+	return append(b, ' ')
+}
+
+func append2(b []byte, v int64) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+
+func appendPad6(b []byte, v int) []byte {
+	if v >= 1000000 {
+		return strconv.AppendInt(b, int64(v), 10)
+	}
+	var d [6]byte
+	for i := 5; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:]...)
+}
+
+// appendRow is the hot path: one generated row as JSON.
+func (g *gen) appendRow(b []byte, r *row, dayFrag []byte) []byte {
+	b = append(b, g.orgFrag...)
+	b = append(b, g.vpcFrag[r.l.vpc]...)
+	b = append(b, dayFrag...)
+	b = append2(b, r.startSec/3600)
+	b = append(b, ':')
+	b = append2(b, r.startSec/60%60)
+	b = append(b, ':')
+	b = append2(b, r.startSec%60)
+	b = append(b, `",`...)
+	b = append(b, g.nameFrag[r.l.svc][r.l.vpc]...)
+	b = appendPad6(b, r.index)
+	b = append(b, `","infra_id":"`...)
+	b = appendUUID(b, mix(r.hr^0x5555), mix(r.hr^0xaaaa))
+	b = append(b, g.attachFrag[r.l.svc][r.l.vpc]...)
+	if r.l.svc != svcS3 {
+		b = appendPad6(b, int(r.attach))
+	}
+	b = append(b, g.policyFrag[r.policy]...)
+	b = appendTag(b, g.tagBody[r.l.tag], r.l.tag, r.l.ext)
+	b = append(b, `","disk":`...)
+	b = strconv.AppendInt(b, r.disk, 10)
+	b = append(b, `,"disk_total":`...)
+	b = strconv.AppendInt(b, r.disk, 10)
+	b = append(b, `,"vcpu":`...)
+	b = strconv.AppendInt(b, r.vcpu, 10)
+	b = append(b, `,"vcpu_total":`...)
+	b = strconv.AppendInt(b, r.vcpu, 10)
+	b = append(b, `,"ram":`...)
+	b = strconv.AppendInt(b, r.ram, 10)
+	b = append(b, `,"ram_total":`...)
+	b = strconv.AppendInt(b, r.ram, 10)
+	b = append(b, `,"running_time":`...)
+	b = appendFixed(b, r.rt, 4)
+	b = append(b, `,"total_price":`...)
+	b = appendFixed(b, r.price, 2)
+	b = append(b, `,"disk_quantity":`...)
+	b = appendFixed(b, r.disk*r.rt, 4)
+	b = append(b, `,"cpu_quantity":`...)
+	b = appendFixed(b, r.vcpu*r.rt, 4)
+	b = append(b, `,"ram_quantity":`...)
+	b = appendFixed(b, r.ram*r.rt, 4)
+	return append(b, g.configFrag[r.l.grp][r.l.cfg]...)
+}
+
+// bill converts a generated row to the client's type, with exactly the
+// values a client decodes from appendRow's JSON.
+func (g *gen) bill(r *row, day string) fptapi.Bill {
+	vpc := vpcs[r.l.vpc]
+	svc := services[r.l.svc]
+	grp := groups[r.l.grp]
+	st := make([]byte, 0, 8)
+	st = append2(st, r.startSec/3600)
+	st = append(st, ':')
+	st = append2(st, r.startSec/60%60)
+	st = append(st, ':')
+	st = append2(st, r.startSec%60)
+	attach := g.attachNames[r.l.svc][r.l.vpc]
+	if r.l.svc != svcS3 {
+		attach = string(appendPad6([]byte(attach), int(r.attach)))
+	}
+	fixed := func(v int64, d int) float64 { return float64(v) / float64(pow10[d]) }
+	return fptapi.Bill{
+		OrgID:             g.orgID,
+		OrgName:           orgName,
+		TenantIaasID:      g.tenantIDs[vpc.tenant],
+		TenantIaasName:    tenants[vpc.tenant],
+		VPCID:             g.vpcIDs[r.l.vpc],
+		VPCName:           vpc.name,
+		VDISite:           vpc.site,
+		PoolName:          poolName(vpc.site),
+		Day:               day,
+		StartTime:         day + " " + string(st),
+		Service:           svc.name,
+		Name:              string(appendPad6([]byte(svc.prefix+"-"+vpc.slug+"-"), r.index)),
+		InfraID:           uuidString(mix(r.hr^0x5555), mix(r.hr^0xaaaa)),
+		AttachVM:          attach,
+		StoragePolicy:     policies[r.policy],
+		Tag:               string(appendTag(nil, []byte(tags[r.l.tag]), r.l.tag, r.l.ext)),
+		BillingConfigName: grp.configs[r.l.cfg],
+		BillingGroupName:  grp.name,
+		InvoiceGroupName:  grp.invoice,
+		Disk:              float64(r.disk),
+		DiskTotal:         float64(r.disk),
+		VCPU:              float64(r.vcpu),
+		VCPUTotal:         float64(r.vcpu),
+		RAM:               float64(r.ram),
+		RAMTotal:          float64(r.ram),
+		RunningTime:       fixed(r.rt, 4),
+		TotalPrice:        fixed(r.price, 2),
+		DiskQuantity:      fixed(r.disk*r.rt, 4),
+		CPUQuantity:       fixed(r.vcpu*r.rt, 4),
+		RAMQuantity:       fixed(r.ram*r.rt, 4),
+	}
+}
+
+// filter is a bills query filter resolved to label dimensions; -1 is "any".
+type filter struct {
+	svc, grp, cfg int
+	none          bool // a name that matches nothing
+	raw           fptapi.Filter
+}
+
+func resolveFilter(f fptapi.Filter) filter {
+	out := filter{svc: -1, grp: -1, cfg: -1, raw: f}
+	if f.ServiceType != "" {
+		out.none = true
+		for i, s := range services {
+			if s.name == f.ServiceType {
+				out.svc, out.none = i, false
+			}
+		}
+		if out.none {
+			return out
+		}
+	}
+	if f.BillingGroupName != "" {
+		out.none = true
+		for i, g := range groups {
+			if g.name == f.BillingGroupName {
+				out.grp, out.none = i, false
+			}
+		}
+		if out.none {
+			return out
+		}
+	}
+	if f.BillingConfigName != "" {
+		out.none = true
+		for gi, g := range groups {
+			for ci, c := range g.configs {
+				if c == f.BillingConfigName && (out.grp == -1 || out.grp == gi) {
+					out.grp, out.cfg, out.none = gi, ci, false
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (f *filter) any() bool { return f.svc < 0 && f.grp < 0 && f.cfg < 0 && !f.none }
+
+// matchK reports whether label set k passes the filter.
+func (g *gen) matchK(f *filter, k int) bool {
+	if f.none {
+		return false
+	}
+	if f.svc >= 0 && k%7 != f.svc {
+		return false
+	}
+	if f.grp >= 0 && k%3 != f.grp {
+		return false
+	}
+	if f.cfg >= 0 && g.labels(k).cfg != f.cfg {
+		return false
+	}
+	return true
+}
+
+// count is the number of the first n rows matching f: O(LabelSets).
+func (g *gen) count(f *filter, n int) int {
+	if f.any() {
+		return n
+	}
+	total := 0
+	for k := 0; k < g.labelSets && k < n; k++ {
+		if g.matchK(f, k) {
+			total += (n-1-k)/g.labelSets + 1
+		}
+	}
+	return total
+}
+
+// matchBill applies a filter to an explicit row.
+func matchBill(f *fptapi.Filter, b *fptapi.Bill) bool {
+	return (f.ServiceType == "" || f.ServiceType == b.Service) &&
+		(f.BillingGroupName == "" || f.BillingGroupName == b.BillingGroupName) &&
+		(f.BillingConfigName == "" || f.BillingConfigName == b.BillingConfigName)
+}
+
+// BillingGroups are the groups and config names generated rows use.
+func generatedGroups() []fptapi.BillingGroup {
+	out := make([]fptapi.BillingGroup, len(groups))
+	for i, g := range groups {
+		out[i] = fptapi.BillingGroup{Name: g.name, ConfigNames: append([]string(nil), g.configs...)}
+	}
+	return out
+}

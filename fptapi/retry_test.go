@@ -1,0 +1,193 @@
+package fptapi_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+)
+
+// hangUp closes the connection without a response: a transport error.
+func hangUp(w http.ResponseWriter, _ *http.Request) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}
+
+func TestRetries(t *testing.T) {
+	ok := response{body: pageBody(`[]`, row("a", 1))}
+	fail := func(code int) response { return response{code: code, body: `{"status":1,"message":"nope"}`} }
+	tests := []struct {
+		name      string
+		first     response // sent until the retries run out, or once when then is set
+		times     int      // how many times first is sent before ok
+		wantReqs  int
+		wantCodes []string
+		wantErr   bool
+	}{
+		{name: "429 retried", first: fail(429), times: 2, wantReqs: 3, wantCodes: []string{"429", "429", "200"}},
+		{name: "500 retried", first: fail(500), times: 1, wantReqs: 2, wantCodes: []string{"500", "200"}},
+		{name: "502 retried", first: fail(502), times: 1, wantReqs: 2, wantCodes: []string{"502", "200"}},
+		{name: "503 retried", first: fail(503), times: 3, wantReqs: 4, wantCodes: []string{"503", "503", "503", "200"}},
+		{name: "504 retried", first: fail(504), times: 1, wantReqs: 2, wantCodes: []string{"504", "200"}},
+		{name: "transport error retried", first: response{handler: hangUp}, times: 2, wantReqs: 3, wantCodes: []string{"transport", "transport", "200"}},
+		{name: "retries run out", first: fail(503), times: 10, wantReqs: 4, wantCodes: []string{"503", "503", "503", "503"}, wantErr: true},
+		{name: "400 not retried", first: fail(400), times: 10, wantReqs: 1, wantCodes: []string{"400"}, wantErr: true},
+		{name: "401 not retried", first: fail(401), times: 10, wantReqs: 1, wantCodes: []string{"401"}, wantErr: true},
+		{name: "403 not retried", first: fail(403), times: 10, wantReqs: 1, wantCodes: []string{"403"}, wantErr: true},
+		{name: "404 not retried", first: fail(404), times: 10, wantReqs: 1, wantCodes: []string{"404"}, wantErr: true},
+		{name: "501 not retried", first: fail(501), times: 10, wantReqs: 1, wantCodes: []string{"501"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resps := make([]response, 0, tt.times+1)
+			for range tt.times {
+				resps = append(resps, tt.first)
+			}
+			s := newScript(t, append(resps, ok)...)
+			var obs observed
+			c := newClient(t, s.URL(), fptapi.WithObserver(obs.observe))
+			_, err := collect(t, c, context.Background())
+			if tt.wantErr {
+				require.Error(t, err)
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Len(t, s.requests(), tt.wantReqs)
+			assert.Equal(t, tt.wantCodes, obs.codes())
+			for i, ri := range obs.infos {
+				assert.Equal(t, fptapi.EndpointBills, ri.Endpoint)
+				assert.Equal(t, i, ri.Retry)
+				assert.Positive(t, ri.Duration)
+			}
+		})
+	}
+}
+
+// TestRetryAfter checks that Retry-After is honoured without sleeping
+// through it: a wait that would pass the context's deadline fails at once.
+func TestRetryAfter(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter string
+		maxDelay   time.Duration
+		wantFast   bool // fails at once because the wait passes the deadline
+	}{
+		{name: "seconds", retryAfter: "30", maxDelay: time.Hour, wantFast: true},
+		{name: "HTTP date", retryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), maxDelay: 2 * time.Hour, wantFast: true},
+		{name: "capped by MaxDelay", retryAfter: "30", maxDelay: time.Millisecond},
+		{name: "date in the past", retryAfter: time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), maxDelay: time.Hour},
+		{name: "garbage", retryAfter: "soon", maxDelay: time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newScript(t,
+				response{code: 429, header: map[string]string{"Retry-After": tt.retryAfter}},
+				response{body: pageBody(`[]`, "")})
+			c := newClient(t, s.URL(), fptapi.WithRetryPolicy(fptapi.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: tt.maxDelay}))
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, err := collect(t, c, ctx)
+			assert.Less(t, time.Since(start), 2*time.Second)
+			if !tt.wantFast {
+				require.NoError(t, err)
+				assert.Len(t, s.requests(), 2)
+				return
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			var apiErr *fptapi.APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, 429, apiErr.HTTPStatus)
+			assert.Len(t, s.requests(), 1)
+		})
+	}
+}
+
+func TestCancelDuringBackoff(t *testing.T) {
+	s := newScript(t, response{code: 503, header: map[string]string{"Retry-After": "3600"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newClient(t, s.URL(),
+		fptapi.WithRetryPolicy(fptapi.RetryPolicy{MaxRetries: 5, BaseDelay: time.Hour, MaxDelay: time.Hour}),
+		fptapi.WithObserver(func(fptapi.RequestInfo) { cancel() }))
+	start := time.Now()
+	_, err := collect(t, c, ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	var apiErr *fptapi.APIError
+	require.ErrorAs(t, err, &apiErr, "the last API error is kept")
+	assert.Less(t, time.Since(start), time.Second)
+	assert.Len(t, s.requests(), 1)
+}
+
+func TestCancelDuringRequest(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := newScript(t, response{handler: func(w http.ResponseWriter, r *http.Request) {
+		cancel()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}})
+	var obs observed
+	c := newClient(t, s.URL(), fptapi.WithObserver(obs.observe))
+	_, err := collect(t, c, ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, []string{"canceled"}, obs.codes(), "not retried")
+}
+
+func TestPerRequestTimeoutRetried(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	slow := response{handler: func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}}
+	s := newScript(t, slow, response{body: pageBody(`[]`, "")})
+	var obs observed
+	c := newClient(t, s.URL(), fptapi.WithObserver(obs.observe), fptapi.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}))
+	_, err := collect(t, c, context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"timeout", "200"}, obs.codes())
+}
+
+func TestBodyCutOffRetried(t *testing.T) {
+	// Promise more than is sent, then hang up: the body read fails.
+	cut := response{handler: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(1000))
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte(`{"status":0,"data":[`))
+		w.(http.Flusher).Flush()
+		hangUp(w, r)
+	}}
+	s := newScript(t, cut, response{body: pageBody(`[]`, row("a", 1))})
+	var obs observed
+	c := newClient(t, s.URL(), fptapi.WithObserver(obs.observe))
+	names, err := collect(t, c, context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a"}, names)
+	assert.Equal(t, []string{"transport", "200"}, obs.codes())
+}
+
+func TestNoRetriesPolicy(t *testing.T) {
+	s := newScript(t, response{code: 503})
+	c := newClient(t, s.URL(), fptapi.WithRetryPolicy(fptapi.RetryPolicy{}))
+	_, err := collect(t, c, context.Background())
+	var apiErr *fptapi.APIError
+	require.True(t, errors.As(err, &apiErr))
+	assert.Equal(t, 503, apiErr.HTTPStatus)
+	assert.Len(t, s.requests(), 1)
+}

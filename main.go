@@ -1,0 +1,392 @@
+// Command fptcloud_exporter exposes FPT Cloud spend as Prometheus metrics.
+//
+// It reads the day's bills from FPT Cloud's billing API in the background,
+// once per refresh interval, and serves the cached sums to every scrape.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // the billing time zone must load in a bare container
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	slgokit "github.com/tjhop/slog-gokit"
+	"golang.org/x/time/rate"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+)
+
+const (
+	exporterName = "fptcloud_exporter"
+	// defaultAddress is above 9100-9999, the exporters' range in Prometheus'
+	// default port allocations, which is full.
+	defaultAddress = ":10117"
+	tokenEnv       = "FPTCLOUD_TOKEN"
+	// shutdownGrace is how long in-flight scrapes may take after SIGTERM.
+	shutdownGrace = 10 * time.Second
+)
+
+func main() {
+	os.Exit(runUntilSignal())
+}
+
+// runUntilSignal runs the exporter until SIGINT or SIGTERM.
+func runUntilSignal() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, os.Args[1:], os.Stderr)
+}
+
+// flags holds every command-line setting, as kingpin parsed it.
+type flags struct {
+	web         *web.FlagConfig
+	metricsPath *string
+	maxRequests *int
+	log         promslog.Config
+
+	apiURL        *string
+	tokenFile     *string
+	timezone      *string
+	pageSize      *int
+	timeout       *time.Duration
+	rateLimit     *float64
+	rateLimitSet  bool
+	serviceTypes  *[]string
+	billingGroups *[]string
+
+	refreshInterval *time.Duration
+	maxAge          *time.Duration
+	maxSeries       *int
+
+	dailyBudget         *string
+	monthlyBudget       *string
+	groupDailyBudgets   *[]string
+	groupMonthlyBudgets *[]string
+
+	demo *bool
+}
+
+func newApp() (*kingpin.Application, *flags) {
+	app := kingpin.New(exporterName, "Prometheus exporter for FPT Cloud spend, read from FPT Cloud's billing API.")
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	f := &flags{}
+
+	f.web = kingpinflag.AddFlags(app, defaultAddress)
+	f.metricsPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	f.maxRequests = app.Flag("web.max-requests", "Maximum number of concurrent scrapes; 0 means no limit.").Default("40").Int()
+
+	f.apiURL = app.Flag("fpt.api-url", "Base URL of FPT Cloud's Console API (the Japan region: https://console-api.fptcloud.jp/api).").Default(fptapi.DefaultBaseURL).String()
+	f.tokenFile = app.Flag("fpt.token-file", "File holding the FPT Cloud API token; re-read when it changes. Without it the token comes from $"+tokenEnv+".").PlaceHolder("PATH").String()
+	f.timezone = app.Flag("fpt.timezone", "IANA time zone of FPT Cloud's billing days and months.").Default("Asia/Ho_Chi_Minh").String()
+	f.pageSize = app.Flag("fpt.page-size", fmt.Sprintf("Bill rows per API request (%d-%d).", minPageSize, maxPageSize)).Default("100").Int()
+	f.timeout = app.Flag("fpt.timeout", "Timeout of one API request, including reading its body.").Default("30s").Duration()
+	f.rateLimit = app.Flag("fpt.rate-limit", "Maximum API requests per second (demo mode: unlimited unless set).").Default("5").IsSetByUser(&f.rateLimitSet).Float64()
+	f.serviceTypes = app.Flag("fpt.service-type", "Only bills of this service type (API filter service_type). Repeatable; none means all.").PlaceHolder("TYPE").Strings()
+	f.billingGroups = app.Flag("fpt.billing-group", "Only bills of this billing group (API filter billing_group_name). Repeatable; none means all.").PlaceHolder("GROUP").Strings()
+
+	f.refreshInterval = app.Flag("collector.refresh-interval", "How often bills are fetched from the API; scrapes are served from the cache in between (minimum 1s).").Default("15m").Duration()
+	f.maxAge = app.Flag("collector.max-age", "Billing series disappear when the last successful refresh is older than this.").Default(collector.DefaultMaxAge.String()).Duration()
+	f.maxSeries = app.Flag("collector.max-series", "Label sets per billing metric; the cheapest beyond it are folded into one series labelled __other__.").Default("10000").Int()
+
+	f.dailyBudget = app.Flag("budget.daily-vnd", "Daily budget for all spend, in VND; exposed as fptcloud_budget_daily_vnd.").PlaceHolder("AMOUNT").String()
+	f.monthlyBudget = app.Flag("budget.monthly-vnd", "Monthly budget for all spend, in VND; exposed as fptcloud_budget_monthly_vnd.").PlaceHolder("AMOUNT").String()
+	f.groupDailyBudgets = app.Flag("budget.billing-group-daily-vnd", "Daily budget of one billing group, as GROUP=AMOUNT in VND. Repeatable.").PlaceHolder("GROUP=AMOUNT").Strings()
+	f.groupMonthlyBudgets = app.Flag("budget.billing-group-monthly-vnd", "Monthly budget of one billing group, as GROUP=AMOUNT in VND. Repeatable.").PlaceHolder("GROUP=AMOUNT").Strings()
+
+	f.demo = app.Flag("demo", "Serve simulated data from a built-in fake FPT Cloud API; needs no token.").Bool()
+	promslogflag.AddFlags(app, &f.log)
+	return app, f
+}
+
+// settings are the validated flags, ready to wire.
+type settings struct {
+	location      *time.Location
+	filters       []fptapi.Filter
+	budgets       collector.Budgets
+	token         func() (string, error)
+	tokenFromFile bool
+}
+
+// validate checks every flag value and finds the token; each error is one
+// line that names the flag.
+func (f *flags) validate(getenv func(string) string) (*settings, error) {
+	s := &settings{}
+	var err error
+	if s.location, err = parseTimezone(*f.timezone); err != nil {
+		return nil, err
+	}
+	if *f.pageSize < minPageSize || *f.pageSize > maxPageSize {
+		return nil, fmt.Errorf("--fpt.page-size: %d is outside %d-%d", *f.pageSize, minPageSize, maxPageSize)
+	}
+	if *f.timeout <= 0 {
+		return nil, fmt.Errorf("--fpt.timeout: %s must be positive", *f.timeout)
+	}
+	if !(*f.rateLimit > 0) || math.IsInf(*f.rateLimit, 0) {
+		return nil, fmt.Errorf("--fpt.rate-limit: %v must be a positive number of requests per second", *f.rateLimit)
+	}
+	if *f.refreshInterval < minRefreshInterval {
+		return nil, fmt.Errorf("--collector.refresh-interval: %s is under the minimum of %s", *f.refreshInterval, minRefreshInterval)
+	}
+	if *f.maxAge < *f.refreshInterval {
+		return nil, fmt.Errorf("--collector.max-age: %s is shorter than --collector.refresh-interval (%s): series would vanish between refreshes", *f.maxAge, *f.refreshInterval)
+	}
+	if *f.maxSeries < 1 {
+		return nil, fmt.Errorf("--collector.max-series: %d must be at least 1", *f.maxSeries)
+	}
+	if *f.maxRequests < 0 {
+		return nil, fmt.Errorf("--web.max-requests: %d must not be negative", *f.maxRequests)
+	}
+	if s.filters, err = buildFilters(*f.serviceTypes, *f.billingGroups); err != nil {
+		return nil, err
+	}
+	if s.budgets, err = f.parseBudgets(); err != nil {
+		return nil, err
+	}
+	if *f.demo {
+		return s, nil
+	}
+
+	switch {
+	case *f.tokenFile != "":
+		tf, err := newTokenFile(*f.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--fpt.token-file: %w", err)
+		}
+		s.token, s.tokenFromFile = tf.Token, true
+	case getenv(tokenEnv) != "":
+		token, err := cleanToken(getenv(tokenEnv))
+		if err != nil {
+			return nil, fmt.Errorf("$%s: %w", tokenEnv, err)
+		}
+		s.token = func() (string, error) { return token, nil }
+	default:
+		return nil, fmt.Errorf("no FPT Cloud API token: put it in a file and pass --fpt.token-file=PATH, or set $%s (or run with --demo to try simulated data)", tokenEnv)
+	}
+	return s, nil
+}
+
+func (f *flags) parseBudgets() (collector.Budgets, error) {
+	var b collector.Budgets
+	var err error
+	if *f.dailyBudget != "" {
+		if b.Daily, err = parseVND(*f.dailyBudget); err != nil {
+			return b, fmt.Errorf("--budget.daily-vnd: %w", err)
+		}
+	}
+	if *f.monthlyBudget != "" {
+		if b.Monthly, err = parseVND(*f.monthlyBudget); err != nil {
+			return b, fmt.Errorf("--budget.monthly-vnd: %w", err)
+		}
+	}
+	if b.GroupDaily, err = parseGroupBudgets("budget.billing-group-daily-vnd", *f.groupDailyBudgets); err != nil {
+		return b, err
+	}
+	if b.GroupMonthly, err = parseGroupBudgets("budget.billing-group-monthly-vnd", *f.groupMonthlyBudgets); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// run is main without the process: it returns the exit code, so tests can
+// drive the real start-up path and stop it by cancelling ctx.
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	app, f := newApp()
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
+		return 2
+	}
+	s, err := f.validate(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
+		return 2
+	}
+	logger, slogger := newLogger(stderr, &f.log)
+	if err := serve(ctx, f, s, logger, slogger); err != nil {
+		level.Error(logger).Log("msg", "exporter failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// newLogger builds the project's go-kit logger and, for exporter-toolkit, an
+// slog logger that writes through it.
+func newLogger(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
+	var logger log.Logger
+	if cfg.Format.String() == "json" {
+		logger = log.NewJSONLogger(log.NewSyncWriter(w))
+	} else {
+		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
+	}
+	allow := map[string]level.Option{
+		"debug": level.AllowDebug(),
+		"warn":  level.AllowWarn(),
+		"error": level.AllowError(),
+	}[cfg.Level.String()]
+	if allow == nil {
+		allow = level.AllowInfo()
+	}
+	logger = level.NewFilter(logger, allow)
+	logger = log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	return logger, slog.New(slgokit.NewGoKitHandler(logger, cfg.Level))
+}
+
+// serve wires the API client, the refresher and the web server, and runs
+// until ctx is cancelled.
+func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogger *slog.Logger) error {
+	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
+
+	apiURL, rateLimit := *f.apiURL, *f.rateLimit
+	if *f.demo {
+		fake := fptapitest.NewServer(fptapitest.Config{
+			RowsPerDay: 2000,
+			LabelSets:  150,
+			Location:   s.location,
+		})
+		defer fake.Close()
+		apiURL = fake.URL
+		token := fptapitest.DefaultToken
+		s.token = func() (string, error) { return token, nil }
+		if !f.rateLimitSet {
+			rateLimit = float64(rate.Inf) // the fake is in-process: no reason to wait
+		}
+		level.Warn(logger).Log("msg", "demo mode: serving SIMULATED billing data from a built-in fake FPT Cloud API, not your account", "fake_api", apiURL)
+	}
+
+	requests := collector.NewAPIRequestCounter()
+	client, err := fptapi.NewClient("",
+		fptapi.WithBaseURL(apiURL),
+		fptapi.WithTokenFunc(s.token),
+		fptapi.WithHTTPClient(&http.Client{Timeout: *f.timeout}),
+		fptapi.WithUserAgent(exporterName+"/"+version.Version),
+		fptapi.WithRateLimit(rateLimit, rateBurst(rateLimit)),
+		fptapi.WithPageSize(*f.pageSize),
+		fptapi.WithObserver(requests.Observe),
+	)
+	if err != nil {
+		return fmt.Errorf("creating API client: %w", err)
+	}
+	refresher, err := collector.NewRefresher(collector.Config{
+		Source:          client,
+		Location:        s.location,
+		Filters:         s.filters,
+		RefreshInterval: *f.refreshInterval,
+		MaxAge:          *f.maxAge,
+		MaxSeries:       *f.maxSeries,
+		Budgets:         s.budgets,
+		Logger:          logger,
+	})
+	if err != nil {
+		return fmt.Errorf("creating refresher: %w", err)
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(
+		collector.New(refresher, requests),
+		versioncollector.NewCollector(exporterName, versioncollector.WithExtraConstLabels(prometheus.Labels{"builddate": version.BuildDate})),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	handler, err := newHandler(f, registry, refresher, slogger)
+	if err != nil {
+		return err
+	}
+
+	refreshCtx, stopRefresh := context.WithCancel(ctx)
+	refreshDone := make(chan struct{})
+	go func() {
+		defer close(refreshDone)
+		refresher.Run(refreshCtx)
+	}()
+	defer func() { stopRefresh(); <-refreshDone }()
+
+	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(server, f.web, slogger) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("web server: %w", err)
+	case <-ctx.Done():
+	}
+	level.Info(logger).Log("msg", "shutting down: letting in-flight scrapes finish", "grace", shutdownGrace)
+	stopRefresh()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutting down web server: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("web server: %w", err)
+	}
+	return nil
+}
+
+// rateBurst lets short bursts through (the first pages of a refresh) while
+// holding the average to the limit.
+func rateBurst(perSecond float64) int {
+	if perSecond >= float64(rate.Inf) {
+		return 1
+	}
+	return max(1, int(math.Ceil(perSecond)))
+}
+
+// newHandler routes the landing page, metrics and health endpoints.
+func newHandler(f *flags, registry *prometheus.Registry, refresher *collector.Refresher, slogger *slog.Logger) (http.Handler, error) {
+	mux := http.NewServeMux()
+	metrics := promhttp.HandlerFor(registry, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(slogger.Handler(), slog.LevelError),
+		MaxRequestsInFlight: *f.maxRequests,
+		Registry:            registry, // counts its own errors in promhttp_metric_handler_errors_total
+	})
+	mux.Handle(*f.metricsPath, promhttp.InstrumentMetricHandler(registry, metrics))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !refresher.Ready() {
+			http.Error(w, "Not ready: no successful refresh of the bills yet", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	if *f.metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "FPT Cloud Exporter",
+			Description: "Prometheus exporter for FPT Cloud spend",
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: *f.metricsPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health", Description: "200 while the exporter runs"},
+				{Address: "/-/ready", Text: "Readiness", Description: "200 once a first refresh of the bills succeeded"},
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("creating landing page: %w", err)
+		}
+		mux.Handle("/", landing)
+	}
+	return mux, nil
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeToken writes a token file with a distinct modification time, as a
+// rotation by a secret manager would.
+func writeToken(t *testing.T, path, content string, mtime time.Time) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	require.NoError(t, os.Chtimes(path, mtime, mtime))
+}
+
+func TestTokenFileRereadsOnChange(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	start := time.Now().Add(-time.Hour)
+	writeToken(t, path, "first-token\n", start)
+
+	tf, err := newTokenFile(path)
+	require.NoError(t, err)
+	tok, err := tf.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "first-token", tok)
+
+	writeToken(t, path, "second-token\n", start.Add(time.Minute))
+	tok, err = tf.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "second-token", tok)
+
+	// A rotation through a symlink swap, as Kubernetes mounts secrets.
+	dir := filepath.Dir(path)
+	target := filepath.Join(dir, "v3")
+	writeToken(t, target, "third-token", start.Add(2*time.Minute))
+	link := filepath.Join(dir, "linked")
+	require.NoError(t, os.Symlink(path, link))
+	tf, err = newTokenFile(link)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(link))
+	require.NoError(t, os.Symlink(target, link))
+	tok, err = tf.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "third-token", tok)
+}
+
+func TestTokenFileErrorsNeverContainTheToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	writeToken(t, path, "secret token with spaces", time.Now())
+	_, err := newTokenFile(path)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "secret")
+
+	writeToken(t, path, strings.Repeat("x", maxTokenFileSize+1), time.Now())
+	_, err = newTokenFile(path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "too large")
+}
