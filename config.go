@@ -17,6 +17,8 @@ const (
 	minPageSize        = 1
 	maxPageSize        = 1000
 	minRefreshInterval = time.Second
+	// maxRefreshInterval: today's bills must be read at least once a day.
+	maxRefreshInterval = 24 * time.Hour
 )
 
 // parseTimezone loads an IANA time zone name. The empty string and "Local"

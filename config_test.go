@@ -153,7 +153,7 @@ func FuzzFlags(f *testing.F) {
 		if _, err := fl.validate(func(string) string { return "" }); err != nil {
 			return
 		}
-		if *fl.refreshInterval < time.Second || *fl.maxAge < *fl.refreshInterval || *fl.timeout <= 0 ||
+		if *fl.refreshInterval < minRefreshInterval || *fl.refreshInterval > maxRefreshInterval || *fl.maxAge < *fl.refreshInterval || *fl.timeout <= 0 ||
 			*fl.pageSize < minPageSize || *fl.pageSize > maxPageSize || !(*fl.rateLimit > 0) ||
 			math.IsInf(*fl.rateLimit, 0) || *fl.maxSeries < 1 || *fl.maxRequests < 0 {
 			t.Fatalf("--%s=%q was accepted but is out of bounds", names[int(which)%len(names)], value)

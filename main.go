@@ -78,6 +78,7 @@ type flags struct {
 
 	refreshInterval *time.Duration
 	maxAge          *time.Duration
+	maxAgeSet       bool
 	maxSeries       *int
 
 	dailyBudget         *string
@@ -108,7 +109,7 @@ func newApp() (*kingpin.Application, *flags) {
 	f.billingGroups = app.Flag("fpt.billing-group", "Only bills of this billing group (API filter billing_group_name). Repeatable; none means all.").PlaceHolder("GROUP").Strings()
 
 	f.refreshInterval = app.Flag("collector.refresh-interval", "How often bills are fetched from the API; scrapes are served from the cache in between (minimum 1s).").Default("15m").Duration()
-	f.maxAge = app.Flag("collector.max-age", "Billing series disappear when the last successful refresh is older than this.").Default(collector.DefaultMaxAge.String()).Duration()
+	f.maxAge = app.Flag("collector.max-age", "Billing series disappear when the last successful refresh is older than this; unset, "+collector.DefaultMaxAge.String()+" or 3 refresh intervals, whichever is longer.").Default(collector.DefaultMaxAge.String()).IsSetByUser(&f.maxAgeSet).Duration()
 	f.maxSeries = app.Flag("collector.max-series", "Label sets per billing metric; the cheapest beyond it are folded into one series labelled __other__.").Default("10000").Int()
 
 	f.dailyBudget = app.Flag("budget.daily-vnd", "Daily budget for all spend, in VND; exposed as fptcloud_budget_daily_vnd.").PlaceHolder("AMOUNT").String()
@@ -147,8 +148,11 @@ func (f *flags) validate(getenv func(string) string) (*settings, error) {
 	if !(*f.rateLimit > 0) || math.IsInf(*f.rateLimit, 0) {
 		return nil, fmt.Errorf("--fpt.rate-limit: %v must be a positive number of requests per second", *f.rateLimit)
 	}
-	if *f.refreshInterval < minRefreshInterval {
-		return nil, fmt.Errorf("--collector.refresh-interval: %s is under the minimum of %s", *f.refreshInterval, minRefreshInterval)
+	if *f.refreshInterval < minRefreshInterval || *f.refreshInterval > maxRefreshInterval {
+		return nil, fmt.Errorf("--collector.refresh-interval: %s is outside %s-%s", *f.refreshInterval, minRefreshInterval, maxRefreshInterval)
+	}
+	if !f.maxAgeSet {
+		*f.maxAge = max(collector.DefaultMaxAge, 3**f.refreshInterval)
 	}
 	if *f.maxAge < *f.refreshInterval {
 		return nil, fmt.Errorf("--collector.max-age: %s is shorter than --collector.refresh-interval (%s): series would vanish between refreshes", *f.maxAge, *f.refreshInterval)

@@ -129,6 +129,28 @@ func TestPromtoolCheckRules(t *testing.T) {
 	assert.Equal(t, len(RuleFiles), strings.Count(out, "SUCCESS"), out)
 }
 
+// alertmanagerExample is the example Alertmanager configuration shipped
+// beside the rules; the end-to-end test runs Alertmanager with it.
+const alertmanagerExample = "alertmanager.example.yml"
+
+func TestAlertmanagerExampleConfig(t *testing.T) {
+	amtool := lookTool(t, "amtool", "prometheus-alertmanager")
+	out, err := exec.CommandContext(t.Context(), amtool, "check-config", alertmanagerExample).CombinedOutput()
+	require.NoError(t, err, "amtool check-config:\n%s", out)
+	assert.Contains(t, string(out), "SUCCESS")
+
+	// Every alert name its inhibit rules mention exists.
+	data, err := os.ReadFile(alertmanagerExample)
+	require.NoError(t, err)
+	var names []string
+	for _, r := range loadRules(t) {
+		names = append(names, r.Alert)
+	}
+	for _, m := range regexp.MustCompile(`FPTCloud\w+`).FindAllString(string(data), -1) {
+		assert.Contains(t, names, m, "%s names an unknown alert", alertmanagerExample)
+	}
+}
+
 func TestPromtoolUnitTests(t *testing.T) {
 	promtool := lookTool(t, "promtool", "prometheus")
 	for _, file := range unitTestFiles(t) {

@@ -25,12 +25,16 @@ func keyOf(b *fptapi.Bill) labelSet {
 
 // clone copies the strings so a stored key never pins a decoder's buffer
 // (a client is free to hand out strings that share a page-sized backing
-// array). It runs once per new label set, never per row.
+// array). It runs once per new label set, never per row, and makes one
+// allocation for all five values.
 func (k labelSet) clone() labelSet {
-	return labelSet{
-		vpcID: strings.Clone(k.vpcID), vpcName: strings.Clone(k.vpcName), service: strings.Clone(k.service),
-		group: strings.Clone(k.group), tag: strings.Clone(k.tag),
+	all := k.vpcID + k.vpcName + k.service + k.group + k.tag
+	cut := func(s string) string {
+		v := all[:len(s)]
+		all = all[len(s):]
+		return v
 	}
+	return labelSet{vpcID: cut(k.vpcID), vpcName: cut(k.vpcName), service: cut(k.service), group: cut(k.group), tag: cut(k.tag)}
 }
 
 // sanitized replaces invalid UTF-8, which the Prometheus registry rejects

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 )
 
 // genSource serves rows rows a day spread over sets label sets, in pages of
@@ -174,4 +177,58 @@ func BenchmarkRefresh(b *testing.B) {
 			b.ReportMetric(float64(tc.rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// BenchmarkRefreshAPI is the whole refresh path of issue 5: HTTP from the
+// in-process fake, decoding in fptapi, aggregation and the snapshot. It
+// reports rows per second and the peak live heap seen during the refreshes
+// (sampled every millisecond; the fake's own garbage included).
+func BenchmarkRefreshAPI(b *testing.B) {
+	for _, rows := range []int{100000, 1000000} {
+		b.Run(fmt.Sprintf("rows=%d/sets=5000", rows), func(b *testing.B) {
+			// The last second of the 1st: today is all there is to read,
+			// and the fake has generated (almost) the whole day.
+			now := time.Date(2026, 11, 1, 23, 59, 59, 0, hcm(b))
+			e := newFakeEnv(b, now, fptapitest.Config{RowsPerDay: rows, LabelSets: 5000, Seed: 1}, func(c *Config) {
+				c.Logger = log.NewNopLogger()
+			}, fptapi.WithPageSize(1000))
+			runtime.GC()
+			stop := sampleHeap()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := e.r.Refresh(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(stop())/(1<<20), "peak-heap-MiB")
+			got := e.r.state.Load().rows
+			b.ReportMetric(float64(got)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// sampleHeap samples the live heap until the returned func is called,
+// which returns the largest sample.
+func sampleHeap() func() uint64 {
+	done := make(chan struct{})
+	peak := make(chan uint64)
+	go func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var max uint64
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > max {
+				max = v
+			}
+			select {
+			case <-done:
+				peak <- max
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(done); return <-peak }
 }

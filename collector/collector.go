@@ -98,7 +98,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	monthStart := date{today.year, today.month, 1}.start(c.r.cfg.Location)
 	monthEnd := date{today.year, today.month + 1, 1}.start(c.r.cfg.Location) // Date normalises month 13
 	gaugeOf(descMonthElapsed, ratio(now.Sub(monthStart), monthEnd.Sub(monthStart)))
-	gaugeOf(descMonthDays, float64(monthEnd.AddDate(0, 0, -1).Day()))
+	gaugeOf(descMonthLength, monthEnd.Sub(monthStart).Seconds())
 	gaugeOf(descDayElapsed, ratio(now.Sub(dayStart), dayEnd.Sub(dayStart)))
 
 	for _, m := range c.budgets {

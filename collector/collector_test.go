@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,7 +13,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -311,7 +315,7 @@ func TestMaxAgeExpiry(t *testing.T) {
 			// Self-metrics stay.
 			"fptcloud_exporter_refresh_success":                {" 0"},
 			"fptcloud_exporter_last_success_timestamp_seconds": {" " + strconv.FormatInt(t0.Unix(), 10)},
-			"fptcloud_billing_month_days":                      {" 30"},
+			"fptcloud_billing_month_length_seconds":            {" 2.592e+06"},
 		}
 		if tt.served {
 			samples["fptcloud_billing_cost_vnd"] = []string{lblA + " 150.25", lblB + " 10", lblD + " 0"}
@@ -342,7 +346,7 @@ func TestBudgetsAndCalendar(t *testing.T) {
 
 	ratio := func(x float64) string { return " " + strconv.FormatFloat(x, 'g', -1, 64) }
 	want, names := expo(t, map[string][]string{
-		"fptcloud_billing_month_days":               {" 31"},
+		"fptcloud_billing_month_length_seconds":     {" 2.6784e+06"},
 		"fptcloud_billing_month_elapsed_ratio":      {ratio(1.0 / (31 * 24))},
 		"fptcloud_billing_day_elapsed_ratio":        {ratio(1.0 / 24)},
 		"fptcloud_billing_month_to_date_cost_vnd":   {lblA + " 7"},
@@ -505,6 +509,19 @@ func TestScrapesDuringRefresh(t *testing.T) {
 			}
 		})
 	}
+	// Scrapes through promhttp in both formats share the prebuilt samples.
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	for _, accept := range []string{"text/plain", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"} {
+		scrapes.Go(func() {
+			for range 50 {
+				req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+				req.Header.Set("Accept", accept)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				assert.Equal(t, http.StatusOK, w.Code)
+			}
+		})
+	}
 	scrapes.Wait()
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(oldWant), names...), "nothing published mid-refresh")
 	close(gate)
@@ -516,6 +533,46 @@ func TestScrapesDuringRefresh(t *testing.T) {
 	close(entry)
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(newWant), names...))
 	assert.EqualValues(t, 1, src.maxInFlight.Load(), "refreshes never overlap")
+
+	// Refreshes publishing while scrapes run: each scrape sees one whole
+	// snapshot, the old or the new.
+	src.mu.Lock()
+	src.gate, src.entry = nil, nil
+	src.mu.Unlock()
+	stop := make(chan struct{})
+	var refresher sync.WaitGroup
+	refresher.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if i%2 == 0 {
+				src.setDay("2026-11-03", knownDataset()["2026-11-03"])
+			} else {
+				src.setDay("2026-11-03", []fptapi.Bill{row(setA, 1), row(setB, 2)})
+			}
+			assert.NoError(t, e.r.Refresh(context.Background()))
+		}
+	})
+	for range 4 {
+		scrapes.Go(func() {
+			for range 100 {
+				mfs, err := reg.Gather()
+				if !assert.NoError(t, err) {
+					return
+				}
+				once := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
+				if testutil.GatherAndCompare(once, strings.NewReader(oldWant), names...) != nil {
+					assert.NoError(t, testutil.GatherAndCompare(once, strings.NewReader(newWant), names...))
+				}
+			}
+		})
+	}
+	scrapes.Wait()
+	close(stop)
+	refresher.Wait()
 }
 
 func TestRun(t *testing.T) {

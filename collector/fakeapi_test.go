@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -33,13 +35,18 @@ func newFakeEnv(t testing.TB, now time.Time, fcfg fptapitest.Config, edit func(*
 	opts = append([]fptapi.Option{
 		fptapi.WithBaseURL(srv.URL),
 		fptapi.WithObserver(reqs.Observe),
+		fptapi.WithRateLimit(1e6, 1000), // the fake needs no protection
 		fptapi.WithRetryPolicy(fptapi.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}),
 	}, opts...)
 	client, err := fptapi.NewClient(fptapitest.DefaultToken, opts...)
 	require.NoError(t, err)
-	e := newEnv(t, client, now, edit)
+	e := newEnv(t, client, now, func(c *Config) {
+		c.Now = clock.Now
+		if edit != nil {
+			edit(c)
+		}
+	})
 	e.clock = clock
-	e.r.now = clock.Now
 	e.reqs = reqs
 	e.c = New(e.r, reqs)
 	return &fakeEnv{testEnv: e, srv: srv}
@@ -66,7 +73,7 @@ func TestFakeAPIKnownDataset(t *testing.T) {
 
 	// Ten scrapes add no API request.
 	for range 10 {
-		_, err := testutil.CollectAndFormat(e.c, "text")
+		_, err := testutil.CollectAndFormat(e.c, expfmt.TypeTextPlain)
 		require.NoError(t, err)
 	}
 	assert.Equal(t, requests, e.srv.Requests(fptapi.EndpointBills))
@@ -175,4 +182,27 @@ func TestFakeAPIGenerated(t *testing.T) {
 	got := sumSamples(t, e.c, "fptcloud_billing_cost_vnd")
 	assert.InEpsilon(t, today, got, 1e-9)
 	assert.InEpsilon(t, mtd, sumSamples(t, e.c, "fptcloud_billing_month_to_date_cost_vnd"), 1e-9)
+}
+
+func mustRegistry(t testing.TB, c prometheus.Collector) *prometheus.Registry {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(c))
+	return reg
+}
+
+// sumSamples adds up the values of one gauge family.
+func sumSamples(t testing.TB, c prometheus.Collector, name string) float64 {
+	t.Helper()
+	mfs, err := mustRegistry(t, c).Gather()
+	require.NoError(t, err)
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return sum
 }

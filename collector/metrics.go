@@ -39,8 +39,8 @@ var (
 
 	descMonthElapsed = prometheus.NewDesc("fptcloud_billing_month_elapsed_ratio",
 		"Fraction of the current billing month elapsed (0..1), in the billing time zone.", nil, nil)
-	descMonthDays = prometheus.NewDesc("fptcloud_billing_month_days",
-		"Number of days in the current billing month, in the billing time zone.", nil, nil)
+	descMonthLength = prometheus.NewDesc("fptcloud_billing_month_length_seconds",
+		"Length of the current billing month in the billing time zone, in seconds (divide by 86400 for days).", nil, nil)
 	descDayElapsed = prometheus.NewDesc("fptcloud_billing_day_elapsed_ratio",
 		"Fraction of the current billing day elapsed (0..1), in the billing time zone.", nil, nil)
 
@@ -81,7 +81,7 @@ var (
 // allDescs lists every metric the Collector may send.
 var allDescs = []*prometheus.Desc{
 	descCost, descMonthToDate, descVCPUs, descRAM, descDisk, descCPUQty, descRAMQty, descDiskQty,
-	descMonthElapsed, descMonthDays, descDayElapsed,
+	descMonthElapsed, descMonthLength, descDayElapsed,
 	descBudgetDaily, descBudgetMonthly, descBudgetGroupDaily, descBudgetGroupMonthly,
 	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
 	descDataAge, descTokenRejected, descRefreshFailures, descAPIRequests, descLabelSets, descFolded,

@@ -343,7 +343,13 @@ func (r *Refresher) refresh(ctx context.Context, now time.Time) (*snapshot, refr
 		closed = append(closed, c)
 	}
 
-	usage := make(dayUsage)
+	// Today has about as many label sets as the last snapshot: size the
+	// map once instead of growing it row by row.
+	hint := 0
+	if prev := r.state.Load().snap; prev != nil {
+		hint = prev.labelSets
+	}
+	usage := make(dayUsage, hint)
 	if err := r.fetchDay(ctx, today, &st, usage.addPage); err != nil {
 		return nil, st, err
 	}

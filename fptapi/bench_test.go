@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 	"time"
 
@@ -15,12 +16,17 @@ import (
 // the client (fake and client share the CPU budget; run with -cpu 1 for the
 // issue's one-core figure).
 func BenchmarkBillsPaging(b *testing.B) {
-	const rowsPerDay = 100000
-	for _, size := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+	for _, bc := range []struct{ rows, size int }{
+		{100000, fptapi.DefaultPageSize}, // the figure
+		{10000, fptapi.DefaultPageSize},  // allocs/row must not grow with rows
+		{100000, 1000},
+	} {
+		rowsPerDay, size := bc.rows, bc.size
+		b.Run(fmt.Sprintf("rows=%d/size=%d", rowsPerDay, size), func(b *testing.B) {
 			srv := fptapitest.NewServer(fptapitest.Config{
 				Token:      testToken,
 				RowsPerDay: rowsPerDay,
+				LabelSets:  2000, // fixed, so that distinct values do not grow with rows
 				Seed:       1,
 				Location:   time.UTC,
 				Now:        func() time.Time { return time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC) },
@@ -29,7 +35,9 @@ func BenchmarkBillsPaging(b *testing.B) {
 			c := newClient(b, srv.URL, fptapi.WithPageSize(size), fptapi.WithRateLimit(math.Inf(1), 1))
 			ctx := context.Background()
 			var total int
+			var before, after runtime.MemStats
 			b.ReportAllocs()
+			runtime.ReadMemStats(&before)
 			b.ResetTimer()
 			for b.Loop() {
 				n := 0
@@ -45,7 +53,10 @@ func BenchmarkBillsPaging(b *testing.B) {
 				}
 				total += n
 			}
+			b.StopTimer()
+			runtime.ReadMemStats(&after)
 			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(total), "allocs/row")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total), "ns/row")
 		})
 	}

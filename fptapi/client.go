@@ -43,9 +43,11 @@ const (
 	EndpointBillInfo = "bill_info" // GET /v1/billing/bill/info
 )
 
-var endpointPaths = map[string]string{
-	EndpointBills:    "/v1/billing/bills",
-	EndpointBillInfo: "/v1/billing/bill/info",
+func endpointPath(endpoint string) string {
+	if endpoint == EndpointBillInfo {
+		return "/v1/billing/bill/info"
+	}
+	return "/v1/billing/bills"
 }
 
 // RequestInfo describes one HTTP attempt, for an Observer.
@@ -270,6 +272,10 @@ type attemptResult struct {
 // attempt makes one HTTP request and reports it to the observer.
 func (c *Client) attempt(ctx context.Context, endpoint, method string, body []byte, buf *bytes.Buffer, retry int) attemptResult {
 	if err := c.limiter.Wait(ctx); err != nil {
+		if ctx.Err() == nil {
+			// The wait would pass the deadline: say so in a way errors.Is knows.
+			err = fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
+		}
 		return attemptResult{err: fmt.Errorf("fptapi: %s: rate limit: %w", endpoint, err)}
 	}
 	token, err := c.currentToken()
@@ -280,7 +286,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, method string, body []by
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+endpointPaths[endpoint], rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+endpointPath(endpoint), rd)
 	if err != nil {
 		return attemptResult{token: token, err: fmt.Errorf("fptapi: %s: %w", endpoint, err)}
 	}

@@ -12,9 +12,11 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
-// TestPagingTermination covers every way a bills query ends, against
-// scripted pages (page size 3).
-func TestPagingTermination(t *testing.T) {
+// TestPagingTerminationRawJSON covers the ways a bills query ends with
+// raw pages the fake does not produce (count that lies, cursors with
+// numbers, missing cursors), page size 3. TestFakePagingTermination and
+// TestFakeFaults cover the rest against the fake.
+func TestPagingTerminationRawJSON(t *testing.T) {
 	tests := []struct {
 		name      string
 		pages     []string

@@ -22,56 +22,6 @@ func hangUp(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
-func TestRetries(t *testing.T) {
-	ok := response{body: pageBody(`[]`, row("a", 1))}
-	fail := func(code int) response { return response{code: code, body: `{"status":1,"message":"nope"}`} }
-	tests := []struct {
-		name      string
-		first     response // sent until the retries run out, or once when then is set
-		times     int      // how many times first is sent before ok
-		wantReqs  int
-		wantCodes []string
-		wantErr   bool
-	}{
-		{name: "429 retried", first: fail(429), times: 2, wantReqs: 3, wantCodes: []string{"429", "429", "200"}},
-		{name: "500 retried", first: fail(500), times: 1, wantReqs: 2, wantCodes: []string{"500", "200"}},
-		{name: "502 retried", first: fail(502), times: 1, wantReqs: 2, wantCodes: []string{"502", "200"}},
-		{name: "503 retried", first: fail(503), times: 3, wantReqs: 4, wantCodes: []string{"503", "503", "503", "200"}},
-		{name: "504 retried", first: fail(504), times: 1, wantReqs: 2, wantCodes: []string{"504", "200"}},
-		{name: "transport error retried", first: response{handler: hangUp}, times: 2, wantReqs: 3, wantCodes: []string{"transport", "transport", "200"}},
-		{name: "retries run out", first: fail(503), times: 10, wantReqs: 4, wantCodes: []string{"503", "503", "503", "503"}, wantErr: true},
-		{name: "400 not retried", first: fail(400), times: 10, wantReqs: 1, wantCodes: []string{"400"}, wantErr: true},
-		{name: "401 not retried", first: fail(401), times: 10, wantReqs: 1, wantCodes: []string{"401"}, wantErr: true},
-		{name: "403 not retried", first: fail(403), times: 10, wantReqs: 1, wantCodes: []string{"403"}, wantErr: true},
-		{name: "404 not retried", first: fail(404), times: 10, wantReqs: 1, wantCodes: []string{"404"}, wantErr: true},
-		{name: "501 not retried", first: fail(501), times: 10, wantReqs: 1, wantCodes: []string{"501"}, wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			resps := make([]response, 0, tt.times+1)
-			for range tt.times {
-				resps = append(resps, tt.first)
-			}
-			s := newScript(t, append(resps, ok)...)
-			var obs observed
-			c := newClient(t, s.URL(), fptapi.WithObserver(obs.observe))
-			_, err := collect(t, c, context.Background())
-			if tt.wantErr {
-				require.Error(t, err)
-			} else {
-				require.NoError(t, err)
-			}
-			assert.Len(t, s.requests(), tt.wantReqs)
-			assert.Equal(t, tt.wantCodes, obs.codes())
-			for i, ri := range obs.infos {
-				assert.Equal(t, fptapi.EndpointBills, ri.Endpoint)
-				assert.Equal(t, i, ri.Retry)
-				assert.Positive(t, ri.Duration)
-			}
-		})
-	}
-}
-
 // TestRetryAfter checks that Retry-After is honoured without sleeping
 // through it: a wait that would pass the context's deadline fails at once.
 func TestRetryAfter(t *testing.T) {
@@ -161,7 +111,10 @@ func TestPerRequestTimeoutRetried(t *testing.T) {
 	c := newClient(t, s.URL(), fptapi.WithObserver(obs.observe), fptapi.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}))
 	_, err := collect(t, c, context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, []string{"timeout", "200"}, obs.codes())
+	codes := obs.codes() // a loaded machine may time out more than once
+	require.GreaterOrEqual(t, len(codes), 2)
+	assert.Equal(t, "timeout", codes[0])
+	assert.Equal(t, "200", codes[len(codes)-1])
 }
 
 func TestBodyCutOffRetried(t *testing.T) {

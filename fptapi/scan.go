@@ -300,8 +300,10 @@ func (s *scanner) kind() string {
 		return "null"
 	case 0:
 		return "nothing"
-	default:
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return "number"
+	default:
+		return "invalid JSON"
 	}
 }
 

@@ -41,7 +41,8 @@ func TestAppendFixed(t *testing.T) {
 		assert.Equal(t, tc.want, got)
 		f, err := strconv.ParseFloat(got, 64)
 		require.NoError(t, err)
-		assert.Equal(t, float64(tc.v)/float64(pow10[tc.d]), f, "decodes to the value bill() reports")
+		// Exactly the value bill() reports, bit for bit.
+		assert.Equal(t, math.Float64bits(float64(tc.v)/float64(pow10[tc.d])), math.Float64bits(f), got)
 	}
 }
 
@@ -51,7 +52,7 @@ func TestAppendFloat(t *testing.T) {
 		require.True(t, json.Valid(got), "%v -> %s", v, got)
 		var back float64
 		require.NoError(t, json.Unmarshal(got, &back))
-		assert.Equal(t, v, back)
+		assert.Equal(t, math.Float64bits(v), math.Float64bits(back), "%v", v)
 	}
 }
 

@@ -2,19 +2,45 @@
 // tests, the exporter's demo mode and benchmarks.
 //
 // It serves POST /api/v1/billing/bills (cursor paging, size, filters, count)
-// and GET /api/v1/billing/bill/info with deterministic, realistic data
-// generated row by row, checks the bearer token, counts requests and injects
-// faults on demand. It never holds a day's rows in memory, so a million rows a
-// day cost only CPU.
+// and GET /api/v1/billing/bill/info, checks the bearer token (401 otherwise),
+// counts requests and injects faults on demand (see Fault).
+//
+// # Data
+//
+// Rows are generated on the fly from (Seed, day, index) with a cheap hash:
+// a day of a million rows costs CPU while it is paged, never memory. Every
+// full day up to today has RowsPerDay rows; today has the same rows with
+// running time, quantities and price covering only the part of the day
+// elapsed in Config.Location (so cost grows through the day); days after
+// today are empty. Row i is the same resource every day (name, infra_id,
+// sizes) with a schedule of its own each day (created or deleted mid-day, GPU
+// jobs, storage growth through the month), so a month varies a little.
+//
+// Row i belongs to label set i mod LabelSets, a distinct (vpc_id, vpc_name,
+// service, billing_group_name, tag). Services are the lower-case values
+// service_type filters on (see Services); billing groups and config names
+// are those of bill/info (see Server.BillingGroups). Money is VND with
+// decimals computed from per-config unit prices (vCPU-hour, GB-hour of RAM and
+// disk, GPU-hour, IP and load balancer hours); quantities are the size times
+// running_time in hours. Numbers are exact decimals: EachBill returns the
+// float64 values a client decodes, bit for bit.
+//
+// The cursor, last_sort_value, is [day, last row index, next page number];
+// clients must treat it as opaque. count is the total rows matching the
+// query. SetBills replaces a day with explicit rows.
 package fptapitest
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -347,7 +373,10 @@ func (s *Server) authorized(r *http.Request) bool {
 	s.mu.Lock()
 	token := s.token
 	s.mu.Unlock()
-	return r.Header.Get("Authorization") == "Bearer "+token
+	// The scheme is case-insensitive (RFC 9110); the token is not.
+	h := r.Header.Get("Authorization")
+	const scheme = "Bearer "
+	return len(h) > len(scheme) && strings.EqualFold(h[:len(scheme)], scheme) && h[len(scheme):] == token
 }
 
 // beforeAnswer runs a fault's delay and answering part. It returns false
@@ -386,11 +415,10 @@ func (s *Server) beforeAnswer(w http.ResponseWriter, r *http.Request, f *Fault) 
 		b := append([]byte(nil), "<html>\r\n<head><title>"...)
 		b = strconv.AppendInt(b, int64(code), 10)
 		b = append(b, ' ')
-		b = append(b, msg...)
+		b = append(b, html.EscapeString(msg)...)
 		b = append(b, "</title></head>\r\n<body>\r\n<center><h1>"...)
 		msgEnd := len(b) // pad inside the heading
 		b = append(b, "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"...)
-		_ = msgEnd
 		b = pad(b, msgEnd, f.Oversize, ' ')
 		s.write(w, code, "text/html", b, f.Truncate)
 		return false
@@ -431,9 +459,7 @@ func pad(b []byte, off int, size int64, filler byte) []byte {
 	}
 	out := make([]byte, 0, int(size))
 	out = append(out, b[:off]...)
-	for ; n > 0; n-- {
-		out = append(out, filler)
-	}
+	out = append(out, bytes.Repeat([]byte{filler}, int(n))...)
 	return append(out, b[off:]...)
 }
 
@@ -579,14 +605,10 @@ type dayQuery struct {
 	explicit *[]fptapi.Bill
 }
 
-type dayError string
-
-func (e dayError) Error() string { return string(e) }
-
 func (s *Server) resolveDay(day string) (dayQuery, error) {
 	t, err := time.Parse("2006-01-02", day)
 	if err != nil {
-		return dayQuery{}, dayError("invalid search_date " + strconv.Quote(day) + ": want YYYY-MM-DD")
+		return dayQuery{}, fmt.Errorf("invalid search_date %q: want YYYY-MM-DD", day)
 	}
 	q := dayQuery{day: day, dayNum: civilDay(t), dom: t.Day(), elapsed: 86400, n: s.gen.rows}
 	now := s.now().In(s.loc)

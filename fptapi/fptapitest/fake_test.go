@@ -2,11 +2,11 @@ package fptapitest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -390,14 +390,14 @@ func TestTodayIsPartialAndFutureEmpty(t *testing.T) {
 	}
 	full, fullRT, fullRows := sum("2025-03-14")
 	morning, morningRT, morningRows := sum("2025-03-15")
-	assert.Equal(t, 24.0, fullRT)
-	assert.Equal(t, 6.0, morningRT)
+	assert.InDelta(t, 24.0, fullRT, 1e-9)
+	assert.InDelta(t, 6.0, morningRT, 1e-9)
 	assert.Equal(t, fullRows, morningRows)
 	assert.Less(t, morning, full/3)
 
 	now = now.Add(12 * time.Hour)
 	evening, eveningRT, _ := sum("2025-03-15")
-	assert.Equal(t, 18.0, eveningRT)
+	assert.InDelta(t, 18.0, eveningRT, 1e-9)
 	assert.Greater(t, evening, morning*2, "cost grows with the time of day")
 
 	// Days after today are empty; Now is read in the billing time zone.
@@ -407,7 +407,7 @@ func TestTodayIsPartialAndFutureEmpty(t *testing.T) {
 	now = time.Date(2025, 3, 15, 17, 30, 0, 0, time.UTC) // 00:30 on the 16th in Vietnam
 	_, rt, n := sum("2025-03-16")
 	assert.Equal(t, 300, n)
-	assert.Equal(t, 0.5, rt)
+	assert.InDelta(t, 0.5, rt, 1e-9)
 }
 
 func TestMonthLooksReal(t *testing.T) {
@@ -547,23 +547,21 @@ func TestNonFiniteNumbersAreStrings(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	s := newTestServer(t, Config{RowsPerDay: 300})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	done := make(chan struct{})
+	type result struct {
+		rows int
+		err  error
+	}
+	results := make(chan result)
 	for w := range 4 {
 		go func() {
-			defer func() { done <- struct{}{} }()
 			for i := range 5 {
 				day := time.Date(2025, 3, 1+w+i, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
-				rows, _, _ := fetchAll(t, s, query(day, 64, fptapi.Filter{}))
-				assert.Len(t, rows, 300)
-				if ctx.Err() != nil {
-					return
-				}
+				n, err := countRows(s, day, 64)
+				results <- result{n, err}
 			}
 		}()
 	}
-	for i := range 20 {
+	for range 20 {
 		s.SetBills("2024-01-01", oddBills())
 		s.SetBillingGroups(nil)
 		s.InjectFault(Fault{Endpoint: fptapi.EndpointBillInfo, Times: 1, Code: 500})
@@ -571,12 +569,45 @@ func TestConcurrentUse(t *testing.T) {
 		s.SetToken(DefaultToken)
 		_ = s.Requests(fptapi.EndpointBills)
 		_, _ = s.LastRequest(fptapi.EndpointBills)
-		_ = i
 	}
-	for range 4 {
-		<-done
+	for range 4 * 5 {
+		r := <-results
+		require.NoError(t, r.err)
+		assert.Equal(t, 300, r.rows)
 	}
 	assert.Equal(t, 4*5*(300/64+1), s.Requests(fptapi.EndpointBills))
+}
+
+// countRows pages a day without testify, for use off the test goroutine.
+func countRows(s *Server, day string, size int) (int, error) {
+	q := query(day, size, fptapi.Filter{})
+	total := 0
+	for {
+		js, err := json.Marshal(q)
+		if err != nil {
+			return 0, err
+		}
+		req, err := http.NewRequest(http.MethodPost, s.URL+"/v1/billing/bills", bytes.NewReader(js))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Authorization", "Bearer "+DefaultToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		var p page
+		err = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if err != nil {
+			return 0, err
+		}
+		total += len(p.Data)
+		if len(p.Data) < size {
+			return total, nil
+		}
+		q.LastSortValue = p.LastSortValue
+	}
 }
 
 func TestNewServerListensOnLoopback(t *testing.T) {
@@ -585,4 +616,42 @@ func TestNewServerListensOnLoopback(t *testing.T) {
 	assert.True(t, strings.HasSuffix(s.URL, "/api"), s.URL)
 	s.Close()
 	s.Close() // twice is fine
+}
+
+func TestAuthScheme(t *testing.T) {
+	s := newTestServer(t, Config{})
+	body := `{"size":1,"search_date":"2025-03-01"}`
+	for _, tc := range []struct {
+		header string
+		code   int
+	}{
+		{"Bearer " + DefaultToken, http.StatusOK},
+		{"bearer " + DefaultToken, http.StatusOK}, // schemes are case-insensitive
+		{"Bearer " + strings.ToUpper(DefaultToken), http.StatusUnauthorized},
+		{"Bearer", http.StatusUnauthorized},
+		{"Bearer ", http.StatusUnauthorized},
+		{DefaultToken, http.StatusUnauthorized},
+		{"Basic " + DefaultToken, http.StatusUnauthorized},
+	} {
+		req, err := http.NewRequest(http.MethodPost, s.URL+"/v1/billing/bills", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", tc.header)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, tc.code, resp.StatusCode, tc.header)
+	}
+}
+
+func TestHandlerEmbeds(t *testing.T) {
+	s := newTestServer(t, Config{RowsPerDay: 10})
+	outer := http.NewServeMux()
+	outer.Handle("/api/", s.Handler())
+	srv := httptest.NewServer(outer)
+	defer srv.Close()
+	r := do(t, http.MethodPost, srv.URL+"/api/v1/billing/bills", DefaultToken, query("2025-03-01", 100, fptapi.Filter{}))
+	require.Equal(t, http.StatusOK, r.code)
+	var p page
+	require.NoError(t, json.Unmarshal(r.body, &p))
+	assert.Len(t, p.Data, 10)
 }

@@ -313,7 +313,7 @@ func (g *gen) fill(r *row, dayNum int64, dom int, elapsed int64, i int) {
 	hd := mix(hr ^ uint64(dayNum)*0xbf58476d1ce4e5b9)
 	r.hr = hr
 	r.vcpu, r.ram, r.disk, r.gpus = 0, 0, 0, 0
-	r.attach = g.attachIndex(r.l.vpc, hr>>24)
+	r.attach = g.attachIndex(r.l.vpc, mix(hr^0x3c3c))
 
 	// Growth through the month, reset by clean-ups: storage that keeps data.
 	grow := func(base int64) int64 {

@@ -1,0 +1,603 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/dashboards"
+)
+
+// Budgets of the two demo exporters: one far below the demo's spend, one far
+// above it.
+const (
+	lowBudget      = "1"                // VND
+	generousBudget = "1000000000000000" // 10^15 VND
+)
+
+// TestEndToEnd runs the exporter in demo mode twice (tiny budgets, generous
+// budgets), a real Prometheus loading the project's rule files and scraping
+// both every second, and a real Alertmanager; then checks that every
+// dashboard query returns data and that exactly the expected alerts reach
+// Alertmanager. Everything listens on 127.0.0.1 and lives in a temp dir.
+//
+// The rule files are loaded as shipped except for their "for:" durations,
+// shortened to 1s in a copy: the real ones (5m to 30m) are for people, and
+// promtool's unit tests already check them against simulated time.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	promBin := lookTool(t, "prometheus", "prometheus")
+	amBin := lookAlertmanager(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	dir := t.TempDir()
+
+	exporter := buildExporter(ctx, t, dir)
+	groups := demoBillingGroups(ctx, t, exporter, dir)
+	require.NotEmpty(t, groups, "the demo has no billing groups")
+
+	low := startExporter(ctx, t, exporter, dir, "low", budgetFlags(lowBudget, groups))
+	generous := startExporter(ctx, t, exporter, dir, "generous", budgetFlags(generousBudget, groups))
+
+	amAddr := freeAddr(t)
+	amDir := filepath.Join(dir, "alertmanager")
+	require.NoError(t, os.MkdirAll(amDir, 0o755))
+	// The shipped example configuration, as is: it has no receiver
+	// integration, so nothing leaves the machine.
+	amConfig, err := filepath.Abs(alertmanagerExample)
+	require.NoError(t, err)
+	startProcess(t, dir, "alertmanager", amBin,
+		"--config.file="+amConfig,
+		"--storage.path="+filepath.Join(amDir, "data"),
+		"--web.listen-address="+amAddr,
+		"--cluster.listen-address=", // no gossip, no port 9094
+		"--log.level=warn",
+	)
+
+	promAddr := freeAddr(t)
+	promDir := filepath.Join(dir, "prometheus")
+	require.NoError(t, os.MkdirAll(promDir, 0o755))
+	ruleFiles := shortenFor(t, promDir)
+	promConfig := filepath.Join(promDir, "prometheus.yml")
+	require.NoError(t, os.WriteFile(promConfig, []byte(fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: [%s]
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: [%q]
+scrape_configs:
+  - job_name: fptcloud-low
+    static_configs:
+      - targets: [%q]
+  - job_name: fptcloud-generous
+    static_configs:
+      - targets: [%q]
+`, strings.Join(quoteAll(ruleFiles), ", "), amAddr, low, generous)), 0o644))
+	startProcess(t, dir, "prometheus", promBin,
+		"--config.file="+promConfig,
+		"--storage.tsdb.path="+filepath.Join(promDir, "data"),
+		"--web.listen-address="+promAddr,
+		"--log.level=warn",
+	)
+
+	waitReady(ctx, t, "alertmanager", "http://"+amAddr+"/-/ready")
+	waitReady(ctx, t, "prometheus", "http://"+promAddr+"/-/ready")
+	prom := promClient{base: "http://" + promAddr}
+
+	// Both targets up and the recording rules evaluated.
+	poll(ctx, t, "both exporters scraped and rules evaluated", func() error {
+		for _, q := range []string{
+			`up{job="fptcloud-low"} == 1`, `up{job="fptcloud-generous"} == 1`,
+			`instance:fptcloud_billing_month_to_date_cost_vnd:sum{job="fptcloud-low"}`,
+		} {
+			n, err := prom.count(ctx, q)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("%s: no result yet", q)
+			}
+		}
+		return nil
+	})
+
+	t.Run("exporter exposes every contract metric", func(t *testing.T) {
+		families := scrape(ctx, t, low)
+		for _, m := range contractMetrics {
+			if m != "up" {
+				assert.Contains(t, families, m)
+			}
+		}
+	})
+
+	t.Run("every dashboard query returns data with All", func(t *testing.T) {
+		queries, err := dashboards.Queries("1m")
+		require.NoError(t, err)
+		require.NotEmpty(t, queries)
+		var empty []string
+		poll(ctx, t, "every dashboard query returns data", func() error {
+			empty = empty[:0]
+			for _, q := range queries {
+				n, err := prom.count(ctx, q.Expr)
+				if err != nil {
+					return fmt.Errorf("%s panel %q %s: %w", q.File, q.Panel, q.RefID, err)
+				}
+				if n == 0 {
+					empty = append(empty, fmt.Sprintf("%s panel %q %s: %s", q.File, q.Panel, q.RefID, q.Expr))
+				}
+			}
+			if len(empty) > 0 {
+				return fmt.Errorf("%d queries without data:\n%s", len(empty), strings.Join(empty, "\n"))
+			}
+			return nil
+		})
+	})
+
+	t.Run("budget alerts reach Alertmanager only for the low budgets", func(t *testing.T) {
+		costAlerts := costAlertNames(t)
+		want := expectedLowAlerts(ctx, t, prom, groups)
+		t.Logf("expecting in Alertmanager for fptcloud-low: %v", want)
+
+		am := amClient{base: "http://" + amAddr}
+		var got []amAlert
+		poll(ctx, t, "the low-budget alerts in Alertmanager", func() error {
+			var err error
+			got, err = am.alerts(ctx)
+			if err != nil {
+				return err
+			}
+			have := map[string]bool{}
+			for _, a := range got {
+				if a.Labels["job"] == "fptcloud-low" {
+					have[a.key()] = true
+				}
+			}
+			var missing []string
+			for _, w := range want {
+				if !have[w] {
+					missing = append(missing, w)
+				}
+			}
+			if len(missing) > 0 {
+				return fmt.Errorf("not yet in Alertmanager: %v", missing)
+			}
+			return nil
+		})
+
+		// The example's inhibit rule: the month being over budget mutes the
+		// forecast saying it will be.
+		for _, a := range got {
+			if a.Labels["job"] == "fptcloud-low" && a.Labels["alertname"] == "FPTCloudMonthEndForecastOverBudget" {
+				assert.NotEmpty(t, a.Status.InhibitedBy, "the forecast alert should be inhibited by FPTCloudMonthToDateOverBudget")
+			}
+		}
+
+		// The generous exporter's rules were evaluated in the same cycles;
+		// give Alertmanager a few more to be sure nothing else arrives.
+		sleep(ctx, 3*time.Second)
+		got, err := am.alerts(ctx)
+		require.NoError(t, err)
+		for _, a := range got {
+			name, job := a.Labels["alertname"], a.Labels["job"]
+			assert.Containsf(t, costAlerts, name, "unexpected alert %s: the exporters are healthy", a.key())
+			assert.NotEqualf(t, "fptcloud-generous", job, "a cost alert fired with a generous budget: %s", a.key())
+			for _, key := range []string{"summary", "description", "action"} {
+				v := a.Annotations[key]
+				assert.NotEmpty(t, v, "%s: %s", a.key(), key)
+				assert.NotContains(t, v, "{{", "%s: %s not rendered", a.key(), key)
+				assert.NotContains(t, v, "<no value>", "%s: %s", a.key(), key)
+			}
+			if name != "FPTCloudSpendSpike" {
+				// The budget, humanised, is in the text.
+				assert.Contains(t, a.Annotations["description"], "budget of "+lowBudget+" VND", a.key())
+			}
+		}
+
+		// Nor pending in Prometheus.
+		pending, err := prom.alerts(ctx)
+		require.NoError(t, err)
+		for _, a := range pending {
+			assert.NotEqualf(t, "fptcloud-generous", a.Labels["job"], "%s is %s with a generous budget", a.Labels["alertname"], a.State)
+		}
+	})
+}
+
+// expectedLowAlerts lists alertname/billing_group keys that must fire for
+// the low-budget exporter, from what Prometheus itself computed: a cost
+// alert is only expected when there is a cost to exceed the 1 VND budget,
+// and the forecast only after the first billing day of the month.
+func expectedLowAlerts(ctx context.Context, t *testing.T, prom promClient, groups []string) []string {
+	t.Helper()
+	want := []string{"FPTCloudMonthToDateOverBudget/"}
+	for _, g := range groups {
+		want = append(want, "FPTCloudBillingGroupMonthToDateOverBudget/"+g)
+	}
+	today, err := prom.value(ctx, `instance:fptcloud_billing_cost_vnd:sum{job="fptcloud-low"}`)
+	require.NoError(t, err)
+	if today > 1 {
+		want = append(want, "FPTCloudDailyBudgetExceeded/")
+	}
+	for _, g := range groups {
+		sel := fmt.Sprintf(`instance_billing_group:fptcloud_billing_cost_vnd:sum{job="fptcloud-low",billing_group=%q} > 1`, g)
+		if n, err := prom.count(ctx, sel); err == nil && n > 0 {
+			want = append(want, "FPTCloudBillingGroupDailyBudgetExceeded/"+g)
+		}
+	}
+	days, err := prom.value(ctx, `instance:fptcloud_billing_month_elapsed_days:value{job="fptcloud-low"}`)
+	require.NoError(t, err)
+	if days >= 1 {
+		want = append(want, "FPTCloudMonthEndForecastOverBudget/")
+		for _, g := range groups {
+			want = append(want, "FPTCloudBillingGroupMonthEndForecastOverBudget/"+g)
+		}
+	} else {
+		t.Logf("first billing day of the month (%.2f days elapsed): the forecast alert is meant to wait", days)
+	}
+	return want
+}
+
+func costAlertNames(t *testing.T) []string {
+	var out []string
+	for _, r := range loadRules(t) {
+		if r.Alert != "" && strings.Contains(r.Expr, "_vnd") {
+			out = append(out, r.Alert)
+		}
+	}
+	return out
+}
+
+func budgetFlags(amount string, groups []string) []string {
+	flags := []string{"--budget.daily-vnd=" + amount, "--budget.monthly-vnd=" + amount}
+	for _, g := range groups {
+		flags = append(flags,
+			"--budget.billing-group-daily-vnd="+g+"="+amount,
+			"--budget.billing-group-monthly-vnd="+g+"="+amount)
+	}
+	return flags
+}
+
+var forRE = regexp.MustCompile(`(?m)^(\s+for:\s*)\S+\s*$`)
+
+// shortenFor writes copies of the rule files with every "for:" set to 1s.
+func shortenFor(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, name := range RuleFiles {
+		data, err := os.ReadFile(name)
+		require.NoError(t, err)
+		short := forRE.ReplaceAll(data, []byte("${1}1s"))
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, short, 0o644))
+		out = append(out, path)
+	}
+	return out
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+func lookAlertmanager(t *testing.T) string {
+	t.Helper()
+	// Debian names it prometheus-alertmanager; upstream, alertmanager.
+	if path, err := exec.LookPath("prometheus-alertmanager"); err == nil {
+		return path
+	}
+	return lookTool(t, "alertmanager", "prometheus-alertmanager")
+}
+
+func buildExporter(ctx context.Context, t *testing.T, dir string) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	require.NoError(t, err, "go not on PATH")
+	bin := filepath.Join(dir, "fptcloud_exporter")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, ".")
+	cmd.Dir = ".." // the module root, where main.go is
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "building the exporter:\n%s", out)
+	return bin
+}
+
+// demoBillingGroups starts the demo once, reads its billing groups and stops
+// it, so that the real runs can set a budget for each group.
+func demoBillingGroups(ctx context.Context, t *testing.T, bin, dir string) []string {
+	t.Helper()
+	addr := freeAddr(t)
+	stop := startProcess(t, dir, "exporter-discovery", bin,
+		"--demo", "--web.listen-address="+addr, "--collector.refresh-interval=1s")
+	defer stop()
+	waitReady(ctx, t, "exporter", "http://"+addr+"/-/ready")
+	fams := scrape(ctx, t, addr)
+	mf, ok := fams["fptcloud_billing_month_to_date_cost_vnd"]
+	require.True(t, ok, "no fptcloud_billing_month_to_date_cost_vnd in the demo")
+	var groups []string
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "billing_group" && l.GetValue() != "" && !slices.Contains(groups, l.GetValue()) {
+				groups = append(groups, l.GetValue())
+			}
+		}
+	}
+	slices.Sort(groups)
+	return groups
+}
+
+func startExporter(ctx context.Context, t *testing.T, bin, dir, name string, flags []string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	args := append([]string{"--demo", "--web.listen-address=" + addr, "--collector.refresh-interval=1s"}, flags...)
+	startProcess(t, dir, "exporter-"+name, bin, args...)
+	waitReady(ctx, t, "exporter "+name, "http://"+addr+"/-/ready")
+	return addr
+}
+
+// startProcess starts a server with its output in dir/name.log and stops it
+// (SIGTERM, then SIGKILL after 10s) at the latest when the test ends. The
+// returned func stops it earlier; the log is shown if the test failed.
+func startProcess(t *testing.T, dir, name, bin string, args ...string) (stop func()) {
+	t.Helper()
+	logPath := filepath.Join(dir, name+".log")
+	logFile, err := os.Create(logPath)
+	require.NoError(t, err)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	require.NoError(t, cmd.Start(), "starting %s", name)
+
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		_ = logFile.Close()
+		if t.Failed() {
+			if out, err := os.ReadFile(logPath); err == nil {
+				t.Logf("%s log (last 4 KiB):\n%s", name, tail(out, 4<<10))
+			}
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+func waitReady(ctx context.Context, t *testing.T, what, u string) {
+	t.Helper()
+	poll(ctx, t, what+" ready", func() error {
+		body, code, err := get(ctx, u)
+		if err != nil {
+			return err
+		}
+		if code != http.StatusOK {
+			return fmt.Errorf("%s: HTTP %d %s", u, code, tail(body, 200))
+		}
+		return nil
+	})
+}
+
+// poll calls f every 500ms until it returns nil; at ctx's deadline or after
+// 90s, whichever comes first, the test fails with f's last error.
+func poll(ctx context.Context, t *testing.T, what string, f func() error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			require.FailNow(t, "timed out waiting for "+what, "%v", err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+func get(ctx context.Context, u string) ([]byte, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	return body, resp.StatusCode, err
+}
+
+func scrape(ctx context.Context, t *testing.T, addr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	body, code, err := get(ctx, "http://"+addr+"/metrics")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	require.NoError(t, err)
+	return fams
+}
+
+type promClient struct{ base string }
+
+type promResponse struct {
+	Status    string `json:"status"`
+	Error     string `json:"error"`
+	ErrorType string `json:"errorType"`
+	Data      struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+		Alerts     []promAlert     `json:"alerts"`
+	} `json:"data"`
+}
+
+type promAlert struct {
+	Labels map[string]string `json:"labels"`
+	State  string            `json:"state"`
+}
+
+type promSample struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]any            `json:"value"`
+}
+
+func (p promClient) call(ctx context.Context, path string, params url.Values) (*promResponse, error) {
+	u := p.base + path
+	if params != nil {
+		u += "?" + params.Encode()
+	}
+	body, code, err := get(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	var r promResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("%s: HTTP %d, decoding: %w", path, code, err)
+	}
+	if r.Status != "success" {
+		return nil, fmt.Errorf("%s: %s: %s", path, r.ErrorType, r.Error)
+	}
+	return &r, nil
+}
+
+// count runs an instant query and returns how many series (or 1 for a
+// scalar) it gave.
+func (p promClient) count(ctx context.Context, query string) (int, error) {
+	r, err := p.call(ctx, "/api/v1/query", url.Values{"query": {query}})
+	if err != nil {
+		return 0, err
+	}
+	switch r.Data.ResultType {
+	case "vector", "matrix":
+		var rows []json.RawMessage
+		if err := json.Unmarshal(r.Data.Result, &rows); err != nil {
+			return 0, fmt.Errorf("decoding %s result: %w", r.Data.ResultType, err)
+		}
+		return len(rows), nil
+	default:
+		return 1, nil
+	}
+}
+
+// value runs an instant query that must give one series and returns its value.
+func (p promClient) value(ctx context.Context, query string) (float64, error) {
+	r, err := p.call(ctx, "/api/v1/query", url.Values{"query": {query}})
+	if err != nil {
+		return 0, err
+	}
+	var rows []promSample
+	if err := json.Unmarshal(r.Data.Result, &rows); err != nil {
+		return 0, fmt.Errorf("decoding %s: %w", query, err)
+	}
+	if len(rows) != 1 {
+		return 0, fmt.Errorf("%s: %d series, want 1", query, len(rows))
+	}
+	s, ok := rows[0].Value[1].(string)
+	if !ok {
+		return 0, fmt.Errorf("%s: value %v", query, rows[0].Value)
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+func (p promClient) alerts(ctx context.Context) ([]promAlert, error) {
+	r, err := p.call(ctx, "/api/v1/alerts", nil)
+	if err != nil {
+		return nil, err
+	}
+	return r.Data.Alerts, nil
+}
+
+type amClient struct{ base string }
+
+type amAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	Status      struct {
+		State       string   `json:"state"`
+		InhibitedBy []string `json:"inhibitedBy"`
+	} `json:"status"`
+}
+
+// key identifies an alert by name and billing group (empty for totals).
+func (a amAlert) key() string {
+	return a.Labels["alertname"] + "/" + a.Labels["billing_group"]
+}
+
+func (a amClient) alerts(ctx context.Context) ([]amAlert, error) {
+	body, code, err := get(ctx, a.base+"/api/v2/alerts")
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("alertmanager: HTTP %d %s", code, tail(body, 200))
+	}
+	var out []amAlert
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("decoding alertmanager alerts: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package fptapitest
+
+const raceEnabled = false
