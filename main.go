@@ -31,7 +31,6 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	slgokit "github.com/tjhop/slog-gokit"
-	"golang.org/x/time/rate"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
@@ -274,7 +273,7 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 		token := fptapitest.DefaultToken
 		s.token = func() (string, error) { return token, nil }
 		if !f.rateLimitSet {
-			rateLimit = float64(rate.Inf) // the fake is in-process: no reason to wait
+			rateLimit = math.Inf(1) // the fake is in-process: no reason to wait
 		}
 		level.Warn(logger).Log("msg", "demo mode: serving SIMULATED billing data from a built-in fake FPT Cloud API, not your account", "fake_api", apiURL)
 	}
@@ -351,7 +350,7 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 // rateBurst lets short bursts through (the first pages of a refresh) while
 // holding the average to the limit.
 func rateBurst(perSecond float64) int {
-	if perSecond >= float64(rate.Inf) {
+	if math.IsInf(perSecond, 1) {
 		return 1
 	}
 	return max(1, int(math.Ceil(perSecond)))

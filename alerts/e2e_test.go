@@ -51,11 +51,13 @@ func TestEndToEnd(t *testing.T) {
 	promBin := lookTool(t, "prometheus", "prometheus")
 	amBin := lookAlertmanager(t)
 
+	dir := t.TempDir()
+	// The build has its own bound: on a busy machine with a cold cache it
+	// may take minutes, which says nothing about the servers.
+	exporter := buildExporter(t, dir)
+
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	dir := t.TempDir()
-
-	exporter := buildExporter(ctx, t, dir)
 	groups := demoBillingGroups(ctx, t, exporter, dir)
 	require.NotEmpty(t, groups, "the demo has no billing groups")
 
@@ -316,8 +318,10 @@ func lookAlertmanager(t *testing.T) string {
 	return lookTool(t, "alertmanager", "prometheus-alertmanager")
 }
 
-func buildExporter(ctx context.Context, t *testing.T, dir string) string {
+func buildExporter(t *testing.T, dir string) string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
 	goBin, err := exec.LookPath("go")
 	require.NoError(t, err, "go not on PATH")
 	bin := filepath.Join(dir, "fptcloud_exporter")

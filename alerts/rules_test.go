@@ -27,7 +27,7 @@ var contractMetrics = []string{
 	"fptcloud_billing_ram_quantity",
 	"fptcloud_billing_disk_quantity",
 	"fptcloud_billing_month_elapsed_ratio",
-	"fptcloud_billing_month_days",
+	"fptcloud_billing_month_length_seconds",
 	"fptcloud_billing_day_elapsed_ratio",
 	"fptcloud_budget_daily_vnd",
 	"fptcloud_budget_monthly_vnd",

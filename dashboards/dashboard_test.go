@@ -24,7 +24,7 @@ var contractMetrics = []string{
 	"fptcloud_billing_ram_quantity",
 	"fptcloud_billing_disk_quantity",
 	"fptcloud_billing_month_elapsed_ratio",
-	"fptcloud_billing_month_days",
+	"fptcloud_billing_month_length_seconds",
 	"fptcloud_billing_day_elapsed_ratio",
 	"fptcloud_budget_daily_vnd",
 	"fptcloud_budget_monthly_vnd",
@@ -275,7 +275,7 @@ func TestQueriesUseContractMetricsAndFilters(t *testing.T) {
 // calendar gauges, which have none.
 func isBillingSeries(metric string) bool {
 	return strings.HasPrefix(metric, "fptcloud_billing_") &&
-		!strings.HasSuffix(metric, "_ratio") && metric != "fptcloud_billing_month_days"
+		!strings.HasSuffix(metric, "_ratio") && metric != "fptcloud_billing_month_length_seconds"
 }
 
 func TestUnits(t *testing.T) {
