@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // maxTokenFileSize bounds how much of a token file is read: FPT tokens are a
@@ -62,14 +63,19 @@ func (f *tokenFile) Token() (string, error) {
 }
 
 // cleanToken trims surrounding white space (files usually end in a newline)
-// and refuses what cannot be sent in an Authorization header.
+// and refuses what cannot be sent in an Authorization header. Control
+// characters are refused here, at start-up, rather than by the API client on
+// every request of an exporter that could then never succeed.
 func cleanToken(s string) (string, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
 		return "", errors.New("token is empty")
 	}
-	if strings.ContainsAny(t, " \t\r\n") {
+	if strings.ContainsFunc(t, unicode.IsSpace) {
 		return "", errors.New("token contains white space")
+	}
+	if strings.ContainsFunc(t, unicode.IsControl) {
+		return "", errors.New("token contains control characters")
 	}
 	return t, nil
 }

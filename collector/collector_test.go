@@ -560,7 +560,7 @@ func TestScrapesDuringRefresh(t *testing.T) {
 		scrapes.Go(func() {
 			for range 100 {
 				mfs, err := reg.Gather()
-				if !assert.NoError(t, err) {
+				if !assert.NoError(t, err) { //nolint:testifylint // require must not stop the test from this goroutine
 					return
 				}
 				once := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })

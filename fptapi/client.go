@@ -337,20 +337,20 @@ func (c *Client) attempt(ctx context.Context, endpoint, method string, body []by
 	return attemptResult{token: token}
 }
 
-// readBody reads a whole 2xx body into buf, failing once it passes max.
-func readBody(resp *http.Response, buf *bytes.Buffer, max int64) error {
+// readBody reads a whole 2xx body into buf, failing once it passes limit.
+func readBody(resp *http.Response, buf *bytes.Buffer, limit int64) error {
 	buf.Reset()
-	if resp.ContentLength > max {
-		return fmt.Errorf("%w: Content-Length %d exceeds the limit of %d bytes", ErrResponseTooLarge, resp.ContentLength, max)
+	if resp.ContentLength > limit {
+		return fmt.Errorf("%w: Content-Length %d exceeds the limit of %d bytes", ErrResponseTooLarge, resp.ContentLength, limit)
 	}
 	if resp.ContentLength > 0 {
 		buf.Grow(int(resp.ContentLength))
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, max+1)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1)); err != nil {
 		return err
 	}
-	if int64(buf.Len()) > max {
-		return fmt.Errorf("%w: body exceeds the limit of %d bytes", ErrResponseTooLarge, max)
+	if int64(buf.Len()) > limit {
+		return fmt.Errorf("%w: body exceeds the limit of %d bytes", ErrResponseTooLarge, limit)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func TestAPIErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newScript(t, tt.resp)
-			_, err := collect(t, newClient(t, s.URL()), context.Background())
+			_, err := collect(context.Background(), t, newClient(t, s.URL()))
 			var apiErr *fptapi.APIError
 			require.ErrorAs(t, err, &apiErr)
 			assert.Equal(t, fptapi.EndpointBills, apiErr.Endpoint)
@@ -92,7 +92,7 @@ func TestDecodeErrorNamesPage(t *testing.T) {
 		response{body: pageBody(`["c1"]`, rows("a", 3))},
 		response{body: `{"status":0,"last_sort_value":["c2"],"data":[{"name":"x","total_pri`},
 	)
-	_, err := collect(t, newClient(t, s.URL(), fptapi.WithPageSize(3)), context.Background())
+	_, err := collect(context.Background(), t, newClient(t, s.URL(), fptapi.WithPageSize(3)))
 	var decErr *fptapi.DecodeError
 	require.ErrorAs(t, err, &decErr)
 	assert.Equal(t, fptapi.EndpointBills, decErr.Endpoint)
@@ -104,7 +104,7 @@ func TestDecodeErrorNamesPage(t *testing.T) {
 
 func TestResponseTooLarge(t *testing.T) {
 	big := pageBody(`[]`, rows("a", 200))
-	chunked := response{handler: func(w http.ResponseWriter, r *http.Request) {
+	chunked := response{handler: func(w http.ResponseWriter, _ *http.Request) {
 		// Written in pieces with flushes, so there is no Content-Length.
 		for i := 0; i < len(big); i += 512 {
 			_, _ = w.Write([]byte(big[i:min(i+512, len(big))]))
@@ -120,7 +120,7 @@ func TestResponseTooLarge(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newScript(t, tt.resp)
-			_, err := collect(t, newClient(t, s.URL(), fptapi.WithMaxResponseBytes(4096)), context.Background())
+			_, err := collect(context.Background(), t, newClient(t, s.URL(), fptapi.WithMaxResponseBytes(4096)))
 			require.ErrorIs(t, err, fptapi.ErrResponseTooLarge)
 			assert.Contains(t, err.Error(), "4096 bytes")
 			assert.Len(t, s.requests(), 1, "not retried")
@@ -155,7 +155,7 @@ func TestTokenNeverInErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newScript(t, tt.resp)
 			c := newClient(t, s.URL(), fptapi.WithPageSize(1), fptapi.WithRetryPolicy(fptapi.RetryPolicy{}))
-			_, err := collect(t, c, context.Background())
+			_, err := collect(context.Background(), t, c)
 			require.Error(t, err)
 			assert.NotContains(t, err.Error(), testToken)
 			if _, err = c.BillInfo(context.Background()); err != nil { // some bodies are fine for bill/info

@@ -2,7 +2,6 @@ package fptapi_test
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net/http"
 	"strings"
@@ -39,7 +38,7 @@ type sums struct {
 	price       float64
 }
 
-func query(c *fptapi.Client, ctx context.Context, f fptapi.Filter) (sums, error) {
+func query(ctx context.Context, c *fptapi.Client, f fptapi.Filter) (sums, error) {
 	var s sums
 	err := c.Bills(ctx, testDay, f, func(p []fptapi.Bill) error {
 		s.pages++
@@ -89,7 +88,7 @@ func TestFakePagingTermination(t *testing.T) {
 				srv.SetBills(fakeDay, nil)
 			}
 			c := newClient(t, srv.URL, fptapi.WithPageSize(tt.pageSize))
-			got, err := query(c, context.Background(), tt.filter)
+			got, err := query(context.Background(), c, tt.filter)
 			require.NoError(t, err)
 			want := expected(t, srv, tt.filter)
 			assert.Equal(t, want.rows, got.rows)
@@ -151,7 +150,7 @@ func TestFakeFaults(t *testing.T) {
 			var obs observed
 			c := newClient(t, srv.URL, fptapi.WithPageSize(size), fptapi.WithObserver(obs.observe),
 				fptapi.WithMaxResponseBytes(512<<10))
-			got, err := query(c, context.Background(), fptapi.Filter{})
+			got, err := query(context.Background(), c, fptapi.Filter{})
 			assert.Equal(t, tt.wantReqs, srv.Requests(fptapi.EndpointBills), "requests")
 			if tt.wantCodes != nil {
 				assert.Equal(t, tt.wantCodes, obs.codes())
@@ -180,7 +179,7 @@ func TestFakeFaults(t *testing.T) {
 			require.Error(t, err)
 			assert.NotContains(t, err.Error(), testToken)
 			if tt.wantErr != nil {
-				assert.ErrorIs(t, err, tt.wantErr)
+				require.ErrorIs(t, err, tt.wantErr)
 			}
 			switch tt.wantAs {
 			case "api":
@@ -204,7 +203,7 @@ func TestFakeFaults(t *testing.T) {
 func TestFakeNullNumbers(t *testing.T) {
 	srv := newFake(t, 120)
 	srv.InjectFault(fptapitest.Fault{NullNumbers: true})
-	got, err := query(newClient(t, srv.URL), context.Background(), fptapi.Filter{})
+	got, err := query(context.Background(), newClient(t, srv.URL), fptapi.Filter{})
 	require.NoError(t, err)
 	assert.Equal(t, 120, got.rows)
 	assert.Zero(t, got.price, "null numbers decode as 0")
@@ -213,7 +212,7 @@ func TestFakeNullNumbers(t *testing.T) {
 func TestFakeMaxPages(t *testing.T) {
 	srv := newFake(t, 100)
 	c := newClient(t, srv.URL, fptapi.WithPageSize(10), fptapi.WithMaxPages(5))
-	got, err := query(c, context.Background(), fptapi.Filter{})
+	got, err := query(context.Background(), c, fptapi.Filter{})
 	require.ErrorIs(t, err, fptapi.ErrTooManyPages)
 	assert.Equal(t, 50, got.rows)
 	assert.Equal(t, 5, srv.Requests(fptapi.EndpointBills))
@@ -229,14 +228,14 @@ func TestFakeWrongTokenAndRotation(t *testing.T) {
 		fptapi.WithTokenFunc(func() (string, error) { return current, nil }))
 	require.NoError(t, err)
 
-	_, err = query(c, context.Background(), fptapi.Filter{})
+	_, err = query(context.Background(), c, fptapi.Filter{})
 	require.ErrorIs(t, err, fptapi.ErrUnauthorized)
 	assert.Contains(t, err.Error(), "token invalid or expired")
 	assert.NotContains(t, err.Error(), testToken)
 	assert.Equal(t, []string{"401"}, obs.codes(), "a rejected token is not retried")
 
 	current = "the-new-token-0001" // the token file was rotated
-	got, err := query(c, context.Background(), fptapi.Filter{})
+	got, err := query(context.Background(), c, fptapi.Filter{})
 	require.NoError(t, err)
 	assert.Equal(t, 10, got.rows)
 }
@@ -248,7 +247,7 @@ func TestFakeRetryAfterPastDeadlineFailsFast(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := query(c, ctx, fptapi.Filter{})
+	_, err := query(ctx, c, fptapi.Filter{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	var apiErr *fptapi.APIError
 	require.ErrorAs(t, err, &apiErr)
@@ -266,7 +265,7 @@ func TestFakeCancelDuringBackoff(t *testing.T) {
 		fptapi.WithRetryPolicy(fptapi.RetryPolicy{MaxRetries: 5, BaseDelay: time.Hour, MaxDelay: time.Hour}),
 		fptapi.WithObserver(func(fptapi.RequestInfo) { time.AfterFunc(20*time.Millisecond, cancel) }))
 	start := time.Now()
-	_, err := query(c, ctx, fptapi.Filter{})
+	_, err := query(ctx, c, fptapi.Filter{})
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Less(t, time.Since(start), 2*time.Second)
 	assert.Equal(t, 1, srv.Requests(fptapi.EndpointBills))
@@ -277,7 +276,7 @@ func TestFakeSlowResponseTimesOut(t *testing.T) {
 	srv.InjectFault(fptapitest.Fault{Page: 1, Times: 1, Delay: time.Minute})
 	var obs observed
 	c := newClient(t, srv.URL, fptapi.WithObserver(obs.observe), fptapi.WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}))
-	got, err := query(c, context.Background(), fptapi.Filter{})
+	got, err := query(context.Background(), c, fptapi.Filter{})
 	require.NoError(t, err)
 	assert.Equal(t, 10, got.rows)
 	codes := obs.codes() // a loaded machine may time out more than once
@@ -309,5 +308,5 @@ func TestFakeBillInfo(t *testing.T) {
 	require.ErrorAs(t, err, &decErr)
 	assert.Equal(t, fptapi.EndpointBillInfo, decErr.Endpoint)
 	assert.True(t, strings.HasPrefix(err.Error(), "fptapi: bill_info: decode"), err.Error())
-	assert.False(t, errors.Is(err, fptapi.ErrUnauthorized))
+	assert.NotErrorIs(t, err, fptapi.ErrUnauthorized)
 }

@@ -118,7 +118,7 @@ func pageBody(cursor string, data string) string {
 }
 
 // collect pages through day with c and returns the row names.
-func collect(t testing.TB, c *fptapi.Client, ctx context.Context) ([]string, error) {
+func collect(ctx context.Context, t testing.TB, c *fptapi.Client) ([]string, error) {
 	t.Helper()
 	var names []string
 	err := c.Bills(ctx, testDay, fptapi.Filter{}, func(p []fptapi.Bill) error {

@@ -100,7 +100,7 @@ func TestPagingTerminationRawJSON(t *testing.T) {
 			if tt.maxPages > 0 {
 				opts = append(opts, fptapi.WithMaxPages(tt.maxPages))
 			}
-			names, err := collect(t, newClient(t, s.URL(), opts...), context.Background())
+			names, err := collect(context.Background(), t, newClient(t, s.URL(), opts...))
 			if tt.wantErr != nil {
 				require.ErrorIs(t, err, tt.wantErr)
 			} else {

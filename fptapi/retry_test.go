@@ -2,7 +2,6 @@ package fptapi_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"testing"
@@ -46,7 +45,7 @@ func TestRetryAfter(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			start := time.Now()
-			_, err := collect(t, c, ctx)
+			_, err := collect(ctx, t, c)
 			assert.Less(t, time.Since(start), 2*time.Second)
 			if !tt.wantFast {
 				require.NoError(t, err)
@@ -54,7 +53,7 @@ func TestRetryAfter(t *testing.T) {
 				return
 			}
 			require.Error(t, err)
-			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
 			var apiErr *fptapi.APIError
 			require.ErrorAs(t, err, &apiErr)
 			assert.Equal(t, 429, apiErr.HTTPStatus)
@@ -71,7 +70,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 		fptapi.WithRetryPolicy(fptapi.RetryPolicy{MaxRetries: 5, BaseDelay: time.Hour, MaxDelay: time.Hour}),
 		fptapi.WithObserver(func(fptapi.RequestInfo) { cancel() }))
 	start := time.Now()
-	_, err := collect(t, c, ctx)
+	_, err := collect(ctx, t, c)
 	require.ErrorIs(t, err, context.Canceled)
 	var apiErr *fptapi.APIError
 	require.ErrorAs(t, err, &apiErr, "the last API error is kept")
@@ -83,7 +82,7 @@ func TestCancelDuringRequest(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := newScript(t, response{handler: func(w http.ResponseWriter, r *http.Request) {
+	s := newScript(t, response{handler: func(_ http.ResponseWriter, r *http.Request) {
 		cancel()
 		select {
 		case <-release:
@@ -92,7 +91,7 @@ func TestCancelDuringRequest(t *testing.T) {
 	}})
 	var obs observed
 	c := newClient(t, s.URL(), fptapi.WithObserver(obs.observe))
-	_, err := collect(t, c, ctx)
+	_, err := collect(ctx, t, c)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, []string{"canceled"}, obs.codes(), "not retried")
 }
@@ -100,7 +99,7 @@ func TestCancelDuringRequest(t *testing.T) {
 func TestPerRequestTimeoutRetried(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
-	slow := response{handler: func(w http.ResponseWriter, r *http.Request) {
+	slow := response{handler: func(_ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -109,7 +108,7 @@ func TestPerRequestTimeoutRetried(t *testing.T) {
 	s := newScript(t, slow, response{body: pageBody(`[]`, "")})
 	var obs observed
 	c := newClient(t, s.URL(), fptapi.WithObserver(obs.observe), fptapi.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}))
-	_, err := collect(t, c, context.Background())
+	_, err := collect(context.Background(), t, c)
 	require.NoError(t, err)
 	codes := obs.codes() // a loaded machine may time out more than once
 	require.GreaterOrEqual(t, len(codes), 2)
@@ -121,7 +120,7 @@ func TestBodyCutOffRetried(t *testing.T) {
 	// Promise more than is sent, then hang up: the body read fails.
 	cut := response{handler: func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(1000))
-		w.WriteHeader(200)
+		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte(`{"status":0,"data":[`))
 		w.(http.Flusher).Flush()
 		hangUp(w, r)
@@ -129,7 +128,7 @@ func TestBodyCutOffRetried(t *testing.T) {
 	s := newScript(t, cut, response{body: pageBody(`[]`, row("a", 1))})
 	var obs observed
 	c := newClient(t, s.URL(), fptapi.WithObserver(obs.observe))
-	names, err := collect(t, c, context.Background())
+	names, err := collect(context.Background(), t, c)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a"}, names)
 	assert.Equal(t, []string{"transport", "200"}, obs.codes())
@@ -138,9 +137,9 @@ func TestBodyCutOffRetried(t *testing.T) {
 func TestNoRetriesPolicy(t *testing.T) {
 	s := newScript(t, response{code: 503})
 	c := newClient(t, s.URL(), fptapi.WithRetryPolicy(fptapi.RetryPolicy{}))
-	_, err := collect(t, c, context.Background())
+	_, err := collect(context.Background(), t, c)
 	var apiErr *fptapi.APIError
-	require.True(t, errors.As(err, &apiErr))
+	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 503, apiErr.HTTPStatus)
 	assert.Len(t, s.requests(), 1)
 }
