@@ -1,0 +1,413 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+)
+
+// The fault matrix runs the real client against the fake API, with policies
+// short enough that no case sleeps through real backoff.
+const (
+	// faultToken is distinctive so that a leak is found by a plain search;
+	// several faults make the fake echo it back in its message.
+	faultToken = "tok-FAULT-7c1e9a2b5d"
+	// faultDay is the 1st of the month: a refresh reads today only, so
+	// page N of a fault is page N of the one query of the refresh.
+	faultDay         = "2026-11-01"
+	faultPageSize    = 2
+	faultHTTPTimeout = 200 * time.Millisecond
+	faultMaxRetries  = 2
+	faultMaxBody     = 4 << 10
+	// faultBound is how long a failing refresh may take: the slowest case
+	// is three attempts that each time out.
+	faultBound = 3 * time.Second
+)
+
+// faultRows is today's data: 7 rows over the label sets A, B, C, D, A, B, C,
+// so that pages of 2 are 2, 2, 2, 1 rows and any prefix of the pages sums
+// differently from the whole day.
+func faultRows(scale float64) []fptapi.Bill {
+	sets := []fptapi.Bill{setA, setB, setC, setD}
+	rows := make([]fptapi.Bill, 7)
+	for i := range rows {
+		rows[i] = usageRow(sets[i%len(sets)], scale*float64(i+1), float64(i+1), 2, 10, 1, 2, 10)
+	}
+	return rows
+}
+
+// costBySet sums total_price per label set, keyed like billingValues.
+func costBySet(rows []fptapi.Bill) map[string]float64 {
+	out := make(map[string]float64)
+	for _, b := range rows {
+		k := fmt.Sprintf("fptcloud_billing_cost_vnd{billing_group=%q,service=%q,tag=%q,vpc_id=%q,vpc_name=%q}",
+			b.BillingGroupName, b.Service, b.Tag, b.VPCID, b.VPCName)
+		out[k] += b.TotalPrice
+	}
+	return out
+}
+
+type faultEnv struct {
+	srv   *fptapitest.Server
+	clock *fakeClock
+	logs  *syncBuffer
+	r     *Refresher
+	reg   *prometheus.Registry
+}
+
+func newFaultEnv(t *testing.T, edit func(*Config)) *faultEnv {
+	t.Helper()
+	loc := hcm(t)
+	clock := &fakeClock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, loc)}
+	srv := fptapitest.NewServer(fptapitest.Config{Token: faultToken, Location: loc, Now: clock.Now})
+	t.Cleanup(srv.Close)
+	reqs := NewAPIRequestCounter()
+	client, err := fptapi.NewClient(faultToken,
+		fptapi.WithBaseURL(srv.URL),
+		fptapi.WithHTTPClient(&http.Client{Timeout: faultHTTPTimeout}),
+		fptapi.WithObserver(reqs.Observe),
+		fptapi.WithRateLimit(1e6, 1000),
+		fptapi.WithRetryPolicy(fptapi.RetryPolicy{MaxRetries: faultMaxRetries, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}),
+		fptapi.WithPageSize(faultPageSize),
+		fptapi.WithMaxResponseBytes(faultMaxBody),
+	)
+	require.NoError(t, err)
+	logs := &syncBuffer{}
+	cfg := Config{
+		Source:          client,
+		Location:        loc,
+		RefreshInterval: 15 * time.Minute,
+		MaxAge:          time.Hour,
+		Now:             clock.Now,
+		Logger:          log.NewLogfmtLogger(logs),
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	r, err := NewRefresher(cfg)
+	require.NoError(t, err)
+	return &faultEnv{srv: srv, clock: clock, logs: logs, r: r, reg: mustRegistry(t, New(r, reqs))}
+}
+
+// billingValues gathers the billing series (the eight per-label-set
+// metrics) as "name{labels}" -> value.
+func (e *faultEnv) billingValues(t *testing.T) map[string]float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	require.NoError(t, err)
+	out := make(map[string]float64)
+	for _, mf := range mfs {
+		if mf.GetName() == "" || len(mf.GetMetric()) == 0 || len(mf.GetMetric()[0].GetLabel()) != len(billingLabels) {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var lbl []string
+			for _, lp := range m.GetLabel() {
+				lbl = append(lbl, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			out[mf.GetName()+"{"+strings.Join(lbl, ",")+"}"] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+// value returns the value of an unlabelled self-metric; NaN-free -1 when absent.
+func (e *faultEnv) value(t *testing.T, name string) float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		if m.GetCounter() != nil {
+			return m.GetCounter().GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	return -1
+}
+
+// costs keeps the cost series of billingValues.
+func costs(all map[string]float64) map[string]float64 {
+	out := make(map[string]float64)
+	for k, v := range all {
+		if strings.HasPrefix(k, "fptcloud_billing_cost_vnd{") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// loudLines returns the log lines at warn or error level.
+func loudLines(logs string) []string {
+	var out []string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "level=warn") || strings.Contains(l, "level=error") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+type faultCase struct {
+	name  string
+	fault fptapitest.Fault // Page is set per run
+	// retryable faults are retried by the client: MaxRetries+1 attempts.
+	retryable     bool
+	tokenRejected bool
+	httpStatus    int     // when set, the error is an *APIError with this code
+	decode        bool    // the error is a *DecodeError naming the page
+	is            []error // the error matches one of these
+	logged        []string
+	// notFailure: the answer is valid and the refresh must succeed.
+	notFailure bool
+}
+
+func faultCases() []faultCase {
+	return []faultCase{
+		{name: "401", fault: fptapitest.Fault{Code: http.StatusUnauthorized, Message: "token " + faultToken + " expired"},
+			tokenRejected: true, httpStatus: 401, is: []error{fptapi.ErrUnauthorized}, logged: []string{"HTTP 401", "token invalid or expired"}},
+		{name: "403", fault: fptapitest.Fault{Code: http.StatusForbidden, Message: "Bearer " + faultToken + " lacks billing permission"},
+			tokenRejected: true, httpStatus: 403, is: []error{fptapi.ErrUnauthorized}, logged: []string{"HTTP 403", "lacks billing permission"}},
+		{name: "404", fault: fptapitest.Fault{Code: http.StatusNotFound}, httpStatus: 404, logged: []string{"HTTP 404"}},
+		{name: "429", fault: fptapitest.Fault{Code: http.StatusTooManyRequests}, retryable: true, httpStatus: 429,
+			logged: []string{"HTTP 429", "gave up after 2 retries"}},
+		// Retry-After is honoured up to MaxDelay (5ms here): the case stays
+		// well under faultBound although the server asks for 30s.
+		{name: "429 Retry-After seconds", fault: fptapitest.Fault{Code: http.StatusTooManyRequests, RetryAfter: "30"}, retryable: true,
+			httpStatus: 429, logged: []string{"HTTP 429", "gave up after 2 retries"}},
+		{name: "503 Retry-After date", fault: fptapitest.Fault{Code: http.StatusServiceUnavailable,
+			RetryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, retryable: true, httpStatus: 503, logged: []string{"HTTP 503"}},
+		{name: "500", fault: fptapitest.Fault{Code: http.StatusInternalServerError, Message: "lỗi máy chủ"}, retryable: true,
+			httpStatus: 500, logged: []string{"HTTP 500", "lỗi máy chủ"}},
+		{name: "502", fault: fptapitest.Fault{Code: http.StatusBadGateway}, retryable: true, httpStatus: 502, logged: []string{"HTTP 502"}},
+		{name: "503", fault: fptapitest.Fault{Code: http.StatusServiceUnavailable, Message: "bảo trì"}, retryable: true,
+			httpStatus: 503, logged: []string{"HTTP 503", "bảo trì"}},
+		{name: "504", fault: fptapitest.Fault{Code: http.StatusGatewayTimeout}, retryable: true, httpStatus: 504, logged: []string{"HTTP 504"}},
+		{name: "connection reset", fault: fptapitest.Fault{Reset: true}, retryable: true, logged: []string{"bills", "gave up after 2 retries"}},
+		{name: "timeout", fault: fptapitest.Fault{Delay: 5 * faultHTTPTimeout}, retryable: true,
+			logged: []string{"Client.Timeout exceeded", "gave up after 2 retries"}},
+		{name: "truncated JSON", fault: fptapitest.Fault{Truncate: true}, decode: true, logged: []string{"decode page"}},
+		{name: "HTML error page 502", fault: fptapitest.Fault{Code: http.StatusBadGateway, HTML: true}, retryable: true,
+			httpStatus: 502, logged: []string{"HTTP 502", "502 Bad Gateway"}},
+		{name: "HTML page with 200", fault: fptapitest.Fault{HTML: true, Message: "Cổng đăng nhập"}, decode: true, logged: []string{"decode page"}},
+		{name: "status 1", fault: fptapitest.Fault{Status: 1, Message: "Hệ thống bận, token " + faultToken}, httpStatus: 200,
+			logged: []string{`status \"1\"`, "Hệ thống bận"}},
+		{name: "status false", fault: fptapitest.Fault{Status: false, Message: "denied"}, httpStatus: 200, logged: []string{`status \"false\"`, "denied"}},
+		// On page 1 the fake echoes the empty cursor of the request: a full
+		// page without a cursor; on later pages the previous page's cursor.
+		{name: "repeating cursor", fault: fptapitest.Fault{RepeatCursor: true},
+			is: []error{fptapi.ErrCursorRepeated, fptapi.ErrMissingCursor}, logged: []string{"cursor"}},
+		{name: "body over the size cap", fault: fptapitest.Fault{Oversize: 4 * faultMaxBody},
+			is: []error{fptapi.ErrResponseTooLarge}, logged: []string{"response too large"}},
+		{name: "error body over the size cap", fault: fptapitest.Fault{Code: http.StatusServiceUnavailable, Oversize: 64 * faultMaxBody},
+			retryable: true, httpStatus: 503, logged: []string{"HTTP 503"}},
+		// "data": null is an empty page, and an empty page is the API's end
+		// of data (fptapi.Bills): not a failure. See TestFaultNullData.
+		{name: "data null", fault: fptapitest.Fault{NullData: true}, notFailure: true},
+	}
+}
+
+// TestFaultMatrix: whatever the API does wrong, on the first page or a later
+// one, the last good snapshot stays served, nothing partial is published,
+// the failure shows in the self-metrics and in one log line without the
+// token, and the next refresh after the API heals publishes the new data.
+func TestFaultMatrix(t *testing.T) {
+	for _, tc := range faultCases() {
+		if tc.notFailure {
+			continue
+		}
+		for _, page := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/page %d", tc.name, page), func(t *testing.T) {
+				ctx := context.Background()
+				e := newFaultEnv(t, nil)
+				old, fresh := faultRows(1), faultRows(100)
+				e.srv.SetBills(faultDay, old)
+				require.NoError(t, e.r.Refresh(ctx))
+				before := e.billingValues(t)
+				require.Equal(t, costBySet(old), costs(before))
+				lastSuccess := e.value(t, "fptcloud_exporter_last_success_timestamp_seconds")
+
+				// The API now has new data and fails on one page.
+				e.srv.SetBills(faultDay, fresh)
+				f := tc.fault
+				f.Page = page
+				e.srv.InjectFault(f)
+				e.clock.Add(time.Minute)
+				mark := len(e.logs.String())
+				reqs := e.srv.Requests(fptapi.EndpointBills)
+				start := time.Now()
+				err := e.r.Refresh(ctx)
+				took := time.Since(start)
+
+				require.Error(t, err)
+				assert.Less(t, took, faultBound, "no real backoff")
+				attempts := 1
+				if tc.retryable {
+					attempts = faultMaxRetries + 1
+				}
+				assert.Equal(t, page-1+attempts, e.srv.Requests(fptapi.EndpointBills)-reqs, "requests: the pages before the fault, then the attempts at it")
+				checkFaultError(t, tc, page, err)
+
+				// Nothing partial: the old snapshot, value for value.
+				assert.Equal(t, before, e.billingValues(t), "the last good snapshot stays served")
+				assert.Equal(t, 0.0, e.value(t, "fptcloud_exporter_refresh_success"))
+				assert.Equal(t, 1.0, e.value(t, "fptcloud_exporter_refresh_failures_total"))
+				assert.Equal(t, boolFloat(tc.tokenRejected), e.value(t, "fptcloud_exporter_token_rejected"))
+				assert.Equal(t, lastSuccess, e.value(t, "fptcloud_exporter_last_success_timestamp_seconds"), "a failure does not advance the last success")
+
+				// One clear line, without the token.
+				loud := loudLines(e.logs.String()[mark:])
+				require.Len(t, loud, 1, "one warn/error line per failed refresh:\n%s", e.logs.String()[mark:])
+				assert.Contains(t, loud[0], `msg="refresh failed"`)
+				assert.Contains(t, loud[0], fmt.Sprintf("page %d", page))
+				for _, s := range tc.logged {
+					assert.Contains(t, loud[0], s)
+				}
+				if tc.tokenRejected {
+					assert.Contains(t, loud[0], "level=error", "a rejected token needs a human")
+				}
+
+				// The API heals: the next refresh publishes the new data.
+				e.srv.ClearFaults()
+				e.clock.Add(time.Minute)
+				require.NoError(t, e.r.Refresh(ctx))
+				assert.Equal(t, costBySet(fresh), costs(e.billingValues(t)))
+				assert.Equal(t, 1.0, e.value(t, "fptcloud_exporter_refresh_success"))
+				assert.Equal(t, 0.0, e.value(t, "fptcloud_exporter_token_rejected"))
+				assert.Equal(t, 1.0, e.value(t, "fptcloud_exporter_refresh_failures_total"), "a counter")
+				assert.Greater(t, e.value(t, "fptcloud_exporter_last_success_timestamp_seconds"), lastSuccess)
+				assert.NotContains(t, e.logs.String(), faultToken)
+			})
+		}
+	}
+}
+
+func checkFaultError(t *testing.T, tc faultCase, page int, err error) {
+	t.Helper()
+	assert.NotContains(t, err.Error(), faultToken)
+	if tc.httpStatus != 0 {
+		var apiErr *fptapi.APIError
+		if assert.ErrorAs(t, err, &apiErr) {
+			assert.Equal(t, tc.httpStatus, apiErr.HTTPStatus)
+			assert.Equal(t, fptapi.EndpointBills, apiErr.Endpoint)
+		}
+	}
+	if tc.decode {
+		var decErr *fptapi.DecodeError
+		if assert.ErrorAs(t, err, &decErr) {
+			assert.Equal(t, page, decErr.Page)
+		}
+	}
+	if tc.is != nil {
+		assert.True(t, slices.ContainsFunc(tc.is, func(target error) bool { return errors.Is(err, target) }),
+			"%v is none of %v", err, tc.is)
+	}
+	assert.Equal(t, tc.tokenRejected, errors.Is(err, fptapi.ErrUnauthorized))
+}
+
+// TestFaultRetryHeals: a retryable fault that happens once is retried by the
+// client and costs no failed refresh, on any page.
+func TestFaultRetryHeals(t *testing.T) {
+	for _, tc := range faultCases() {
+		if !tc.retryable {
+			continue
+		}
+		for _, page := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/page %d", tc.name, page), func(t *testing.T) {
+				e := newFaultEnv(t, nil)
+				rows := faultRows(1)
+				e.srv.SetBills(faultDay, rows)
+				f := tc.fault
+				f.Page, f.Times = page, 1
+				e.srv.InjectFault(f)
+				start := time.Now()
+				require.NoError(t, e.r.Refresh(context.Background()))
+				assert.Less(t, time.Since(start), faultBound)
+				// 4 pages of 2, 2, 2 and 1 rows, and one retry.
+				assert.Equal(t, 5, e.srv.Requests(fptapi.EndpointBills))
+				assert.Equal(t, costBySet(rows), costs(e.billingValues(t)))
+				assert.Equal(t, 1.0, e.value(t, "fptcloud_exporter_refresh_success"))
+				assert.Equal(t, 0.0, e.value(t, "fptcloud_exporter_refresh_failures_total"))
+				assert.Empty(t, loudLines(e.logs.String()))
+			})
+		}
+	}
+}
+
+// TestFaultNullData: "data": null is decided to be an empty page, which the
+// API documents as the end of the data (fptapi.Bills stops on it). On page
+// 1 the day has no rows; on page 3 the day is the rows of pages 1 and 2.
+// Neither is a failure: the refresh succeeds and publishes exactly that.
+func TestFaultNullData(t *testing.T) {
+	for _, tt := range []struct {
+		page int
+		rows int // rows of the day before the null page
+	}{{1, 0}, {3, 4}} {
+		t.Run(fmt.Sprintf("page %d", tt.page), func(t *testing.T) {
+			e := newFaultEnv(t, nil)
+			e.srv.SetBills(faultDay, faultRows(1))
+			require.NoError(t, e.r.Refresh(context.Background()))
+
+			fresh := faultRows(100)
+			e.srv.SetBills(faultDay, fresh)
+			e.srv.InjectFault(fptapitest.Fault{Page: tt.page, NullData: true})
+			e.clock.Add(time.Minute)
+			require.NoError(t, e.r.Refresh(context.Background()))
+			assert.Equal(t, tt.page, e.srv.Requests(fptapi.EndpointBills)-4, "paging stops at the null page")
+			assert.Equal(t, costBySet(fresh[:tt.rows]), costs(e.billingValues(t)))
+			assert.Equal(t, float64(tt.rows), e.value(t, "fptcloud_exporter_last_refresh_rows"))
+			assert.Equal(t, 1.0, e.value(t, "fptcloud_exporter_refresh_success"))
+			assert.Equal(t, 0.0, e.value(t, "fptcloud_exporter_refresh_failures_total"))
+			assert.Empty(t, loudLines(e.logs.String()))
+
+			e.srv.ClearFaults()
+			require.NoError(t, e.r.Refresh(context.Background()))
+			assert.Equal(t, costBySet(fresh), costs(e.billingValues(t)))
+		})
+	}
+}
+
+// TestFaultRefreshLoopRecoversOnItsOwn: the background loop keeps running
+// through failures, keeps serving the old snapshot, and publishes again on
+// its own once the API heals, with no call from the test.
+func TestFaultRefreshLoopRecoversOnItsOwn(t *testing.T) {
+	e := newFaultEnv(t, func(c *Config) { c.RefreshInterval = 5 * time.Millisecond })
+	old, fresh := faultRows(1), faultRows(100)
+	e.srv.SetBills(faultDay, old)
+	require.NoError(t, e.r.Refresh(context.Background()))
+	before := e.billingValues(t)
+
+	e.srv.SetBills(faultDay, fresh)
+	e.srv.InjectFault(fptapitest.Fault{Page: 3, Code: http.StatusServiceUnavailable})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	require.Eventually(t, func() bool { return e.value(t, "fptcloud_exporter_refresh_failures_total") >= 3 },
+		5*time.Second, 5*time.Millisecond, "the loop goes on failing")
+	assert.Equal(t, before, e.billingValues(t))
+	assert.Equal(t, 0.0, e.value(t, "fptcloud_exporter_refresh_success"))
+
+	e.srv.ClearFaults()
+	require.Eventually(t, func() bool { return e.value(t, "fptcloud_exporter_refresh_success") == 1 },
+		5*time.Second, 5*time.Millisecond, "the loop recovers when the API heals")
+	assert.Equal(t, costBySet(fresh), costs(e.billingValues(t)))
+	assert.NotContains(t, e.logs.String(), faultToken)
+}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+)
+
+const loadToken = "tok-LOAD-3b9f0e"
+
+// raceEnabled reports whether the test binary was built with -race, which
+// makes every scrape several times slower.
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// scrapeResult is what one scraper saw.
+type scrapeResult struct {
+	latencies []time.Duration
+	errs      []string
+	series    []int // cost series per scrape
+}
+
+// scrapeLoad runs n scrapers of url until the deadline. Each reads the whole
+// body (uncompressed: the load is the exporter's, not gzip's) and counts its
+// fptcloud_billing_cost_vnd series.
+func scrapeLoad(url string, n int, d time.Duration) scrapeResult {
+	client := &http.Client{
+		Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: n, MaxConnsPerHost: n},
+		Timeout:   5 * time.Minute,
+	}
+	defer client.CloseIdleConnections()
+	deadline := time.Now().Add(d)
+	var (
+		mu  sync.Mutex
+		all scrapeResult
+		wg  sync.WaitGroup
+	)
+	for range n {
+		wg.Go(func() {
+			var mine scrapeResult
+			for time.Now().Before(deadline) {
+				start := time.Now()
+				series, err := scrapeOnce(client, url)
+				if err != nil {
+					mine.errs = append(mine.errs, err.Error())
+					continue
+				}
+				mine.latencies = append(mine.latencies, time.Since(start))
+				mine.series = append(mine.series, series)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			all.latencies = append(all.latencies, mine.latencies...)
+			all.errs = append(all.errs, mine.errs...)
+			all.series = append(all.series, mine.series...)
+		})
+	}
+	wg.Wait()
+	return all
+}
+
+func scrapeOnce(client *http.Client, url string) (int, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return 0, fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	series := 0
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "fptcloud_billing_cost_vnd{") {
+			series++
+		}
+	}
+	return series, sc.Err()
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
+}
+
+var refreshDone = regexp.MustCompile(`msg="refresh done".* days_fetched=(\d+) .* pages=(\d+) `)
+
+// refreshRequests reads the debug log: the completed refreshes and the API
+// requests they explain. Every generated day has RowsPerDay rows, a multiple
+// of the page size, so a day costs its full pages plus the empty page that
+// ends it: pages + days_fetched requests per refresh.
+func refreshRequests(t *testing.T, logs string) (refreshes, requests, largest int) {
+	t.Helper()
+	for _, m := range refreshDone.FindAllStringSubmatch(logs, -1) {
+		days, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		pages, err := strconv.Atoi(m[2])
+		require.NoError(t, err)
+		refreshes++
+		requests += pages + days
+		largest = max(largest, pages+days)
+	}
+	return refreshes, requests, largest
+}
+
+// TestLoadConcurrentScrapes: 200 scrapers for 10s against about 10,000
+// series per billing metric, through the real server (run), with a refresh
+// every second: no HTTP error, every scrape complete, and every API request
+// the fake saw is one that a refresh made.
+func TestLoadConcurrentScrapes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test: 200 scrapers for 10s")
+	}
+	const scrapers, pageSize = 200, 1000
+	duration, labelSets := 10*time.Second, 10000
+	if raceEnabled() {
+		// The race detector makes a scrape of 80,000 samples take
+		// seconds: fewer series and a shorter run still race 200
+		// scrapers against the refresher.
+		duration, labelSets = 3*time.Second, 2000
+		t.Logf("-race: %s with %d label sets", duration, labelSets)
+	}
+	fake := fptapitest.NewServer(fptapitest.Config{Token: loadToken, RowsPerDay: labelSets, LabelSets: labelSets})
+	t.Cleanup(fake.Close)
+	t.Setenv(tokenEnv, loadToken)
+	base, logs, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1s",
+		"--fpt.page-size="+strconv.Itoa(pageSize), "--fpt.rate-limit=100000", "--web.max-requests=0", "--log.level=debug")
+	waitFor(t, base+"/-/ready", http.StatusOK, 2*time.Minute)
+
+	want, err := scrapeOnce(http.DefaultClient, base+"/metrics")
+	require.NoError(t, err)
+	require.InDelta(t, labelSets, want, float64(labelSets)/10, "about one cost series per label set")
+	t.Logf("%d series per billing metric", want)
+	refreshesBefore, _, _ := refreshRequests(t, logs.String())
+
+	start := time.Now()
+	res := scrapeLoad(base+"/metrics", scrapers, duration)
+	elapsed := time.Since(start)
+
+	// Stop the exporter before counting, so no refresh is left uncounted
+	// but the one cancelled by the stop.
+	require.Equal(t, 0, stop())
+	assert.Empty(t, res.errs, "no scrape may fail")
+	require.NotEmpty(t, res.latencies)
+	for _, n := range res.series {
+		if n != want {
+			t.Errorf("a scrape had %d cost series, want %d", n, want)
+			break
+		}
+	}
+	slices.Sort(res.latencies)
+	t.Logf("%d scrapes by %d scrapers in %s (%.1f/s): p50 %s, p99 %s, max %s",
+		len(res.latencies), scrapers, elapsed.Round(time.Millisecond), float64(len(res.latencies))/elapsed.Seconds(),
+		percentile(res.latencies, 0.50).Round(time.Millisecond), percentile(res.latencies, 0.99).Round(time.Millisecond),
+		res.latencies[len(res.latencies)-1].Round(time.Millisecond))
+
+	out := logs.String()
+	refreshes, explained, largest := refreshRequests(t, out)
+	canceled := strings.Count(out, `msg="refresh canceled"`)
+	t.Logf("%d refreshes during the load, %d API requests in all, %d explained by completed refreshes, %d refresh cancelled at stop",
+		refreshes-refreshesBefore, fake.Requests(fptapi.EndpointBills), explained, canceled)
+	assert.NotContains(t, out, `msg="refresh failed"`)
+	assert.Greater(t, refreshes-refreshesBefore, 0, "refreshes ran during the load")
+	got := fake.Requests(fptapi.EndpointBills)
+	assert.GreaterOrEqual(t, got, explained)
+	assert.LessOrEqual(t, got, explained+canceled*largest, "API requests beyond what the refreshes made")
+	assert.Zero(t, fake.Requests(fptapi.EndpointBillInfo))
+}
+
+// TestLoadScrapesMakeNoAPIRequests: with no refresh due, 200 concurrent
+// scrapers make no API request at all.
+func TestLoadScrapesMakeNoAPIRequests(t *testing.T) {
+	fake := fptapitest.NewServer(fptapitest.Config{Token: loadToken, RowsPerDay: 1000, LabelSets: 1000})
+	t.Cleanup(fake.Close)
+	t.Setenv(tokenEnv, loadToken)
+	base, _, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1h",
+		"--fpt.rate-limit=100000", "--web.max-requests=200")
+	waitFor(t, base+"/-/ready", http.StatusOK, time.Minute)
+	before := fake.Requests(fptapi.EndpointBills)
+
+	res := scrapeLoad(base+"/metrics", 200, 2*time.Second)
+	assert.Empty(t, res.errs)
+	assert.NotEmpty(t, res.latencies)
+	assert.Equal(t, before, fake.Requests(fptapi.EndpointBills), "scrapes made API requests")
+	assert.Equal(t, 0, stop())
+}
+
+// noBills is a BillSource with no bills.
+type noBills struct{}
+
+func (noBills) Bills(context.Context, time.Time, fptapi.Filter, func([]fptapi.Bill) error) error {
+	return nil
+}
+
+// slowCollector blocks every Collect until release is closed.
+type slowCollector struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+var slowDesc = prometheus.NewDesc("test_slow", "A collector that waits.", nil, nil)
+
+func (c *slowCollector) Describe(ch chan<- *prometheus.Desc) { ch <- slowDesc }
+
+func (c *slowCollector) Collect(ch chan<- prometheus.Metric) {
+	c.entered <- struct{}{}
+	<-c.release
+	ch <- prometheus.MustNewConstMetric(slowDesc, prometheus.GaugeValue, 1)
+}
+
+// TestMaxRequestsCapsConcurrentScrapes: with --web.max-requests=1, a scrape
+// that arrives while another is in flight gets 503 at once; the other
+// endpoints are not capped, and the cap frees when the slow scrape ends.
+func TestMaxRequestsCapsConcurrentScrapes(t *testing.T) {
+	app, f := newApp()
+	_, err := app.Parse([]string{"--web.max-requests=1"})
+	require.NoError(t, err)
+	loc, err := parseTimezone("Asia/Ho_Chi_Minh")
+	require.NoError(t, err)
+	refresher, err := collector.NewRefresher(collector.Config{Source: noBills{}, Location: loc, Logger: log.NewNopLogger()})
+	require.NoError(t, err)
+	slow := &slowCollector{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(slow)
+	_, slogger := newLogger(io.Discard, &f.log)
+	handler, err := newHandler(f, registry, refresher, slogger)
+	require.NoError(t, err)
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/metrics")
+		if err != nil {
+			first <- 0
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	select {
+	case <-slow.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first scrape never reached the collector")
+	}
+
+	code, body := get(t, srv.URL+"/metrics")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "a second concurrent scrape: %s", body)
+	assert.Contains(t, body, "Limit of concurrent requests reached (1)")
+	code, _ = get(t, srv.URL+"/-/healthy")
+	assert.Equal(t, http.StatusOK, code, "health checks are not scrapes")
+
+	close(slow.release)
+	assert.Equal(t, http.StatusOK, <-first)
+	code, body = get(t, srv.URL+"/metrics")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "test_slow 1")
+}
