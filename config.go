@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -11,14 +12,14 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
-// Limits on user input. The API's own maximum page size is undocumented;
-// 1000 keeps one page's body well under the client's response cap.
+// Limits on user input.
 const (
-	minPageSize        = 1
-	maxPageSize        = 1000
 	minRefreshInterval = time.Second
 	// maxRefreshInterval: today's bills must be read at least once a day.
 	maxRefreshInterval = 24 * time.Hour
+	// minRateLimit: slower than one request in about 17 minutes cannot
+	// page through even one day per refresh.
+	minRateLimit = 0.001
 )
 
 // parseTimezone loads an IANA time zone name. The empty string and "Local"
@@ -34,12 +35,20 @@ func parseTimezone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
+// groupedNumber is a decimal number with "_" or "," between groups of three
+// digits (5_000_000, 5,000,000.50). Separators anywhere else are refused:
+// "1,5" and "1.500" mean different things in different locales.
+var groupedNumber = regexp.MustCompile(`^[0-9]{1,3}([_,][0-9]{3})+(\.[0-9]+)?$`)
+
 // parseVND parses a budget amount in VND: a plain or scientific decimal
-// number, optionally with "_" or "," as thousands separators (5_000_000).
+// number, or one with thousands separators (see groupedNumber).
 func parseVND(s string) (float64, error) {
-	clean := strings.NewReplacer("_", "", ",", "").Replace(strings.TrimSpace(s))
+	clean := strings.TrimSpace(s)
+	if groupedNumber.MatchString(clean) {
+		clean = strings.NewReplacer("_", "", ",", "").Replace(clean)
+	}
 	v, err := strconv.ParseFloat(clean, 64)
-	if err != nil || clean == "" {
+	if err != nil || strings.ContainsAny(clean, "_xXpP") {
 		return 0, fmt.Errorf("%q is not an amount in VND", s)
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
@@ -70,6 +79,20 @@ func parseGroupBudgets(flag string, values []string) (map[string]float64, error)
 	return budgets, nil
 }
 
+// checkTelemetryPath refuses a metrics path that the mux cannot route, or
+// that would shadow the health endpoints.
+func checkTelemetryPath(p string) error {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Errorf("--web.telemetry-path: %q must start with /", p)
+	case p == "/-/healthy" || p == "/-/ready":
+		return fmt.Errorf("--web.telemetry-path: %q is taken by a health endpoint", p)
+	case strings.ContainsAny(p, "{} \t\n?#"):
+		return fmt.Errorf("--web.telemetry-path: %q must be a plain path", p)
+	}
+	return nil
+}
+
 // buildFilters turns the repeatable filter flags into one query filter per
 // (service type, billing group) pair; no flags means one unfiltered query.
 func buildFilters(serviceTypes, billingGroups []string) ([]fptapi.Filter, error) {
@@ -84,15 +107,11 @@ func buildFilters(serviceTypes, billingGroups []string) ([]fptapi.Filter, error)
 	if len(billingGroups) == 0 {
 		billingGroups = []string{""}
 	}
-	seen := make(map[fptapi.Filter]bool)
+	// Repeated values make repeated filters: the refresher drops those.
 	var filters []fptapi.Filter
 	for _, s := range serviceTypes {
 		for _, g := range billingGroups {
-			f := fptapi.Filter{ServiceType: s, BillingGroupName: g}
-			if !seen[f] {
-				seen[f] = true
-				filters = append(filters, f)
-			}
+			filters = append(filters, fptapi.Filter{ServiceType: s, BillingGroupName: g})
 		}
 	}
 	if len(filters) == 1 && filters[0] == (fptapi.Filter{}) {

@@ -23,6 +23,12 @@ func TestParseVND(t *testing.T) {
 		{"5e6", 5e6, false},
 		{"5_000_000", 5e6, false},
 		{"5,000,000.50", 5000000.5, false},
+		{"1,5", 0, true},
+		{"1.500", 1.5, false},
+		{"12,34,567", 0, true},
+		{"5__000", 0, true},
+		{"0x10", 0, true},
+		{"1_000e3", 0, true},
 		{" 12.5 ", 12.5, false},
 		{"0", 0, false},
 		{"", 0, true},
@@ -74,11 +80,13 @@ func TestBuildFilters(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, f, "no flags: one unfiltered query")
 
-	f, err = buildFilters([]string{"storage", "instance", "storage"}, []string{"g1"})
+	f, err = buildFilters([]string{"storage", "instance"}, []string{"g1", "g2"})
 	require.NoError(t, err)
 	assert.Equal(t, []fptapi.Filter{
 		{ServiceType: "storage", BillingGroupName: "g1"},
+		{ServiceType: "storage", BillingGroupName: "g2"},
 		{ServiceType: "instance", BillingGroupName: "g1"},
+		{ServiceType: "instance", BillingGroupName: "g2"},
 	}, f)
 
 	_, err = buildFilters([]string{" "}, nil)
@@ -150,11 +158,13 @@ func FuzzFlags(f *testing.F) {
 		if _, err := app.Parse([]string{"--demo", "--" + names[int(which)%len(names)] + "=" + value}); err != nil {
 			return
 		}
-		if _, err := fl.validate(func(string) string { return "" }); err != nil {
+		s, err := fl.validate(func(string) string { return "" })
+		if err != nil {
 			return
 		}
-		if *fl.refreshInterval < minRefreshInterval || *fl.refreshInterval > maxRefreshInterval || *fl.maxAge < *fl.refreshInterval || *fl.timeout <= 0 ||
-			*fl.pageSize < minPageSize || *fl.pageSize > maxPageSize || !(*fl.rateLimit > 0) ||
+		if *fl.refreshInterval < minRefreshInterval || *fl.refreshInterval > maxRefreshInterval ||
+			(s.maxAge != 0 && s.maxAge < *fl.refreshInterval) || *fl.timeout <= 0 ||
+			*fl.pageSize < 1 || *fl.pageSize > fptapi.MaxPageSize || !(*fl.rateLimit >= minRateLimit) ||
 			math.IsInf(*fl.rateLimit, 0) || *fl.maxSeries < 1 || *fl.maxRequests < 0 {
 			t.Fatalf("--%s=%q was accepted but is out of bounds", names[int(which)%len(names)], value)
 		}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -89,6 +91,8 @@ func scrapeLoad(url string, n int, d time.Duration) scrapeResult {
 	return all
 }
 
+var costPrefix = []byte("fptcloud_billing_cost_vnd{")
+
 func scrapeOnce(client *http.Client, url string) (int, error) {
 	resp, err := client.Get(url)
 	if err != nil {
@@ -103,11 +107,28 @@ func scrapeOnce(client *http.Client, url string) (int, error) {
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	series := 0
 	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "fptcloud_billing_cost_vnd{") {
+		if bytes.HasPrefix(sc.Bytes(), costPrefix) {
 			series++
 		}
 	}
 	return series, sc.Err()
+}
+
+// peakHeap samples the heap in use until done is closed.
+func peakHeap(done <-chan struct{}) uint64 {
+	var peak uint64
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapInuse)
+		select {
+		case <-done:
+			return peak
+		case <-tick.C:
+		}
+	}
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -165,11 +186,20 @@ func TestLoadConcurrentScrapes(t *testing.T) {
 	require.NoError(t, err)
 	require.InDelta(t, labelSets, want, float64(labelSets)/10, "about one cost series per label set")
 	t.Logf("%d series per billing metric", want)
+	alone := scrapeLoad(base+"/metrics", 1, time.Second)
+	require.Empty(t, alone.errs)
+	slices.Sort(alone.latencies)
+	t.Logf("one scraper alone: %d scrapes in 1s, p50 %s", len(alone.latencies), percentile(alone.latencies, 0.5).Round(time.Millisecond))
 	refreshesBefore, _, _ := refreshRequests(t, logs.String())
 
+	heap := make(chan uint64)
+	loadDone := make(chan struct{})
+	go func() { heap <- peakHeap(loadDone) }()
 	start := time.Now()
 	res := scrapeLoad(base+"/metrics", scrapers, duration)
 	elapsed := time.Since(start)
+	close(loadDone)
+	t.Logf("peak heap in use during the load (exporter, fake and scrapers in one process): %d MiB", <-heap>>20)
 
 	// Stop the exporter before counting, so no refresh is left uncounted
 	// but the one cancelled by the stop.

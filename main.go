@@ -11,9 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // the billing time zone must load in a bare container
@@ -48,7 +52,21 @@ const (
 )
 
 func main() {
+	setVersionFromBuildInfo()
 	os.Exit(runUntilSignal())
+}
+
+// setVersionFromBuildInfo fills in the version when the binary was not built
+// with -ldflags (go install, go run), so that build_info, the User-Agent and
+// --version never show an empty version.
+func setVersionFromBuildInfo() {
+	if version.Version != "" {
+		return
+	}
+	version.Version = "dev"
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		version.Version = strings.TrimPrefix(info.Main.Version, "v")
+	}
 }
 
 // runUntilSignal runs the exporter until SIGINT or SIGTERM.
@@ -101,7 +119,7 @@ func newApp() (*kingpin.Application, *flags) {
 	f.apiURL = app.Flag("fpt.api-url", "Base URL of FPT Cloud's Console API (the Japan region: https://console-api.fptcloud.jp/api).").Default(fptapi.DefaultBaseURL).String()
 	f.tokenFile = app.Flag("fpt.token-file", "File holding the FPT Cloud API token; re-read when it changes. Without it the token comes from $"+tokenEnv+".").PlaceHolder("PATH").String()
 	f.timezone = app.Flag("fpt.timezone", "IANA time zone of FPT Cloud's billing days and months.").Default("Asia/Ho_Chi_Minh").String()
-	f.pageSize = app.Flag("fpt.page-size", fmt.Sprintf("Bill rows per API request (%d-%d).", minPageSize, maxPageSize)).Default("100").Int()
+	f.pageSize = app.Flag("fpt.page-size", fmt.Sprintf("Bill rows per API request (1-%d). FPT Cloud documents 100 and not its maximum: a server that silently returned fewer rows than asked would end paging early.", fptapi.MaxPageSize)).Default("100").Int()
 	f.timeout = app.Flag("fpt.timeout", "Timeout of one API request, including reading its body.").Default("30s").Duration()
 	f.rateLimit = app.Flag("fpt.rate-limit", "Maximum API requests per second (demo mode: unlimited unless set).").Default("5").IsSetByUser(&f.rateLimitSet).Float64()
 	f.serviceTypes = app.Flag("fpt.service-type", "Only bills of this service type (API filter service_type). Repeatable; none means all.").PlaceHolder("TYPE").Strings()
@@ -123,11 +141,11 @@ func newApp() (*kingpin.Application, *flags) {
 
 // settings are the validated flags, ready to wire.
 type settings struct {
-	location      *time.Location
-	filters       []fptapi.Filter
-	budgets       collector.Budgets
-	token         func() (string, error)
-	tokenFromFile bool
+	location *time.Location
+	filters  []fptapi.Filter
+	budgets  collector.Budgets
+	maxAge   time.Duration // 0: the collector's default, which follows the refresh interval
+	token    func() (string, error)
 }
 
 // validate checks every flag value and finds the token; each error is one
@@ -138,29 +156,35 @@ func (f *flags) validate(getenv func(string) string) (*settings, error) {
 	if s.location, err = parseTimezone(*f.timezone); err != nil {
 		return nil, err
 	}
-	if *f.pageSize < minPageSize || *f.pageSize > maxPageSize {
-		return nil, fmt.Errorf("--fpt.page-size: %d is outside %d-%d", *f.pageSize, minPageSize, maxPageSize)
+	if *f.pageSize < 1 || *f.pageSize > fptapi.MaxPageSize {
+		return nil, fmt.Errorf("--fpt.page-size: %d is outside 1-%d", *f.pageSize, fptapi.MaxPageSize)
 	}
 	if *f.timeout <= 0 {
 		return nil, fmt.Errorf("--fpt.timeout: %s must be positive", *f.timeout)
 	}
-	if !(*f.rateLimit > 0) || math.IsInf(*f.rateLimit, 0) {
-		return nil, fmt.Errorf("--fpt.rate-limit: %v must be a positive number of requests per second", *f.rateLimit)
+	if !(*f.rateLimit >= minRateLimit) || math.IsInf(*f.rateLimit, 0) {
+		return nil, fmt.Errorf("--fpt.rate-limit: %v is not a number of requests per second of at least %v", *f.rateLimit, minRateLimit)
 	}
 	if *f.refreshInterval < minRefreshInterval || *f.refreshInterval > maxRefreshInterval {
 		return nil, fmt.Errorf("--collector.refresh-interval: %s is outside %s-%s", *f.refreshInterval, minRefreshInterval, maxRefreshInterval)
 	}
-	if !f.maxAgeSet {
-		*f.maxAge = max(collector.DefaultMaxAge, 3**f.refreshInterval)
-	}
-	if *f.maxAge < *f.refreshInterval {
-		return nil, fmt.Errorf("--collector.max-age: %s is shorter than --collector.refresh-interval (%s): series would vanish between refreshes", *f.maxAge, *f.refreshInterval)
+	if f.maxAgeSet {
+		if *f.maxAge < *f.refreshInterval {
+			return nil, fmt.Errorf("--collector.max-age: %s is shorter than --collector.refresh-interval (%s): series would vanish between refreshes", *f.maxAge, *f.refreshInterval)
+		}
+		s.maxAge = *f.maxAge
 	}
 	if *f.maxSeries < 1 {
 		return nil, fmt.Errorf("--collector.max-series: %d must be at least 1", *f.maxSeries)
 	}
 	if *f.maxRequests < 0 {
 		return nil, fmt.Errorf("--web.max-requests: %d must not be negative", *f.maxRequests)
+	}
+	if err := checkTelemetryPath(*f.metricsPath); err != nil {
+		return nil, err
+	}
+	if err := web.Validate(*f.web.WebConfigFile); err != nil {
+		return nil, fmt.Errorf("--web.config.file: %w", err)
 	}
 	if s.filters, err = buildFilters(*f.serviceTypes, *f.billingGroups); err != nil {
 		return nil, err
@@ -178,7 +202,7 @@ func (f *flags) validate(getenv func(string) string) (*settings, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--fpt.token-file: %w", err)
 		}
-		s.token, s.tokenFromFile = tf.Token, true
+		s.token = tf.Token
 	case getenv(tokenEnv) != "":
 		token, err := cleanToken(getenv(tokenEnv))
 		if err != nil {
@@ -252,8 +276,9 @@ func newLogger(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 		allow = level.AllowInfo()
 	}
 	logger = level.NewFilter(logger, allow)
-	logger = log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
-	return logger, slog.New(slgokit.NewGoKitHandler(logger, cfg.Level))
+	// slog-gokit adds its own time and caller: it gets the logger without ours.
+	slogger := slog.New(slgokit.NewGoKitHandler(logger, cfg.Level))
+	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), slogger
 }
 
 // serve wires the API client, the refresher and the web server, and runs
@@ -278,6 +303,10 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 		level.Warn(logger).Log("msg", "demo mode: serving SIMULATED billing data from a built-in fake FPT Cloud API, not your account", "fake_api", apiURL)
 	}
 
+	if u, err := url.Parse(apiURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		level.Warn(logger).Log("msg", "--fpt.api-url is plain http: the API token is sent unencrypted", "api_url", apiURL)
+	}
+
 	requests := collector.NewAPIRequestCounter()
 	client, err := fptapi.NewClient("",
 		fptapi.WithBaseURL(apiURL),
@@ -296,7 +325,7 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 		Location:        s.location,
 		Filters:         s.filters,
 		RefreshInterval: *f.refreshInterval,
-		MaxAge:          *f.maxAge,
+		MaxAge:          s.maxAge,
 		MaxSeries:       *f.maxSeries,
 		Budgets:         s.budgets,
 		Logger:          logger,
@@ -339,12 +368,24 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutting down web server: %w", err)
+		// A scrape that outlasts the grace period is cut off: stopping on
+		// SIGTERM is still a clean exit.
+		level.Warn(logger).Log("msg", "scrapes still running after the grace period were cut off", "err", err)
+		_ = server.Close()
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("web server: %w", err)
 	}
 	return nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // rateBurst lets short bursts through (the first pages of a refresh) while

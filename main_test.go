@@ -64,12 +64,19 @@ func TestRunRejectsBadSettings(t *testing.T) {
 		{"group budget without amount", []string{"--demo", "--budget.billing-group-daily-vnd=team-a"}, "is not BILLING_GROUP=AMOUNT"},
 		{"empty service type", []string{"--demo", "--fpt.service-type="}, "must not be empty"},
 		{"unknown flag", []string{"--fpt.token=secret"}, "unknown long flag"},
+		{"rate limit too low", []string{"--demo", "--fpt.rate-limit=1e-300"}, "--fpt.rate-limit"},
+		{"relative metrics path", []string{"--demo", "--web.telemetry-path=metrics"}, "must start with /"},
+		{"metrics path on a health endpoint", []string{"--demo", "--web.telemetry-path=/-/healthy"}, "health endpoint"},
+		{"missing web config", []string{"--demo", "--web.config.file=" + filepath.Join(dir, "missing.yml")}, "--web.config.file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(tokenEnv, "")
 			var stderr bytes.Buffer
-			code := run(context.Background(), tt.args, &stderr)
+			// Should validation wrongly pass, run must not serve on the default port.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			code := run(ctx, append(tt.args, "--web.listen-address=127.0.0.1:0"), &stderr)
 			assert.Equal(t, 2, code)
 			assert.Contains(t, stderr.String(), tt.want)
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one clear line: %q", stderr.String())

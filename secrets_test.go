@@ -1,12 +1,24 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 )
 
 // FuzzCleanToken: a token that the start-up check accepts must be one the
@@ -37,4 +49,153 @@ func FuzzCleanToken(f *testing.F) {
 			t.Fatalf("cleanToken(%q) = %q accepted, but the API client refuses it: %v", s, tok, err)
 		}
 	})
+}
+
+// Distinctive tokens: a leak is found by a plain search of the output.
+const (
+	secretRight = "tok-SECRET-RIGHT-9d8c7b6a5f4e3d2c"
+	secretWrong = "tok-SECRET-WRONG-1a2b3c4d5e6f7a8b"
+)
+
+// metricValue returns the value of an unlabelled sample in an exposition.
+func metricValue(exposition, name string) (float64, bool) {
+	for _, line := range strings.Split(exposition, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+// waitForMetric polls base's /metrics until name has the value want.
+func waitForMetric(t *testing.T, base, name string, want float64, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		code, body := get(t, base+"/metrics")
+		if v, ok := metricValue(body, name); code == http.StatusOK && ok && v == want {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never became %v within %s", name, want, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// scrapeAll fetches every endpoint and returns the bodies, with their
+// status codes, for scanning.
+func scrapeAll(t *testing.T, base string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, path := range []string{"/", "/metrics", "/-/ready", "/-/healthy", "/nonexistent"} {
+		code, body := get(t, base+path)
+		fmt.Fprintf(&b, "%s %d\n%s\n", path, code, body)
+	}
+	return b.String()
+}
+
+// TestSecretsNeverInOutput runs the exporter at debug level with a token
+// file, against a fake that first rejects the token (and echoes it back in
+// its error message, as a careless API could), then accepts the rotated
+// one; neither token appears in any log line, any page the exporter serves,
+// or any start-up error.
+func TestSecretsNeverInOutput(t *testing.T) {
+	t.Setenv(tokenEnv, "")
+	fake := fptapitest.NewServer(fptapitest.Config{Token: secretRight, RowsPerDay: 40, LabelSets: 10})
+	t.Cleanup(fake.Close)
+	// The API echoes the token it was sent, in a 401 and in a status error.
+	fake.InjectFault(fptapitest.Fault{Page: 1, Times: 1, Code: http.StatusUnauthorized, Message: "token " + secretWrong + " expired"})
+	path := filepath.Join(t.TempDir(), "token")
+	writeToken(t, path, secretWrong+"\n", time.Now().Add(-time.Hour))
+
+	base, logs, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path, "--log.level=debug",
+		"--collector.refresh-interval=1s", "--fpt.rate-limit=1000")
+	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_token_rejected", 1, 20*time.Second)
+	var bodies strings.Builder
+	bodies.WriteString(scrapeAll(t, base))
+
+	fake.InjectFault(fptapitest.Fault{Page: 1, Times: 1, Status: 1, Message: "bad request for " + secretRight})
+	writeToken(t, path, secretRight+"\n", time.Now())
+	waitFor(t, base+"/-/ready", http.StatusOK, 20*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_token_rejected", 0, 20*time.Second)
+	bodies.WriteString(scrapeAll(t, base))
+	require.Equal(t, 0, stop())
+
+	out := logs.String()
+	require.Contains(t, out, "HTTP 401", "the rejection was logged")
+	require.Contains(t, out, `msg="refresh done"`, "debug lines were logged")
+	require.Contains(t, bodies.String(), "fptcloud_billing_cost_vnd{")
+	for _, secret := range []string{secretRight, secretWrong} {
+		assert.NotContains(t, out, secret, "logs")
+		assert.NotContains(t, bodies.String(), secret, "served pages")
+	}
+
+	// Start-up errors about a token never quote it.
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"white space":     secretRight + " " + secretWrong,
+		"control":         secretRight + "\x00",
+		"too large":       strings.Repeat(secretRight, maxTokenFileSize/len(secretRight)+1),
+		"unicode space":   secretRight + "\u00a0x",
+		"vertical tab":    secretRight + "\vx",
+		"carriage return": secretRight + "\rX-Injected: 1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
+			require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+			var stderr bytes.Buffer
+			assert.Equal(t, 2, run(context.Background(), []string{"--fpt.token-file=" + p, "--log.level=debug"}, &stderr))
+			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
+			assert.NotContains(t, stderr.String(), secretRight)
+
+			t.Setenv(tokenEnv, content)
+			stderr.Reset()
+			assert.Equal(t, 2, run(context.Background(), []string{"--log.level=debug"}, &stderr))
+			assert.Contains(t, stderr.String(), "$"+tokenEnv)
+			assert.NotContains(t, stderr.String(), secretRight)
+		})
+	}
+}
+
+// TestTokenRotationEndToEnd: FPT tokens expire; a secret manager writes
+// the new one into the token file and the running exporter picks it up at
+// its next refresh, with no restart.
+func TestTokenRotationEndToEnd(t *testing.T) {
+	const tokenA, tokenB = "tok-ROTATE-A-0f1e2d3c", "tok-ROTATE-B-4b5a6978"
+	t.Setenv(tokenEnv, "")
+	fake := fptapitest.NewServer(fptapitest.Config{Token: tokenA, RowsPerDay: 40, LabelSets: 10})
+	t.Cleanup(fake.Close)
+	path := filepath.Join(t.TempDir(), "token")
+	writeToken(t, path, tokenA+"\n", time.Now().Add(-time.Hour))
+
+	base, logs, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path,
+		"--collector.refresh-interval=1s", "--fpt.rate-limit=1000")
+	waitFor(t, base+"/-/ready", http.StatusOK, 20*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_refresh_success", 1, 10*time.Second)
+
+	// The old token expires at the API.
+	fake.SetToken(tokenB)
+	body := waitForMetric(t, base, "fptcloud_exporter_token_rejected", 1, 20*time.Second)
+	v, _ := metricValue(body, "fptcloud_exporter_refresh_success")
+	assert.Equal(t, 0.0, v)
+	assert.Contains(t, body, "fptcloud_billing_cost_vnd{", "the last good snapshot is still served")
+
+	// The new token lands in the file: the next refresh uses it.
+	writeToken(t, path, tokenB+"\n", time.Now())
+	body = waitForMetric(t, base, "fptcloud_exporter_token_rejected", 0, 20*time.Second)
+	v, _ = metricValue(body, "fptcloud_exporter_refresh_success")
+	assert.Equal(t, 1.0, v)
+	req, ok := fake.LastRequest(fptapi.EndpointBills)
+	require.True(t, ok)
+	assert.Equal(t, "Bearer "+tokenB, req.Header.Get("Authorization"))
+
+	require.Equal(t, 0, stop())
+	out := logs.String()
+	assert.Equal(t, 1, strings.Count(out, "starting "+exporterName), "no restart")
+	assert.Contains(t, out, "token invalid or expired")
+	assert.NotContains(t, out, tokenA)
+	assert.NotContains(t, out, tokenB)
 }

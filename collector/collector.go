@@ -110,6 +110,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gaugeOf(descRefreshRows, float64(st.rows))
 	gaugeOf(descRefreshPages, float64(st.pages))
 	gaugeOf(descTokenRejected, boolFloat(st.tokenRejected))
+	gaugeOf(descRefreshInterval, c.r.cfg.RefreshInterval.Seconds())
+	gaugeOf(descMaxAge, c.r.cfg.MaxAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(descRefreshFailures, prometheus.CounterValue, float64(st.failures))
 	if c.reqs != nil {
 		c.reqs.collect(ch)

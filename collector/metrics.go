@@ -74,6 +74,10 @@ var (
 		[]string{"endpoint", "code"}, nil)
 	descLabelSets = prometheus.NewDesc("fptcloud_exporter_label_sets",
 		"Label sets in the billing snapshot being served, after folding.", nil, nil)
+	descRefreshInterval = prometheus.NewDesc("fptcloud_exporter_refresh_interval_seconds",
+		"Configured interval between refreshes (--collector.refresh-interval), for alerts that must scale with it.", nil, nil)
+	descMaxAge = prometheus.NewDesc("fptcloud_exporter_max_age_seconds",
+		"Age after which the billing series are no longer served (--collector.max-age).", nil, nil)
 	descFolded = prometheus.NewDesc("fptcloud_exporter_folded_label_sets",
 		"Label sets folded into the __other__ series by --collector.max-series in the snapshot being served.", nil, nil)
 )
@@ -85,6 +89,7 @@ var allDescs = []*prometheus.Desc{
 	descBudgetDaily, descBudgetMonthly, descBudgetGroupDaily, descBudgetGroupMonthly,
 	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
 	descDataAge, descTokenRejected, descRefreshFailures, descAPIRequests, descLabelSets, descFolded,
+	descRefreshInterval, descMaxAge,
 }
 
 // gauge is an immutable, prebuilt gauge sample. It is a leaner form of
