@@ -237,13 +237,7 @@ func (r *Refresher) Run(ctx context.Context) {
 	for {
 		start := r.now()
 		_ = r.Refresh(ctx) // logged and reported in metrics by Refresh
-		now := r.now()
-		wait := r.cfg.RefreshInterval - now.Sub(start)
-		// Refresh as soon as the day rolls over, so "today" and
-		// month-to-date never describe yesterday for a whole interval.
-		midnight := dateOf(now.In(r.cfg.Location)).end(r.cfg.Location)
-		wait = max(min(wait, midnight.Sub(now)+time.Second), 0)
-		t := time.NewTimer(wait)
+		t := time.NewTimer(r.nextWait(start, r.now()))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -251,6 +245,16 @@ func (r *Refresher) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// nextWait is how long Run waits after a refresh that started at start and
+// ended at now: the rest of the interval, but no longer than until just after
+// the next midnight in the billing time zone, so that "today" and
+// month-to-date never describe yesterday for a whole interval.
+func (r *Refresher) nextWait(start, now time.Time) time.Duration {
+	wait := r.cfg.RefreshInterval - now.Sub(start)
+	midnight := dateOf(now.In(r.cfg.Location)).end(r.cfg.Location)
+	return max(min(wait, midnight.Sub(now)+time.Second), 0)
 }
 
 // refreshStats describes what one refresh read.

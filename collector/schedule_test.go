@@ -1,0 +1,38 @@
+package collector
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNextWaitRefreshesJustAfterBillingMidnight(t *testing.T) {
+	hcm, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	require.NoError(t, err)
+	at := func(hh, mm, ss int) time.Time { return time.Date(2026, 11, 25, hh, mm, ss, 0, hcm) }
+
+	tests := []struct {
+		name       string
+		interval   time.Duration
+		start, end time.Time
+		want       time.Duration
+	}{
+		{"rest of the interval", 15 * time.Minute, at(10, 0, 0), at(10, 0, 20), 15*time.Minute - 20*time.Second},
+		{"refresh slower than the interval", time.Minute, at(10, 0, 0), at(10, 2, 0), 0},
+		// 23:59:50 in Vietnam is 16:59:50 UTC: the wait ends just after
+		// Vietnam's midnight, not UTC's seven hours later.
+		{"midnight comes first", 15 * time.Minute, at(23, 59, 40), at(23, 59, 50), 11 * time.Second},
+		{"long interval, midnight first", 6 * time.Hour, at(20, 0, 0), at(20, 0, 0), 4*time.Hour + time.Second},
+		{"just after midnight", 15 * time.Minute, at(0, 0, 1), at(0, 0, 2), 15*time.Minute - time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewRefresher(Config{Source: newStub(nil), Location: hcm, RefreshInterval: tt.interval})
+			require.NoError(t, err)
+			// The machine's zone must not matter: pass UTC times.
+			assert.Equal(t, tt.want, r.nextWait(tt.start.UTC(), tt.end.UTC()))
+		})
+	}
+}
