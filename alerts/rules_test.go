@@ -44,6 +44,8 @@ var contractMetrics = []string{
 	"fptcloud_exporter_api_requests_total",
 	"fptcloud_exporter_label_sets",
 	"fptcloud_exporter_folded_label_sets",
+	"fptcloud_exporter_refresh_interval_seconds",
+	"fptcloud_exporter_max_age_seconds",
 	"fptcloud_exporter_build_info",
 }
 

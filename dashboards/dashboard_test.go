@@ -41,6 +41,8 @@ var contractMetrics = []string{
 	"fptcloud_exporter_api_requests_total",
 	"fptcloud_exporter_label_sets",
 	"fptcloud_exporter_folded_label_sets",
+	"fptcloud_exporter_refresh_interval_seconds",
+	"fptcloud_exporter_max_age_seconds",
 	"fptcloud_exporter_build_info",
 }
 
@@ -58,12 +60,12 @@ const dsRef = "${datasource}"
 
 var (
 	// PromQL function and keyword names that look like metric names.
-	promqlWords = regexp.MustCompile(`^(sum|min|max|avg|count|topk|bottomk|by|without|on|ignoring|group_left|group_right|and|or|unless|rate|irate|increase|label_replace|last_over_time|offset|bool|vector|scalar|time|round|clamp_min|clamp_max|absent|label_values|inf|nan)$`)
+	promqlWords = regexp.MustCompile(`^(sum|min|max|avg|count|topk|bottomk|by|without|on|ignoring|group_left|group_right|and|or|unless|rate|irate|increase|delta|label_replace|last_over_time|sum_over_time|offset|bool|vector|scalar|time|round|clamp_min|clamp_max|absent|label_values|inf|nan)$`)
 	identRE     = regexp.MustCompile(`[A-Za-z_:][A-Za-z0-9_:]*`)
 	selectorRE  = regexp.MustCompile(`(\w+)\{([^}]*)\}`)
 	stringRE    = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 	labelListRE = regexp.MustCompile(`\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`)
-	rangeRE     = regexp.MustCompile(`\[[^\]]*\]`)
+	rangeRE     = regexp.MustCompile(`\[[^\]]*\]|\boffset\s+-?[0-9a-z]+`)
 	numberRE    = regexp.MustCompile(`\b\d+(\.\d+)?(e\d+)?\b`)
 )
 
