@@ -24,11 +24,14 @@ type billsRequest struct {
 // calling fn once per non-empty page. fn must not keep the slice (its
 // strings may be kept). An error from fn stops paging and is returned as is.
 //
-// Paging ends on an empty page or a page shorter than the page size, never
-// because of the response's "count", whose meaning is not documented. A
-// cursor returned twice (ErrCursorRepeated), a full page without a cursor
-// (ErrMissingCursor) or more than WithMaxPages pages (ErrTooManyPages) are
-// errors. After an error, rows already handed to fn are an incomplete day.
+// Paging ends on an empty page ("data": []) or a page shorter than the page
+// size, never because of the response's "count", whose meaning is not
+// documented. "data": null is not an empty page but a *DecodeError wrapping
+// ErrNullData: taken as the end of the day, a null on page 3 would pass
+// pages 1 and 2 off as the whole day. A cursor returned twice
+// (ErrCursorRepeated), a full page without a cursor (ErrMissingCursor) or
+// more than WithMaxPages pages (ErrTooManyPages) are errors too. After an
+// error, rows already handed to fn are an incomplete day.
 func (c *Client) Bills(ctx context.Context, day time.Time, f Filter, fn func(page []Bill) error) error {
 	date := day.Format(time.DateOnly)
 	req := billsRequest{
@@ -80,6 +83,9 @@ func (c *Client) billsPage(ctx context.Context, req *billsRequest, n int, buf *b
 	if !p.ok {
 		return false, where(&APIError{Endpoint: EndpointBills, HTTPStatus: http.StatusOK,
 			Status: cleanMessage(p.status, token), Message: cleanMessage(p.message, token)})
+	}
+	if p.nullData {
+		return false, where(&DecodeError{Endpoint: EndpointBills, Page: n, Err: ErrNullData})
 	}
 	if len(p.rows) == 0 {
 		return true, nil

@@ -25,13 +25,18 @@ const DefaultBaseURL = "https://console-api.fptcloud.com/api"
 const (
 	DefaultUserAgent        = "fptcloud_exporter"
 	DefaultPageSize         = 100
-	MaxPageSize             = 10000
 	DefaultMaxPages         = 100000
 	DefaultMaxResponseBytes = 32 << 20
 	DefaultRateLimit        = 5.0 // requests per second
 	DefaultRateBurst        = 5
 	DefaultHTTPTimeout      = time.Minute // of the default *http.Client, per request
 )
+
+// MaxPageSize is the largest WithPageSize. FPT documents no maximum (its
+// example asks for 100); 1000 is the one limit the project uses: the
+// exporter's --fpt.page-size allows 1..1000 and fptapitest caps pages at
+// 1000, so no size is accepted here that was never run against the fake.
+const MaxPageSize = 1000
 
 // errorBodyLimit bounds how much of a non-2xx body is read: enough for a
 // JSON error or the head of an HTML page, never a whole error page.
@@ -234,6 +239,14 @@ func (c *Client) call(ctx context.Context, endpoint, method string, body []byte,
 				return a.token, a.err
 			}
 			return a.token, fmt.Errorf("%w (gave up after %d retries)", a.err, retry)
+		}
+		if !c.retry.waitsFor(a.retryAfter) {
+			asked := a.retryAfter
+			if asked > time.Second { // an HTTP date has whole seconds; the rest is clock noise
+				asked = asked.Round(time.Second)
+			}
+			return a.token, fmt.Errorf("%w (no retry: server asked to retry after %s, more than the %s this client waits)",
+				a.err, asked, c.retry.MaxDelay)
 		}
 		delay := c.retry.backoff(retry, a.retryAfter)
 		// Fail fast rather than sleep into a deadline that the retry

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 )
 
 func TestNewClientValidation(t *testing.T) {
@@ -31,6 +32,8 @@ func TestNewClientValidation(t *testing.T) {
 		{name: "page size 0", token: testToken, opts: []fptapi.Option{fptapi.WithPageSize(0)}, want: "page size"},
 		{name: "page size too big", token: testToken, opts: []fptapi.Option{fptapi.WithPageSize(fptapi.MaxPageSize + 1)}, want: "page size"},
 		{name: "page size max", token: testToken, opts: []fptapi.Option{fptapi.WithPageSize(fptapi.MaxPageSize)}},
+		{name: "page size 1000", token: testToken, opts: []fptapi.Option{fptapi.WithPageSize(1000)}},
+		{name: "page size 1001", token: testToken, opts: []fptapi.Option{fptapi.WithPageSize(1001)}, want: "page size 1001: want 1..1000"},
 		{name: "rate 0", token: testToken, opts: []fptapi.Option{fptapi.WithRateLimit(0, 1)}, want: "rate limit"},
 		{name: "rate NaN", token: testToken, opts: []fptapi.Option{fptapi.WithRateLimit(math.NaN(), 1)}, want: "rate limit"},
 		{name: "rate unlimited", token: testToken, opts: []fptapi.Option{fptapi.WithRateLimit(math.Inf(1), 1)}},
@@ -137,4 +140,16 @@ func TestRateLimitWaitsWithContext(t *testing.T) {
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), time.Second)
 	assert.Len(t, s.requests(), 1)
+}
+
+// TestMaxPageSizeMatchesTheFake: a size the fake would cap reads as a short
+// page, which ends paging early; so MaxPageSize is the fake's cap, and a
+// day of several pages at that size comes through whole.
+func TestMaxPageSizeMatchesTheFake(t *testing.T) {
+	require.Equal(t, fptapitest.DefaultMaxPageSize, fptapi.MaxPageSize)
+	srv := newFake(t, 2500)
+	got, err := query(context.Background(), newClient(t, srv.URL, fptapi.WithPageSize(fptapi.MaxPageSize)), fptapi.Filter{})
+	require.NoError(t, err)
+	assert.Equal(t, 2500, got.rows)
+	assert.Equal(t, 3, got.pages)
 }

@@ -41,11 +41,12 @@ const numInterned = 17
 
 // page is the decoded envelope of a bills response.
 type page struct {
-	status  string // as sent; "" when absent
-	ok      bool   // status means success
-	message string
-	cursor  []byte // nil when absent, null or []; valid until the next decode
-	rows    []Bill // valid until the next decode
+	status   string // as sent; "" when absent
+	ok       bool   // status means success
+	message  string
+	nullData bool   // "data" was null (an error when ok; see Client.Bills)
+	cursor   []byte // nil when absent, null or []; valid until the next decode
+	rows     []Bill // valid until the next decode
 }
 
 // decode parses one bills response body. The rows and cursor it returns
@@ -59,29 +60,25 @@ func (d *pageDecoder) decode(body []byte) (page, error) {
 	if s.peek() != '{' {
 		return page{}, fmt.Errorf("response: want a JSON object, got %s", s.kind())
 	}
-	s.i++
-	for first := true; ; first = false {
-		more, err := s.more('}', first)
-		if err != nil {
-			return page{}, err
-		}
-		if !more {
-			break
-		}
-		key, err := s.key()
-		if err != nil {
-			return page{}, err
-		}
+	seenStatus := false
+	err := s.object(func(key []byte) error {
+		var err error
 		switch string(key) {
 		case "status":
-			p.status, p.ok, err = d.status()
+			// Whether data is decoded depends on the status seen so far, so
+			// a second status could make the answer say two things.
+			if seenStatus {
+				return errors.New("status: given twice")
+			}
+			seenStatus = true
+			p.status, p.ok, err = decodeStatus(s)
 		case "message":
-			p.message, err = d.message()
+			p.message, err = decodeMessage(s)
 		case "last_sort_value":
 			err = d.lastSortValue()
 		case "data":
 			if p.ok {
-				err = d.data()
+				p.nullData, err = d.data()
 			} else {
 				err = s.skip(0) // a failed answer's data is of no use
 			}
@@ -89,8 +86,12 @@ func (d *pageDecoder) decode(body []byte) (page, error) {
 			err = s.skip(0)
 		}
 		if err != nil {
-			return page{}, fmt.Errorf("%s: %w", key, err)
+			return fmt.Errorf("%s: %w", key, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return page{}, err
 	}
 	if err := s.end(); err != nil {
 		return page{}, err
@@ -100,6 +101,8 @@ func (d *pageDecoder) decode(body []byte) (page, error) {
 	}
 	if p.ok {
 		p.rows = d.rows
+	} else {
+		p.nullData = false
 	}
 	return p, nil
 }
@@ -123,47 +126,27 @@ func (d *pageDecoder) lastSortValue() error {
 	return fmt.Errorf("want an array, got %s", s.kind())
 }
 
-func (d *pageDecoder) data() error {
+// data reads the rows into d.rows. It reports null apart from [], which
+// the caller treats differently.
+func (d *pageDecoder) data() (null bool, err error) {
 	s := &d.s
 	d.rows = d.rows[:0]
-	switch s.peek() {
-	case 'n':
-		return s.literal("null")
-	case '[':
-		s.i++
-	default:
-		return fmt.Errorf("want an array, got %s", s.kind())
+	if s.peek() == 'n' {
+		return true, s.literal("null")
 	}
-	for first := true; ; first = false {
-		more, err := s.more(']', first)
-		if err != nil || !more {
-			return err
-		}
-		n := len(d.rows)
-		if s.peek() != '{' {
-			return fmt.Errorf("[%d]: want an object, got %s", n, s.kind())
-		}
-		s.i++
+	return false, s.array(func(n int) error {
 		d.rows = append(d.rows, Bill{})
 		if err := d.bill(&d.rows[n]); err != nil {
 			return fmt.Errorf("[%d]: %w", n, err)
 		}
-	}
+		return nil
+	})
 }
 
-// bill fills b (a zero Bill) from one row object whose '{' was consumed.
-// Unknown fields are skipped.
+// bill fills b (a zero Bill) from one row object. Unknown fields are skipped.
 func (d *pageDecoder) bill(b *Bill) error {
-	s := &d.s
-	for first := true; ; first = false {
-		more, err := s.more('}', first)
-		if err != nil || !more {
-			return err
-		}
-		key, err := s.key()
-		if err != nil {
-			return err
-		}
+	return d.s.object(func(key []byte) error {
+		var err error
 		switch string(key) {
 		// Fields that repeat across rows (label values above all) are
 		// interned: one string per distinct value per query, not per row.
@@ -228,12 +211,13 @@ func (d *pageDecoder) bill(b *Bill) error {
 		case "ram_quantity":
 			b.RAMQuantity, err = d.num()
 		default:
-			err = s.skip(0)
+			err = d.s.skip(0)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
-	}
+		return nil
+	})
 }
 
 // maxInterned bounds the interned strings of one query, so a query with
@@ -288,11 +272,7 @@ func decodeString(raw []byte, escaped bool) (string, error) {
 	if !escaped {
 		return toString(raw), nil
 	}
-	v, err := unescape(raw)
-	if err != nil {
-		return "", err
-	}
-	return strings.ToValidUTF8(v, "\uFFFD"), nil
+	return unescape(raw)
 }
 
 // num decodes a numeric field leniently: a number, a numeric string, or
@@ -400,12 +380,8 @@ func parseSimpleDecimal(b []byte) (float64, bool) {
 	return f, true
 }
 
-// status reads the body's "status": 0, true, "0", "true", "ok", "success"
-// or null mean success. The text is kept as sent, for errors.
-func (d *pageDecoder) status() (text string, ok bool, err error) {
-	return decodeStatus(&d.s)
-}
-
+// decodeStatus reads a body's "status": 0, true, "0", "true", "ok",
+// "success" or null mean success. The text is kept as sent, for errors.
 func decodeStatus(s *scanner) (text string, ok bool, err error) {
 	switch c := s.peek(); {
 	case c == 'n':
@@ -440,12 +416,8 @@ func decodeStatus(s *scanner) (text string, ok bool, err error) {
 	return "", false, fmt.Errorf("want a number or boolean, got %s", s.kind())
 }
 
-// message reads a body's "message": a string as is, null as "", anything
-// else as its JSON text.
-func (d *pageDecoder) message() (string, error) {
-	return decodeMessage(&d.s)
-}
-
+// decodeMessage reads a body's "message": a string as is, null as "",
+// anything else as its JSON text.
 func decodeMessage(s *scanner) (string, error) {
 	switch s.peek() {
 	case '"':
@@ -481,24 +453,10 @@ func errorFromBody(endpoint string, code int, excerpt []byte, token string) *API
 // JSON error body.
 func decodeErrorBody(body []byte) (status, message string, err error) {
 	s := &scanner{b: body}
-	if err := s.expect('{'); err != nil {
-		return "", "", err
-	}
 	rank := 0 // prefer "message" over its look-alikes
-	for first := true; ; first = false {
-		more, err := s.more('}', first)
-		if err != nil {
-			return "", "", err
-		}
-		if !more {
-			return status, message, s.end()
-		}
-		key, err := s.key()
-		if err != nil {
-			return "", "", err
-		}
-		r := messageRank(key)
-		switch {
+	err = s.object(func(key []byte) error {
+		var err error
+		switch r := messageRank(key); {
 		case string(key) == "status":
 			status, _, err = decodeStatus(s)
 		case r > rank:
@@ -507,10 +465,12 @@ func decodeErrorBody(body []byte) (status, message string, err error) {
 		default:
 			err = s.skip(0)
 		}
-		if err != nil {
-			return "", "", err
-		}
+		return err
+	})
+	if err != nil {
+		return "", "", err
 	}
+	return status, message, s.end()
 }
 
 // messageRank orders the keys an error body may carry its text in.
@@ -530,39 +490,34 @@ func messageRank(key []byte) int {
 
 // decodeBillInfo parses the bill/info response.
 func decodeBillInfo(body []byte) (groups []BillingGroup, status string, ok bool, message string, err error) {
-	s := &scanner{b: body}
+	var d pageDecoder
+	s := &d.s
+	s.reset(body)
 	ok = true
 	if s.peek() != '{' {
 		return nil, "", false, "", fmt.Errorf("response: want a JSON object, got %s", s.kind())
 	}
-	s.i++
-	for first := true; ; first = false {
-		more, err := s.more('}', first)
-		if err != nil {
-			return nil, "", false, "", err
-		}
-		if !more {
-			break
-		}
-		key, err := s.key()
-		if err != nil {
-			return nil, "", false, "", err
-		}
+	err = s.object(func(key []byte) error {
+		var err error
 		switch string(key) {
 		case "status":
 			status, ok, err = decodeStatus(s)
 		case "message":
 			message, err = decodeMessage(s)
 		case "data":
-			groups, err = decodeGroups(s)
+			groups, err = d.groups()
 		default:
 			err = s.skip(0)
 		}
 		if err != nil {
-			return nil, "", false, "", fmt.Errorf("%s: %w", key, err)
+			return fmt.Errorf("%s: %w", key, err)
 		}
+		return nil
+	})
+	if err == nil {
+		err = s.end()
 	}
-	if err := s.end(); err != nil {
+	if err != nil {
 		return nil, "", false, "", err
 	}
 	if !ok {
@@ -571,80 +526,60 @@ func decodeBillInfo(body []byte) (groups []BillingGroup, status string, ok bool,
 	return groups, status, ok, message, nil
 }
 
-func decodeGroups(s *scanner) ([]BillingGroup, error) {
-	d := pageDecoder{s: *s}
-	defer func() { *s = d.s }()
-	switch d.s.peek() {
-	case 'n':
-		return nil, d.s.literal("null")
-	case '[':
-		d.s.i++
-	default:
-		return nil, fmt.Errorf("want an array, got %s", d.s.kind())
+// groups reads the billing groups (null is an empty list).
+func (d *pageDecoder) groups() ([]BillingGroup, error) {
+	s := &d.s
+	if s.peek() == 'n' {
+		return nil, s.literal("null")
 	}
 	var groups []BillingGroup
-	for first := true; ; first = false {
-		more, err := d.s.more(']', first)
-		if err != nil || !more {
-			return groups, err
-		}
-		if err := d.s.expect('{'); err != nil {
-			return nil, fmt.Errorf("[%d]: %w", len(groups), err)
-		}
+	err := s.array(func(n int) error {
 		var g BillingGroup
-		if err := d.group(&g); err != nil {
-			return nil, fmt.Errorf("[%d]: %w", len(groups), err)
+		if err := s.object(func(key []byte) error { return d.groupField(&g, key) }); err != nil {
+			return fmt.Errorf("[%d]: %w", n, err)
 		}
 		groups = append(groups, g)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return groups, nil
 }
 
-func (d *pageDecoder) group(g *BillingGroup) error {
-	s := &d.s
-	for first := true; ; first = false {
-		more, err := s.more('}', first)
-		if err != nil || !more {
-			return err
-		}
-		key, err := s.key()
-		if err != nil {
-			return err
-		}
-		switch string(key) {
-		case "billing_group_name":
-			g.Name, err = d.str(-1)
-		case "billing_config_names":
-			g.ConfigNames, err = d.strings()
-		default:
-			err = s.skip(0)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
-		}
+func (d *pageDecoder) groupField(g *BillingGroup, key []byte) error {
+	var err error
+	switch string(key) {
+	case "billing_group_name":
+		g.Name, err = d.str(-1)
+	case "billing_config_names":
+		g.ConfigNames, err = d.strings()
+	default:
+		err = d.s.skip(0)
 	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
 }
 
 // strings reads an array of strings (null is an empty list).
 func (d *pageDecoder) strings() ([]string, error) {
 	s := &d.s
-	switch s.peek() {
-	case 'n':
+	if s.peek() == 'n' {
 		return nil, s.literal("null")
-	case '[':
-		s.i++
-	default:
-		return nil, fmt.Errorf("want an array, got %s", s.kind())
 	}
 	var out []string
-	for first := true; ; first = false {
-		more, err := s.more(']', first)
-		if err != nil || !more {
-			return out, err
-		}
+	err := s.array(func(n int) error {
 		v, err := d.str(-1)
 		if err != nil {
-			return nil, fmt.Errorf("[%d]: %w", len(out), err)
+			return fmt.Errorf("[%d]: %w", n, err)
 		}
 		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }

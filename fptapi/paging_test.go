@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,9 +48,9 @@ func TestPagingTerminationRawJSON(t *testing.T) {
 			wantNames: 6, wantReqs: 3,
 		},
 		{
-			name:      "data null is an empty page",
+			name:      "data null is an error, not an empty page",
 			pages:     []string{pageBody(`["c1"]`, rows("a", 3)), `{"status":0,"data":null,"last_sort_value":null}`},
-			wantNames: 3, wantReqs: 2,
+			wantNames: 3, wantReqs: 2, wantErr: fptapi.ErrNullData,
 		},
 		{
 			name:      "count is never a reason to stop",
@@ -112,6 +113,65 @@ func TestPagingTerminationRawJSON(t *testing.T) {
 			for i, want := range tt.wantSent {
 				got, _ := jsonString(reqs[i].Body["last_sort_value"])
 				assert.JSONEq(t, want, got, "request %d", i)
+			}
+		})
+	}
+}
+
+// TestNullData: "data": null on any page fails the query with a
+// DecodeError naming the page (so that a caller publishes nothing of the
+// day), while [] is the normal end and a failed answer stays an APIError.
+func TestNullData(t *testing.T) {
+	full := func(cursor, prefix string) string { return pageBody(cursor, rows(prefix, 3)) }
+	tests := []struct {
+		name      string
+		pages     []string
+		wantNames int
+		wantReqs  int
+		wantPage  int  // DecodeError page; 0 for no DecodeError
+		wantAPI   bool // an APIError instead
+	}{
+		{name: "null on page 1", pages: []string{`{"status":0,"data":null}`}, wantReqs: 1, wantPage: 1},
+		{name: "null on page 3", pages: []string{full(`["c1"]`, "a"), full(`["c2"]`, "b"), `{"status":0,"last_sort_value":null,"data":null}`},
+			wantNames: 6, wantReqs: 3, wantPage: 3},
+		{name: "null before the status", pages: []string{full(`["c1"]`, "a"), `{"data":null,"status":0}`},
+			wantNames: 3, wantReqs: 2, wantPage: 2},
+		{name: "null with spaces", pages: []string{"{\"status\":0,\"data\": \n null }"}, wantReqs: 1, wantPage: 1},
+		{name: "null then an array: the last key wins", pages: []string{`{"status":0,"data":null,"data":[` + rows("a", 1) + `]}`},
+			wantNames: 1, wantReqs: 1},
+		{name: "an array then null: the last key wins", pages: []string{`{"status":0,"data":[` + rows("a", 1) + `],"data":null}`},
+			wantReqs: 1, wantPage: 1},
+		{name: "empty array is the end", pages: []string{full(`["c1"]`, "a"), pageBody(`[]`, "")}, wantNames: 3, wantReqs: 2},
+		{name: "null in a failed answer is an API error", pages: []string{`{"status":1,"message":"busy","data":null}`},
+			wantReqs: 1, wantAPI: true},
+		{name: "null before a failed status is an API error", pages: []string{`{"data":null,"status":1,"message":"busy"}`},
+			wantReqs: 1, wantAPI: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resps := make([]response, len(tt.pages))
+			for i, p := range tt.pages {
+				resps[i] = response{body: p}
+			}
+			s := newScript(t, resps...)
+			names, err := collect(context.Background(), t, newClient(t, s.URL(), fptapi.WithPageSize(3)))
+			assert.Len(t, names, tt.wantNames)
+			assert.Len(t, s.requests(), tt.wantReqs)
+			switch {
+			case tt.wantAPI:
+				var apiErr *fptapi.APIError
+				require.ErrorAs(t, err, &apiErr)
+				assert.Equal(t, "busy", apiErr.Message)
+				require.NotErrorIs(t, err, fptapi.ErrNullData)
+			case tt.wantPage > 0:
+				require.ErrorIs(t, err, fptapi.ErrNullData)
+				var decErr *fptapi.DecodeError
+				require.ErrorAs(t, err, &decErr)
+				assert.Equal(t, fptapi.EndpointBills, decErr.Endpoint)
+				assert.Equal(t, tt.wantPage, decErr.Page)
+				require.ErrorContains(t, err, fmt.Sprintf("fptapi: bills: decode page %d: data is null (search_date 2025-01-15, page %d)", tt.wantPage, tt.wantPage))
+			default:
+				require.NoError(t, err)
 			}
 		})
 	}

@@ -12,7 +12,7 @@ import (
 type RetryPolicy struct {
 	MaxRetries int           // retries after the first attempt
 	BaseDelay  time.Duration // first backoff; doubles each retry, with jitter
-	MaxDelay   time.Duration // cap on one backoff, including a Retry-After
+	MaxDelay   time.Duration // cap on one backoff; a longer Retry-After ends retrying
 }
 
 // Defaults of DefaultRetryPolicy.
@@ -29,9 +29,11 @@ func DefaultRetryPolicy() RetryPolicy {
 }
 
 // backoff returns the wait before retry number retry+1: "full jitter"
-// (uniform in [0, BaseDelay*2^retry]), so that many clients that failed
-// together do not retry together; never shorter than the server's
-// Retry-After, and never longer than MaxDelay.
+// (uniform in [0, BaseDelay*2^retry], at most MaxDelay), so that many
+// clients that failed together do not retry together; never shorter than
+// the server's Retry-After. The caller does not retry at all when
+// Retry-After exceeds MaxDelay (see waitsFor), so the result stays within
+// MaxDelay.
 func (p RetryPolicy) backoff(retry int, retryAfter time.Duration) time.Duration {
 	ceil := p.MaxDelay
 	if retry < 32 { // beyond that the shift overflows, and MaxDelay rules anyway
@@ -43,8 +45,14 @@ func (p RetryPolicy) backoff(retry int, retryAfter time.Duration) time.Duration 
 	if ceil > 0 {
 		d = rand.N(ceil + 1)
 	}
-	d = max(d, retryAfter)
-	return min(d, p.MaxDelay)
+	return max(d, retryAfter)
+}
+
+// waitsFor reports whether the policy may wait as long as a Retry-After
+// asks. Retrying sooner than the server asked would most likely fail again
+// and spend the retries for nothing, so a longer Retry-After ends retrying.
+func (p RetryPolicy) waitsFor(retryAfter time.Duration) bool {
+	return retryAfter <= p.MaxDelay
 }
 
 // parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
@@ -58,7 +66,7 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 		if secs <= 0 {
 			return 0
 		}
-		if secs > int64(365*24*time.Hour/time.Second) { // absurd; the cap applies anyway
+		if secs > int64(365*24*time.Hour/time.Second) { // absurd, and would overflow; it ends retrying anyway
 			secs = int64(365 * 24 * time.Hour / time.Second)
 		}
 		return time.Duration(secs) * time.Second

@@ -22,19 +22,33 @@ func hangUp(w http.ResponseWriter, _ *http.Request) {
 }
 
 // TestRetryAfter checks that Retry-After is honoured without sleeping
-// through it: a wait that would pass the context's deadline fails at once.
+// through it: a wait that would pass the context's deadline fails at once,
+// and so does a Retry-After longer than MaxDelay (retrying sooner than the
+// server asked would only spend the retries).
 func TestRetryAfter(t *testing.T) {
+	const (
+		retried  = iota // the retry succeeds
+		deadline        // no retry: the wait would pass the deadline
+		tooLong         // no retry: Retry-After is over MaxDelay
+	)
 	tests := []struct {
 		name       string
 		retryAfter string
 		maxDelay   time.Duration
-		wantFast   bool // fails at once because the wait passes the deadline
+		want       int
+		wantText   string
 	}{
-		{name: "seconds", retryAfter: "30", maxDelay: time.Hour, wantFast: true},
-		{name: "HTTP date", retryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), maxDelay: 2 * time.Hour, wantFast: true},
-		{name: "capped by MaxDelay", retryAfter: "30", maxDelay: time.Millisecond},
-		{name: "date in the past", retryAfter: time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), maxDelay: time.Hour},
-		{name: "garbage", retryAfter: "soon", maxDelay: time.Hour},
+		{name: "seconds", retryAfter: "30", maxDelay: time.Hour, want: deadline},
+		{name: "HTTP date", retryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), maxDelay: 2 * time.Hour, want: deadline},
+		{name: "seconds over MaxDelay", retryAfter: "120", maxDelay: 30 * time.Second, want: tooLong,
+			wantText: "HTTP 429 Too Many Requests (no retry: server asked to retry after 2m0s, more than the 30s this client waits)"},
+		{name: "HTTP date over MaxDelay", retryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), maxDelay: time.Minute, want: tooLong,
+			wantText: "more than the 1m0s this client waits"},
+		{name: "one second over a tiny MaxDelay", retryAfter: "1", maxDelay: time.Millisecond, want: tooLong,
+			wantText: "server asked to retry after 1s, more than the 1ms this client waits"},
+		{name: "zero", retryAfter: "0", maxDelay: time.Millisecond, want: retried},
+		{name: "date in the past", retryAfter: time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), maxDelay: time.Hour, want: retried},
+		{name: "garbage", retryAfter: "soon", maxDelay: time.Hour, want: retried},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,17 +61,23 @@ func TestRetryAfter(t *testing.T) {
 			start := time.Now()
 			_, err := collect(ctx, t, c)
 			assert.Less(t, time.Since(start), 2*time.Second)
-			if !tt.wantFast {
+			if tt.want == retried {
 				require.NoError(t, err)
 				assert.Len(t, s.requests(), 2)
 				return
 			}
 			require.Error(t, err)
-			require.ErrorIs(t, err, context.DeadlineExceeded)
 			var apiErr *fptapi.APIError
 			require.ErrorAs(t, err, &apiErr)
 			assert.Equal(t, 429, apiErr.HTTPStatus)
 			assert.Len(t, s.requests(), 1)
+			if tt.want == deadline {
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+				return
+			}
+			require.NotErrorIs(t, err, context.DeadlineExceeded)
+			require.ErrorContains(t, err, tt.wantText)
+			assert.NotContains(t, err.Error(), "gave up after", "no retry was made")
 		})
 	}
 }

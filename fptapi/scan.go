@@ -39,7 +39,9 @@ func (s *scanner) ws() {
 	}
 }
 
-// peek returns the next non-space byte, or 0 at the end.
+// peek returns the next non-space byte, or 0 at the end. A NUL byte also
+// reads as 0; it is never valid outside a string, so a caller only needs
+// atEnd to tell the two apart, for the message or the end of the input.
 func (s *scanner) peek() byte {
 	s.ws()
 	if s.i >= len(s.b) {
@@ -48,9 +50,15 @@ func (s *scanner) peek() byte {
 	return s.b[s.i]
 }
 
+// atEnd reports whether only spaces are left.
+func (s *scanner) atEnd() bool {
+	s.ws()
+	return s.i >= len(s.b)
+}
+
 func (s *scanner) expect(c byte) error {
 	if s.peek() != c {
-		if s.i >= len(s.b) {
+		if s.atEnd() {
 			return errEOF
 		}
 		return s.errorf("want %q, got %q", c, s.b[s.i])
@@ -59,9 +67,10 @@ func (s *scanner) expect(c byte) error {
 	return nil
 }
 
-// end checks that nothing but spaces follows the top-level value.
+// end checks that nothing but spaces follows the top-level value. It looks
+// at the index, not at peek's 0, which a NUL byte would also give.
 func (s *scanner) end() error {
-	if s.peek() != 0 {
+	if !s.atEnd() {
 		return s.errorf("data after the JSON value")
 	}
 	return nil
@@ -73,7 +82,7 @@ func (s *scanner) end() error {
 func (s *scanner) more(closer byte, first bool) (bool, error) {
 	c := s.peek()
 	switch {
-	case c == 0:
+	case c == 0 && s.atEnd():
 		return false, errEOF
 	case c == closer:
 		s.i++
@@ -85,6 +94,49 @@ func (s *scanner) more(closer byte, first bool) (bool, error) {
 		return true, nil
 	}
 	return false, s.errorf("want ',' or %q, got %q", closer, c)
+}
+
+// object reads an object, calling fn with each key; fn must read the
+// value that follows. The key aliases the body unless it had escapes, so
+// it is valid only during the call. This is the one loop over objects: the
+// closures it takes do not escape, so they cost an indirect call per key,
+// no allocation.
+func (s *scanner) object(fn func(key []byte) error) error {
+	if s.peek() != '{' {
+		return fmt.Errorf("want an object, got %s", s.kind())
+	}
+	s.i++
+	for first := true; ; first = false {
+		more, err := s.more('}', first)
+		if err != nil || !more {
+			return err
+		}
+		key, err := s.key()
+		if err != nil {
+			return err
+		}
+		if err := fn(key); err != nil {
+			return err
+		}
+	}
+}
+
+// array reads an array, calling fn with the index of each element; fn
+// must read the element.
+func (s *scanner) array(fn func(i int) error) error {
+	if s.peek() != '[' {
+		return fmt.Errorf("want an array, got %s", s.kind())
+	}
+	s.i++
+	for i := 0; ; i++ {
+		more, err := s.more(']', i == 0)
+		if err != nil || !more {
+			return err
+		}
+		if err := fn(i); err != nil {
+			return err
+		}
+	}
 }
 
 // key reads an object key and its colon. The returned bytes alias the body
@@ -238,38 +290,18 @@ func (s *scanner) skip(depth int) error {
 	if depth > maxDepth {
 		return s.errorf("nested deeper than %d", maxDepth)
 	}
-	switch c := s.peek(); c {
-	case 0:
+	if s.atEnd() {
 		return errEOF
+	}
+	switch c := s.peek(); c {
 	case '"':
 		s.i++
 		_, _, err := s.str()
 		return err
 	case '{':
-		s.i++
-		for first := true; ; first = false {
-			more, err := s.more('}', first)
-			if err != nil || !more {
-				return err
-			}
-			if _, err := s.key(); err != nil {
-				return err
-			}
-			if err := s.skip(depth + 1); err != nil {
-				return err
-			}
-		}
+		return s.object(func([]byte) error { return s.skip(depth + 1) })
 	case '[':
-		s.i++
-		for first := true; ; first = false {
-			more, err := s.more(']', first)
-			if err != nil || !more {
-				return err
-			}
-			if err := s.skip(depth + 1); err != nil {
-				return err
-			}
-		}
+		return s.array(func(int) error { return s.skip(depth + 1) })
 	case 't':
 		return s.literal("true")
 	case 'f':
@@ -299,7 +331,10 @@ func (s *scanner) kind() string {
 	case 'n':
 		return "null"
 	case 0:
-		return "nothing"
+		if s.atEnd() {
+			return "nothing"
+		}
+		return "invalid JSON"
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return "number"
 	default:
@@ -317,11 +352,19 @@ func (s *scanner) rawValue() ([]byte, error) {
 	return s.b[start:s.i], nil
 }
 
-// toString converts body bytes to a string fit for a label value: invalid
-// UTF-8 is replaced rather than passed on.
+// toString converts body bytes to a string fit for a label value: each
+// byte of invalid UTF-8 becomes U+FFFD, as encoding/json does (and as
+// unescape does for strings with escapes), rather than being passed on.
 func toString(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	var sb strings.Builder
+	sb.Grow(len(b) + 8)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b) // utf8.RuneError, 1 for a bad byte
+		sb.WriteRune(r)
+		b = b[n:]
+	}
+	return sb.String()
 }
