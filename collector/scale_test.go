@@ -208,7 +208,7 @@ func TestScaleMillionRows(t *testing.T) {
 	assert.InEpsilon(t, total, sum, 1e-9, "the day's total, summed in another order")
 
 	// Holding the day's rows as fptapi.Bill values alone would take
-	// rows x 392 bytes (382 MB for a million).
+	// rows x 392 bytes (374 MiB for a million).
 	t.Logf("%d rows, %d requests per refresh, peak heap %.1f MiB (live after GC %.1f MiB, %d samples)",
 		rows, requests, float64(peak.objects)/(1<<20), float64(peak.live)/(1<<20), peak.samples)
 	if !raceEnabled() {
