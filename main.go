@@ -354,22 +354,29 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 	}()
 	defer func() { stopRefresh(); <-refreshDone }()
 
+	return listenAndServe(ctx, handler, f.web, shutdownGrace, stopRefresh, logger, slogger)
+}
+
+// listenAndServe serves handler until ctx is done. Then it calls stop (the
+// refresher's), stops accepting connections and lets in-flight scrapes
+// finish for up to grace; scrapes still running after that are cut off.
+// Either way a shutdown asked for by ctx is a clean one: it returns nil.
+func listenAndServe(ctx context.Context, handler http.Handler, flags *web.FlagConfig, grace time.Duration,
+	stop func(), logger log.Logger, slogger *slog.Logger) error {
 	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ListenAndServe(server, f.web, slogger) }()
+	go func() { serveErr <- web.ListenAndServe(server, flags, slogger) }()
 
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("web server: %w", err)
 	case <-ctx.Done():
 	}
-	level.Info(logger).Log("msg", "shutting down: letting in-flight scrapes finish", "grace", shutdownGrace)
-	stopRefresh()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	level.Info(logger).Log("msg", "shutting down: letting in-flight scrapes finish", "grace", grace)
+	stop()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil {
-		// A scrape that outlasts the grace period is cut off: stopping on
-		// SIGTERM is still a clean exit.
 		level.Warn(logger).Log("msg", "scrapes still running after the grace period were cut off", "err", err)
 		_ = server.Close()
 	}
