@@ -12,42 +12,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
 )
 
-// contractMetrics are the exporter's metric names from the team contract
-// (plus Prometheus' own up). Rules may use no other raw metric.
-var contractMetrics = []string{
-	"up",
-	"fptcloud_billing_cost_vnd",
-	"fptcloud_billing_month_to_date_cost_vnd",
-	"fptcloud_billing_vcpus",
-	"fptcloud_billing_ram_bytes",
-	"fptcloud_billing_disk_bytes",
-	"fptcloud_billing_cpu_quantity",
-	"fptcloud_billing_ram_quantity",
-	"fptcloud_billing_disk_quantity",
-	"fptcloud_billing_month_elapsed_ratio",
-	"fptcloud_billing_month_length_seconds",
-	"fptcloud_billing_day_elapsed_ratio",
-	"fptcloud_budget_daily_vnd",
-	"fptcloud_budget_monthly_vnd",
-	"fptcloud_budget_billing_group_daily_vnd",
-	"fptcloud_budget_billing_group_monthly_vnd",
-	"fptcloud_exporter_refresh_success",
-	"fptcloud_exporter_last_success_timestamp_seconds",
-	"fptcloud_exporter_refresh_duration_seconds",
-	"fptcloud_exporter_last_refresh_rows",
-	"fptcloud_exporter_last_refresh_pages",
-	"fptcloud_exporter_data_age_seconds",
-	"fptcloud_exporter_token_rejected",
-	"fptcloud_exporter_refresh_failures_total",
-	"fptcloud_exporter_api_requests_total",
-	"fptcloud_exporter_label_sets",
-	"fptcloud_exporter_folded_label_sets",
-	"fptcloud_exporter_refresh_interval_seconds",
-	"fptcloud_exporter_max_age_seconds",
-	"fptcloud_exporter_build_info",
-}
+// contractMetrics are the metrics the exporter exposes, plus Prometheus' own
+// up and the build info that main registers. Rules may use no other.
+var contractMetrics = append([]string{"up", "fptcloud_exporter_build_info"}, collector.MetricNames()...)
 
 // ruleFile is the part of Prometheus' rule file format the tests read.
 type ruleFile struct {

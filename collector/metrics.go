@@ -82,6 +82,42 @@ var (
 		"Label sets folded into the __other__ series by --collector.max-series in the snapshot being served.", nil, nil)
 )
 
+// MetricNames returns the name of every metric the Collector may send, so
+// that the tests of the rules and dashboards can hold them to it. A test
+// keeps it equal to allDescs.
+func MetricNames() []string {
+	return []string{
+		"fptcloud_billing_cost_vnd",
+		"fptcloud_billing_month_to_date_cost_vnd",
+		"fptcloud_billing_vcpus",
+		"fptcloud_billing_ram_bytes",
+		"fptcloud_billing_disk_bytes",
+		"fptcloud_billing_cpu_quantity",
+		"fptcloud_billing_ram_quantity",
+		"fptcloud_billing_disk_quantity",
+		"fptcloud_billing_month_elapsed_ratio",
+		"fptcloud_billing_month_length_seconds",
+		"fptcloud_billing_day_elapsed_ratio",
+		"fptcloud_budget_daily_vnd",
+		"fptcloud_budget_monthly_vnd",
+		"fptcloud_budget_billing_group_daily_vnd",
+		"fptcloud_budget_billing_group_monthly_vnd",
+		"fptcloud_exporter_refresh_success",
+		"fptcloud_exporter_last_success_timestamp_seconds",
+		"fptcloud_exporter_refresh_duration_seconds",
+		"fptcloud_exporter_last_refresh_rows",
+		"fptcloud_exporter_last_refresh_pages",
+		"fptcloud_exporter_data_age_seconds",
+		"fptcloud_exporter_token_rejected",
+		"fptcloud_exporter_refresh_failures_total",
+		"fptcloud_exporter_api_requests_total",
+		"fptcloud_exporter_label_sets",
+		"fptcloud_exporter_folded_label_sets",
+		"fptcloud_exporter_refresh_interval_seconds",
+		"fptcloud_exporter_max_age_seconds",
+	}
+}
+
 // allDescs lists every metric the Collector may send.
 var allDescs = []*prometheus.Desc{
 	descCost, descMonthToDate, descVCPUs, descRAM, descDisk, descCPUQty, descRAMQty, descDiskQty,

@@ -1,0 +1,26 @@
+package collector
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+)
+
+// TestMetricNamesMatchDescribe keeps MetricNames, which the rules' and
+// dashboards' tests rely on, equal to what the Collector describes.
+func TestMetricNamesMatchDescribe(t *testing.T) {
+	ch := make(chan *prometheus.Desc, len(allDescs))
+	(&Collector{}).Describe(ch)
+	close(ch)
+	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
+	var described []string
+	for d := range ch {
+		m := fqName.FindStringSubmatch(d.String())
+		if assert.Len(t, m, 2, d.String()) {
+			described = append(described, m[1])
+		}
+	}
+	assert.ElementsMatch(t, MetricNames(), described)
+}
