@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
@@ -87,10 +89,25 @@ func checkTelemetryPath(p string) error {
 		return fmt.Errorf("--web.telemetry-path: %q must start with /", p)
 	case p == "/-/healthy" || p == "/-/ready":
 		return fmt.Errorf("--web.telemetry-path: %q is taken by a health endpoint", p)
-	case strings.ContainsAny(p, "{} \t\n?#"):
+	case strings.ContainsAny(p, "{}?#%") || strings.ContainsFunc(p, isSpaceOrControl):
+		// Braces would be mux wildcards and the mux unescapes %XX in
+		// patterns: the request path would never match.
 		return fmt.Errorf("--web.telemetry-path: %q must be a plain path", p)
+	case !isCleanPath(p):
+		// The mux redirects such a request to the cleaned path, where
+		// nothing is served.
+		return fmt.Errorf("--web.telemetry-path: %q is not a clean path (no //, . or ..)", p)
 	}
 	return nil
+}
+
+func isSpaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+
+// isCleanPath reports whether p is its own path.Clean, but for a trailing
+// slash (a subtree, which the mux serves as is).
+func isCleanPath(p string) bool {
+	c := path.Clean(p)
+	return p == c || (c != "/" && p == c+"/")
 }
 
 // buildFilters turns the repeatable filter flags into one query filter per

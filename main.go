@@ -363,7 +363,12 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 // Either way a shutdown asked for by ctx is a clean one: it returns nil.
 func listenAndServe(ctx context.Context, handler http.Handler, flags *web.FlagConfig, grace time.Duration,
 	stop func(), logger log.Logger, slogger *slog.Logger) error {
-	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// TLS handshake and connection errors go through the project's logger.
+		ErrorLog: slog.NewLogLogger(slogger.Handler(), slog.LevelWarn),
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(server, flags, slogger) }()
 

@@ -14,7 +14,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
@@ -135,25 +134,36 @@ func TestSecretsNeverInOutput(t *testing.T) {
 
 	// Start-up errors about a token never quote it.
 	dir := t.TempDir()
-	for name, content := range map[string]string{
-		"white space":     secretRight + " " + secretWrong,
-		"control":         secretRight + "\x00",
-		"too large":       strings.Repeat(secretRight, maxTokenFileSize/len(secretRight)+1),
-		"unicode space":   secretRight + "\u00a0x",
-		"vertical tab":    secretRight + "\vx",
-		"carriage return": secretRight + "\rX-Injected: 1",
+	for _, tt := range []struct {
+		name    string
+		content string
+		env     bool // also refused from the environment (which has no size limit)
+	}{
+		{"white space", secretRight + " " + secretWrong, true},
+		{"control", secretRight + "\x01", true},
+		{"unicode space", secretRight + "\u00a0x", true},
+		{"vertical tab", secretRight + "\vx", true},
+		{"carriage return", secretRight + "\rX-Injected: 1", true},
+		{"too large", strings.Repeat(secretRight, maxTokenFileSize/len(secretRight)+1), false},
 	} {
-		t.Run(name, func(t *testing.T) {
-			p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
-			require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		t.Run(tt.name, func(t *testing.T) {
+			// Should validation pass after all, the exporter must not
+			// keep the test waiting nor listen beyond loopback.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			args := []string{"--log.level=debug", "--web.listen-address=127.0.0.1:0"}
+			p := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_"))
+			require.NoError(t, os.WriteFile(p, []byte(tt.content), 0o600))
 			var stderr bytes.Buffer
-			assert.Equal(t, 2, run(context.Background(), []string{"--fpt.token-file=" + p, "--log.level=debug"}, &stderr))
+			assert.Equal(t, 2, run(ctx, append(args, "--fpt.token-file="+p), &stderr))
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 			assert.NotContains(t, stderr.String(), secretRight)
-
-			t.Setenv(tokenEnv, content)
+			if !tt.env {
+				return
+			}
+			t.Setenv(tokenEnv, tt.content)
 			stderr.Reset()
-			assert.Equal(t, 2, run(context.Background(), []string{"--log.level=debug"}, &stderr))
+			assert.Equal(t, 2, run(ctx, args, &stderr))
 			assert.Contains(t, stderr.String(), "$"+tokenEnv)
 			assert.NotContains(t, stderr.String(), secretRight)
 		})
@@ -192,10 +202,20 @@ func TestTokenRotationEndToEnd(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "Bearer "+tokenB, req.Header.Get("Authorization"))
 
+	// A secret manager that removes the file before writing the next one:
+	// refreshes fail (not as a rejected token) and recover once it is back.
+	require.NoError(t, os.Remove(path))
+	body = waitForMetric(t, base, "fptcloud_exporter_refresh_success", 0, 20*time.Second)
+	v, _ = metricValue(body, "fptcloud_exporter_token_rejected")
+	assert.Equal(t, 0.0, v, "a missing file is not a token the API rejected")
+	writeToken(t, path, tokenB+"\n", time.Now().Add(time.Minute))
+	waitForMetric(t, base, "fptcloud_exporter_refresh_success", 1, 20*time.Second)
+
 	require.Equal(t, 0, stop())
 	out := logs.String()
 	assert.Equal(t, 1, strings.Count(out, "starting "+exporterName), "no restart")
 	assert.Contains(t, out, "token invalid or expired")
+	assert.Contains(t, out, "token file")
 	assert.NotContains(t, out, tokenA)
 	assert.NotContains(t, out, tokenB)
 }

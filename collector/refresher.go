@@ -234,7 +234,7 @@ func (r *Refresher) Ready() bool { return r.ready.Load() }
 // midnight in the billing time zone, until ctx is done. Refreshes never
 // overlap: the next one is scheduled only when the last has returned.
 func (r *Refresher) Run(ctx context.Context) {
-	for {
+	for ctx.Err() == nil {
 		start := r.now()
 		_ = r.Refresh(ctx) // logged and reported in metrics by Refresh
 		t := time.NewTimer(r.nextWait(start, r.now()))
