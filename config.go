@@ -53,8 +53,9 @@ func parseVND(s string) (float64, error) {
 	if err != nil || strings.ContainsAny(clean, "_xXpP") {
 		return 0, fmt.Errorf("%q is not an amount in VND", s)
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return 0, fmt.Errorf("%q is not a finite, non-negative amount in VND", s)
+	// 0 is refused, not taken as "no budget": leave the flag out for that.
+	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+		return 0, fmt.Errorf("%q is not a finite, positive amount in VND", s)
 	}
 	return v, nil
 }

@@ -30,7 +30,8 @@ func TestParseVND(t *testing.T) {
 		{"0x10", 0, true},
 		{"1_000e3", 0, true},
 		{" 12.5 ", 12.5, false},
-		{"0", 0, false},
+		{"0", 0, true},
+		{"0.5", 0.5, false},
 		{"", 0, true},
 		{"_", 0, true},
 		{"-1", 0, true},
@@ -57,7 +58,7 @@ func TestParseGroupBudgets(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]float64{"team-a": 100, "a=b": 2000, "Phòng Kỹ thuật": 1000}, got)
 
-	for _, bad := range [][]string{{"=5"}, {"noamount"}, {"g="}, {"g=-1"}, {"g=1", "g=2"}} {
+	for _, bad := range [][]string{{"=5"}, {"noamount"}, {"g="}, {"g=-1"}, {"g=0"}, {"g=1", "g=2"}} {
 		_, err := parseGroupBudgets("f", bad)
 		assert.Error(t, err, "%q", bad)
 	}
@@ -99,8 +100,8 @@ func FuzzParseVND(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := parseVND(s)
-		if err == nil && (math.IsNaN(v) || math.IsInf(v, 0) || v < 0) {
-			t.Fatalf("parseVND(%q) = %v: accepted a non-finite or negative amount", s, v)
+		if err == nil && (math.IsNaN(v) || math.IsInf(v, 0) || v <= 0) {
+			t.Fatalf("parseVND(%q) = %v: accepted a non-finite or non-positive amount", s, v)
 		}
 	})
 }
@@ -119,7 +120,7 @@ func FuzzParseGroupBudgets(f *testing.F) {
 			if group == "" || !strings.HasPrefix(s, group+"=") {
 				t.Fatalf("%q parsed into group %q", s, group)
 			}
-			if math.IsNaN(amount) || math.IsInf(amount, 0) || amount < 0 {
+			if math.IsNaN(amount) || math.IsInf(amount, 0) || amount <= 0 {
 				t.Fatalf("%q parsed into amount %v", s, amount)
 			}
 		}

@@ -125,7 +125,7 @@ func newApp() (*kingpin.Application, *flags) {
 	f.serviceTypes = app.Flag("fpt.service-type", "Only bills of this service type (API filter service_type). Repeatable; none means all.").PlaceHolder("TYPE").Strings()
 	f.billingGroups = app.Flag("fpt.billing-group", "Only bills of this billing group (API filter billing_group_name). Repeatable; none means all.").PlaceHolder("GROUP").Strings()
 
-	f.refreshInterval = app.Flag("collector.refresh-interval", "How often bills are fetched from the API; scrapes are served from the cache in between (minimum 1s).").Default("15m").Duration()
+	f.refreshInterval = app.Flag("collector.refresh-interval", "How often bills are fetched from the API (1s-24h); scrapes are served from the cache in between.").Default("15m").Duration()
 	f.maxAge = app.Flag("collector.max-age", "Billing series disappear when the last successful refresh is older than this; unset, "+collector.DefaultMaxAge.String()+" or 3 refresh intervals, whichever is longer.").Default(collector.DefaultMaxAge.String()).IsSetByUser(&f.maxAgeSet).Duration()
 	f.maxSeries = app.Flag("collector.max-series", "Label sets per billing metric; the cheapest beyond it are folded into one series labelled __other__.").Default("10000").Int()
 
@@ -242,7 +242,7 @@ func (f *flags) parseBudgets() (collector.Budgets, error) {
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	app, f := newApp()
 	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
+		fmt.Fprintf(stderr, "%s: %v\n", exporterName, nameTheFlag(app, args, err))
 		return 2
 	}
 	s, err := f.validate(os.Getenv)
@@ -256,6 +256,26 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// nameTheFlag adds the flag's name to an error from parsing its value
+// (kingpin says only `time: invalid duration "abc"`), by setting each given
+// value again until one fails. Other errors are returned as they are.
+func nameTheFlag(app *kingpin.Application, args []string, err error) error {
+	ctx, ctxErr := app.ParseContext(args)
+	if ctxErr != nil || ctx == nil {
+		return err
+	}
+	for _, el := range ctx.Elements {
+		flag, ok := el.Clause.(*kingpin.FlagClause)
+		if !ok || el.Value == nil {
+			continue
+		}
+		if setErr := flag.Model().Value.Set(*el.Value); setErr != nil {
+			return fmt.Errorf("--%s: %w", flag.Model().Name, setErr)
+		}
+	}
+	return err
 }
 
 // newLogger builds the project's go-kit logger and, for exporter-toolkit, an
@@ -354,15 +374,15 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 	}()
 	defer func() { stopRefresh(); <-refreshDone }()
 
-	return listenAndServe(ctx, handler, f.web, shutdownGrace, stopRefresh, logger, slogger)
+	return listenAndServe(ctx, handler, f.web, shutdownGrace, logger, slogger)
 }
 
-// listenAndServe serves handler until ctx is done. Then it calls stop (the
-// refresher's), stops accepting connections and lets in-flight scrapes
+// listenAndServe serves handler until ctx is done (which also stops the
+// refresher). Then it stops accepting connections and lets in-flight scrapes
 // finish for up to grace; scrapes still running after that are cut off.
 // Either way a shutdown asked for by ctx is a clean one: it returns nil.
 func listenAndServe(ctx context.Context, handler http.Handler, flags *web.FlagConfig, grace time.Duration,
-	stop func(), logger log.Logger, slogger *slog.Logger) error {
+	logger log.Logger, slogger *slog.Logger) error {
 	server := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -378,7 +398,6 @@ func listenAndServe(ctx context.Context, handler http.Handler, flags *web.FlagCo
 	case <-ctx.Done():
 	}
 	level.Info(logger).Log("msg", "shutting down: letting in-flight scrapes finish", "grace", grace)
-	stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil {

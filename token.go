@@ -3,10 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
-	"sync"
-	"time"
 	"unicode"
 )
 
@@ -14,19 +13,16 @@ import (
 // few hundred bytes, so anything larger is the wrong file.
 const maxTokenFileSize = 64 << 10
 
-// tokenFile serves the API token from a file and re-reads the file when it
-// changes, so a rotated token (FPT tokens expire, e.g. every 30 days) takes
-// effect without a restart. A stat per API request is cheap next to the
-// request itself and, unlike inotify, follows Kubernetes' symlink swaps.
+// tokenFile serves the API token from a file, read afresh before every API
+// request, so a rotated token (FPT tokens expire, e.g. every 30 days) takes
+// effect without a restart, however the file was replaced (a symlink swap,
+// or a copy that kept the old modification time). One small read per API
+// request costs nothing next to the HTTPS request itself.
 type tokenFile struct {
 	path string
-
-	mu      sync.Mutex
-	modTime time.Time
-	size    int64
-	token   string
 }
 
+// newTokenFile checks that path holds a usable token now.
 func newTokenFile(path string) (*tokenFile, error) {
 	f := &tokenFile{path: path}
 	if _, err := f.Token(); err != nil {
@@ -37,28 +33,22 @@ func newTokenFile(path string) (*tokenFile, error) {
 
 // Token returns the file's current token. Errors never contain the token.
 func (f *tokenFile) Token() (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-
-	info, err := os.Stat(f.path)
+	file, err := os.Open(f.path)
 	if err != nil {
 		return "", fmt.Errorf("token file: %w", err)
 	}
-	if f.token != "" && info.ModTime().Equal(f.modTime) && info.Size() == f.size {
-		return f.token, nil
-	}
-	if info.Size() > maxTokenFileSize {
-		return "", fmt.Errorf("token file %s: %d bytes is too large for a token", f.path, info.Size())
-	}
-	raw, err := os.ReadFile(f.path)
+	defer file.Close()
+	raw, err := io.ReadAll(io.LimitReader(file, maxTokenFileSize+1))
 	if err != nil {
 		return "", fmt.Errorf("token file: %w", err)
+	}
+	if len(raw) > maxTokenFileSize {
+		return "", fmt.Errorf("token file %s: more than %d bytes is too large for a token", f.path, maxTokenFileSize)
 	}
 	token, err := cleanToken(string(raw))
 	if err != nil {
 		return "", fmt.Errorf("token file %s: %w", f.path, err)
 	}
-	f.token, f.modTime, f.size = token, info.ModTime(), info.Size()
 	return token, nil
 }
 

@@ -35,10 +35,17 @@ func TestTokenFileRereadsOnChange(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "second-token", tok)
 
+	// A rotation that keeps the size and the modification time (cp -p,
+	// rsync -t) is seen too.
+	writeToken(t, path, "third--token\n", start.Add(time.Minute))
+	tok, err = tf.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "third--token", tok)
+
 	// A rotation through a symlink swap, as Kubernetes mounts secrets.
 	dir := filepath.Dir(path)
 	target := filepath.Join(dir, "v3")
-	writeToken(t, target, "third-token", start.Add(2*time.Minute))
+	writeToken(t, target, "fourth-token", start.Add(2*time.Minute))
 	link := filepath.Join(dir, "linked")
 	require.NoError(t, os.Symlink(path, link))
 	tf, err = newTokenFile(link)
@@ -47,7 +54,7 @@ func TestTokenFileRereadsOnChange(t *testing.T) {
 	require.NoError(t, os.Symlink(target, link))
 	tok, err = tf.Token()
 	require.NoError(t, err)
-	assert.Equal(t, "third-token", tok)
+	assert.Equal(t, "fourth-token", tok)
 }
 
 func TestTokenFileErrorsNeverContainTheToken(t *testing.T) {

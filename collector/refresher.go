@@ -247,12 +247,22 @@ func (r *Refresher) Run(ctx context.Context) {
 	}
 }
 
+// notReadyRetry is the longest wait between refreshes until one succeeds.
+const notReadyRetry = time.Minute
+
 // nextWait is how long Run waits after a refresh that started at start and
 // ended at now: the rest of the interval, but no longer than until just after
 // the next midnight in the billing time zone, so that "today" and
 // month-to-date never describe yesterday for a whole interval.
 func (r *Refresher) nextWait(start, now time.Time) time.Duration {
-	wait := r.cfg.RefreshInterval - now.Sub(start)
+	interval := r.cfg.RefreshInterval
+	if !r.Ready() {
+		// Nothing is served and /-/ready answers 503 until a refresh
+		// succeeds: after a failed first refresh (a DNS blip as the pod
+		// starts) try again within a minute, not a whole interval.
+		interval = min(interval, notReadyRetry)
+	}
+	wait := interval - now.Sub(start)
 	midnight := dateOf(now.In(r.cfg.Location)).end(r.cfg.Location)
 	return max(min(wait, midnight.Sub(now)+time.Second), 0)
 }

@@ -16,21 +16,25 @@ func TestNextWaitRefreshesJustAfterBillingMidnight(t *testing.T) {
 	tests := []struct {
 		name       string
 		interval   time.Duration
+		notReady   bool
 		start, end time.Time
 		want       time.Duration
 	}{
-		{"rest of the interval", 15 * time.Minute, at(10, 0, 0), at(10, 0, 20), 15*time.Minute - 20*time.Second},
-		{"refresh slower than the interval", time.Minute, at(10, 0, 0), at(10, 2, 0), 0},
+		{"not ready yet: retry within a minute", 15 * time.Minute, true, at(10, 0, 0), at(10, 0, 20), 40 * time.Second},
+		{"not ready, short interval", 10 * time.Second, true, at(10, 0, 0), at(10, 0, 1), 9 * time.Second},
+		{"rest of the interval", 15 * time.Minute, false, at(10, 0, 0), at(10, 0, 20), 15*time.Minute - 20*time.Second},
+		{"refresh slower than the interval", time.Minute, false, at(10, 0, 0), at(10, 2, 0), 0},
 		// 23:59:50 in Vietnam is 16:59:50 UTC: the wait ends just after
 		// Vietnam's midnight, not UTC's seven hours later.
-		{"midnight comes first", 15 * time.Minute, at(23, 59, 40), at(23, 59, 50), 11 * time.Second},
-		{"long interval, midnight first", 6 * time.Hour, at(20, 0, 0), at(20, 0, 0), 4*time.Hour + time.Second},
-		{"just after midnight", 15 * time.Minute, at(0, 0, 1), at(0, 0, 2), 15*time.Minute - time.Second},
+		{"midnight comes first", 15 * time.Minute, false, at(23, 59, 40), at(23, 59, 50), 11 * time.Second},
+		{"long interval, midnight first", 6 * time.Hour, false, at(20, 0, 0), at(20, 0, 0), 4*time.Hour + time.Second},
+		{"just after midnight", 15 * time.Minute, false, at(0, 0, 1), at(0, 0, 2), 15*time.Minute - time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := NewRefresher(Config{Source: newStub(nil), Location: hcm, RefreshInterval: tt.interval})
 			require.NoError(t, err)
+			r.ready.Store(!tt.notReady)
 			// The machine's zone must not matter: pass UTC times.
 			assert.Equal(t, tt.want, r.nextWait(tt.start.UTC(), tt.end.UTC()))
 		})
