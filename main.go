@@ -204,7 +204,7 @@ func (f *flags) validate(getenv func(string) string) (*settings, error) {
 		}
 		s.token = tf.Token
 	case getenv(tokenEnv) != "":
-		token, err := cleanToken(getenv(tokenEnv))
+		token, err := fptapi.CleanToken(getenv(tokenEnv))
 		if err != nil {
 			return nil, fmt.Errorf("$%s: %w", tokenEnv, err)
 		}

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"unicode"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
 // maxTokenFileSize bounds how much of a token file is read: FPT tokens are a
@@ -45,27 +44,9 @@ func (f *tokenFile) Token() (string, error) {
 	if len(raw) > maxTokenFileSize {
 		return "", fmt.Errorf("token file %s: more than %d bytes is too large for a token", f.path, maxTokenFileSize)
 	}
-	token, err := cleanToken(string(raw))
+	token, err := fptapi.CleanToken(string(raw))
 	if err != nil {
 		return "", fmt.Errorf("token file %s: %w", f.path, err)
 	}
 	return token, nil
-}
-
-// cleanToken trims surrounding white space (files usually end in a newline)
-// and refuses what cannot be sent in an Authorization header. Control
-// characters are refused here, at start-up, rather than by the API client on
-// every request of an exporter that could then never succeed.
-func cleanToken(s string) (string, error) {
-	t := strings.TrimSpace(s)
-	if t == "" {
-		return "", errors.New("token is empty")
-	}
-	if strings.ContainsFunc(t, unicode.IsSpace) {
-		return "", errors.New("token contains white space")
-	}
-	if strings.ContainsFunc(t, unicode.IsControl) {
-		return "", errors.New("token contains control characters")
-	}
-	return t, nil
 }

@@ -27,11 +27,18 @@ const (
 	faultToken = "tok-FAULT-7c1e9a2b5d"
 	// faultDay is the 1st of the month: a refresh reads today only, so
 	// page N of a fault is page N of the one query of the refresh.
-	faultDay         = "2026-11-01"
-	faultPageSize    = 2
-	faultHTTPTimeout = 200 * time.Millisecond
-	faultMaxRetries  = 2
-	faultMaxBody     = 4 << 10
+	faultDay      = "2026-11-01"
+	faultPageSize = 2
+	// faultHTTPTimeout is the client's timeout for every request but the
+	// faulted refresh of the "timeout" case: long enough that a healthy
+	// page stalled by a loaded machine (or -race) is never retried, which
+	// would break the exact request counts.
+	faultHTTPTimeout = 10 * time.Second
+	// faultShortTimeout is the client's timeout for the refresh that meets
+	// the "timeout" fault, whose Delay is well above it.
+	faultShortTimeout = 200 * time.Millisecond
+	faultMaxRetries   = 2
+	faultMaxBody      = 4 << 10
 	// faultBound is how long a failing refresh may take: the slowest case
 	// is three attempts that each time out.
 	faultBound = 3 * time.Second
@@ -66,6 +73,16 @@ type faultEnv struct {
 	logs  *syncBuffer
 	r     *Refresher
 	reg   *prometheus.Registry
+	httpc *http.Client
+}
+
+// refreshWithTimeout runs one refresh with the client's timeout set to
+// timeout, then restores faultHTTPTimeout. Refresh returns only when its
+// requests are done, so the field is never read while it is written.
+func (e *faultEnv) refreshWithTimeout(ctx context.Context, timeout time.Duration) error {
+	e.httpc.Timeout = timeout
+	defer func() { e.httpc.Timeout = faultHTTPTimeout }()
+	return e.r.Refresh(ctx)
 }
 
 func newFaultEnv(t *testing.T, edit func(*Config)) *faultEnv {
@@ -75,9 +92,10 @@ func newFaultEnv(t *testing.T, edit func(*Config)) *faultEnv {
 	srv := fptapitest.NewServer(fptapitest.Config{Token: faultToken, Location: loc, Now: clock.Now})
 	t.Cleanup(srv.Close)
 	reqs := NewAPIRequestCounter()
+	httpc := &http.Client{Timeout: faultHTTPTimeout}
 	client, err := fptapi.NewClient(faultToken,
 		fptapi.WithBaseURL(srv.URL),
-		fptapi.WithHTTPClient(&http.Client{Timeout: faultHTTPTimeout}),
+		fptapi.WithHTTPClient(httpc),
 		fptapi.WithObserver(reqs.Observe),
 		fptapi.WithRateLimit(1e6, 1000),
 		fptapi.WithRetryPolicy(fptapi.RetryPolicy{MaxRetries: faultMaxRetries, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}),
@@ -99,7 +117,7 @@ func newFaultEnv(t *testing.T, edit func(*Config)) *faultEnv {
 	}
 	r, err := NewRefresher(cfg)
 	require.NoError(t, err)
-	return &faultEnv{srv: srv, clock: clock, logs: logs, r: r, reg: mustRegistry(t, New(r, reqs))}
+	return &faultEnv{srv: srv, clock: clock, logs: logs, r: r, reg: mustRegistry(t, New(r, reqs)), httpc: httpc}
 }
 
 // billingValues gathers the billing series (the eight per-label-set
@@ -176,6 +194,15 @@ type faultCase struct {
 	logged        []string // in the one warn/error line of the failed refresh
 }
 
+// timeout is the client's timeout for the refresh that meets the fault:
+// short only where the fault is a delay meant to outlast it.
+func (tc faultCase) timeout() time.Duration {
+	if tc.fault.Delay > 0 {
+		return faultShortTimeout
+	}
+	return faultHTTPTimeout
+}
+
 func faultCases() []faultCase {
 	return []faultCase{
 		{name: "401", fault: fptapitest.Fault{Code: http.StatusUnauthorized, Message: "token " + faultToken + " expired"},
@@ -205,7 +232,7 @@ func faultCases() []faultCase {
 			httpStatus: 503, logged: []string{"HTTP 503", "bảo trì"}},
 		{name: "504", fault: fptapitest.Fault{Code: http.StatusGatewayTimeout}, retryable: true, httpStatus: 504, logged: []string{"HTTP 504"}},
 		{name: "connection reset", fault: fptapitest.Fault{Reset: true}, retryable: true, logged: []string{"bills", "gave up after 2 retries"}},
-		{name: "timeout", fault: fptapitest.Fault{Delay: 5 * faultHTTPTimeout}, retryable: true,
+		{name: "timeout", fault: fptapitest.Fault{Delay: 5 * faultShortTimeout}, retryable: true,
 			logged: []string{"Client.Timeout exceeded", "gave up after 2 retries"}},
 		{name: "truncated JSON", fault: fptapitest.Fault{Truncate: true}, decode: true, logged: []string{"decode page"}},
 		{name: "HTML error page 502", fault: fptapitest.Fault{Code: http.StatusBadGateway, HTML: true}, retryable: true,
@@ -254,7 +281,7 @@ func TestFaultMatrix(t *testing.T) {
 				mark := len(e.logs.String())
 				reqs := e.srv.Requests(fptapi.EndpointBills)
 				start := time.Now()
-				err := e.r.Refresh(ctx)
+				err := e.refreshWithTimeout(ctx, tc.timeout())
 				took := time.Since(start)
 
 				require.Error(t, err)
@@ -339,7 +366,7 @@ func TestFaultRetryHeals(t *testing.T) {
 				f.Page, f.Times = page, 1
 				e.srv.InjectFault(f)
 				start := time.Now()
-				require.NoError(t, e.r.Refresh(context.Background()))
+				require.NoError(t, e.refreshWithTimeout(context.Background(), tc.timeout()))
 				assert.Less(t, time.Since(start), faultBound)
 				// 4 pages of 2, 2, 2 and 1 rows, and one retry.
 				assert.Equal(t, 5, e.srv.Requests(fptapi.EndpointBills))

@@ -168,7 +168,6 @@ type Refresher struct {
 	cache monthCache
 
 	state atomic.Pointer[state]
-	ready atomic.Bool
 }
 
 // NewRefresher checks cfg and fills in defaults.
@@ -228,7 +227,7 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 }
 
 // Ready reports whether a refresh has succeeded at least once.
-func (r *Refresher) Ready() bool { return r.ready.Load() }
+func (r *Refresher) Ready() bool { return r.state.Load().snap != nil }
 
 // Run refreshes at once, then every RefreshInterval and right after each
 // midnight in the billing time zone, until ctx is done. Refreshes never
@@ -316,7 +315,6 @@ func (r *Refresher) Refresh(ctx context.Context) error {
 	snap.at = done
 	next.snap = snap
 	r.state.Store(next)
-	r.ready.Store(true)
 	if snap.folded > 0 {
 		level.Warn(r.logger).Log("msg", "label sets over --collector.max-series folded into __other__",
 			"max_series", r.cfg.MaxSeries, "folded", snap.folded)

@@ -355,8 +355,10 @@ func TestScrapesAddNoRequests(t *testing.T) {
 // TestCollectSendsSnapshotAsIs: a scrape neither copies nor re-aggregates
 // the snapshot. Collect sends the snapshot's own prebuilt samples (the same
 // pointers, in order), and allocates the same for 1,000 series as for
-// 100,000: nothing it does depends on the number of series.
+// 100,000 (give or take a stray allocation of the runtime): nothing it does
+// depends on the number of series.
 func TestCollectSendsSnapshotAsIs(t *testing.T) {
+	const collectAllocSlack = 5
 	billing := map[*prometheus.Desc]bool{}
 	for _, d := range []*prometheus.Desc{descCost, descMonthToDate, descVCPUs, descRAM, descDisk, descCPUQty, descRAMQty, descDiskQty} {
 		billing[d] = true
@@ -390,7 +392,11 @@ func TestCollectSendsSnapshotAsIs(t *testing.T) {
 		})
 	}
 	t.Logf("allocations per Collect: %v", allocs)
-	assert.Equal(t, allocs[1000], allocs[100000], "Collect allocates the same whatever the series count")
+	// AllocsPerRun reads process-wide malloc counts, so a runtime or test
+	// goroutine can add a stray allocation to one run; 5 is far below the
+	// 99,000 more that one allocation per series would cost.
+	assert.InDelta(t, allocs[1000], allocs[100000], collectAllocSlack,
+		"Collect allocates the same whatever the series count")
 }
 
 // TestFoldingAtScale: 5,000 label sets with --collector.max-series=1000.

@@ -34,7 +34,9 @@ func TestNextWaitRefreshesJustAfterBillingMidnight(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := NewRefresher(Config{Source: newStub(nil), Location: hcm, RefreshInterval: tt.interval})
 			require.NoError(t, err)
-			r.ready.Store(!tt.notReady)
+			if !tt.notReady {
+				r.state.Store(&state{snap: &snapshot{}})
+			}
 			// The machine's zone must not matter: pass UTC times.
 			assert.Equal(t, tt.want, r.nextWait(tt.start.UTC(), tt.end.UTC()))
 		})

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/time/rate"
 )
@@ -134,7 +135,7 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 		pageSize:         DefaultPageSize,
 		maxResponseBytes: DefaultMaxResponseBytes,
 		maxPages:         DefaultMaxPages,
-		token:            strings.TrimSpace(token),
+		token:            token,
 	}
 	for _, o := range opts {
 		o(c)
@@ -156,9 +157,11 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 
 func (c *Client) validate() error {
 	if c.tokenFunc == nil {
-		if err := checkToken(c.token); err != nil {
+		t, err := CleanToken(c.token)
+		if err != nil {
 			return err
 		}
+		c.token = t
 	}
 	u, err := url.Parse(c.baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -188,16 +191,21 @@ func (c *Client) validate() error {
 	return nil
 }
 
-// checkToken rejects tokens that cannot go into a header. The message never
-// quotes the token.
-func checkToken(t string) error {
-	if t == "" {
-		return errors.New("empty token")
+// CleanToken trims surrounding white space (token files usually end in a
+// newline) and refuses what cannot be sent in an Authorization header: an
+// empty token, white space or control characters inside it. Its errors never
+// quote the token.
+func CleanToken(s string) (string, error) {
+	t := strings.TrimSpace(s)
+	switch {
+	case t == "":
+		return "", errors.New("token is empty")
+	case strings.ContainsFunc(t, unicode.IsSpace):
+		return "", errors.New("token contains white space")
+	case strings.ContainsFunc(t, unicode.IsControl):
+		return "", errors.New("token contains control characters")
 	}
-	if strings.ContainsFunc(t, func(r rune) bool { return isCtl(r) || r == ' ' }) {
-		return errors.New("token contains spaces or control characters")
-	}
-	return nil
+	return t, nil
 }
 
 func isCtl(r rune) bool { return r < 0x20 || r == 0x7f }
@@ -210,11 +218,7 @@ func (c *Client) currentToken() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("get token: %w", err)
 	}
-	t = strings.TrimSpace(t)
-	if err := checkToken(t); err != nil {
-		return "", err
-	}
-	return t, nil
+	return CleanToken(t)
 }
 
 // call sends one request with retries and leaves the 2xx body in buf. It

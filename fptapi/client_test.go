@@ -24,8 +24,9 @@ func TestNewClientValidation(t *testing.T) {
 		want  string // substring of the error; "" for success
 	}{
 		{name: "defaults", token: testToken},
-		{name: "empty token", token: "  ", want: "empty token"},
-		{name: "token with newline", token: "abc\ndef", want: "control characters"},
+		{name: "empty token", token: "  ", want: "token is empty"},
+		{name: "token with newline", token: "abc\ndef", want: "white space"},
+		{name: "token with NUL", token: "abc\x00def", want: "control characters"},
 		{name: "token func without token", opts: []fptapi.Option{fptapi.WithTokenFunc(func() (string, error) { return testToken, nil })}},
 		{name: "relative base URL", token: testToken, opts: []fptapi.Option{fptapi.WithBaseURL("/api")}, want: "base URL"},
 		{name: "ftp base URL", token: testToken, opts: []fptapi.Option{fptapi.WithBaseURL("ftp://x/api")}, want: "base URL"},

@@ -1,0 +1,56 @@
+package fptapi_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+)
+
+func TestCleanToken(t *testing.T) {
+	tok, err := fptapi.CleanToken("  eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln\n")
+	require.NoError(t, err)
+	assert.Equal(t, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", tok)
+
+	for _, bad := range []string{"", " \n", "secret with space", "secret\x00nul", "secret\u00a0nbsp", "secret\x7fdel", "a\r\nX-Injected: 1"} {
+		_, err := fptapi.CleanToken(bad)
+		require.Error(t, err, "%q", bad)
+		if strings.TrimSpace(bad) != "" {
+			assert.NotContains(t, err.Error(), "secret", "the error never quotes the token")
+		}
+	}
+}
+
+// FuzzCleanToken: a token that CleanToken accepts is the trimmed input, can
+// be sent in an Authorization header, and is accepted by the client; so the
+// exporter never starts with a token it could not send.
+func FuzzCleanToken(f *testing.F) {
+	for _, s := range []string{
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl\n", " token ", "", "\n\t", "a b", "a\x00b",
+		"a\vb", "a\u00a0b", "a\u0085b", "\ufefftoken", "tök€n", "\xff\xfe", "a\x7fb", "a\r\nX-Injected: 1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := fptapi.CleanToken(s)
+		if err != nil {
+			if tok != "" {
+				t.Fatalf("CleanToken(%q) returned %q with an error", s, tok)
+			}
+			return
+		}
+		if tok == "" || tok != strings.TrimSpace(tok) || !strings.Contains(s, tok) {
+			t.Fatalf("CleanToken(%q) = %q: want the non-empty trimmed input", s, tok)
+		}
+		if !httpguts.ValidHeaderFieldValue("Bearer " + tok) {
+			t.Fatalf("CleanToken(%q) = %q cannot be sent in an Authorization header", s, tok)
+		}
+		if _, err := fptapi.NewClient(tok); err != nil {
+			t.Fatalf("CleanToken(%q) = %q accepted, but the client refuses it: %v", s, tok, err)
+		}
+	})
+}
