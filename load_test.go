@@ -176,25 +176,23 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
 }
 
-var refreshDone = regexp.MustCompile(`msg="refresh done".* days_fetched=(\d+) `)
+// dayRead matches the debug and info lines of every day read completely:
+// today's refreshes, and the closed days.
+var dayRead = regexp.MustCompile(`msg="(refresh of today done|closed day read|closed day read again)"`)
 
-// refreshRequests reads the debug log: the completed refreshes and the API
-// requests they explain. Every generated day has the same number of rows, so
-// a day costs perDay requests, and a refresh perDay × days_fetched. largest
-// is the most requests of one refresh after the first (which reads the
-// whole month).
+// refreshRequests reads the debug log: the completed refreshes of today and
+// the API requests that the days read completely explain. Every generated
+// day has the same number of rows, so a day costs perDay requests; largest
+// is the most one cancelled read may have made.
 func refreshRequests(t *testing.T, logs string, perDay int) (refreshes, requests, largest int) {
 	t.Helper()
-	for i, m := range refreshDone.FindAllStringSubmatch(logs, -1) {
-		days, err := strconv.Atoi(m[1])
-		require.NoError(t, err)
-		refreshes++
-		requests += days * perDay
-		if i > 0 {
-			largest = max(largest, days*perDay)
+	for _, m := range dayRead.FindAllStringSubmatch(logs, -1) {
+		if m[1] == "refresh of today done" {
+			refreshes++
 		}
+		requests += perDay
 	}
-	return refreshes, requests, largest
+	return refreshes, requests, perDay
 }
 
 // requestsPerDay is what paging a day of rows costs: its pages, and an
@@ -324,6 +322,7 @@ func TestLoadScrapesMakeNoAPIRequests(t *testing.T) {
 	base, _, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1h", "--fpt.timezone="+loc.String(),
 		"--fpt.rate-limit=100000", "--web.max-requests=200")
 	waitFor(t, base+"/-/ready", http.StatusOK, time.Minute)
+	waitForMetric(t, base, "fptcloud_exporter_closed_days_missing", 0, time.Minute)
 	before := fake.Requests(fptapi.EndpointBills)
 
 	res := scrapeLoad(base+"/metrics", 200, 2*time.Second)

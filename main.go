@@ -37,6 +37,7 @@ import (
 	slgokit "github.com/tjhop/slog-gokit"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 )
@@ -98,6 +99,9 @@ type flags struct {
 	maxAgeSet       bool
 	maxSeries       *int
 
+	storagePath    *string
+	storagePathSet bool
+
 	dailyBudget         *string
 	monthlyBudget       *string
 	groupDailyBudgets   *[]string
@@ -128,6 +132,8 @@ func newApp() (*kingpin.Application, *flags) {
 	f.refreshInterval = app.Flag("collector.refresh-interval", "How often bills are fetched from the API (1s-24h); scrapes are served from the cache in between.").Default("15m").Duration()
 	f.maxAge = app.Flag("collector.max-age", "Billing series disappear when the last successful refresh is older than this; unset, "+collector.DefaultMaxAge.String()+" or 3 refresh intervals, whichever is longer.").Default(collector.DefaultMaxAge.String()).IsSetByUser(&f.maxAgeSet).Duration()
 	f.maxSeries = app.Flag("collector.max-series", "Label sets per billing metric; the cheapest beyond it are folded into one series labelled __other__.").Default("10000").Int()
+
+	f.storagePath = app.Flag("storage.path", "Directory of the month cache: the sums of closed billing days, kept so that a restart reads only today from the API. Created (mode 0700) if missing; unusable, the exporter runs on in memory. Empty: memory only (the default in --demo).").Default("data/").IsSetByUser(&f.storagePathSet).String()
 
 	f.dailyBudget = app.Flag("budget.daily-vnd", "Daily budget for all spend, in VND; exposed as fptcloud_budget_daily_vnd.").PlaceHolder("AMOUNT").String()
 	f.monthlyBudget = app.Flag("budget.monthly-vnd", "Monthly budget for all spend, in VND; exposed as fptcloud_budget_monthly_vnd.").PlaceHolder("AMOUNT").String()
@@ -340,6 +346,7 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 	if err != nil {
 		return fmt.Errorf("creating API client: %w", err)
 	}
+	monthCache := openStore(f, s, apiURL, logger)
 	refresher, err := collector.NewRefresher(collector.Config{
 		Source:          client,
 		Location:        s.location,
@@ -348,6 +355,7 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 		MaxAge:          s.maxAge,
 		MaxSeries:       *f.maxSeries,
 		Budgets:         s.budgets,
+		Store:           monthCache,
 		Logger:          logger,
 	})
 	if err != nil {
@@ -366,6 +374,9 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 		return err
 	}
 
+	stopReload := reloadOnSIGHUP(ctx, refresher, logger)
+	defer stopReload()
+
 	refreshCtx, stopRefresh := context.WithCancel(ctx)
 	refreshDone := make(chan struct{})
 	go func() {
@@ -375,6 +386,57 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 	defer func() { stopRefresh(); <-refreshDone }()
 
 	return listenAndServe(ctx, handler, f.web, shutdownGrace, logger, slogger)
+}
+
+// openStore opens the month cache named by --storage.path, or returns nil
+// (memory only) when it is empty, in demo mode unless asked for, or
+// unusable: a read-only volume must not stop the exporter, which then
+// works as it would without the flag.
+func openStore(f *flags, s *settings, apiURL string, logger log.Logger) collector.DayStore {
+	dir := *f.storagePath
+	if dir == "" || (*f.demo && !f.storagePathSet) {
+		return nil
+	}
+	filters := make([]string, 0, len(s.filters))
+	for _, q := range s.filters {
+		filters = append(filters, fmt.Sprintf("service_type=%q billing_group_name=%q billing_config_name=%q",
+			q.ServiceType, q.BillingGroupName, q.BillingConfigName))
+	}
+	st, err := store.Open(dir, store.Identity{APIURL: apiURL, Filters: filters, TimeZone: s.location.String()})
+	if err != nil {
+		level.Warn(logger).Log("msg", "cannot use --storage.path: closed days are kept in memory only, and a restart reads the month again", "err", err)
+		return nil
+	}
+	level.Info(logger).Log("msg", "month cache on disk", "path", dir)
+	return st
+}
+
+// reloadOnSIGHUP makes SIGHUP, which service managers send to "reload",
+// refresh today's bills at once instead of killing the process: useful
+// after a token rotation. The returned function stops listening.
+func reloadOnSIGHUP(ctx context.Context, r *collector.Refresher, logger log.Logger) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-stop:
+				return
+			case <-hup:
+				level.Info(logger).Log("msg", "SIGHUP: refreshing today's bills now")
+				r.Trigger()
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(stop)
+		<-done
+	}
 }
 
 // listenAndServe serves handler until ctx is done (which also stops the

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -106,6 +107,10 @@ func startExporter(t *testing.T, args ...string) (string, *syncBuffer, func() in
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--storage.path") }) {
+		// Never a data/ directory in the source tree.
+		args = append([]string{"--storage.path=" + t.TempDir()}, args...)
+	}
 	go func() { done <- run(ctx, append(args, "--web.listen-address="+addr), logs) }()
 	stop := func() int {
 		cancel()
@@ -155,6 +160,8 @@ func TestRunDemoServesMetrics(t *testing.T) {
 
 	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
 	waitFor(t, base+"/-/ready", http.StatusOK, 60*time.Second)
+	// Ready serves today; month-to-date follows once the closed days are in.
+	waitForMetric(t, base, "fptcloud_exporter_closed_days_missing", 0, 60*time.Second)
 
 	code, metrics := get(t, base+"/metrics")
 	require.Equal(t, http.StatusOK, code)

@@ -107,7 +107,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 	out := logs.String()
 	require.Contains(t, out, "HTTP 401", "the rejection was logged")
 	require.Contains(t, out, `status \"1\"`, "the status error was logged")
-	require.Contains(t, out, `msg="refresh done"`, "debug lines were logged")
+	require.Contains(t, out, `msg="refresh of today done"`, "debug lines were logged")
 	require.Contains(t, bodies.String(), "fptcloud_billing_cost_vnd{")
 	for _, secret := range []string{secretRight, secretWrong} {
 		assert.NotContains(t, out, secret, "logs")

@@ -146,7 +146,8 @@ scrape_configs:
 	t.Run("exporter exposes every contract metric", func(t *testing.T) {
 		families := scrape(ctx, t, low)
 		for _, m := range contractMetrics {
-			if m != "up" {
+			// A closed day that failed is the one metric a healthy exporter lacks.
+			if m != "up" && m != "fptcloud_exporter_closed_day_failed" {
 				assert.Contains(t, families, m)
 			}
 		}

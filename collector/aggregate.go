@@ -2,6 +2,7 @@ package collector
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -58,13 +59,50 @@ func compareLabelSets(a, b labelSet) int {
 	)
 }
 
+// vnd is a sum of amounts in VND, compensated (Neumaier) so that adding
+// many amounts with a few decimals keeps its error near one rounding of the
+// total instead of one per amount: value() then rounds away the residue.
+type vnd struct{ sum, comp float64 }
+
+func (s *vnd) add(x float64) {
+	t := s.sum + x
+	if math.Abs(s.sum) >= math.Abs(x) {
+		s.comp += (s.sum - t) + x
+	} else {
+		s.comp += (x - t) + s.sum
+	}
+	s.sum = t
+}
+
+func (s *vnd) merge(o vnd) {
+	s.add(o.sum)
+	s.add(o.comp)
+}
+
+// vndPrecision is the precision of published amounts: a millionth of a
+// dong, far below any price, so a total of amounts with up to six decimals
+// is published as that exact decimal (344183.5, not 344183.50000000006).
+const vndPrecision = 1e6
+
+// value is the sum rounded to vndPrecision. Past 2^53/vndPrecision (about
+// nine billion VND) a float64 has no digits below a millionth left to
+// round, and the sum is returned as it is.
+func (s vnd) value() float64 {
+	v := s.sum + s.comp
+	if math.Abs(v) >= (1<<53)/vndPrecision {
+		return v
+	}
+	return math.Round(v*vndPrecision) / vndPrecision
+}
+
 // usage holds today's sums for one label set.
 type usage struct {
-	cost, vcpu, ram, disk, cpuQty, ramQty, diskQty float64
+	cost                                     vnd
+	vcpu, ram, disk, cpuQty, ramQty, diskQty float64
 }
 
 func (u *usage) add(b *fptapi.Bill) {
-	u.cost += b.TotalPrice
+	u.cost.add(b.TotalPrice)
 	u.vcpu += b.VCPU
 	u.ram += b.RAM
 	u.disk += b.Disk
@@ -74,7 +112,7 @@ func (u *usage) add(b *fptapi.Bill) {
 }
 
 func (u *usage) merge(o *usage) {
-	u.cost += o.cost
+	u.cost.merge(o.cost)
 	u.vcpu += o.vcpu
 	u.ram += o.ram
 	u.disk += o.disk
@@ -99,19 +137,40 @@ func (d dayUsage) addPage(page []fptapi.Bill) {
 	}
 }
 
+// costs is today's total_price per label set, as a closed day keeps it.
+func (d dayUsage) costs() dayCost {
+	out := make(dayCost, len(d))
+	for k, u := range d {
+		out[k] = u.cost
+	}
+	return out
+}
+
 // dayCost sums a closed day's total_price per label set: month-to-date is
 // all that is needed of a closed day.
-type dayCost map[labelSet]float64
+type dayCost map[labelSet]vnd
 
 func (d dayCost) addPage(page []fptapi.Bill) {
 	for i := range page {
 		b := &page[i]
-		k := keyOf(b)
-		if v, ok := d[k]; ok {
-			d[k] = v + b.TotalPrice
-			continue
-		}
-		d[k.clone()] = b.TotalPrice
+		d.add(keyOf(b), b.TotalPrice)
+	}
+}
+
+func (d dayCost) add(k labelSet, x float64) {
+	v, ok := d[k]
+	if !ok {
+		k = k.clone()
+	}
+	v.add(x)
+	d[k] = v
+}
+
+func (d dayCost) merge(o dayCost) {
+	for k, c := range o {
+		v := d[k]
+		v.merge(c)
+		d[k] = v
 	}
 }
 
@@ -121,7 +180,7 @@ type series struct {
 	key      labelSet
 	today    usage
 	hasToday bool
-	mtd      float64
+	mtd      vnd
 }
 
 // combine joins today's usage with the closed days' costs into one series
@@ -146,11 +205,11 @@ func combine(today dayUsage, closed []dayCost, maxSeries int) ([]series, int) {
 		s := get(k)
 		s.today.merge(u)
 		s.hasToday = true
-		s.mtd += u.cost
+		s.mtd.merge(u.cost)
 	}
 	for _, d := range closed {
 		for k, c := range d {
-			get(k).mtd += c
+			get(k).mtd.merge(c)
 		}
 	}
 
@@ -167,14 +226,14 @@ func combine(today dayUsage, closed []dayCost, maxSeries int) ([]series, int) {
 		// Most expensive first; ties by key so the same label sets are
 		// folded on every refresh instead of flapping.
 		slices.SortFunc(out, func(a, b series) int {
-			return cmp.Or(cmp.Compare(b.mtd, a.mtd), compareLabelSets(a.key, b.key))
+			return cmp.Or(cmp.Compare(b.mtd.value(), a.mtd.value()), compareLabelSets(a.key, b.key))
 		})
 		keep := max(maxSeries-1, 0)
 		for i := range out[keep:] {
 			s := &out[keep+i]
 			other.today.merge(&s.today)
 			other.hasToday = other.hasToday || s.hasToday
-			other.mtd += s.mtd
+			other.mtd.merge(s.mtd)
 		}
 		folded = len(out) - keep
 		out = append(out[:keep], other)

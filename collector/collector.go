@@ -105,10 +105,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- m
 	}
 
-	gaugeOf(descRefreshSuccess, boolFloat(st.success))
-	gaugeOf(descRefreshDuration, st.duration.Seconds())
-	gaugeOf(descRefreshRows, float64(st.rows))
-	gaugeOf(descRefreshPages, float64(st.pages))
+	if st.attempted {
+		gaugeOf(descRefreshSuccess, boolFloat(st.success))
+		gaugeOf(descRefreshDuration, st.duration.Seconds())
+		gaugeOf(descRefreshRows, float64(st.rows))
+		gaugeOf(descRefreshPages, float64(st.pages))
+	}
 	gaugeOf(descTokenRejected, boolFloat(st.tokenRejected))
 	gaugeOf(descRefreshInterval, c.r.cfg.RefreshInterval.Seconds())
 	gaugeOf(descMaxAge, c.r.cfg.MaxAge.Seconds())
@@ -129,6 +131,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gaugeOf(descDataAge, now.Sub(snap.at).Seconds())
 	gaugeOf(descLabelSets, float64(snap.labelSets))
 	gaugeOf(descFolded, float64(snap.folded))
+	gaugeOf(descClosedDaysMissing, float64(st.missingDays))
+	for _, d := range st.failedDays {
+		ch <- prometheus.MustNewConstMetric(descClosedDayFailed, prometheus.GaugeValue, 1, d.String())
+	}
 	for _, m := range snap.metrics {
 		ch <- m
 	}

@@ -81,8 +81,10 @@ func TestCollectKnownDataset(t *testing.T) {
 		"fptcloud_billing_ram_quantity":            {lblA + " 6", lblB + " 0", lblD + " 0"},
 		"fptcloud_billing_disk_quantity":           {lblA + " 50", lblB + " 100", lblD + " 0"},
 		"fptcloud_exporter_refresh_success":        {" 1"},
-		"fptcloud_exporter_last_refresh_rows":      {" 8"},
-		"fptcloud_exporter_last_refresh_pages":     {" 4"}, // pages of 2: one per closed day, two today
+		"fptcloud_exporter_last_refresh_rows":      {" 4"},
+		"fptcloud_exporter_last_refresh_pages":     {" 2"}, // today's, in pages of 2
+		"fptcloud_exporter_closed_days_missing":    {" 0"},
+		"fptcloud_exporter_closed_day_failed":      nil,
 		"fptcloud_exporter_label_sets":             {" 4"},
 		"fptcloud_exporter_folded_label_sets":      {" 0"},
 		"fptcloud_exporter_token_rejected":         {" 0"},
@@ -98,14 +100,17 @@ func TestCollectKnownDataset(t *testing.T) {
 	})
 	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
 	assert.True(t, e.r.Ready())
-	assert.Contains(t, e.logs.String(), `level=debug msg="refresh done" day=2026-11-03 days_fetched=3 days_cached=0 rows=8 pages=4 label_sets=4`)
+	assert.Contains(t, e.logs.String(), `level=info msg="first refresh succeeded: serving today's bills" day=2026-11-03 rows=4 pages=2`)
+	assert.Contains(t, e.logs.String(), `level=info msg="month-to-date complete: every closed day is in" closed_days=2`)
 }
 
 func TestCollectBeforeFirstRefresh(t *testing.T) {
 	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), nil)
 	assert.False(t, e.r.Ready())
+	// A first refresh still reading is not a failure: no refresh_success.
 	want, names := expo(t, map[string][]string{
-		"fptcloud_exporter_refresh_success":                {" 0"},
+		"fptcloud_exporter_refresh_success":                nil,
+		"fptcloud_exporter_closed_days_missing":            nil,
 		"fptcloud_exporter_last_success_timestamp_seconds": nil,
 		"fptcloud_exporter_data_age_seconds":               nil,
 		"fptcloud_exporter_label_sets":                     {" 0"},
@@ -239,7 +244,6 @@ func TestFailedRefreshKeepsServing(t *testing.T) {
 	}{
 		{"today's first page", failure{day: "2026-11-03", page: 1, err: apiErr}, " 0", "warn"},
 		{"today's page 2 after page 1 was read", failure{day: "2026-11-03", page: 2, err: apiErr}, " 0", "warn"},
-		{"a closed day's page", failure{day: "2026-11-01", page: 1, err: apiErr}, " 0", "warn"},
 		{"token rejected", failure{page: 1, err: fmt.Errorf("bills: %w", fptapi.ErrUnauthorized)}, " 1", "error"},
 	}
 	for _, tt := range tests {
@@ -401,6 +405,7 @@ func TestFolding(t *testing.T) {
 
 func TestCombine(t *testing.T) {
 	k := func(id string) labelSet { return labelSet{vpcID: id} }
+	v := func(x float64) vnd { return vnd{sum: x} }
 	other := labelSet{otherLabel, otherLabel, otherLabel, otherLabel, otherLabel}
 	tests := []struct {
 		name       string
@@ -412,50 +417,50 @@ func TestCombine(t *testing.T) {
 	}{
 		{
 			name:      "sums today and closed days",
-			today:     dayUsage{k("a"): {cost: 1, vcpu: 2}},
-			closed:    []dayCost{{k("a"): 10, k("b"): 5}, {k("b"): 1}},
+			today:     dayUsage{k("a"): {cost: v(1), vcpu: 2}},
+			closed:    []dayCost{{k("a"): v(10), k("b"): v(5)}, {k("b"): v(1)}},
 			maxSeries: 10,
 			want: map[labelSet]series{
-				k("a"): {key: k("a"), today: usage{cost: 1, vcpu: 2}, hasToday: true, mtd: 11},
-				k("b"): {key: k("b"), mtd: 6},
+				k("a"): {key: k("a"), today: usage{cost: v(1), vcpu: 2}, hasToday: true, mtd: v(11)},
+				k("b"): {key: k("b"), mtd: v(6)},
 			},
 		},
 		{
 			name:      "max series 1 folds everything",
-			today:     dayUsage{k("a"): {cost: 1, ram: 3}},
-			closed:    []dayCost{{k("b"): 5}},
+			today:     dayUsage{k("a"): {cost: v(1), ram: 3}},
+			closed:    []dayCost{{k("b"): v(5)}},
 			maxSeries: 1,
 			want: map[labelSet]series{
-				other: {key: other, today: usage{cost: 1, ram: 3}, hasToday: true, mtd: 6},
+				other: {key: other, today: usage{cost: v(1), ram: 3}, hasToday: true, mtd: v(6)},
 			},
 			wantFolded: 2,
 		},
 		{
 			name:      "ties fold by key, deterministically",
-			today:     dayUsage{k("a"): {cost: 1}, k("b"): {cost: 1}, k("c"): {cost: 1}},
+			today:     dayUsage{k("a"): {cost: v(1)}, k("b"): {cost: v(1)}, k("c"): {cost: v(1)}},
 			maxSeries: 2,
 			want: map[labelSet]series{
-				k("a"): {key: k("a"), today: usage{cost: 1}, hasToday: true, mtd: 1},
-				other:  {key: other, today: usage{cost: 2}, hasToday: true, mtd: 2},
+				k("a"): {key: k("a"), today: usage{cost: v(1)}, hasToday: true, mtd: v(1)},
+				other:  {key: other, today: usage{cost: v(2)}, hasToday: true, mtd: v(2)},
 			},
 			wantFolded: 2,
 		},
 		{
 			name:      "a real __other__ label set merges into the fold",
-			today:     dayUsage{other: {cost: 100}, k("a"): {cost: 50}, k("b"): {cost: 1}},
+			today:     dayUsage{other: {cost: v(100)}, k("a"): {cost: v(50)}, k("b"): {cost: v(1)}},
 			maxSeries: 2,
 			want: map[labelSet]series{
-				k("a"): {key: k("a"), today: usage{cost: 50}, hasToday: true, mtd: 50},
-				other:  {key: other, today: usage{cost: 101}, hasToday: true, mtd: 101},
+				k("a"): {key: k("a"), today: usage{cost: v(50)}, hasToday: true, mtd: v(50)},
+				other:  {key: other, today: usage{cost: v(101)}, hasToday: true, mtd: v(101)},
 			},
 			wantFolded: 1,
 		},
 		{
 			name:      "invalid UTF-8 is replaced and merged",
-			today:     dayUsage{{vpcName: "a\xff"}: {cost: 1}, {vpcName: "a\xfe"}: {cost: 2}},
+			today:     dayUsage{{vpcName: "a\xff"}: {cost: v(1)}, {vpcName: "a\xfe"}: {cost: v(2)}},
 			maxSeries: 10,
 			want: map[labelSet]series{
-				{vpcName: "a\uFFFD"}: {key: labelSet{vpcName: "a\uFFFD"}, today: usage{cost: 3}, hasToday: true, mtd: 3},
+				{vpcName: "a\uFFFD"}: {key: labelSet{vpcName: "a\uFFFD"}, today: usage{cost: v(3)}, hasToday: true, mtd: v(3)},
 			},
 		},
 	}

@@ -66,7 +66,7 @@ func TestFakeAPIKnownDataset(t *testing.T) {
 		"fptcloud_billing_cost_vnd":               {lblA + " 150.25", lblB + " 10", lblD + " 0"},
 		"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
 		"fptcloud_billing_disk_bytes":             {lblA + " 5.36870912e+10", lblB + " 1.073741824e+11", lblD + " 0"},
-		"fptcloud_exporter_last_refresh_rows":     {" 8"},
+		"fptcloud_exporter_last_refresh_rows":     {" 4"},
 		"fptcloud_exporter_api_requests_total":    {`{code="200",endpoint="bills"} ` + strconv.Itoa(requests)},
 	})
 	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))

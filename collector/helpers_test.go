@@ -234,3 +234,9 @@ func expo(t testing.TB, samples map[string][]string) (string, []string) {
 	}
 	return b.String(), names
 }
+
+// monthComplete reports whether r serves today and a complete month.
+func monthComplete(r *Refresher) bool {
+	st := r.state.Load()
+	return st.snap != nil && st.missingDays == 0
+}

@@ -54,15 +54,15 @@ var (
 		"Configured monthly budget of a billing group in VND (--budget.billing-group-monthly-vnd).", []string{"billing_group"}, nil)
 
 	descRefreshSuccess = prometheus.NewDesc("fptcloud_exporter_refresh_success",
-		"1 if the last refresh of billing data succeeded, else 0.", nil, nil)
+		"1 if the last refresh of today's billing data succeeded, else 0 (absent while the first one runs).", nil, nil)
 	descLastSuccess = prometheus.NewDesc("fptcloud_exporter_last_success_timestamp_seconds",
 		"Unix time of the last successful refresh (absent before the first).", nil, nil)
 	descRefreshDuration = prometheus.NewDesc("fptcloud_exporter_refresh_duration_seconds",
-		"Duration of the last refresh.", nil, nil)
+		"Duration of the last refresh of today's billing data (absent while the first one runs).", nil, nil)
 	descRefreshRows = prometheus.NewDesc("fptcloud_exporter_last_refresh_rows",
-		"Billing rows read from the API in the last refresh (cached closed days are not read again).", nil, nil)
+		"Billing rows of today read from the API in the last refresh (absent while the first one runs).", nil, nil)
 	descRefreshPages = prometheus.NewDesc("fptcloud_exporter_last_refresh_pages",
-		"Non-empty pages read from the API in the last refresh.", nil, nil)
+		"Non-empty pages of today read from the API in the last refresh (absent while the first one runs).", nil, nil)
 	descDataAge = prometheus.NewDesc("fptcloud_exporter_data_age_seconds",
 		"Seconds since the billing snapshot being served was fetched (absent when none is served).", nil, nil)
 	descTokenRejected = prometheus.NewDesc("fptcloud_exporter_token_rejected",
@@ -78,6 +78,10 @@ var (
 		"Configured interval between refreshes (--collector.refresh-interval), for alerts that must scale with it.", nil, nil)
 	descMaxAge = prometheus.NewDesc("fptcloud_exporter_max_age_seconds",
 		"Age after which the billing series are no longer served (--collector.max-age).", nil, nil)
+	descClosedDaysMissing = prometheus.NewDesc("fptcloud_exporter_closed_days_missing",
+		"Closed days of the current billing month not read yet; month-to-date series are published only when it is 0.", nil, nil)
+	descClosedDayFailed = prometheus.NewDesc("fptcloud_exporter_closed_day_failed",
+		"1 for each closed day of the current billing month whose last read failed (absent for the others).", []string{"day"}, nil)
 	descFolded = prometheus.NewDesc("fptcloud_exporter_folded_label_sets",
 		"Label sets folded into the __other__ series by --collector.max-series in the snapshot being served.", nil, nil)
 )
@@ -115,6 +119,8 @@ func MetricNames() []string {
 		"fptcloud_exporter_folded_label_sets",
 		"fptcloud_exporter_refresh_interval_seconds",
 		"fptcloud_exporter_max_age_seconds",
+		"fptcloud_exporter_closed_days_missing",
+		"fptcloud_exporter_closed_day_failed",
 	}
 }
 
@@ -125,7 +131,7 @@ var allDescs = []*prometheus.Desc{
 	descBudgetDaily, descBudgetMonthly, descBudgetGroupDaily, descBudgetGroupMonthly,
 	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
 	descDataAge, descTokenRejected, descRefreshFailures, descAPIRequests, descLabelSets, descFolded,
-	descRefreshInterval, descMaxAge,
+	descRefreshInterval, descMaxAge, descClosedDaysMissing, descClosedDayFailed,
 }
 
 // gauge is an immutable, prebuilt gauge sample. It is a leaner form of
@@ -163,10 +169,14 @@ func labelPairs(k labelSet) []*dto.LabelPair {
 }
 
 // buildMetrics turns the series of a snapshot into the samples Collect sends.
-func buildMetrics(ss []series) []prometheus.Metric {
+// Month-to-date series are left out unless withMonthToDate: a month with
+// closed days missing would show a total that is too low.
+func buildMetrics(ss []series, withMonthToDate bool) []prometheus.Metric {
 	n := 0
 	for i := range ss {
-		n++
+		if withMonthToDate {
+			n++
+		}
 		if ss[i].hasToday {
 			n += 7
 		}
@@ -186,10 +196,12 @@ func buildMetrics(ss []series) []prometheus.Metric {
 			out[j] = &gauges[j]
 			j++
 		}
-		add(descMonthToDate, s.mtd)
+		if withMonthToDate {
+			add(descMonthToDate, s.mtd.value())
+		}
 		if s.hasToday {
 			u := &s.today
-			add(descCost, u.cost)
+			add(descCost, u.cost.value())
 			add(descVCPUs, u.vcpu)
 			add(descRAM, u.ram*giB)
 			add(descDisk, u.disk*giB)

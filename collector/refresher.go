@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
@@ -53,6 +53,17 @@ type BillSource interface {
 	Bills(ctx context.Context, day time.Time, f fptapi.Filter, fn func([]fptapi.Bill) error) error
 }
 
+// DayStore keeps the sums of closed days across restarts. *store.Store
+// satisfies it.
+type DayStore interface {
+	// Load returns a day's sums; an error means a file was there but
+	// cannot be trusted, and the day is read again.
+	Load(date string) (store.Day, bool, error)
+	Save(day store.Day) error
+	// Prune removes the days before keepFrom (YYYY-MM-DD).
+	Prune(keepFrom string) error
+}
+
 // Budgets are exposed as gauges so that alerts compare against them.
 type Budgets struct {
 	Daily, Monthly float64 // 0 = not set
@@ -70,8 +81,11 @@ type Config struct {
 	MaxSeries       int             // cardinality guard, per metric; 0 -> DefaultMaxSeries
 	LateWindow      time.Duration   // yesterday is re-fetched until this long after midnight; 0 -> DefaultLateWindow
 	Budgets         Budgets
-	Now             func() time.Time // injectable clock; nil -> time.Now
-	Logger          log.Logger       // nil -> log.NewNopLogger()
+	// Store keeps closed days across restarts; nil keeps them in memory
+	// only.
+	Store  DayStore
+	Now    func() time.Time // injectable clock; nil -> time.Now
+	Logger log.Logger       // nil -> log.NewNopLogger()
 }
 
 // date is a calendar day in the billing time zone.
@@ -96,51 +110,9 @@ func (d date) end(loc *time.Location) time.Time {
 	return time.Date(d.year, d.month, d.day+1, 0, 0, 0, 0, loc)
 }
 
-// monthCache holds the month-to-date contribution of the current month's
-// closed days. A day is final once it was read after its late window
-// closed: final days are merged into one sum, so memory follows label sets,
-// not label sets times days; days read earlier are kept apart and read again.
-type monthCache struct {
-	year      int
-	month     time.Month
-	final     dayCost         // sum of the final days
-	finalDays uint64          // bit d set: day d of the month is in final
-	pending   map[int]dayCost // day of month -> cost, not final yet
-}
-
-// forDay drops what does not belong before today in today's month: the
-// previous month, and days not before today (the clock went back).
-func (c *monthCache) forDay(today date) {
-	if c.year != today.year || c.month != today.month || c.finalDays>>today.day != 0 {
-		*c = monthCache{year: today.year, month: today.month, final: make(dayCost), pending: make(map[int]dayCost)}
-	}
-	for d := range c.pending {
-		if d >= today.day {
-			delete(c.pending, d)
-		}
-	}
-}
-
-func (c *monthCache) isFinal(day int) bool { return c.finalDays&(1<<day) != 0 }
-
-func (c *monthCache) store(day int, cost dayCost, final bool) {
-	if !final {
-		c.pending[day] = cost
-		return
-	}
-	delete(c.pending, day)
-	for k, v := range cost {
-		c.final[k] += v
-	}
-	c.finalDays |= 1 << day
-}
-
-// days is the number of closed days held.
-func (c *monthCache) days() int { return bits.OnesCount64(c.finalDays) + len(c.pending) }
-
-// snapshot is one successful refresh, immutable once published.
+// snapshot is what a scrape serves, immutable once published.
 type snapshot struct {
-	at        time.Time // when the refresh succeeded
+	at        time.Time // when today's bills in it were read
 	day       date      // the billing day it describes as "today"
 	metrics   []prometheus.Metric
 	labelSets int
@@ -149,12 +121,25 @@ type snapshot struct {
 
 // state is everything a scrape reads, published as one pointer.
 type state struct {
-	snap          *snapshot // last successful refresh; nil before the first
+	snap *snapshot // last successful refresh; nil before the first
+	// attempted is false until the first refresh of today has ended: a
+	// start still reading is neither a success nor a failure.
+	attempted     bool
 	success       bool
 	tokenRejected bool
 	duration      time.Duration
 	rows, pages   int
-	failures      uint64
+	failures      uint64 // failed refreshes since start
+	failedInARow  uint64
+	missingDays   int    // closed days month-to-date still waits for
+	failedDays    []date // closed days whose last read failed
+}
+
+// today is the last complete read of the current day's bills.
+type today struct {
+	day   date
+	usage dayUsage
+	at    time.Time
 }
 
 // Refresher fetches bills in the background and publishes snapshots.
@@ -163,9 +148,13 @@ type Refresher struct {
 	now     func() time.Time
 	logger  log.Logger
 	filters []fptapi.Filter
+	trigger chan struct{} // a refresh asked for out of schedule (SIGHUP)
 
-	mu    sync.Mutex // serialises refreshes; guards cache
-	cache monthCache
+	mu           sync.Mutex // serialises refreshes; guards what follows
+	cache        monthCache
+	today        today
+	todayStarted time.Time // when the last refresh of today started
+	storeFailing bool      // a write to the store failed and was logged
 
 	state atomic.Pointer[state]
 }
@@ -203,9 +192,10 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 		cfg.MaxSeries = DefaultMaxSeries
 	}
 	r := &Refresher{
-		cfg:    cfg,
-		now:    cfg.Now,
-		logger: cfg.Logger,
+		cfg:     cfg,
+		now:     cfg.Now,
+		logger:  cfg.Logger,
+		trigger: make(chan struct{}, 1),
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -226,22 +216,38 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 	return r, nil
 }
 
-// Ready reports whether a refresh has succeeded at least once.
+// Ready reports whether today's series are being served.
 func (r *Refresher) Ready() bool { return r.state.Load().snap != nil }
 
-// Run refreshes at once, then every RefreshInterval and right after each
-// midnight in the billing time zone, until ctx is done. Refreshes never
-// overlap: the next one is scheduled only when the last has returned.
+// Trigger asks Run for a refresh of today now, out of schedule (after a
+// token rotation, say). It never blocks; triggers while one is pending
+// make one refresh.
+func (r *Refresher) Trigger() {
+	select {
+	case r.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run refreshes at once, then every RefreshInterval, right after each
+// midnight in the billing time zone, and when triggered, until ctx is done.
+// Refreshes never overlap: the next one is scheduled only when the last has
+// returned, and the closed days a refresh reads make way for today's
+// refresh whenever it is due.
 func (r *Refresher) Run(ctx context.Context) {
 	for ctx.Err() == nil {
-		start := r.now()
 		_ = r.Refresh(ctx) // logged and reported in metrics by Refresh
-		t := time.NewTimer(r.nextWait(start, r.now()))
+		r.mu.Lock()
+		started := r.todayStarted
+		r.mu.Unlock()
+		t := time.NewTimer(r.nextWait(started, r.now()))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
+		case <-r.trigger:
+			t.Stop()
 		}
 	}
 }
@@ -249,9 +255,9 @@ func (r *Refresher) Run(ctx context.Context) {
 // notReadyRetry is the longest wait between refreshes until one succeeds.
 const notReadyRetry = time.Minute
 
-// nextWait is how long Run waits after a refresh that started at start and
-// ended at now: the rest of the interval, but no longer than until just after
-// the next midnight in the billing time zone, so that "today" and
+// nextWait is how long to wait after a refresh of today that started at
+// start, at now: the rest of the interval, but no longer than until just
+// after the next midnight in the billing time zone, so that "today" and
 // month-to-date never describe yesterday for a whole interval.
 func (r *Refresher) nextWait(start, now time.Time) time.Duration {
 	interval := r.cfg.RefreshInterval
@@ -266,41 +272,77 @@ func (r *Refresher) nextWait(start, now time.Time) time.Duration {
 	return max(min(wait, midnight.Sub(now)+time.Second), 0)
 }
 
-// refreshStats describes what one refresh read.
-type refreshStats struct {
-	fetched, cached int // days read from the API, days taken from the cache
-	rows, pages     int
+// todayDue reports whether today's refresh should run now: its time has
+// come, or it was triggered.
+func (r *Refresher) todayDue() bool {
+	select {
+	case <-r.trigger:
+		return true
+	default:
+	}
+	return r.nextWait(r.todayStarted, r.now()) <= 0
 }
 
-// Refresh fetches what the current snapshot needs and publishes a new one
-// if every query succeeded. On failure the previous snapshot stays.
+// refreshStats describes what one read of the API brought.
+type refreshStats struct {
+	rows, pages int
+}
+
+// errEmptyAgain is the failure of a read that found no rows for a day
+// already seen with rows. An API answers "nothing" while its index is
+// rebuilt, too: publishing that would show spend dropping to zero.
+var errEmptyAgain = errors.New("the API returned no rows for a day it returned rows for before")
+
+// errDayChanged ends reading closed days when billing midnight passed
+// during it: the next refresh works out what the new day needs.
+var errDayChanged = errors.New("billing day changed")
+
+// Refresh reads today's bills and publishes them as soon as they are
+// complete, then reads the closed days of the month that are not held yet
+// (month-to-date is published once every one of them is in) and those whose
+// late window was open when last read. A failed read of today keeps the
+// previous snapshot and skips the closed days; a failed closed day only
+// holds back month-to-date. It returns the first error.
 func (r *Refresher) Refresh(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.refreshToday(ctx); err != nil {
+		return err
+	}
+	return r.readClosedDays(ctx)
+}
 
+// refreshToday reads today's bills and publishes them. r.mu is held.
+func (r *Refresher) refreshToday(ctx context.Context) error {
 	start := r.now()
-	snap, st, err := r.refresh(ctx, start)
+	r.todayStarted = start
+	day := dateOf(start.In(r.cfg.Location))
+	r.startDay(day)
+
+	usage := make(dayUsage, len(r.today.usage))
+	st, err := r.fetchDay(ctx, day, func(page []fptapi.Bill) error {
+		usage.addPage(page)
+		return nil
+	})
+	if err == nil && len(usage) == 0 && r.cache.wasSeen(day.day) {
+		err = fmt.Errorf("bills of %s: %w", day, errEmptyAgain)
+	}
 	done := r.now()
 	dur := done.Sub(start)
-
-	prev := r.state.Load()
 	if err != nil && ctx.Err() != nil {
 		// Shutting down: not an API failure worth reporting.
 		level.Debug(r.logger).Log("msg", "refresh canceled", "err", err)
 		return err
 	}
-	next := &state{
-		snap:     prev.snap,
-		success:  err == nil,
-		duration: dur,
-		rows:     st.rows,
-		pages:    st.pages,
-		failures: prev.failures,
-	}
+
+	prev := r.state.Load()
+	next := *prev
+	next.attempted, next.success, next.duration, next.rows, next.pages = true, err == nil, dur, st.rows, st.pages
 	if err != nil {
 		next.failures++
+		next.failedInARow++
 		next.tokenRejected = errors.Is(err, fptapi.ErrUnauthorized)
-		r.state.Store(next)
+		r.state.Store(&next)
 		lvl := level.Warn(r.logger)
 		if next.tokenRejected || prev.snap == nil {
 			lvl = level.Error(r.logger)
@@ -312,83 +354,205 @@ func (r *Refresher) Refresh(ctx context.Context) error {
 		lvl.Log(kv...)
 		return err
 	}
-	snap.at = done
-	next.snap = snap
-	r.state.Store(next)
-	if snap.folded > 0 {
-		level.Warn(r.logger).Log("msg", "label sets over --collector.max-series folded into __other__",
-			"max_series", r.cfg.MaxSeries, "folded", snap.folded)
+	next.tokenRejected, next.failedInARow = false, 0
+	r.state.Store(&next)
+	switch {
+	case prev.snap == nil:
+		level.Info(r.logger).Log("msg", "first refresh succeeded: serving today's bills", "day", day,
+			"rows", st.rows, "pages", st.pages, "duration", dur, "closed_days_missing", r.cache.missing(day))
+	case prev.failedInARow > 0:
+		level.Info(r.logger).Log("msg", "refresh succeeded again", "failed_refreshes", prev.failedInARow, "day", day)
 	}
-	level.Debug(r.logger).Log("msg", "refresh done", "day", snap.day, "days_fetched", st.fetched, "days_cached", st.cached,
-		"rows", st.rows, "pages", st.pages, "label_sets", snap.labelSets, "duration", dur)
+	if len(usage) > 0 {
+		r.cache.markSeen(day.day)
+	}
+	r.today = today{day: day, usage: usage, at: done}
+	r.publish()
+	if folded := r.state.Load().snap.folded; folded > 0 {
+		level.Warn(r.logger).Log("msg", "label sets over --collector.max-series folded into __other__",
+			"max_series", r.cfg.MaxSeries, "folded", folded)
+	}
+	level.Debug(r.logger).Log("msg", "refresh of today done", "day", day, "rows", st.rows, "pages", st.pages, "duration", dur)
 	return nil
 }
 
-// refresh builds a snapshot for the billing day of now. It caches closed
-// days that were read completely even when a later query fails: they need
-// not be read again.
-func (r *Refresher) refresh(ctx context.Context, now time.Time) (*snapshot, refreshStats, error) {
-	loc := r.cfg.Location
-	today := dateOf(now.In(loc))
-	var st refreshStats
+// startDay prepares the month cache for day: on a new month it drops the
+// old one and loads what the store holds; after midnight yesterday keeps
+// the last read of it, until it is read again as a closed day.
+func (r *Refresher) startDay(day date) {
+	if r.cache.forDay(day) {
+		r.today = today{}
+		r.loadStore(day)
+	}
+	yesterday := dateOf(day.start(r.cfg.Location).AddDate(0, 0, -1))
+	if r.today.day == yesterday && yesterday.month == day.month && !r.cache.has(yesterday.day) && len(r.today.usage) > 0 {
+		r.cache.store(yesterday.day, r.today.usage.costs(), false)
+	}
+}
 
-	// Closed days of this month, 1st through yesterday; on the 1st there
-	// are none, and the previous month is dropped.
-	r.cache.forDay(today)
-	for day := 1; day < today.day; day++ {
-		if r.cache.isFinal(day) {
-			st.cached++
+// loadStore fills the month cache with the closed days before day that the
+// store holds, and prunes the earlier months.
+func (r *Refresher) loadStore(day date) {
+	if r.cfg.Store == nil {
+		return
+	}
+	loaded := 0
+	for d := 1; d < day.day; d++ {
+		closed := date{day.year, day.month, d}
+		sd, ok, err := r.cfg.Store.Load(closed.String())
+		if err != nil {
+			level.Warn(r.logger).Log("msg", "ignoring a stored day that cannot be trusted; reading it from the API again", "err", err)
 			continue
 		}
-		d := date{today.year, today.month, day}
-		cost := make(dayCost)
-		if err := r.fetchDay(ctx, d, &st, cost.addPage); err != nil {
-			return nil, st, err
+		if !ok {
+			continue
 		}
-		// Until its late window has closed, late rows may still arrive
-		// and the day is read again.
-		r.cache.store(day, cost, !now.Before(d.end(loc).Add(r.cfg.LateWindow)))
+		r.cache.store(d, fromStore(sd), sd.Final)
+		loaded++
 	}
-	closed := make([]dayCost, 0, 1+len(r.cache.pending))
-	closed = append(closed, r.cache.final)
-	for _, c := range r.cache.pending {
-		closed = append(closed, c)
+	if err := r.cfg.Store.Prune(date{day.year, day.month, 1}.String()); err != nil {
+		level.Warn(r.logger).Log("msg", "could not remove the stored days of earlier months", "err", err)
 	}
+	level.Info(r.logger).Log("msg", "month cache loaded from the store", "month", fmt.Sprintf("%04d-%02d", day.year, day.month),
+		"closed_days_loaded", loaded, "closed_days", day.day-1)
+}
 
-	// Today has about as many label sets as the last snapshot: size the
-	// map once instead of growing it row by row.
-	hint := 0
-	if prev := r.state.Load().snap; prev != nil {
-		hint = prev.labelSets
+// readClosedDays reads the closed days the month still needs, storing each
+// as soon as it is complete. Between two pages, today's refresh runs when
+// it is due, so a long month never holds today back. r.mu is held.
+func (r *Refresher) readClosedDays(ctx context.Context) error {
+	day := r.today.day
+	toRead := r.cache.toRead(day)
+	var errs []error
+	failedInARow := 0
+	for i, d := range toRead {
+		closed := date{day.year, day.month, d}
+		cost, err := r.readClosedDay(ctx, closed)
+		if errors.Is(err, errDayChanged) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			level.Debug(r.logger).Log("msg", "refresh canceled", "day", closed, "err", err)
+			return ctx.Err()
+		}
+		if err != nil {
+			r.cache.failed[d] = true
+			r.publish()
+			level.Warn(r.logger).Log("msg", "reading a closed day failed; month-to-date waits for it", "day", closed, "err", err)
+			errs = append(errs, err)
+			// Two failures in a row look like the API, not the day: the
+			// next refresh tries again.
+			if failedInARow++; failedInARow == 2 || errors.Is(err, fptapi.ErrUnauthorized) {
+				break
+			}
+			continue
+		}
+		failedInARow = 0
+		readAt := r.now()
+		final := !readAt.Before(closed.end(r.cfg.Location).Add(r.cfg.LateWindow))
+		wasMissing := !r.cache.has(d)
+		r.cache.store(d, cost, final)
+		r.save(closed, cost, readAt, final)
+		r.publish()
+		if !wasMissing {
+			level.Debug(r.logger).Log("msg", "closed day read again", "day", closed, "final", final)
+		}
+		if wasMissing {
+			missing := r.cache.missing(day)
+			level.Info(r.logger).Log("msg", "closed day read", "day", closed, "label_sets", len(cost),
+				"closed_days_done", day.day-1-missing, "closed_days", day.day-1, "remaining", len(toRead)-i-1)
+			if missing == 0 {
+				level.Info(r.logger).Log("msg", "month-to-date complete: every closed day is in", "closed_days", day.day-1)
+			}
+		}
 	}
-	usage := make(dayUsage, hint)
-	if err := r.fetchDay(ctx, today, &st, usage.addPage); err != nil {
-		return nil, st, err
+	return errors.Join(errs...)
+}
+
+// readClosedDay reads one closed day's costs, refreshing today between two
+// pages when that is due.
+func (r *Refresher) readClosedDay(ctx context.Context, d date) (dayCost, error) {
+	cost := make(dayCost)
+	_, err := r.fetchDay(ctx, d, func(page []fptapi.Bill) error {
+		cost.addPage(page)
+		if !r.todayDue() {
+			return nil
+		}
+		before := r.today.day
+		_ = r.refreshToday(ctx) // logged and reported in metrics
+		if r.today.day != before {
+			return errDayChanged
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	ss, folded := combine(usage, closed, r.cfg.MaxSeries)
-	return &snapshot{
-		day:       today,
-		metrics:   buildMetrics(ss),
-		labelSets: len(ss),
-		folded:    folded,
-	}, st, nil
+	if len(cost) == 0 && r.cache.wasSeen(d.day) {
+		return nil, fmt.Errorf("bills of %s: %w", d, errEmptyAgain)
+	}
+	return cost, nil
+}
+
+// save writes a closed day to the store. The first failure is a warning;
+// the exporter runs on in memory, and says so again once writes work.
+func (r *Refresher) save(d date, cost dayCost, readAt time.Time, final bool) {
+	if r.cfg.Store == nil {
+		return
+	}
+	err := r.cfg.Store.Save(toStore(d, cost, readAt, final))
+	switch {
+	case err != nil && !r.storeFailing:
+		r.storeFailing = true
+		level.Warn(r.logger).Log("msg", "cannot write the month cache: running on in memory; a restart will read these days again", "err", err)
+	case err != nil:
+		level.Debug(r.logger).Log("msg", "cannot write the month cache", "err", err)
+	case r.storeFailing:
+		r.storeFailing = false
+		level.Info(r.logger).Log("msg", "writing the month cache works again")
+	}
+}
+
+// publish builds the snapshot of the last read of today and the closed
+// days held, with month-to-date only when no closed day is missing.
+// r.mu is held.
+func (r *Refresher) publish() {
+	prev := r.state.Load()
+	next := *prev
+	next.missingDays = r.cache.missing(r.today.day)
+	next.failedDays = r.cache.failedDays()
+	if r.today.usage != nil {
+		complete := next.missingDays == 0
+		var closed []dayCost
+		if complete {
+			closed = r.cache.closed()
+		}
+		ss, folded := combine(r.today.usage, closed, r.cfg.MaxSeries)
+		next.snap = &snapshot{
+			at:        r.today.at,
+			day:       r.today.day,
+			metrics:   buildMetrics(ss, complete),
+			labelSets: len(ss),
+			folded:    folded,
+		}
+	}
+	r.state.Store(&next)
 }
 
 // fetchDay runs the day's query for every filter, feeding each page to add.
-func (r *Refresher) fetchDay(ctx context.Context, d date, st *refreshStats, add func([]fptapi.Bill)) error {
-	st.fetched++
+func (r *Refresher) fetchDay(ctx context.Context, d date, add func([]fptapi.Bill) error) (refreshStats, error) {
+	var st refreshStats
 	for _, f := range r.filters {
 		err := r.cfg.Source.Bills(ctx, d.start(r.cfg.Location), f, func(page []fptapi.Bill) error {
-			add(page)
 			st.rows += len(page)
 			st.pages++
-			return nil
+			return add(page)
 		})
 		if err != nil {
-			return fmt.Errorf("bills of %s%s: %w", d, describeFilter(f), err)
+			return st, fmt.Errorf("bills of %s%s: %w", d, describeFilter(f), err)
 		}
 	}
-	return nil
+	return st, nil
 }
 
 func describeFilter(f fptapi.Filter) string {

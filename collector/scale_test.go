@@ -10,10 +10,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -48,8 +50,20 @@ func raceEnabled() bool {
 // sums are one label set's expected values, added in the fake's paging
 // order starting from zero, as the aggregator adds them: float64 sums in
 // the same order are bit for bit the same, so they are compared exactly.
+// Money is the exception: costExact is the exact sum of the amounts, and
+// cost that sum as published, rounded to a millionth of a dong.
 type sums struct {
+	costExact                                      *big.Rat
 	cost, vcpu, ram, disk, cpuQty, ramQty, diskQty float64
+}
+
+// publishedVND is an exact sum of amounts as the exporter publishes it:
+// rounded to six decimals, then the nearest float64.
+func publishedVND(t testing.TB, exact *big.Rat) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(exact.FloatString(6), 64)
+	require.NoError(t, err)
+	return v
 }
 
 // fakeSums reads a day from the fake (EachBill, not HTTP) and sums it per
@@ -61,10 +75,10 @@ func fakeSums(t testing.TB, srv *fptapitest.Server, day string) (perSet map[labe
 		k := labelSet{vpcID: b.VPCID, vpcName: b.VPCName, service: b.Service, group: b.BillingGroupName, tag: b.Tag}
 		s := perSet[k]
 		if s == nil {
-			s = new(sums)
+			s = &sums{costExact: new(big.Rat)}
 			perSet[k] = s
 		}
-		s.cost += b.TotalPrice
+		s.costExact.Add(s.costExact, new(big.Rat).SetFloat64(b.TotalPrice))
 		s.vcpu += b.VCPU
 		s.ram += b.RAM
 		s.disk += b.Disk
@@ -75,6 +89,9 @@ func fakeSums(t testing.TB, srv *fptapitest.Server, day string) (perSet map[labe
 		rows++
 		return true
 	}))
+	for _, s := range perSet {
+		s.cost = publishedVND(t, s.costExact)
+	}
 	return perSet, total, rows
 }
 
@@ -309,7 +326,7 @@ func TestScrapesAddNoRequests(t *testing.T) {
 	var run sync.WaitGroup
 	run.Go(func() { e.r.Run(ctx) })
 	t.Cleanup(func() { cancel(); run.Wait() })
-	require.Eventually(t, e.r.Ready, 30*time.Second, time.Millisecond, "first refresh")
+	require.Eventually(t, func() bool { return monthComplete(e.r) }, 30*time.Second, time.Millisecond, "first refresh")
 	requests := e.srv.Requests(fptapi.EndpointBills)
 	require.Positive(t, requests)
 	counted := apiRequests(t, e)
@@ -419,12 +436,18 @@ func TestFoldingAtScale(t *testing.T) {
 	today, totalToday, _ := fakeSums(t, e.srv, "2026-11-02")
 	day1, totalDay1, _ := fakeSums(t, e.srv, "2026-11-01")
 	require.Len(t, today, sets)
-	mtd := make(map[string]float64)
-	for k, s := range day1 {
-		mtd[seriesKey(k)] = s.cost
+	mtdExact := make(map[labelSet]*big.Rat)
+	for _, day := range []map[labelSet]*sums{day1, today} {
+		for k, s := range day {
+			if mtdExact[k] == nil {
+				mtdExact[k] = new(big.Rat)
+			}
+			mtdExact[k].Add(mtdExact[k], s.costExact)
+		}
 	}
-	for k, s := range today {
-		mtd[seriesKey(k)] += s.cost
+	mtd := make(map[string]float64)
+	for k, v := range mtdExact {
+		mtd[seriesKey(k)] = publishedVND(t, v)
 	}
 	wantFamilies := wantToday(today)
 	wantFamilies["fptcloud_billing_month_to_date_cost_vnd"] = mtd

@@ -1,0 +1,133 @@
+package collector
+
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+	"time"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
+)
+
+// monthCache holds the month-to-date contribution of the current month's
+// closed days. A day is final once it was read after its late window
+// closed: final days are merged into one sum, so memory follows label sets,
+// not label sets times days; days read earlier are kept apart and read again.
+type monthCache struct {
+	year      int
+	month     time.Month
+	final     dayCost         // sum of the final days
+	finalDays uint64          // bit d set: day d of the month is in final
+	pending   map[int]dayCost // day of month -> cost, not final yet
+	seen      uint64          // bit d set: day d was seen with rows
+	failed    map[int]bool    // days whose last read failed
+}
+
+// forDay drops what does not belong before today in today's month: the
+// previous month, and days not before today (the clock went back). It
+// reports whether it started the month afresh.
+func (c *monthCache) forDay(today date) bool {
+	fresh := false
+	if c.year != today.year || c.month != today.month || c.finalDays>>today.day != 0 || c.final == nil {
+		*c = monthCache{year: today.year, month: today.month, final: make(dayCost),
+			pending: make(map[int]dayCost), failed: make(map[int]bool)}
+		fresh = true
+	}
+	for d := range c.pending {
+		if d >= today.day {
+			delete(c.pending, d)
+		}
+	}
+	return fresh
+}
+
+func (c *monthCache) isFinal(day int) bool { return c.finalDays&(1<<day) != 0 }
+
+func (c *monthCache) has(day int) bool {
+	_, pending := c.pending[day]
+	return pending || c.isFinal(day)
+}
+
+func (c *monthCache) store(day int, cost dayCost, final bool) {
+	delete(c.failed, day)
+	if len(cost) > 0 {
+		c.markSeen(day)
+	}
+	if !final {
+		c.pending[day] = cost
+		return
+	}
+	delete(c.pending, day)
+	c.final.merge(cost)
+	c.finalDays |= 1 << day
+}
+
+func (c *monthCache) markSeen(day int) { c.seen |= 1 << day }
+
+func (c *monthCache) wasSeen(day int) bool { return c.seen&(1<<day) != 0 }
+
+// days is the number of closed days held.
+func (c *monthCache) days() int { return bits.OnesCount64(c.finalDays) + len(c.pending) }
+
+// missing is the number of closed days before today not held at all: while
+// it is above zero, month-to-date would be too low and is not published.
+func (c *monthCache) missing(today date) int { return today.day - 1 - c.days() }
+
+// toRead lists the closed days before today that must be read: the missing
+// ones first (month-to-date waits for them), then those not final.
+func (c *monthCache) toRead(today date) []int {
+	var missing, again []int
+	for d := 1; d < today.day; d++ {
+		switch {
+		case c.isFinal(d):
+		case c.has(d):
+			again = append(again, d)
+		default:
+			missing = append(missing, d)
+		}
+	}
+	return append(missing, again...)
+}
+
+// closed returns the costs of every closed day held, for combine.
+func (c *monthCache) closed() []dayCost {
+	out := make([]dayCost, 0, 1+len(c.pending))
+	out = append(out, c.final)
+	for _, d := range c.pending {
+		out = append(out, d)
+	}
+	return out
+}
+
+// failedDays lists the days whose last read failed, in order.
+func (c *monthCache) failedDays() []date {
+	var out []date
+	for d := range c.failed {
+		out = append(out, date{c.year, c.month, d})
+	}
+	slices.SortFunc(out, func(a, b date) int { return cmp.Compare(a.day, b.day) })
+	return out
+}
+
+// toStore converts a day's costs to the store's form, sorted so that the
+// same sums always make the same file.
+func toStore(d date, cost dayCost, readAt time.Time, final bool) store.Day {
+	out := store.Day{Date: d.String(), ReadAt: readAt.UTC(), Final: final, Costs: make([]store.Cost, 0, len(cost))}
+	for k, v := range cost {
+		out.Costs = append(out.Costs, store.Cost{VPCID: k.vpcID, VPCName: k.vpcName, Service: k.service,
+			BillingGroup: k.group, Tag: k.tag, TotalPrice: v.sum + v.comp})
+	}
+	slices.SortFunc(out.Costs, func(a, b store.Cost) int {
+		return compareLabelSets(labelSet{a.VPCID, a.VPCName, a.Service, a.BillingGroup, a.Tag},
+			labelSet{b.VPCID, b.VPCName, b.Service, b.BillingGroup, b.Tag})
+	})
+	return out
+}
+
+func fromStore(day store.Day) dayCost {
+	out := make(dayCost, len(day.Costs))
+	for _, c := range day.Costs {
+		out.add(labelSet{c.VPCID, c.VPCName, c.Service, c.BillingGroup, c.Tag}, c.TotalPrice)
+	}
+	return out
+}

@@ -1,0 +1,422 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+)
+
+var storeID = store.Identity{APIURL: "http://fake/api", Filters: []string{""}, TimeZone: "Asia/Ho_Chi_Minh"}
+
+func openStore(t testing.TB, dir string) *store.Store {
+	t.Helper()
+	s, err := store.Open(dir, storeID)
+	require.NoError(t, err)
+	return s
+}
+
+// pagesOf is the requests a day of n rows costs in pages of size: the full
+// pages, and the short or empty one that ends it.
+func pagesOf(n, size int) int { return n/size + 1 }
+
+// rowsOn counts the fake's rows of day (as of the fake's clock).
+func rowsOn(t testing.TB, srv *fptapitest.Server, day string) int {
+	t.Helper()
+	n := 0
+	require.NoError(t, srv.EachBill(day, fptapi.Filter{}, func(*fptapi.Bill) bool { n++; return true }))
+	return n
+}
+
+// restartCounts runs a cold start and then a restart on the same store at
+// now, against a fake of rowsPerDay rows in pages of 100. It returns the
+// API requests each made before it was ready (today served) and in all,
+// and checks that both serve the same, exact month-to-date.
+type restartCounts struct {
+	coldToReady, cold, restart int
+}
+
+func measureRestart(t *testing.T, now time.Time, rowsPerDay int) restartCounts {
+	t.Helper()
+	dir := t.TempDir()
+	fcfg := fptapitest.Config{RowsPerDay: rowsPerDay, LabelSets: 40, Seed: 7}
+	var c restartCounts
+
+	cold := newFakeEnv(t, now, fcfg, func(cfg *Config) { cfg.Store = openStore(t, dir) }, fptapi.WithPageSize(100))
+	readyAt := -1
+	cold.r.cfg.Source = &spySource{inner: cold.r.cfg.Source, before: func(time.Time) {
+		if readyAt < 0 && cold.r.Ready() {
+			readyAt = cold.srv.Requests(fptapi.EndpointBills)
+		}
+	}}
+	require.NoError(t, cold.r.Refresh(context.Background()))
+	c.cold = cold.srv.Requests(fptapi.EndpointBills)
+	c.coldToReady = readyAt
+	coldMTD := gatherBilling(t, cold.c)["fptcloud_billing_month_to_date_cost_vnd"]
+	require.NotEmpty(t, coldMTD)
+
+	restarted := newFakeEnv(t, now, fcfg, func(cfg *Config) { cfg.Store = openStore(t, dir) }, fptapi.WithPageSize(100))
+	require.NoError(t, restarted.r.Refresh(context.Background()))
+	c.restart = restarted.srv.Requests(fptapi.EndpointBills)
+	assert.Equal(t, coldMTD, gatherBilling(t, restarted.c)["fptcloud_billing_month_to_date_cost_vnd"],
+		"the restart serves the same month-to-date")
+	assert.True(t, monthComplete(restarted.r))
+	return c
+}
+
+// TestRestartReadsOnlyToday: with a valid store, a restart on the 28th
+// makes exactly today's requests, and yesterday's too while its late
+// window is open; a cold start is ready after today's requests alone.
+func TestRestartReadsOnlyToday(t *testing.T) {
+	loc := hcm(t)
+	const rows = 300
+	tests := []struct {
+		name          string
+		now           time.Time
+		yesterdayRead bool
+	}{
+		{"after yesterday's late window", time.Date(2026, 11, 28, 10, 0, 0, 0, loc), false},
+		{"inside yesterday's late window", time.Date(2026, 11, 28, 3, 0, 0, 0, loc), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := measureRestart(t, tt.now, rows)
+			srv := fptapitest.NewServer(fptapitest.Config{RowsPerDay: rows, LabelSets: 40, Seed: 7, Location: loc,
+				Now: func() time.Time { return tt.now }})
+			t.Cleanup(srv.Close)
+			today := pagesOf(rowsOn(t, srv, "2026-11-28"), 100)
+			closed := 27 * pagesOf(rows, 100)
+			assert.Equal(t, today, c.coldToReady, "a cold start is ready after today's pages")
+			assert.Equal(t, today+closed, c.cold, "then reads every closed day once")
+			want := today
+			if tt.yesterdayRead {
+				want += pagesOf(rows, 100)
+			}
+			assert.Equal(t, want, c.restart, "a restart reads today (and yesterday in its late window) only")
+		})
+	}
+}
+
+// TestRestartCostAtScale states, for a month of 10,000 rows a day on the
+// 28th at the default page size and rate limit, the requests and the time
+// at 5 requests/s until today is served, and until month-to-date is, on a
+// cold start and on a restart. Before the store and today-first, both
+// waited for every request of the month.
+func TestRestartCostAtScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pages 280,000 rows")
+	}
+	const rows, rate = 10000, 5.0
+	c := measureRestart(t, time.Date(2026, 11, 28, 10, 0, 0, 0, hcm(t)), rows)
+	secs := func(n int) string { return fmt.Sprintf("%d requests, %.0f s", n, float64(n)/rate) }
+	t.Logf("10,000 rows/day on the 28th at %v requests/s: before this change, cold start and restart alike: ready after %s",
+		rate, secs(c.cold))
+	t.Logf("now: cold start ready after %s, month-to-date after %s; restart: ready and month-to-date after %s",
+		secs(c.coldToReady), secs(c.cold), secs(c.restart))
+	assert.Equal(t, 28*pagesOf(rows, 100)-pagesOf(rows, 100)+c.coldToReady, c.cold)
+	assert.Equal(t, c.coldToReady, c.restart)
+}
+
+// spySource runs before ahead of each query of inner.
+type spySource struct {
+	inner  BillSource
+	before func(day time.Time)
+}
+
+func (s *spySource) Bills(ctx context.Context, day time.Time, f fptapi.Filter, fn func([]fptapi.Bill) error) error {
+	s.before(day)
+	return s.inner.Bills(ctx, day, f, fn)
+}
+
+// TestTodayFirst: with no store, today is served before any closed day is
+// read; month-to-date appears only once the last closed day is in, exact;
+// the missing count goes down day by day; the log tells the story.
+func TestTodayFirst(t *testing.T) {
+	loc := hcm(t)
+	src := newStub(knownDataset())
+	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), nil)
+	type seen struct {
+		ready   bool
+		missing string
+		mtd     bool
+	}
+	var closedReads []seen
+	e.r.cfg.Source = &spySource{inner: src, before: func(day time.Time) {
+		if day.Day() == 3 {
+			return
+		}
+		families := gatherBilling(t, e.c)
+		_, mtd := families["fptcloud_billing_month_to_date_cost_vnd"]
+		out, err := testutil.CollectAndFormat(e.c, expfmt.TypeTextPlain, "fptcloud_exporter_closed_days_missing")
+		require.NoError(t, err)
+		closedReads = append(closedReads, seen{e.r.Ready(), strings.TrimSpace(string(out[strings.LastIndex(string(out), " "):])), mtd})
+	}}
+	require.NoError(t, e.r.Refresh(context.Background()))
+	assert.Equal(t, []seen{{true, "2", false}, {true, "1", false}}, closedReads,
+		"closed days are read after today is served, and month-to-date waits for both")
+	want, names := expo(t, map[string][]string{
+		"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
+		"fptcloud_exporter_closed_days_missing":   {" 0"},
+	})
+	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
+	logs := e.logs.String()
+	for _, line := range []string{
+		`level=info msg="first refresh succeeded: serving today's bills" day=2026-11-03 rows=4 pages=2`,
+		`level=info msg="closed day read" day=2026-11-01 label_sets=2 closed_days_done=1 closed_days=2 remaining=1`,
+		`level=info msg="closed day read" day=2026-11-02 label_sets=2 closed_days_done=2 closed_days=2 remaining=0`,
+		`level=info msg="month-to-date complete: every closed day is in" closed_days=2`,
+	} {
+		assert.Contains(t, logs, line)
+	}
+}
+
+// pagingClock is a stub whose every page takes the same simulated time,
+// recording when each query of today started.
+type pagingClock struct {
+	*stubSource
+	clock     *fakeClock
+	perPage   time.Duration
+	today     string
+	mu        sync.Mutex
+	todayRuns []time.Time
+}
+
+func (p *pagingClock) Bills(ctx context.Context, day time.Time, f fptapi.Filter, fn func([]fptapi.Bill) error) error {
+	if day.Format(time.DateOnly) == p.today {
+		p.mu.Lock()
+		p.todayRuns = append(p.todayRuns, p.clock.Now())
+		p.mu.Unlock()
+	}
+	return p.stubSource.Bills(ctx, day, f, func(page []fptapi.Bill) error {
+		p.clock.Add(p.perPage)
+		return fn(page)
+	})
+}
+
+// TestTodayRefreshesDuringLongFill: a 27-day fill that takes 45 minutes of
+// API time does not hold today back: today is refreshed every interval in
+// between, within one page of schedule, and month-to-date ends up exact.
+func TestTodayRefreshesDuringLongFill(t *testing.T) {
+	loc := hcm(t)
+	const pagesPerDay = 10
+	days := make(map[string][]fptapi.Bill)
+	var wantMTD float64
+	for d := 1; d <= 28; d++ {
+		var rows []fptapi.Bill
+		for i := range pagesPerDay * 2 { // pages of 2
+			rows = append(rows, row(setA, float64(d)+float64(i)/100))
+			wantMTD += float64(d) + float64(i)/100
+		}
+		days[fmt.Sprintf("2026-11-%02d", d)] = rows
+	}
+	src := newStub(days)
+	start := time.Date(2026, 11, 28, 10, 0, 0, 0, loc)
+	e := newEnv(t, src, start, nil)
+	pc := &pagingClock{stubSource: src, clock: e.clock, perPage: 10 * time.Second, today: "2026-11-28"}
+	e.r.cfg.Source = pc
+	require.NoError(t, e.r.Refresh(context.Background()))
+
+	fill := e.clock.Now().Sub(start)
+	assert.GreaterOrEqual(t, fill, 45*time.Minute)
+	require.GreaterOrEqual(t, len(pc.todayRuns), 4, "today is refreshed during the fill")
+	for i := 1; i < len(pc.todayRuns); i++ {
+		gap := pc.todayRuns[i].Sub(pc.todayRuns[i-1])
+		assert.LessOrEqual(t, gap, 15*time.Minute+pagesPerDay*10*time.Second+pc.perPage,
+			"today's refresh %d started %s after the one before", i, gap)
+		assert.GreaterOrEqual(t, gap, 15*time.Minute, "and not more often than the interval")
+	}
+	got := gatherBilling(t, e.c)["fptcloud_billing_month_to_date_cost_vnd"]
+	require.Len(t, got, 1)
+	for _, v := range got {
+		assert.InDelta(t, wantMTD, v, 1e-6)
+	}
+}
+
+// TestClosedDayAlwaysFails: a closed day that cannot be read holds back
+// month-to-date only: today is served, the day is named in a gauge, and
+// month-to-date appears, exact, once the day can be read.
+func TestClosedDayAlwaysFails(t *testing.T) {
+	loc := hcm(t)
+	src := newStub(knownDataset())
+	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), nil)
+	src.setFailure(&failure{day: "2026-11-01", page: 1, err: errors.New("HTTP 500: index error")})
+	for range 3 {
+		err := e.r.Refresh(context.Background())
+		require.ErrorContains(t, err, "bills of 2026-11-01")
+		e.clock.Add(15 * time.Minute)
+	}
+	e.clock.Add(-15 * time.Minute)
+	want, names := expo(t, map[string][]string{
+		"fptcloud_billing_cost_vnd":               {lblA + " 150.25", lblB + " 10", lblD + " 0"},
+		"fptcloud_billing_month_to_date_cost_vnd": nil,
+		"fptcloud_exporter_refresh_success":       {" 1"},
+		"fptcloud_exporter_closed_days_missing":   {" 1"},
+		"fptcloud_exporter_closed_day_failed":     {`{day="2026-11-01"} 1`},
+	})
+	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
+	assert.True(t, e.r.Ready())
+	assert.Contains(t, e.logs.String(), `level=warn msg="reading a closed day failed; month-to-date waits for it" day=2026-11-01`)
+
+	src.setFailure(nil)
+	require.NoError(t, e.r.Refresh(context.Background()))
+	want, names = expo(t, map[string][]string{
+		"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
+		"fptcloud_exporter_closed_days_missing":   {" 0"},
+		"fptcloud_exporter_closed_day_failed":     nil,
+	})
+	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
+}
+
+// TestEmptyAnswers: no rows for a day is not an error (a new day just after
+// midnight), but no rows for a day that had rows is a failure that keeps the
+// last good data, for today and for a closed day alike.
+func TestEmptyAnswers(t *testing.T) {
+	loc := hcm(t)
+	t.Run("a new day with no rows yet is served as empty", func(t *testing.T) {
+		src := newStub(map[string][]fptapi.Bill{"2026-11-01": {row(setA, 7)}})
+		e := newEnv(t, src, time.Date(2026, 11, 2, 0, 0, 5, 0, loc), nil)
+		require.NoError(t, e.r.Refresh(context.Background()))
+		want, names := expo(t, map[string][]string{
+			"fptcloud_billing_cost_vnd":               nil,
+			"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 7"},
+			"fptcloud_exporter_refresh_success":       {" 1"},
+			"fptcloud_exporter_label_sets":            {" 1"},
+		})
+		require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
+	})
+	t.Run("today turning empty is a failure", func(t *testing.T) {
+		src := newStub(knownDataset())
+		e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), nil)
+		require.NoError(t, e.r.Refresh(context.Background()))
+		src.setDay("2026-11-03", nil)
+		e.clock.Add(15 * time.Minute)
+		require.ErrorIs(t, e.r.Refresh(context.Background()), errEmptyAgain)
+		want, names := expo(t, map[string][]string{
+			"fptcloud_billing_cost_vnd":                {lblA + " 150.25", lblB + " 10", lblD + " 0"},
+			"fptcloud_billing_month_to_date_cost_vnd":  {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
+			"fptcloud_exporter_refresh_success":        {" 0"},
+			"fptcloud_exporter_refresh_failures_total": {" 1"},
+		})
+		require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
+	})
+	t.Run("yesterday turning empty in its late window is a failure", func(t *testing.T) {
+		src := newStub(knownDataset())
+		e := newEnv(t, src, time.Date(2026, 11, 3, 3, 0, 0, 0, loc), nil)
+		require.NoError(t, e.r.Refresh(context.Background()))
+		src.setDay("2026-11-02", nil)
+		e.clock.Add(15 * time.Minute)
+		require.ErrorIs(t, e.r.Refresh(context.Background()), errEmptyAgain)
+		want, names := expo(t, map[string][]string{
+			"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
+			"fptcloud_exporter_refresh_success":       {" 1"},
+			"fptcloud_exporter_closed_day_failed":     {`{day="2026-11-02"} 1`},
+		})
+		require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
+	})
+}
+
+// TestMidnightKeepsYesterday: just after midnight, month-to-date goes on
+// with yesterday's last read until yesterday is read again as a closed day.
+func TestMidnightKeepsYesterday(t *testing.T) {
+	loc := hcm(t)
+	src := newStub(knownDataset())
+	e := newEnv(t, src, time.Date(2026, 11, 3, 23, 50, 0, 0, loc), nil)
+	require.NoError(t, e.r.Refresh(context.Background()))
+	src.takeCalls()
+	e.clock.Set(time.Date(2026, 11, 4, 0, 0, 1, 0, loc))
+	var mtdBeforeRead map[string]float64
+	e.r.cfg.Source = &spySource{inner: src, before: func(day time.Time) {
+		if day.Day() == 3 {
+			mtdBeforeRead = gatherBilling(t, e.c)["fptcloud_billing_month_to_date_cost_vnd"]
+		}
+	}}
+	require.NoError(t, e.r.Refresh(context.Background()))
+	assert.Len(t, mtdBeforeRead, 4, "month-to-date served while yesterday is read again")
+	assert.Equal(t, map[string]int{"2026-11-03": 1, "2026-11-04": 1}, src.takeCalls())
+}
+
+// TestUntrustedStoreFile: a damaged day file is ignored with one warning
+// naming it; that day alone is read again; totals are exact; the file is
+// rewritten.
+func TestUntrustedStoreFile(t *testing.T) {
+	loc := hcm(t)
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 3, 10, 0, 0, 0, loc)
+	first := newEnv(t, newStub(knownDataset()), now, func(c *Config) { c.Store = openStore(t, dir) })
+	require.NoError(t, first.r.Refresh(context.Background()))
+
+	path := filepath.Join(dir, "2026-11-01.json")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b[:len(b)-10], 0o600))
+
+	src := newStub(knownDataset())
+	e := newEnv(t, src, now, func(c *Config) { c.Store = openStore(t, dir) })
+	require.NoError(t, e.r.Refresh(context.Background()))
+	assert.Equal(t, map[string]int{"2026-11-01": 1, "2026-11-03": 1}, src.takeCalls())
+	assert.Equal(t, 1, strings.Count(e.logs.String(), "level=warn"), e.logs.String())
+	assert.Contains(t, e.logs.String(), path)
+	want, names := expo(t, map[string][]string{
+		"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
+	})
+	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
+	_, ok, err := openStore(t, dir).Load("2026-11-01")
+	require.NoError(t, err, "the day was written again")
+	assert.True(t, ok)
+}
+
+// failingStore fails every write, like a full disk.
+type failingStore struct{ saves int }
+
+func (s *failingStore) Load(string) (store.Day, bool, error) { return store.Day{}, false, nil }
+func (s *failingStore) Save(store.Day) error {
+	s.saves++
+	return errors.New("write /data/2026-11-01.json: no space left on device")
+}
+func (s *failingStore) Prune(string) error { return nil }
+
+func TestStoreWriteFailureWarnsOnce(t *testing.T) {
+	fs := &failingStore{}
+	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) { c.Store = fs })
+	require.NoError(t, e.r.Refresh(context.Background()))
+	assert.Equal(t, 2, fs.saves)
+	assert.Equal(t, 1, strings.Count(e.logs.String(), "level=warn"), e.logs.String())
+	assert.Contains(t, e.logs.String(), "no space left on device")
+	want, names := expo(t, map[string][]string{
+		"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
+	})
+	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
+}
+
+// TestTrigger: a triggered Run refreshes at once instead of waiting for
+// the interval.
+func TestTrigger(t *testing.T) {
+	src := newStub(knownDataset())
+	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var run sync.WaitGroup
+	run.Go(func() { e.r.Run(ctx) })
+	t.Cleanup(func() { cancel(); run.Wait() })
+	require.Eventually(t, func() bool { return monthComplete(e.r) }, 10*time.Second, time.Millisecond)
+	require.Equal(t, 1, src.takeCalls()["2026-11-03"])
+	e.r.Trigger()
+	require.Eventually(t, func() bool {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		return src.calls["2026-11-03"] == 1
+	}, 10*time.Second, time.Millisecond, "the trigger refreshes today, though the clock did not move")
+}

@@ -1,0 +1,252 @@
+// Package store keeps the sums of closed billing days on disk, so that a
+// restarted exporter reads from the API only what it would have read had it
+// kept running: today, and yesterday while late rows may still arrive.
+//
+// One file holds one day: its per-label-set sums (never raw rows), when it
+// was read, whether it was final, and the identity of what was read (format
+// version, API base URL, filters, billing time zone). A file whose checksum,
+// version or identity does not match is reported as untrusted and never
+// served; the caller reads the day from the API again and overwrites it.
+// Files are written atomically (temporary file, fsync, rename) and readable
+// by the exporter's user only. Nothing in them identifies the API token.
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/renameio/v2"
+)
+
+// FormatVersion is the version of the file format this package writes and
+// reads. A change to what a file means bumps it: older files are then read
+// again from the API, never misread.
+const FormatVersion = 1
+
+// maxFileSize bounds what Load reads: at the default cardinality guard of
+// 10,000 label sets a day is about 2 MB.
+const maxFileSize = 64 << 20
+
+// Identity is what a day's sums depend on besides the day. Sums read under
+// another identity are not this exporter's data.
+type Identity struct {
+	APIURL   string   `json:"api_url"`
+	Filters  []string `json:"filters"` // one string per query filter, in query order
+	TimeZone string   `json:"timezone"`
+}
+
+func (id Identity) equal(o Identity) bool {
+	return id.APIURL == o.APIURL && id.TimeZone == o.TimeZone && slices.Equal(id.Filters, o.Filters)
+}
+
+// Day is one closed billing day's sums.
+type Day struct {
+	Date   string    `json:"date"` // YYYY-MM-DD in the billing time zone
+	ReadAt time.Time `json:"read_at"`
+	// Final is true when the day was read after its late window closed:
+	// it will not be read again. A day that is not final is read again.
+	Final bool   `json:"final"`
+	Costs []Cost `json:"costs"`
+}
+
+// Cost is the sum of total_price of one label set on one day, in VND.
+type Cost struct {
+	VPCID        string  `json:"vpc_id"`
+	VPCName      string  `json:"vpc_name"`
+	Service      string  `json:"service"`
+	BillingGroup string  `json:"billing_group"`
+	Tag          string  `json:"tag"`
+	TotalPrice   float64 `json:"total_price"`
+}
+
+// entry is what a file's checksum covers.
+type entry struct {
+	Format   int `json:"format"`
+	Identity     // inlined: api_url, filters, timezone
+	Day      Day `json:"day"`
+}
+
+// file is a day file: the entry's bytes exactly as written, and their
+// SHA-256, so that a flipped byte anywhere in the entry is caught.
+type file struct {
+	SHA256 string          `json:"sha256"`
+	Entry  json.RawMessage `json:"entry"`
+}
+
+// Store is a directory of day files for one identity.
+type Store struct {
+	dir string
+	id  Identity
+	// writeFile is renameio.WriteFile; tests replace it to simulate a
+	// full disk.
+	writeFile func(path string, data []byte, perm os.FileMode) error
+}
+
+// Open prepares dir (created 0700 if missing) for id's day files and checks
+// that it can be written. An error means the caller should run without a
+// store.
+func Open(dir string, id Identity) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("store: no directory")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	probe, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return nil, fmt.Errorf("store: directory %s is not writable: %w", dir, err)
+	}
+	_ = probe.Close()
+	if err := os.Remove(probe.Name()); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s := &Store{dir: dir, id: id, writeFile: func(path string, data []byte, perm os.FileMode) error {
+		return renameio.WriteFile(path, data, perm, renameio.WithStaticPermissions(perm), renameio.WithTempDir(dir))
+	}}
+	s.removeTemporaries()
+	return s, nil
+}
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(date string) string { return filepath.Join(s.dir, date+".json") }
+
+// Load returns the stored sums of date. ok is false when there are none;
+// err is non-nil when a file is there but cannot be trusted (unreadable,
+// truncated, corrupt, of another format version or identity): the day must
+// then be read again, and the error names the file and the reason.
+func (s *Store) Load(date string) (day Day, ok bool, err error) {
+	path := s.path(date)
+	raw, err := readFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Day{}, false, nil
+	}
+	if err != nil {
+		return Day{}, false, fmt.Errorf("store file %s: %w", path, err)
+	}
+	e, err := s.decode(raw)
+	if err != nil {
+		return Day{}, false, fmt.Errorf("store file %s: %w", path, err)
+	}
+	if e.Day.Date != date {
+		return Day{}, false, fmt.Errorf("store file %s: holds day %q", path, e.Day.Date)
+	}
+	return e.Day, true, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() > maxFileSize {
+		return nil, fmt.Errorf("%d bytes is over the %d-byte limit", info.Size(), maxFileSize)
+	}
+	return os.ReadFile(path)
+}
+
+func (s *Store) decode(raw []byte) (entry, error) {
+	var f file
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return entry{}, fmt.Errorf("not a day file (truncated or corrupt): %w", err)
+	}
+	if sum := sha256.Sum256(f.Entry); hex.EncodeToString(sum[:]) != f.SHA256 {
+		return entry{}, errors.New("checksum mismatch (corrupt)")
+	}
+	var e entry
+	if err := json.Unmarshal(f.Entry, &e); err != nil {
+		return entry{}, fmt.Errorf("corrupt entry: %w", err)
+	}
+	switch {
+	case e.Format > FormatVersion:
+		return entry{}, fmt.Errorf("format version %d is newer than this exporter's %d", e.Format, FormatVersion)
+	case e.Format != FormatVersion:
+		return entry{}, fmt.Errorf("format version %d is not this exporter's %d", e.Format, FormatVersion)
+	case e.APIURL != s.id.APIURL:
+		return entry{}, fmt.Errorf("read from another API URL (%s)", e.APIURL)
+	case !e.equal(s.id):
+		return entry{}, fmt.Errorf("read with other filters or time zone (filters %q, time zone %s)", e.Filters, e.TimeZone)
+	}
+	return e, nil
+}
+
+// Save writes day atomically: a crash or a full disk leaves the previous
+// file or none, never a partial one.
+func (s *Store) Save(day Day) error {
+	e, err := json.Marshal(entry{Format: FormatVersion, Identity: s.id, Day: day})
+	if err != nil {
+		return fmt.Errorf("store: encoding %s: %w", day.Date, err)
+	}
+	path := s.path(day.Date)
+	if err := s.writeFile(path, seal(e), 0o600); err != nil {
+		return fmt.Errorf("store: writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// seal wraps an entry's bytes with their checksum.
+func seal(entry []byte) []byte {
+	sum := sha256.Sum256(entry)
+	// Marshalling a string and bytes that are valid JSON cannot fail.
+	data, _ := json.Marshal(file{SHA256: hex.EncodeToString(sum[:]), Entry: entry})
+	return data
+}
+
+// Prune removes the day files of days before keepFrom (YYYY-MM-DD), so that
+// disk use follows one month, not the exporter's lifetime. Files that are
+// not day files are left alone.
+func (s *Store) Prune(keepFrom string) error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		date, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !isDate(date) || date >= keepFrom {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: pruning: %w", err)
+	}
+	return nil
+}
+
+// removeTemporaries deletes what a crash during Save may have left: the
+// temporary files renameio writes beside the target (".<name>.json<random>").
+func (s *Store) removeTemporaries() {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if len(name) > 1+len("2006-01-02.json") && name[0] == '.' && isDate(name[1:11]) && name[11:16] == ".json" {
+			_ = os.Remove(filepath.Join(s.dir, name))
+		}
+	}
+}
+
+func isDate(s string) bool {
+	_, err := time.Parse(time.DateOnly, s)
+	return err == nil
+}

@@ -1,0 +1,242 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var testID = Identity{APIURL: "https://console-api.fptcloud.com/api", Filters: []string{""}, TimeZone: "Asia/Ho_Chi_Minh"}
+
+func testDay(date string) Day {
+	return Day{
+		Date:   date,
+		ReadAt: time.Date(2026, 11, 28, 3, 4, 5, 0, time.UTC),
+		Final:  true,
+		Costs: []Cost{
+			{VPCID: "vpc-1", VPCName: `Mạng "chính"`, Service: "instance", BillingGroup: "Nhóm", Tag: "env=prod", TotalPrice: 344183.5},
+			{VPCID: "vpc-2", VPCName: "line1\nline2", Service: "storage", TotalPrice: 0.1 + 0.2},
+		},
+	}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", "data")
+	s, err := Open(dir, testID)
+	require.NoError(t, err)
+	_, ok, err := s.Load("2026-11-03")
+	require.NoError(t, err)
+	assert.False(t, ok, "nothing stored yet")
+
+	want := testDay("2026-11-03")
+	require.NoError(t, s.Save(want))
+	got, ok, err := s.Load("2026-11-03")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, want, got, "every float64 comes back bit for bit")
+
+	// Billing data is for the exporter's user only.
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+	info, err = os.Stat(filepath.Join(dir, "2026-11-03.json"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
+	// A second save replaces the first, leaving no temporary file behind.
+	want.Final = false
+	require.NoError(t, s.Save(want))
+	got, _, err = s.Load("2026-11-03")
+	require.NoError(t, err)
+	assert.False(t, got.Final)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1)
+}
+
+// TestUntrustedFiles: every way a file can be wrong is an error that names
+// the file and says why, and no data.
+func TestUntrustedFiles(t *testing.T) {
+	const date = "2026-11-03"
+	tests := []struct {
+		name   string
+		id     Identity // the identity of the store that reads the file
+		damage func(t *testing.T, path string)
+		reason string
+	}{
+		{"truncated", testID, func(t *testing.T, path string) {
+			b := readAll(t, path)
+			writeAll(t, path, b[:len(b)/2])
+		}, "truncated or corrupt"},
+		{"empty", testID, func(t *testing.T, path string) { writeAll(t, path, nil) }, "truncated or corrupt"},
+		{"a flipped byte", testID, func(t *testing.T, path string) {
+			b := readAll(t, path)
+			i := strings.Index(string(b), "344183.5")
+			b[i] = '9'
+			writeAll(t, path, b)
+		}, "checksum mismatch"},
+		{"a newer format version", testID, func(t *testing.T, path string) {
+			rewriteEntry(t, path, `"format":1`, `"format":2`)
+		}, "newer than this exporter's"},
+		{"an older format version", testID, func(t *testing.T, path string) {
+			rewriteEntry(t, path, `"format":1`, `"format":0`)
+		}, "format version 0"},
+		{"another day's file", testID, func(t *testing.T, path string) {
+			rewriteEntry(t, path, `"date":"2026-11-03"`, `"date":"2026-11-04"`)
+		}, `holds day "2026-11-04"`},
+		{"another API URL", Identity{APIURL: "https://console-api.fptcloud.jp/api", Filters: []string{""}, TimeZone: "Asia/Ho_Chi_Minh"},
+			nil, "another API URL"},
+		{"other filters", Identity{APIURL: testID.APIURL, Filters: []string{"service_type=storage"}, TimeZone: "Asia/Ho_Chi_Minh"},
+			nil, "other filters"},
+		{"another time zone", Identity{APIURL: testID.APIURL, Filters: []string{""}, TimeZone: "UTC"},
+			nil, "time zone"},
+		{"not JSON at all", testID, func(t *testing.T, path string) { writeAll(t, path, []byte("\x00\x01garbage")) }, "truncated or corrupt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w, err := Open(dir, testID)
+			require.NoError(t, err)
+			require.NoError(t, w.Save(testDay(date)))
+			path := filepath.Join(dir, date+".json")
+			if tt.damage != nil {
+				tt.damage(t, path)
+			}
+			r, err := Open(dir, tt.id)
+			require.NoError(t, err)
+			got, ok, err := r.Load(date)
+			require.Error(t, err)
+			assert.False(t, ok)
+			assert.Zero(t, got)
+			assert.Contains(t, err.Error(), path, "the error names the file")
+			assert.Contains(t, err.Error(), tt.reason)
+		})
+	}
+}
+
+func TestUnreadableFile(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads files whatever their mode")
+	}
+	dir := t.TempDir()
+	s, err := Open(dir, testID)
+	require.NoError(t, err)
+	require.NoError(t, s.Save(testDay("2026-11-03")))
+	require.NoError(t, os.Chmod(filepath.Join(dir, "2026-11-03.json"), 0))
+	_, ok, err := s.Load("2026-11-03")
+	require.Error(t, err)
+	assert.False(t, ok)
+}
+
+func TestOpenUnusableDirectory(t *testing.T) {
+	parent := t.TempDir()
+	file := filepath.Join(parent, "a-file")
+	writeAll(t, file, []byte("x"))
+	_, err := Open(filepath.Join(file, "data"), testID)
+	require.Error(t, err, "a path under a regular file cannot be a directory")
+
+	_, err = Open("", testID)
+	require.Error(t, err)
+
+	if os.Geteuid() != 0 { // root writes anywhere
+		ro := filepath.Join(parent, "read-only")
+		require.NoError(t, os.Mkdir(ro, 0o500))
+		_, err = Open(ro, testID)
+		require.ErrorContains(t, err, "not writable")
+	}
+}
+
+// TestFullDisk: a write that fails part-way leaves the previous file, which
+// still loads; the error says which file.
+func TestFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, testID)
+	require.NoError(t, err)
+	require.NoError(t, s.Save(testDay("2026-11-03")))
+	s.writeFile = func(string, []byte, os.FileMode) error { return errors.New("no space left on device") }
+	changed := testDay("2026-11-03")
+	changed.Costs[0].TotalPrice = 1
+	err = s.Save(changed)
+	require.ErrorContains(t, err, "no space left on device")
+	require.ErrorContains(t, err, "2026-11-03.json")
+	got, ok, err := s.Load("2026-11-03")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, testDay("2026-11-03"), got)
+}
+
+func TestPrune(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, testID)
+	require.NoError(t, err)
+	for _, d := range []string{"2026-09-30", "2026-10-31", "2026-11-01", "2026-11-28"} {
+		require.NoError(t, s.Save(testDay(d)))
+	}
+	writeAll(t, filepath.Join(dir, "README.txt"), []byte("not ours"))
+	require.NoError(t, s.Prune("2026-11-01"))
+	assert.Equal(t, []string{"2026-11-01.json", "2026-11-28.json", "README.txt"}, names(t, dir))
+}
+
+// TestOpenRemovesTemporaries: what a crash in the middle of a save left is
+// removed at the next start; other files stay.
+func TestOpenRemovesTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	writeAll(t, filepath.Join(dir, ".2026-11-03.json123456"), []byte(`{"sha`))
+	writeAll(t, filepath.Join(dir, ".keep"), nil)
+	_, err := Open(dir, testID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{".keep"}, names(t, dir))
+}
+
+func TestNoTokenInFiles(t *testing.T) {
+	// The store is never given the token; the identity has no field for it.
+	dir := t.TempDir()
+	s, err := Open(dir, testID)
+	require.NoError(t, err)
+	require.NoError(t, s.Save(testDay("2026-11-03")))
+	b := readAll(t, filepath.Join(dir, "2026-11-03.json"))
+	for _, word := range []string{"token", "Bearer", "authorization"} {
+		assert.NotContains(t, strings.ToLower(string(b)), strings.ToLower(word))
+	}
+}
+
+func readAll(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}
+
+func writeAll(t *testing.T, path string, b []byte) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+}
+
+// rewriteEntry changes the entry and recomputes its checksum, as a file
+// written by another version would be: only the content is wrong.
+func rewriteEntry(t *testing.T, path, old, replacement string) {
+	t.Helper()
+	var f file
+	require.NoError(t, json.Unmarshal(readAll(t, path), &f))
+	entry := strings.Replace(string(f.Entry), old, replacement, 1)
+	require.NotEqual(t, string(f.Entry), entry, "%s not in the entry", old)
+	writeAll(t, path, seal([]byte(entry)))
+}
+
+func names(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}

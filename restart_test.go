@@ -1,0 +1,84 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+)
+
+// TestRestartWithStore runs the real exporter twice on one --storage.path:
+// the first run writes one private file per closed day, the second reads
+// no closed day from the API; SIGHUP refreshes at once and does not kill.
+func TestRestartWithStore(t *testing.T) {
+	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 200, LabelSets: 20})
+	t.Cleanup(fake.Close)
+	t.Setenv(tokenEnv, fptapitest.DefaultToken)
+	dir := filepath.Join(t.TempDir(), "cache")
+	args := []string{"--fpt.api-url=" + fake.URL, "--storage.path=" + dir, "--fpt.rate-limit=1000", "--collector.refresh-interval=1h"}
+	today := time.Now().In(mustHCM(t)).Day()
+
+	base, logs, stop := startExporter(t, args...)
+	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_closed_days_missing", 0, 30*time.Second)
+	first := fake.Requests(fptapi.EndpointBills)
+
+	// SIGHUP: one log line, one more refresh of today, and the process lives.
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="SIGHUP: refreshing today's bills now"`) },
+		10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return fake.Requests(fptapi.EndpointBills) > first }, 10*time.Second, 10*time.Millisecond)
+	code, _ := get(t, base+"/-/healthy")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 0, stop())
+
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+	files, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, files, today-1, "one file per closed day of the month")
+	for _, f := range files {
+		fi, err := f.Info()
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f.Name())
+	}
+
+	fake.ResetRequests()
+	base, logs, stop = startExporter(t, args...)
+	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_closed_days_missing", 0, 30*time.Second)
+	assert.Equal(t, 0, stop())
+	req, ok := fake.LastRequest(fptapi.EndpointBills)
+	require.True(t, ok)
+	assert.Contains(t, string(req.Body), time.Now().In(mustHCM(t)).Format(time.DateOnly), "the restart read today")
+	assert.LessOrEqual(t, fake.Requests(fptapi.EndpointBills), 2*(200/100+1), "today, and yesterday in its late window, at most")
+	assert.Contains(t, logs.String(), `msg="month cache loaded from the store"`)
+}
+
+// TestUnusableStorePath: a --storage.path that cannot be a directory is one
+// warning; the exporter runs on in memory.
+func TestUnusableStorePath(t *testing.T) {
+	blocker := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
+	base, logs, stop := startExporter(t, "--demo", "--storage.path="+filepath.Join(blocker, "data"))
+	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
+	assert.Equal(t, 0, stop())
+	assert.Equal(t, 1, strings.Count(logs.String(), "cannot use --storage.path"), logs.String())
+}
+
+func mustHCM(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	require.NoError(t, err)
+	return loc
+}
