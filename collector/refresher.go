@@ -541,9 +541,34 @@ func (r *Refresher) publish() {
 
 // fetchDay runs the day's query for every filter, feeding each page to add.
 func (r *Refresher) fetchDay(ctx context.Context, d date, add func([]fptapi.Bill) error) (refreshStats, error) {
+	return fetchDay(ctx, r.cfg.Source, r.cfg.Location, r.filters, d, add)
+}
+
+// DayCosts reads one billing day (the calendar date of day in loc) through
+// src and sums its total_price per label set, exactly as the exporter sums
+// a closed day, for each filter (none: one unfiltered query). The result is
+// in the store's form, not yet marked final.
+func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters []fptapi.Filter, day time.Time) (store.Day, error) {
+	if len(filters) == 0 {
+		filters = []fptapi.Filter{{}}
+	}
+	d := dateOf(day.In(loc))
+	cost := make(dayCost)
+	_, err := fetchDay(ctx, src, loc, filters, d, func(page []fptapi.Bill) error {
+		cost.addPage(page)
+		return nil
+	})
+	if err != nil {
+		return store.Day{}, err
+	}
+	return toStore(d, cost, time.Now(), false), nil
+}
+
+func fetchDay(ctx context.Context, src BillSource, loc *time.Location, filters []fptapi.Filter, d date,
+	add func([]fptapi.Bill) error) (refreshStats, error) {
 	var st refreshStats
-	for _, f := range r.filters {
-		err := r.cfg.Source.Bills(ctx, d.start(r.cfg.Location), f, func(page []fptapi.Bill) error {
+	for _, f := range filters {
+		err := src.Bills(ctx, d.start(loc), f, func(page []fptapi.Bill) error {
 			st.rows += len(page)
 			st.pages++
 			return add(page)
