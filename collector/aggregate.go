@@ -95,6 +95,10 @@ func (s vnd) value() float64 {
 	return math.Round(v*vndPrecision) / vndPrecision
 }
 
+// RoundVND rounds an amount as the exporter publishes amounts: to a
+// millionth of a dong (see vnd.value).
+func RoundVND(v float64) float64 { return vnd{sum: v}.value() }
+
 // usage holds today's sums for one label set.
 type usage struct {
 	cost                                     vnd
