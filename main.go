@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -98,6 +99,8 @@ type flags struct {
 	maxAge          *time.Duration
 	maxAgeSet       bool
 	maxSeries       *int
+	topResources    *int
+	maxResources    *int
 
 	storagePath    *string
 	storagePathSet bool
@@ -133,6 +136,8 @@ func newApp() (*kingpin.Application, *flags) {
 	f.maxAge = app.Flag("collector.max-age", "Billing series disappear when the last successful refresh is older than this; unset, "+collector.DefaultMaxAge.String()+" or 3 refresh intervals, whichever is longer.").Default(collector.DefaultMaxAge.String()).IsSetByUser(&f.maxAgeSet).Duration()
 	f.maxSeries = app.Flag("collector.max-series", "Label sets per billing metric; the cheapest beyond it are folded into one series labelled __other__.").Default("10000").Int()
 
+	f.topResources = app.Flag("collector.top-resources", "How many of the month's most expensive resources (by infra_id, or name without it) get series of their own; 0 turns them off.").Default(strconv.Itoa(collector.DefaultTopResources)).Int()
+	f.maxResources = app.Flag("collector.max-resources", "Distinct resources ranked per day and per month at most, which bounds the memory of --collector.top-resources; the rows of others are counted in fptcloud_exporter_untracked_resource_rows.").Default(strconv.Itoa(collector.DefaultMaxResources)).Int()
 	f.storagePath = app.Flag("storage.path", "Directory of the month cache: the sums of closed billing days, kept so that a restart reads only today from the API. Created (mode 0700) if missing; unusable, the exporter runs on in memory. Empty: memory only (the default in --demo).").Default("data/").IsSetByUser(&f.storagePathSet).String()
 
 	f.dailyBudget = app.Flag("budget.daily-vnd", "Daily budget for all spend, in VND; exposed as fptcloud_budget_daily_vnd.").PlaceHolder("AMOUNT").String()
@@ -182,6 +187,12 @@ func (f *flags) validate(getenv func(string) string) (*settings, error) {
 	}
 	if *f.maxSeries < 1 {
 		return nil, fmt.Errorf("--collector.max-series: %d must be at least 1", *f.maxSeries)
+	}
+	if *f.topResources < 0 {
+		return nil, fmt.Errorf("--collector.top-resources: %d must not be negative (0 turns them off)", *f.topResources)
+	}
+	if *f.maxResources < 1 {
+		return nil, fmt.Errorf("--collector.max-resources: %d must be at least 1", *f.maxResources)
 	}
 	if *f.maxRequests < 0 {
 		return nil, fmt.Errorf("--web.max-requests: %d must not be negative", *f.maxRequests)
@@ -354,6 +365,8 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 		RefreshInterval: *f.refreshInterval,
 		MaxAge:          s.maxAge,
 		MaxSeries:       *f.maxSeries,
+		TopResources:    *f.topResources,
+		MaxResources:    *f.maxResources,
 		Budgets:         s.budgets,
 		Store:           monthCache,
 		Logger:          logger,
@@ -402,7 +415,8 @@ func openStore(f *flags, s *settings, apiURL string, logger log.Logger) collecto
 		filters = append(filters, fmt.Sprintf("service_type=%q billing_group_name=%q billing_config_name=%q",
 			q.ServiceType, q.BillingGroupName, q.BillingConfigName))
 	}
-	st, err := store.Open(dir, store.Identity{APIURL: apiURL, Filters: filters, TimeZone: s.location.String()})
+	st, err := store.Open(dir, store.Identity{APIURL: apiURL, Filters: filters, TimeZone: s.location.String(),
+		PerResource: *f.topResources > 0})
 	if err != nil {
 		level.Warn(logger).Log("msg", "cannot use --storage.path: closed days are kept in memory only, and a restart reads the month again", "err", err)
 		return nil

@@ -42,13 +42,15 @@ func (k labelSet) clone() labelSet {
 // (one bad value would fail the whole scrape). JSON decoding already yields
 // valid UTF-8, so this only matters for other sources.
 func (k labelSet) sanitized() labelSet {
-	fix := func(s string) string {
-		if utf8.ValidString(s) {
-			return s
-		}
-		return strings.ToValidUTF8(s, "\uFFFD")
+	return labelSet{vpcID: valid(k.vpcID), vpcName: valid(k.vpcName), service: valid(k.service), group: valid(k.group), tag: valid(k.tag)}
+}
+
+// valid replaces invalid UTF-8 in a label value.
+func valid(s string) string {
+	if utf8.ValidString(s) {
+		return s
 	}
-	return labelSet{vpcID: fix(k.vpcID), vpcName: fix(k.vpcName), service: fix(k.service), group: fix(k.group), tag: fix(k.tag)}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func compareLabelSets(a, b labelSet) int {

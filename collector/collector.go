@@ -132,6 +132,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gaugeOf(descLabelSets, float64(snap.labelSets))
 	gaugeOf(descFolded, float64(snap.folded))
 	gaugeOf(descClosedDaysMissing, float64(st.missingDays))
+	if snap.untrackedResourceRows >= 0 {
+		gaugeOf(descUntrackedResourceRows, float64(snap.untrackedResourceRows))
+	}
 	for _, d := range st.failedDays {
 		ch <- prometheus.MustNewConstMetric(descClosedDayFailed, prometheus.GaugeValue, 1, d.String())
 	}

@@ -9,6 +9,10 @@ import (
 // below are handed to the registry as they are, and it expects them sorted.
 var billingLabels = []string{"billing_group", "service", "tag", "vpc_id", "vpc_name"}
 
+// Label names of the per-resource series, sorted likewise: the billing
+// labels, resource_id (infra_id) and resource_name (name).
+var resourceLabels = []string{"billing_group", "resource_id", "resource_name", "service", "tag", "vpc_id", "vpc_name"}
+
 const giB = 1 << 30
 
 var (
@@ -36,6 +40,13 @@ var (
 	descDiskQty = prometheus.NewDesc("fptcloud_billing_disk_quantity",
 		"Sum of disk_quantity (billed disk quantity, unit as FPT Cloud sends it) of today's billing rows, per label set.",
 		billingLabels, nil)
+
+	descResourceCost = prometheus.NewDesc("fptcloud_billing_resource_cost_vnd",
+		"Cost of today's billing rows of one of the --collector.top-resources most expensive resources of the month (sum of total_price, VND before VAT); 0 when it has no rows today.",
+		resourceLabels, nil)
+	descResourceMonthToDate = prometheus.NewDesc("fptcloud_billing_resource_month_to_date_cost_vnd",
+		"Cost from the 1st of the current billing month through today of one of the --collector.top-resources most expensive resources of the month (sum of total_price, VND before VAT).",
+		resourceLabels, nil)
 
 	descMonthElapsed = prometheus.NewDesc("fptcloud_billing_month_elapsed_ratio",
 		"Fraction of the current billing month elapsed (0..1), in the billing time zone.", nil, nil)
@@ -82,6 +93,8 @@ var (
 		"Closed days of the current billing month not read yet; month-to-date series are published only when it is 0.", nil, nil)
 	descClosedDayFailed = prometheus.NewDesc("fptcloud_exporter_closed_day_failed",
 		"1 for each closed day of the current billing month whose last read failed (absent for the others).", []string{"day"}, nil)
+	descUntrackedResourceRows = prometheus.NewDesc("fptcloud_exporter_untracked_resource_rows",
+		"Billing rows of the month left out of the top resources because their resource was beyond --collector.max-resources (absent when top resources are off).", nil, nil)
 	descFolded = prometheus.NewDesc("fptcloud_exporter_folded_label_sets",
 		"Label sets folded into the __other__ series by --collector.max-series in the snapshot being served.", nil, nil)
 )
@@ -99,6 +112,8 @@ func MetricNames() []string {
 		"fptcloud_billing_cpu_quantity",
 		"fptcloud_billing_ram_quantity",
 		"fptcloud_billing_disk_quantity",
+		"fptcloud_billing_resource_cost_vnd",
+		"fptcloud_billing_resource_month_to_date_cost_vnd",
 		"fptcloud_billing_month_elapsed_ratio",
 		"fptcloud_billing_month_length_seconds",
 		"fptcloud_billing_day_elapsed_ratio",
@@ -121,17 +136,19 @@ func MetricNames() []string {
 		"fptcloud_exporter_max_age_seconds",
 		"fptcloud_exporter_closed_days_missing",
 		"fptcloud_exporter_closed_day_failed",
+		"fptcloud_exporter_untracked_resource_rows",
 	}
 }
 
 // allDescs lists every metric the Collector may send.
 var allDescs = []*prometheus.Desc{
 	descCost, descMonthToDate, descVCPUs, descRAM, descDisk, descCPUQty, descRAMQty, descDiskQty,
+	descResourceCost, descResourceMonthToDate,
 	descMonthElapsed, descMonthLength, descDayElapsed,
 	descBudgetDaily, descBudgetMonthly, descBudgetGroupDaily, descBudgetGroupMonthly,
 	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
 	descDataAge, descTokenRejected, descRefreshFailures, descAPIRequests, descLabelSets, descFolded,
-	descRefreshInterval, descMaxAge, descClosedDaysMissing, descClosedDayFailed,
+	descRefreshInterval, descMaxAge, descClosedDaysMissing, descClosedDayFailed, descUntrackedResourceRows,
 }
 
 // gauge is an immutable, prebuilt gauge sample. It is a leaner form of
@@ -209,6 +226,20 @@ func buildMetrics(ss []series, withMonthToDate bool) []prometheus.Metric {
 			add(descRAMQty, u.ramQty)
 			add(descDiskQty, u.diskQty)
 		}
+	}
+	return out
+}
+
+// buildResourceMetrics turns the top resources into their two samples each,
+// today's cost and month-to-date, so that a dashboard can join them.
+func buildResourceMetrics(top []resourceSeries) []prometheus.Metric {
+	out := make([]prometheus.Metric, 0, 2*len(top))
+	for _, r := range top {
+		k := r.key.labels.sanitized()
+		values := []string{k.group, valid(r.key.id), valid(r.key.name), k.service, k.tag, k.vpcID, k.vpcName}
+		out = append(out,
+			prometheus.MustNewConstMetric(descResourceCost, prometheus.GaugeValue, r.today.value(), values...),
+			prometheus.MustNewConstMetric(descResourceMonthToDate, prometheus.GaugeValue, r.mtd.value(), values...))
 	}
 	return out
 }

@@ -19,8 +19,11 @@ type monthCache struct {
 	final     dayCost         // sum of the final days
 	finalDays uint64          // bit d set: day d of the month is in final
 	pending   map[int]dayCost // day of month -> cost, not final yet
-	seen      uint64          // bit d set: day d was seen with rows
-	failed    map[int]bool    // days whose last read failed
+	// The same per resource, when top resources are on.
+	finalRes   *resourceCosts
+	pendingRes map[int]*resourceCosts
+	seen       uint64       // bit d set: day d was seen with rows
+	failed     map[int]bool // days whose last read failed
 }
 
 // forDay drops what does not belong before today in today's month: the
@@ -30,12 +33,13 @@ func (c *monthCache) forDay(today date) bool {
 	fresh := false
 	if c.year != today.year || c.month != today.month || c.finalDays>>today.day != 0 || c.final == nil {
 		*c = monthCache{year: today.year, month: today.month, final: make(dayCost),
-			pending: make(map[int]dayCost), failed: make(map[int]bool)}
+			pending: make(map[int]dayCost), pendingRes: make(map[int]*resourceCosts), failed: make(map[int]bool)}
 		fresh = true
 	}
 	for d := range c.pending {
 		if d >= today.day {
 			delete(c.pending, d)
+			delete(c.pendingRes, d)
 		}
 	}
 	return fresh
@@ -48,17 +52,28 @@ func (c *monthCache) has(day int) bool {
 	return pending || c.isFinal(day)
 }
 
-func (c *monthCache) store(day int, cost dayCost, final bool) {
+// store keeps a closed day's costs; res is nil when top resources are off.
+func (c *monthCache) store(day int, cost dayCost, res *resourceCosts, final bool) {
 	delete(c.failed, day)
 	if len(cost) > 0 {
 		c.markSeen(day)
 	}
 	if !final {
 		c.pending[day] = cost
+		if res != nil {
+			c.pendingRes[day] = res
+		}
 		return
 	}
 	delete(c.pending, day)
+	delete(c.pendingRes, day)
 	c.final.merge(cost)
+	if res != nil {
+		if c.finalRes == nil {
+			c.finalRes = newResourceCosts(res.limit)
+		}
+		c.finalRes.merge(res)
+	}
 	c.finalDays |= 1 << day
 }
 
@@ -99,6 +114,18 @@ func (c *monthCache) closed() []dayCost {
 	return out
 }
 
+// closedResources returns the per-resource costs of the closed days held.
+func (c *monthCache) closedResources() []*resourceCosts {
+	out := make([]*resourceCosts, 0, 1+len(c.pendingRes))
+	if c.finalRes != nil {
+		out = append(out, c.finalRes)
+	}
+	for _, r := range c.pendingRes {
+		out = append(out, r)
+	}
+	return out
+}
+
 // failedDays lists the days whose last read failed, in order.
 func (c *monthCache) failedDays() []date {
 	var out []date
@@ -111,7 +138,7 @@ func (c *monthCache) failedDays() []date {
 
 // toStore converts a day's costs to the store's form, sorted so that the
 // same sums always make the same file.
-func toStore(d date, cost dayCost, readAt time.Time, final bool) store.Day {
+func toStore(d date, cost dayCost, res *resourceCosts, readAt time.Time, final bool) store.Day {
 	out := store.Day{Date: d.String(), ReadAt: readAt.UTC(), Final: final, Costs: make([]store.Cost, 0, len(cost))}
 	for k, v := range cost {
 		out.Costs = append(out.Costs, store.Cost{VPCID: k.vpcID, VPCName: k.vpcName, Service: k.service,
@@ -121,7 +148,30 @@ func toStore(d date, cost dayCost, readAt time.Time, final bool) store.Day {
 		return compareLabelSets(labelSet{a.VPCID, a.VPCName, a.Service, a.BillingGroup, a.Tag},
 			labelSet{b.VPCID, b.VPCName, b.Service, b.BillingGroup, b.Tag})
 	})
+	if res != nil {
+		out.UntrackedResourceRows = res.dropped
+		for k, v := range res.cost {
+			out.Resources = append(out.Resources, store.ResourceCost{VPCID: k.labels.vpcID, VPCName: k.labels.vpcName,
+				Service: k.labels.service, BillingGroup: k.labels.group, Tag: k.labels.tag,
+				InfraID: k.id, Name: k.name, TotalPrice: v.sum + v.comp})
+		}
+		slices.SortFunc(out.Resources, func(a, b store.ResourceCost) int {
+			return compareResourceKeys(resourceKeyFromStore(a), resourceKeyFromStore(b))
+		})
+	}
 	return out
+}
+
+func resourceKeyFromStore(c store.ResourceCost) resourceKey {
+	return resourceKey{labels: labelSet{c.VPCID, c.VPCName, c.Service, c.BillingGroup, c.Tag}, id: c.InfraID, name: c.Name}
+}
+
+// resourcesFromStore adds a stored day's per-resource costs to res.
+func resourcesFromStore(day store.Day, res *resourceCosts) {
+	for _, c := range day.Resources {
+		res.add(resourceKeyFromStore(c), c.TotalPrice, 1)
+	}
+	res.dropped += day.UntrackedResourceRows
 }
 
 func fromStore(day store.Day) dayCost {

@@ -81,6 +81,12 @@ type Config struct {
 	MaxSeries       int             // cardinality guard, per metric; 0 -> DefaultMaxSeries
 	LateWindow      time.Duration   // yesterday is re-fetched until this long after midnight; 0 -> DefaultLateWindow
 	Budgets         Budgets
+	// TopResources is how many of the most expensive resources get series
+	// of their own; 0 turns them off.
+	TopResources int
+	// MaxResources caps the distinct resources ranked per day and per
+	// month; 0 -> DefaultMaxResources.
+	MaxResources int
 	// Store keeps closed days across restarts; nil keeps them in memory
 	// only.
 	Store  DayStore
@@ -117,6 +123,9 @@ type snapshot struct {
 	metrics   []prometheus.Metric
 	labelSets int
 	folded    int
+	// untrackedResourceRows counts the rows of resources beyond the
+	// MaxResources cap; -1 when top resources are not served.
+	untrackedResourceRows int
 }
 
 // state is everything a scrape reads, published as one pointer.
@@ -137,9 +146,10 @@ type state struct {
 
 // today is the last complete read of the current day's bills.
 type today struct {
-	day   date
-	usage dayUsage
-	at    time.Time
+	day       date
+	usage     dayUsage
+	resources *resourceCosts // nil when top resources are off
+	at        time.Time
 }
 
 // Refresher fetches bills in the background and publishes snapshots.
@@ -174,6 +184,11 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 		return nil, fmt.Errorf("collector: negative late window %s", cfg.LateWindow)
 	case cfg.MaxSeries < 0:
 		return nil, fmt.Errorf("collector: negative max series %d", cfg.MaxSeries)
+	case cfg.TopResources < 0 || cfg.MaxResources < 0:
+		return nil, fmt.Errorf("collector: negative top resources %d or max resources %d", cfg.TopResources, cfg.MaxResources)
+	}
+	if cfg.MaxResources == 0 {
+		cfg.MaxResources = DefaultMaxResources
 	}
 	if cfg.RefreshInterval == 0 {
 		cfg.RefreshInterval = DefaultRefreshInterval
@@ -320,8 +335,12 @@ func (r *Refresher) refreshToday(ctx context.Context) error {
 	r.startDay(day)
 
 	usage := make(dayUsage, len(r.today.usage))
+	res := r.newResourceCosts()
 	st, err := r.fetchDay(ctx, day, func(page []fptapi.Bill) error {
 		usage.addPage(page)
+		if res != nil {
+			res.addPage(page)
+		}
 		return nil
 	})
 	if err == nil && len(usage) == 0 && r.cache.wasSeen(day.day) {
@@ -366,7 +385,7 @@ func (r *Refresher) refreshToday(ctx context.Context) error {
 	if len(usage) > 0 {
 		r.cache.markSeen(day.day)
 	}
-	r.today = today{day: day, usage: usage, at: done}
+	r.today = today{day: day, usage: usage, resources: res, at: done}
 	r.publish()
 	if folded := r.state.Load().snap.folded; folded > 0 {
 		level.Warn(r.logger).Log("msg", "label sets over --collector.max-series folded into __other__",
@@ -386,7 +405,7 @@ func (r *Refresher) startDay(day date) {
 	}
 	yesterday := dateOf(day.start(r.cfg.Location).AddDate(0, 0, -1))
 	if r.today.day == yesterday && yesterday.month == day.month && !r.cache.has(yesterday.day) && len(r.today.usage) > 0 {
-		r.cache.store(yesterday.day, r.today.usage.costs(), false)
+		r.cache.store(yesterday.day, r.today.usage.costs(), r.today.resources, false)
 	}
 }
 
@@ -407,7 +426,8 @@ func (r *Refresher) loadStore(day date) {
 		if !ok {
 			continue
 		}
-		r.cache.store(d, fromStore(sd), sd.Final)
+		cost, res := r.fromStore(sd)
+		r.cache.store(d, cost, res, sd.Final)
 		loaded++
 	}
 	if err := r.cfg.Store.Prune(date{day.year, day.month, 1}.String()); err != nil {
@@ -427,7 +447,7 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 	failedInARow := 0
 	for i, d := range toRead {
 		closed := date{day.year, day.month, d}
-		cost, err := r.readClosedDay(ctx, closed)
+		cost, res, err := r.readClosedDay(ctx, closed)
 		if errors.Is(err, errDayChanged) {
 			return nil
 		}
@@ -451,8 +471,8 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 		readAt := r.now()
 		final := !readAt.Before(closed.end(r.cfg.Location).Add(r.cfg.LateWindow))
 		wasMissing := !r.cache.has(d)
-		r.cache.store(d, cost, final)
-		r.save(closed, cost, readAt, final)
+		r.cache.store(d, cost, res, final)
+		r.save(closed, cost, res, readAt, final)
 		r.publish()
 		if !wasMissing {
 			level.Debug(r.logger).Log("msg", "closed day read again", "day", closed, "final", final)
@@ -471,10 +491,14 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 
 // readClosedDay reads one closed day's costs, refreshing today between two
 // pages when that is due.
-func (r *Refresher) readClosedDay(ctx context.Context, d date) (dayCost, error) {
+func (r *Refresher) readClosedDay(ctx context.Context, d date) (dayCost, *resourceCosts, error) {
 	cost := make(dayCost)
+	res := r.newResourceCosts()
 	_, err := r.fetchDay(ctx, d, func(page []fptapi.Bill) error {
 		cost.addPage(page)
+		if res != nil {
+			res.addPage(page)
+		}
 		if !r.todayDue() {
 			return nil
 		}
@@ -486,21 +510,38 @@ func (r *Refresher) readClosedDay(ctx context.Context, d date) (dayCost, error) 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(cost) == 0 && r.cache.wasSeen(d.day) {
-		return nil, fmt.Errorf("bills of %s: %w", d, errEmptyAgain)
+		return nil, nil, fmt.Errorf("bills of %s: %w", d, errEmptyAgain)
 	}
-	return cost, nil
+	return cost, res, nil
+}
+
+// newResourceCosts returns an empty per-resource sum, or nil when top
+// resources are off: then nothing is kept per resource.
+func (r *Refresher) newResourceCosts() *resourceCosts {
+	if r.cfg.TopResources == 0 {
+		return nil
+	}
+	return newResourceCosts(r.cfg.MaxResources)
+}
+
+func (r *Refresher) fromStore(day store.Day) (dayCost, *resourceCosts) {
+	res := r.newResourceCosts()
+	if res != nil {
+		resourcesFromStore(day, res)
+	}
+	return fromStore(day), res
 }
 
 // save writes a closed day to the store. The first failure is a warning;
 // the exporter runs on in memory, and says so again once writes work.
-func (r *Refresher) save(d date, cost dayCost, readAt time.Time, final bool) {
+func (r *Refresher) save(d date, cost dayCost, res *resourceCosts, readAt time.Time, final bool) {
 	if r.cfg.Store == nil {
 		return
 	}
-	err := r.cfg.Store.Save(toStore(d, cost, readAt, final))
+	err := r.cfg.Store.Save(toStore(d, cost, res, readAt, final))
 	switch {
 	case err != nil && !r.storeFailing:
 		r.storeFailing = true
@@ -534,6 +575,19 @@ func (r *Refresher) publish() {
 			metrics:   buildMetrics(ss, complete),
 			labelSets: len(ss),
 			folded:    folded,
+
+			untrackedResourceRows: -1,
+		}
+		// Resources are ranked by month-to-date: only a complete month
+		// ranks them right.
+		if complete && r.today.resources != nil {
+			top, untracked := topResources(r.today.resources, r.cache.closedResources(), r.cfg.TopResources)
+			next.snap.metrics = append(next.snap.metrics, buildResourceMetrics(top)...)
+			next.snap.untrackedResourceRows = untracked
+			if untracked > 0 && (prev.snap == nil || prev.snap.untrackedResourceRows <= 0) {
+				level.Warn(r.logger).Log("msg", "more distinct resources than --collector.max-resources: the rows of the others are left out of the top resources",
+					"max_resources", r.cfg.MaxResources, "rows_left_out", untracked)
+			}
 		}
 	}
 	r.state.Store(&next)
@@ -561,7 +615,7 @@ func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters [
 	if err != nil {
 		return store.Day{}, err
 	}
-	return toStore(d, cost, time.Now(), false), nil
+	return toStore(d, cost, nil, time.Now(), false), nil
 }
 
 func fetchDay(ctx context.Context, src BillSource, loc *time.Location, filters []fptapi.Filter, d date,

@@ -42,10 +42,14 @@ type Identity struct {
 	APIURL   string   `json:"api_url"`
 	Filters  []string `json:"filters"` // one string per query filter, in query order
 	TimeZone string   `json:"timezone"`
+	// PerResource is true when the days carry per-resource sums: days
+	// without them cannot serve the most expensive resources.
+	PerResource bool `json:"per_resource"`
 }
 
 func (id Identity) equal(o Identity) bool {
-	return id.APIURL == o.APIURL && id.TimeZone == o.TimeZone && slices.Equal(id.Filters, o.Filters)
+	return id.APIURL == o.APIURL && id.TimeZone == o.TimeZone && slices.Equal(id.Filters, o.Filters) &&
+		id.PerResource == o.PerResource
 }
 
 // Day is one closed billing day's sums.
@@ -56,6 +60,24 @@ type Day struct {
 	// it will not be read again. A day that is not final is read again.
 	Final bool   `json:"final"`
 	Costs []Cost `json:"costs"`
+	// Resources are the per-resource sums, when the exporter ranks the
+	// most expensive resources; UntrackedResourceRows counts the rows of
+	// resources beyond its cap, which are not in Resources.
+	Resources             []ResourceCost `json:"resources,omitempty"`
+	UntrackedResourceRows int            `json:"untracked_resource_rows,omitempty"`
+}
+
+// ResourceCost is the sum of total_price of one resource (infra_id and
+// name) in one label set on one day, in VND.
+type ResourceCost struct {
+	VPCID        string  `json:"vpc_id"`
+	VPCName      string  `json:"vpc_name"`
+	Service      string  `json:"service"`
+	BillingGroup string  `json:"billing_group"`
+	Tag          string  `json:"tag"`
+	InfraID      string  `json:"infra_id"`
+	Name         string  `json:"name"`
+	TotalPrice   float64 `json:"total_price"`
 }
 
 // Cost is the sum of total_price of one label set on one day, in VND.
@@ -180,7 +202,8 @@ func (s *Store) decode(raw []byte) (entry, error) {
 	case e.APIURL != s.id.APIURL:
 		return entry{}, fmt.Errorf("read from another API URL (%s)", e.APIURL)
 	case !e.equal(s.id):
-		return entry{}, fmt.Errorf("read with other filters or time zone (filters %q, time zone %s)", e.Filters, e.TimeZone)
+		return entry{}, fmt.Errorf("read with other filters, time zone or per-resource setting (filters %q, time zone %s, per resource %v)",
+			e.Filters, e.TimeZone, e.PerResource)
 	}
 	return e, nil
 }
