@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -411,9 +412,15 @@ func demoBillingGroups(ctx context.Context, t *testing.T, bin, dir string) []str
 		"--demo", "--web.listen-address="+addr, "--collector.refresh-interval=1s")
 	defer stop()
 	waitReady(ctx, t, "exporter", "http://"+addr+"/-/ready")
-	fams := scrape(ctx, t, addr)
-	mf, ok := fams["fptcloud_billing_month_to_date_cost_vnd"]
-	require.True(t, ok, "no fptcloud_billing_month_to_date_cost_vnd in the demo")
+	// Ready serves today; month-to-date follows once the closed days are in.
+	var mf *dto.MetricFamily
+	poll(ctx, t, "month-to-date in the demo", func() error {
+		var ok bool
+		if mf, ok = scrape(ctx, t, addr)["fptcloud_billing_month_to_date_cost_vnd"]; !ok {
+			return errors.New("no fptcloud_billing_month_to_date_cost_vnd yet")
+		}
+		return nil
+	})
 	var groups []string
 	for _, m := range mf.GetMetric() {
 		for _, l := range m.GetLabel() {
