@@ -70,7 +70,7 @@ func (c *monthCache) store(day int, cost dayCost, res *resourceCosts, final bool
 	c.final.merge(cost)
 	if res != nil {
 		if c.finalRes == nil {
-			c.finalRes = newResourceCosts(res.limit)
+			c.finalRes = newResourceCosts(res.limit, len(res.cost))
 		}
 		c.finalRes.merge(res)
 	}

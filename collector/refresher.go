@@ -524,7 +524,11 @@ func (r *Refresher) newResourceCosts() *resourceCosts {
 	if r.cfg.TopResources == 0 {
 		return nil
 	}
-	return newResourceCosts(r.cfg.MaxResources)
+	hint := 0
+	if r.today.resources != nil {
+		hint = len(r.today.resources.cost)
+	}
+	return newResourceCosts(r.cfg.MaxResources, hint)
 }
 
 func (r *Refresher) fromStore(day store.Day) (dayCost, *resourceCosts) {

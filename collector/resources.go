@@ -32,8 +32,20 @@ func resourceKeyOf(b *fptapi.Bill) resourceKey {
 	return resourceKey{labels: keyOf(b), id: b.InfraID, name: b.Name}
 }
 
+// clone copies the strings in one allocation, as labelSet.clone does.
 func (k resourceKey) clone() resourceKey {
-	return resourceKey{labels: k.labels.clone(), id: strings.Clone(k.id), name: strings.Clone(k.name)}
+	l := k.labels
+	all := l.vpcID + l.vpcName + l.service + l.group + l.tag + k.id + k.name
+	cut := func(s string) string {
+		v := all[:len(s)]
+		all = all[len(s):]
+		return v
+	}
+	return resourceKey{
+		labels: labelSet{vpcID: cut(l.vpcID), vpcName: cut(l.vpcName), service: cut(l.service), group: cut(l.group), tag: cut(l.tag)},
+		id:     cut(k.id),
+		name:   cut(k.name),
+	}
 }
 
 func compareResourceKeys(a, b resourceKey) int {
@@ -48,8 +60,10 @@ type resourceCosts struct {
 	dropped int // rows of resources over the cap
 }
 
-func newResourceCosts(limit int) *resourceCosts {
-	return &resourceCosts{cost: make(map[resourceKey]vnd), limit: limit}
+// newResourceCosts sizes the map for hint resources, so that a day about
+// as large as the last is not rehashed as it grows.
+func newResourceCosts(limit, hint int) *resourceCosts {
+	return &resourceCosts{cost: make(map[resourceKey]vnd, min(hint, limit)), limit: limit}
 }
 
 func (r *resourceCosts) addPage(page []fptapi.Bill) {
@@ -98,8 +112,12 @@ type resourceSeries struct {
 // resources are kept on every refresh, and returns the first k. It also
 // returns the rows left out of the ranking by the cap.
 func topResources(today *resourceCosts, closed []*resourceCosts, k int) ([]resourceSeries, int) {
-	idx := make(map[resourceKey]int, len(today.cost))
-	var all []resourceSeries
+	n := len(today.cost)
+	for _, d := range closed {
+		n = max(n, len(d.cost))
+	}
+	idx := make(map[resourceKey]int, n)
+	all := make([]resourceSeries, 0, n)
 	get := func(key resourceKey) *resourceSeries {
 		i, ok := idx[key]
 		if !ok {
