@@ -301,6 +301,12 @@ func newLogger(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), slogger
 }
 
+// demoAPIConfig is the fake API that --demo serves from: a month of a
+// mid-sized account.
+func demoAPIConfig(loc *time.Location) fptapitest.Config {
+	return fptapitest.Config{RowsPerDay: 2000, LabelSets: 150, Location: loc}
+}
+
 // serve wires the API client, the refresher and the web server, and runs
 // until ctx is cancelled.
 func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogger *slog.Logger) error {
@@ -308,11 +314,10 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 
 	apiURL, rateLimit := *f.apiURL, *f.rateLimit
 	if *f.demo {
-		fake := fptapitest.NewServer(fptapitest.Config{
-			RowsPerDay: 2000,
-			LabelSets:  150,
-			Location:   s.location,
-		})
+		fake, err := fptapitest.Listen(demoAPIConfig(s.location))
+		if err != nil {
+			return fmt.Errorf("starting the demo's fake API: %w", err)
+		}
 		defer fake.Close()
 		apiURL = fake.URL
 		token := fptapitest.DefaultToken
