@@ -296,8 +296,18 @@ func newLogger(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 		allow = level.AllowInfo()
 	}
 	logger = level.NewFilter(logger, allow)
-	// slog-gokit adds its own time and caller: it gets the logger without ours.
-	slogger := slog.New(slgokit.NewGoKitHandler(logger, cfg.Level))
+	// slog-gokit adds its own caller and time: it gets the logger without
+	// ours, and its time becomes our ts, so that every line has the same keys.
+	toolkit := log.LoggerFunc(func(keyvals ...any) error {
+		for i := 0; i+1 < len(keyvals); i += 2 {
+			if t, ok := keyvals[i+1].(time.Time); ok && keyvals[i] == slog.TimeKey {
+				keyvals[i], keyvals[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
+				break
+			}
+		}
+		return logger.Log(keyvals...)
+	})
+	slogger := slog.New(slgokit.NewGoKitHandler(toolkit, cfg.Level))
 	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), slogger
 }
 
