@@ -12,6 +12,9 @@
 #   docker run -p 10117:10117 -v /etc/fptcloud:/etc/fptcloud:ro \
 #     fptcloud_exporter:dev --fpt.token-file=/etc/fptcloud/token
 #   docker run -p 10117:10117 --env-file fptcloud.env fptcloud_exporter:dev
+#
+# The month cache is kept in the volume /data: name it (-v fptcloud-data:/data)
+# to keep the cache across upgrades of the image.
 
 # The builder's Go version must equal go.mod's `go` line (dockerfile_test.go
 # checks it). It runs on the build host's platform and cross-compiles, so a
@@ -25,6 +28,11 @@ COPY go.mod go.sum ./
 RUN go mod download
 
 COPY . .
+
+# The exporter keeps its month cache under --storage.path (data/, from the
+# working directory). distroless has no shell to create it in the final
+# stage: an empty directory is copied from here.
+RUN mkdir -p /out/data
 
 # Build metadata, injected into github.com/prometheus/common/version so that
 # --version and fptcloud_exporter_build_info carry them. The .git directory is
@@ -53,7 +61,7 @@ RUN BUILD_DATE="${BUILD_DATE:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}" && \
 
 # distroless static: CA certificates (the API is HTTPS), /etc/passwd with the
 # nonroot user, no shell, no package manager, no libc. Time zone data does not
-# depend on the image: main.go embeds time/tzdata (dockerfile_test.go checks it).
+# depend on the image: main.go embeds time/tzdata (deps_test.go checks it).
 FROM gcr.io/distroless/static-debian12:nonroot
 
 ARG VERSION=dev
@@ -68,6 +76,13 @@ COPY --from=builder /out/fptcloud_exporter /bin/fptcloud_exporter
 # Numeric UID:GID (distroless' nonroot), so that Kubernetes' runAsNonRoot can
 # verify it without a passwd lookup.
 USER 65532:65532
+
+# data/ resolves to /data (distroless' nonroot image would start in
+# /home/nonroot): a directory only the exporter's user can read and write,
+# and a volume, so that the cache outlives the container.
+WORKDIR /
+COPY --from=builder --chown=65532:65532 --chmod=0700 /out/data /data
+VOLUME /data
 
 EXPOSE 10117
 

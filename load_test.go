@@ -12,7 +12,6 @@ import (
 	"os"
 	"regexp"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,24 +27,10 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 const loadToken = "tok-LOAD-3b9f0e"
-
-// raceEnabled reports whether the test binary was built with -race, which
-// makes every scrape several times slower.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
 
 // loadTimezone returns a billing time zone whose local hour is now in
 // [2, 22). The refresher also wakes just after each billing midnight, and
@@ -227,7 +212,7 @@ func TestLoadConcurrentScrapes(t *testing.T) {
 	}
 	const scrapers, pageSize = 200, 1000
 	duration, labelSets := 10*time.Second, 1250
-	if raceEnabled() {
+	if testhelp.RaceEnabled {
 		// Under the race detector one scrape of 16,000 samples took 3s
 		// here (2 shared cores), so 200 concurrent scrapes of 10,000
 		// would not end in minutes: a shorter run over fewer series
@@ -310,7 +295,7 @@ func TestLoadConcurrentScrapes(t *testing.T) {
 // scrapers make no API request at all.
 func TestLoadScrapesMakeNoAPIRequests(t *testing.T) {
 	labelSets := 1000
-	if raceEnabled() {
+	if testhelp.RaceEnabled {
 		labelSets = 100 // see TestLoadConcurrentScrapes
 	}
 	// With the interval at 1h, only a billing midnight could wake the

@@ -313,9 +313,25 @@ func newLogger(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 		allow = level.AllowInfo()
 	}
 	logger = level.NewFilter(logger, allow)
-	// slog-gokit adds its own time and caller: it gets the logger without ours.
-	slogger := slog.New(slgokit.NewGoKitHandler(logger, cfg.Level))
+	// slog-gokit adds its own caller and time: it gets the logger without
+	// ours, and its time becomes our ts, so that every line has the same keys.
+	toolkit := log.LoggerFunc(func(keyvals ...any) error {
+		for i := 0; i+1 < len(keyvals); i += 2 {
+			if t, ok := keyvals[i+1].(time.Time); ok && keyvals[i] == slog.TimeKey {
+				keyvals[i], keyvals[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
+				break
+			}
+		}
+		return logger.Log(keyvals...)
+	})
+	slogger := slog.New(slgokit.NewGoKitHandler(toolkit, cfg.Level))
 	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), slogger
+}
+
+// demoAPIConfig is the fake API that --demo serves from: a month of a
+// mid-sized account.
+func demoAPIConfig(loc *time.Location) fptapitest.Config {
+	return fptapitest.Config{RowsPerDay: 2000, LabelSets: 150, Location: loc}
 }
 
 // serve wires the API client, the refresher and the web server, and runs
@@ -325,11 +341,10 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 
 	apiURL, rateLimit := *f.apiURL, *f.rateLimit
 	if *f.demo {
-		fake := fptapitest.NewServer(fptapitest.Config{
-			RowsPerDay: 2000,
-			LabelSets:  150,
-			Location:   s.location,
-		})
+		fake, err := fptapitest.Listen(demoAPIConfig(s.location))
+		if err != nil {
+			return fmt.Errorf("starting the demo's fake API: %w", err)
+		}
 		defer fake.Close()
 		apiURL = fake.URL
 		token := fptapitest.DefaultToken

@@ -10,32 +10,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
-
-// syncBuffer is a bytes.Buffer safe for the exporter's logger and the test
-// to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestRunRejectsBadSettings(t *testing.T) {
 	dir := t.TempDir()
@@ -89,22 +71,12 @@ func TestRunRejectsBadSettings(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
-
 // startExporter runs the real start-up path in the background and returns
 // its base URL and a function that stops it and returns the exit code.
-func startExporter(t *testing.T, args ...string) (string, *syncBuffer, func() int) {
+func startExporter(t *testing.T, args ...string) (string, *testhelp.SyncBuffer, func() int) {
 	t.Helper()
-	addr := freeAddr(t)
-	logs := &syncBuffer{}
+	addr := testhelp.FreeAddr(t)
+	logs := &testhelp.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--storage.path") }) {

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // TestShutdownLetsInFlightScrapesFinish cancels the server's context while a
@@ -38,7 +40,7 @@ func TestShutdownLetsInFlightScrapesFinish(t *testing.T) {
 				}
 				_, _ = w.Write([]byte("metrics\n"))
 			})
-			addr := freeAddr(t)
+			addr := testhelp.FreeAddr(t)
 			flags := &web.FlagConfig{WebListenAddresses: &[]string{addr}, WebSystemdSocket: new(bool), WebConfigFile: new(string)}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/dashboards"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // Budgets of the two demo exporters: one far below the demo's spend, one far
@@ -78,7 +78,7 @@ func TestEndToEnd(t *testing.T) {
 	low := startExporter(ctx, t, exporter, dir, "low", budgetFlags(lowBudget, groups))
 	generous := startExporter(ctx, t, exporter, dir, "generous", budgetFlags(generousBudget, groups))
 
-	amAddr := freeAddr(t)
+	amAddr := testhelp.FreeAddr(t)
 	amDir := filepath.Join(dir, "alertmanager")
 	require.NoError(t, os.MkdirAll(amDir, 0o755))
 	// The shipped example configuration, as is: it has no receiver
@@ -93,7 +93,7 @@ func TestEndToEnd(t *testing.T) {
 		"--log.level=warn",
 	)
 
-	promAddr := freeAddr(t)
+	promAddr := testhelp.FreeAddr(t)
 	promDir := filepath.Join(dir, "prometheus")
 	require.NoError(t, os.MkdirAll(promDir, 0o755))
 	ruleFiles := shortenFor(t, promDir, budgetAlertNames(t))
@@ -407,7 +407,7 @@ func buildExporter(t *testing.T, dir string) string {
 // it, so that the real runs can set a budget for each group.
 func demoBillingGroups(ctx context.Context, t *testing.T, bin, dir string) []string {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testhelp.FreeAddr(t)
 	stop := startProcess(t, dir, "exporter-discovery", bin,
 		"--demo", "--web.listen-address="+addr, "--collector.refresh-interval=1s")
 	defer stop()
@@ -435,7 +435,7 @@ func demoBillingGroups(ctx context.Context, t *testing.T, bin, dir string) []str
 
 func startExporter(ctx context.Context, t *testing.T, bin, dir, name string, flags []string) string {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testhelp.FreeAddr(t)
 	args := append([]string{"--demo", "--web.listen-address=" + addr, "--collector.refresh-interval=1s"}, flags...)
 	startProcess(t, dir, "exporter-"+name, bin, args...)
 	waitReady(ctx, t, "exporter "+name, "http://"+addr+"/-/ready")
@@ -485,15 +485,6 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
 }
 
 func waitReady(ctx context.Context, t *testing.T, what, u string) {

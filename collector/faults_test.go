@@ -17,6 +17,7 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // The fault matrix runs the real client against the fake API, with policies
@@ -70,7 +71,7 @@ func costBySet(rows []fptapi.Bill) map[string]float64 {
 type faultEnv struct {
 	srv   *fptapitest.Server
 	clock *fakeClock
-	logs  *syncBuffer
+	logs  *testhelp.SyncBuffer
 	r     *Refresher
 	reg   *prometheus.Registry
 	httpc *http.Client
@@ -103,7 +104,7 @@ func newFaultEnv(t *testing.T, edit func(*Config)) *faultEnv {
 		fptapi.WithMaxResponseBytes(faultMaxBody),
 	)
 	require.NoError(t, err)
-	logs := &syncBuffer{}
+	logs := &testhelp.SyncBuffer{}
 	cfg := Config{
 		Source:          client,
 		Location:        loc,

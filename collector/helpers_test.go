@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 func hcm(t testing.TB) *time.Location {
@@ -134,28 +134,10 @@ func (s *stubSource) Bills(ctx context.Context, day time.Time, f fptapi.Filter, 
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type testEnv struct {
 	src   *stubSource
 	clock *fakeClock
-	logs  *syncBuffer
+	logs  *testhelp.SyncBuffer
 	r     *Refresher
 	c     *Collector
 	reqs  *APIRequestCounter
@@ -165,7 +147,7 @@ type testEnv struct {
 // the Config first.
 func newEnv(t testing.TB, src BillSource, now time.Time, edit func(*Config)) *testEnv {
 	t.Helper()
-	e := &testEnv{clock: &fakeClock{t: now}, logs: &syncBuffer{}, reqs: NewAPIRequestCounter()}
+	e := &testEnv{clock: &fakeClock{t: now}, logs: &testhelp.SyncBuffer{}, reqs: NewAPIRequestCounter()}
 	if s, ok := src.(*stubSource); ok {
 		e.src = s
 	}

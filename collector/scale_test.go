@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,22 +29,8 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
-
-// raceEnabled reports whether the test binary was built with -race, which
-// slows the decoding hot path about tenfold.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
 
 // sums are one label set's expected values, added in the fake's paging
 // order starting from zero, as the aggregator adds them: float64 sums in
@@ -175,7 +160,7 @@ func TestScaleMillionRows(t *testing.T) {
 		t.Skip("a million rows take a few seconds")
 	}
 	rows, sets, size := 1_000_000, 5000, 1000
-	if raceEnabled() {
+	if testhelp.RaceEnabled {
 		rows = 100_000
 	}
 	const day = "2026-11-01"
@@ -228,7 +213,7 @@ func TestScaleMillionRows(t *testing.T) {
 	// rows x 392 bytes (374 MiB for a million).
 	t.Logf("%d rows, %d requests per refresh, peak heap %.1f MiB (live after GC %.1f MiB, %d samples)",
 		rows, requests, float64(peak.objects)/(1<<20), float64(peak.live)/(1<<20), peak.samples)
-	if !raceEnabled() {
+	if !testhelp.RaceEnabled {
 		assert.Less(t, peak.objects, uint64(64<<20), "peak heap during the refresh")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // BenchmarkRenderPage measures the fake's own cost per row: hashing,
@@ -88,7 +89,7 @@ func TestMillionRowDay(t *testing.T) {
 		t.Skip("a million rows take a few seconds")
 	}
 	rowsPerDay, size := 1_000_000, 1000
-	if raceEnabled {
+	if testhelp.RaceEnabled {
 		rowsPerDay = 200_000 // the same paths, in a fifth of the time
 	}
 	s := newTestServer(t, Config{RowsPerDay: rowsPerDay})

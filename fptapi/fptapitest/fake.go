@@ -32,13 +32,13 @@ package fptapitest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,7 +144,8 @@ type Server struct {
 	now         func() time.Time
 	maxPageSize int
 	mux         *http.ServeMux
-	srv         *httptest.Server
+	srv         *http.Server
+	served      chan struct{} // closed when srv has stopped serving
 	closed      chan struct{}
 	closeOnce   sync.Once
 	nBills      atomic.Int64
@@ -165,20 +166,33 @@ type countKey struct {
 	none             bool
 }
 
-// NewServer starts a fake listening on 127.0.0.1 on a free port. Close it
-// when done.
+// NewServer starts a fake on a free port of 127.0.0.1 and panics when it
+// cannot listen, as a test helper may. Close it when done.
 func NewServer(cfg Config) *Server {
-	s := newServer(cfg)
+	s, err := Listen(cfg)
+	if err != nil {
+		panic("fptapitest: " + err.Error())
+	}
+	return s
+}
+
+// Listen starts a fake on a free port of 127.0.0.1. It serves from a plain
+// http.Server rather than net/http/httptest, which the exporter's demo mode
+// would otherwise link into the production binary. Close it when done.
+func Listen(cfg Config) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		panic("fptapitest: listen on 127.0.0.1: " + err.Error())
+		return nil, fmt.Errorf("listening on 127.0.0.1: %w", err)
 	}
-	s.srv = httptest.NewUnstartedServer(s.mux)
-	s.srv.Listener.Close()
-	s.srv.Listener = l
-	s.srv.Start()
-	s.URL = s.srv.URL + "/api"
-	return s
+	s := newServer(cfg)
+	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	s.served = make(chan struct{})
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(l) // http.ErrServerClosed once Close is called
+	}()
+	s.URL = "http://" + l.Addr().String() + "/api"
+	return s, nil
 }
 
 func newServer(cfg Config) *Server {
@@ -221,12 +235,21 @@ func newServer(cfg Config) *Server {
 	return s
 }
 
-// Close shuts the server down, ending pending delays.
+// Close shuts the server down, ending pending delays, and waits for the
+// requests in flight (for a few seconds at most), as httptest.Server does.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.closed) })
-	if s.srv != nil {
-		s.srv.Close()
-	}
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		if s.srv == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.srv.Shutdown(ctx); err != nil {
+			_ = s.srv.Close()
+		}
+		<-s.served
+	})
 }
 
 // Handler returns the fake's mux (paths BillsPath and BillInfoPath), for

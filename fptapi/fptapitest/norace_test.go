@@ -1,5 +1,0 @@
-//go:build !race
-
-package fptapitest
-
-const raceEnabled = false
