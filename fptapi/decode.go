@@ -13,11 +13,11 @@ import (
 )
 
 // Responses are decoded with encoding/json into the wire types below. The
-// lenient rules live in three small types: number (a number, a numeric
-// string or null), text (a string, or a number or boolean as its JSON text)
-// and status (0 or true for success). At the API's pace, a few pages a
-// second, decoding costs a fraction of a percent of a core
-// (docs/performance.md), so plain code wins over speed.
+// lenient rules live in a few small types: number (a number, a numeric
+// string or null), text (a string, or a number or boolean as its JSON
+// text), status (0 or true for success) and cursor (last_sort_value, kept
+// as sent). At the API's pace, a few pages a second, decoding takes well
+// under 1% of a core (docs/performance.md), so plain code wins over speed.
 
 // envelope is what every answer carries.
 type envelope struct {
@@ -32,7 +32,7 @@ func (e *envelope) apiError(endpoint, token string) *APIError {
 }
 
 // billsResponse is a bills answer. "data" null, [] or absent is an empty
-// page; a null row is an error (see rows).
+// page; a null row is an error (see decodeBills).
 type billsResponse struct {
 	envelope
 	LastSortValue cursor     `json:"last_sort_value"`
