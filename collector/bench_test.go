@@ -81,7 +81,7 @@ func benchEnv(t testing.TB, series int) *testEnv {
 	return e
 }
 
-// floorCollector is the baseline of issue 5: N plain const gauges, built
+// floorCollector is the baseline of the scrape benchmarks: N plain const gauges, built
 // once, sent as they are.
 type floorCollector struct{ metrics []prometheus.Metric }
 
@@ -156,7 +156,7 @@ func benchScrape(b *testing.B, c prometheus.Collector, accept string, want expfm
 }
 
 // BenchmarkScrape serves N billing series through promhttp, from the
-// Collector and from the floor of issue 5: N const gauges with the same
+// Collector and from a floor: N const gauges with the same
 // descriptors, label names, label values and values, registered alone in
 // the same kind of registry and served by the same handler for the same
 // request. The Collector also sends its 15 self and calendar samples, so
@@ -216,7 +216,7 @@ func BenchmarkRefresh(b *testing.B) {
 	}
 }
 
-// BenchmarkRefreshAPI is the whole refresh path of issue 5: HTTP from the
+// BenchmarkRefreshAPI is the whole refresh path: HTTP from the
 // in-process fake, decoding in fptapi, aggregation and the snapshot. The
 // fake generates and encodes every page in the same process, so under -cpu
 // 1 its work shares the one core with the exporter's: the figures are

@@ -250,9 +250,6 @@ func faultCases() []faultCase {
 			is: []error{fptapi.ErrResponseTooLarge}, logged: []string{"response too large"}},
 		{name: "error body over the size cap", fault: fptapitest.Fault{Code: http.StatusServiceUnavailable, Oversize: 64 * faultMaxBody},
 			retryable: true, httpStatus: 503, logged: []string{"HTTP 503"}},
-		// "data": null is not taken for an empty page (fptapi.Bills): on a
-		// later page that would publish pages 1 and 2 as the whole day.
-		{name: "data null", fault: fptapitest.Fault{NullData: true}, decode: true, logged: []string{"decode page", "null"}},
 	}
 }
 
@@ -407,4 +404,51 @@ func TestFaultRefreshLoopRecoversOnItsOwn(t *testing.T) {
 		5*time.Second, 5*time.Millisecond, "the loop recovers when the API heals")
 	assert.Equal(t, costBySet(fresh), costs(e.billingValues(t)))
 	assert.NotContains(t, e.logs.String(), faultToken)
+}
+
+// TestEmptyDataAnswers: "data": null or [] with status 0 is an empty page.
+// On page 1 of a day not seen with rows it is an empty day, served as such;
+// on the page after the last it ends the day; for a day already seen with
+// rows it is a failure that keeps the last good data.
+func TestEmptyDataAnswers(t *testing.T) {
+	ctx := context.Background()
+	rows := faultRows(1)[:6] // three full pages of 2: the 4th is the page after the last
+	t.Run("null on page 1 of a new day", func(t *testing.T) {
+		e := newFaultEnv(t, nil)
+		e.srv.InjectFault(fptapitest.Fault{NullData: true, Page: 1})
+		require.NoError(t, e.r.Refresh(ctx))
+		assert.Empty(t, costs(e.billingValues(t)))
+		assert.Equal(t, 1.0, e.value(t, "fptcloud_exporter_refresh_success"))
+		assert.True(t, e.r.Ready())
+	})
+	t.Run("[] on page 1 of a new day", func(t *testing.T) {
+		e := newFaultEnv(t, nil)
+		e.srv.SetBills(faultDay, []fptapi.Bill{})
+		require.NoError(t, e.r.Refresh(ctx))
+		assert.Empty(t, costs(e.billingValues(t)))
+		assert.Equal(t, 1.0, e.value(t, "fptcloud_exporter_refresh_success"))
+	})
+	t.Run("null on the page after the last", func(t *testing.T) {
+		e := newFaultEnv(t, nil)
+		e.srv.SetBills(faultDay, rows)
+		e.srv.InjectFault(fptapitest.Fault{NullData: true, Page: 4})
+		require.NoError(t, e.r.Refresh(ctx))
+		assert.Equal(t, costBySet(rows), costs(e.billingValues(t)))
+	})
+	for name, empty := range map[string]func(e *faultEnv){
+		"null": func(e *faultEnv) { e.srv.InjectFault(fptapitest.Fault{NullData: true, Page: 1}) },
+		"[]":   func(e *faultEnv) { e.srv.SetBills(faultDay, []fptapi.Bill{}) },
+	} {
+		t.Run(name+" for a day seen with rows", func(t *testing.T) {
+			e := newFaultEnv(t, nil)
+			e.srv.SetBills(faultDay, rows)
+			require.NoError(t, e.r.Refresh(ctx))
+			before := e.billingValues(t)
+			empty(e)
+			e.clock.Add(time.Minute)
+			require.ErrorIs(t, e.r.Refresh(ctx), errEmptyAgain)
+			assert.Equal(t, before, e.billingValues(t), "the last good data stays served")
+			assert.Equal(t, 0.0, e.value(t, "fptcloud_exporter_refresh_success"))
+		})
+	}
 }

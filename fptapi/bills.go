@@ -24,14 +24,17 @@ type billsRequest struct {
 // calling fn once per non-empty page. fn must not keep the slice (its
 // strings may be kept). An error from fn stops paging and is returned as is.
 //
-// Paging ends on an empty page ("data": []) or a page shorter than the page
-// size, never because of the response's "count", whose meaning is not
-// documented. "data": null is not an empty page but a *DecodeError wrapping
-// ErrNullData: taken as the end of the day, a null on page 3 would pass
-// pages 1 and 2 off as the whole day. A cursor returned twice
-// (ErrCursorRepeated), a full page without a cursor (ErrMissingCursor) or
-// more than WithMaxPages pages (ErrTooManyPages) are errors too. After an
-// error, rows already handed to fn are an incomplete day.
+// Paging ends on an empty page or a page shorter than the page size, never
+// because of the response's "count", whose meaning is not documented. A
+// successful answer whose "data" is null, [] or absent is an empty page: on
+// page 1 the day has no rows (yet: just after billing midnight), and Bills
+// returns nil without calling fn; on a later page the day ended with the
+// page before. Whether an empty day is plausible (a day seen with rows
+// before) is for the caller to judge.
+//
+// A cursor returned twice (ErrCursorRepeated), a full page without a cursor
+// (ErrMissingCursor) or more than WithMaxPages pages (ErrTooManyPages) are
+// errors. After an error, rows already handed to fn are an incomplete day.
 func (c *Client) Bills(ctx context.Context, day time.Time, f Filter, fn func(page []Bill) error) error {
 	date := day.Format(time.DateOnly)
 	req := billsRequest{
@@ -44,16 +47,25 @@ func (c *Client) Bills(ctx context.Context, day time.Time, f Filter, fn func(pag
 	}
 	var (
 		buf  bytes.Buffer
-		dec  pageDecoder
+		rows []Bill
 		seen = make(map[string]struct{})
 	)
 	for n := 1; ; n++ {
 		if n > c.maxPages {
 			return fmt.Errorf("fptapi: %s %s: %w: more than %d pages", EndpointBills, date, ErrTooManyPages, c.maxPages)
 		}
-		last, err := c.billsPage(ctx, &req, n, &buf, &dec, seen, fn)
+		var (
+			last bool
+			err  error
+		)
+		rows, last, err = c.billsPage(ctx, &req, n, &buf, rows[:0], seen)
 		if err != nil {
 			return err
+		}
+		if len(rows) > 0 {
+			if err := fn(rows); err != nil {
+				return err
+			}
 		}
 		if last {
 			return nil
@@ -61,50 +73,43 @@ func (c *Client) Bills(ctx context.Context, day time.Time, f Filter, fn func(pag
 	}
 }
 
-// billsPage fetches and hands over page n, and sets req's cursor for the
-// next one. It reports whether this was the last page.
-func (c *Client) billsPage(ctx context.Context, req *billsRequest, n int, buf *bytes.Buffer, dec *pageDecoder,
-	seen map[string]struct{}, fn func([]Bill) error) (last bool, err error) {
+// billsPage fetches page n, decodes its rows into rows, and sets req's
+// cursor for the next page. It reports whether this was the last page.
+func (c *Client) billsPage(ctx context.Context, req *billsRequest, n int, buf *bytes.Buffer, rows []Bill,
+	seen map[string]struct{}) (_ []Bill, last bool, err error) {
 	where := func(err error) error {
 		return fmt.Errorf("%w (search_date %s, page %d)", err, req.SearchDate, n)
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
-		return false, fmt.Errorf("fptapi: %s: encode request: %w", EndpointBills, err)
+		return nil, false, fmt.Errorf("fptapi: %s: encode request: %w", EndpointBills, err)
 	}
 	token, err := c.call(ctx, EndpointBills, http.MethodPost, body, buf)
 	if err != nil {
-		return false, where(err)
+		return nil, false, where(err)
 	}
-	p, err := dec.decode(buf.Bytes())
+	resp, rows, err := decodeBills(buf.Bytes(), rows)
 	if err != nil {
-		return false, where(&DecodeError{Endpoint: EndpointBills, Page: n, Err: redactedError(err, token)})
+		return nil, false, where(&DecodeError{Endpoint: EndpointBills, Page: n, Err: redactedError(err, token)})
 	}
-	if !p.ok {
-		return false, where(&APIError{Endpoint: EndpointBills, HTTPStatus: http.StatusOK,
-			Status: cleanMessage(p.status, token), Message: cleanMessage(p.message, token)})
+	if resp.Status.failed {
+		return nil, false, where(resp.apiError(EndpointBills, token))
 	}
-	if p.nullData {
-		return false, where(&DecodeError{Endpoint: EndpointBills, Page: n, Err: ErrNullData})
+	if len(rows) < req.Size {
+		return rows, true, nil
 	}
-	if len(p.rows) == 0 {
-		return true, nil
+	// Check the cursor before the rows are handed over: a page reached
+	// through a repeated cursor may be a page already counted.
+	cur := string(resp.LastSortValue)
+	if cur == "" {
+		return nil, false, where(fmt.Errorf("fptapi: %s: %w", EndpointBills, ErrMissingCursor))
 	}
-	last = len(p.rows) < req.Size
-	if !last {
-		// Check the cursor before handing the rows over: a page reached
-		// through a repeated cursor may be a page already counted.
-		if len(p.cursor) == 0 {
-			return false, where(fmt.Errorf("fptapi: %s: %w", EndpointBills, ErrMissingCursor))
-		}
-		if _, dup := seen[string(p.cursor)]; dup {
-			return false, where(fmt.Errorf("fptapi: %s: %w: %s", EndpointBills, ErrCursorRepeated, cleanMessage(excerpt(p.cursor), token)))
-		}
-		cur := string(p.cursor)
-		seen[cur] = struct{}{}
-		req.LastSortValue = json.RawMessage(cur)
+	if _, dup := seen[cur]; dup {
+		return nil, false, where(fmt.Errorf("fptapi: %s: %w: %s", EndpointBills, ErrCursorRepeated, cleanMessage(excerpt(resp.LastSortValue), token)))
 	}
-	return last, fn(p.rows)
+	seen[cur] = struct{}{}
+	req.LastSortValue = json.RawMessage(cur)
+	return rows, false, nil
 }
 
 // redactedError flattens err into text without the token: parser errors
@@ -123,13 +128,12 @@ func (c *Client) BillInfo(ctx context.Context) ([]BillingGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups, status, ok, message, err := decodeBillInfo(buf.Bytes())
-	if err != nil {
+	var resp billInfoResponse
+	if err := decodeAnswer(buf.Bytes(), &resp, &resp.envelope); err != nil {
 		return nil, &DecodeError{Endpoint: EndpointBillInfo, Err: redactedError(err, token)}
 	}
-	if !ok {
-		return nil, &APIError{Endpoint: EndpointBillInfo, HTTPStatus: http.StatusOK,
-			Status: cleanMessage(status, token), Message: cleanMessage(message, token)}
+	if resp.Status.failed {
+		return nil, resp.apiError(EndpointBillInfo, token)
 	}
-	return groups, nil
+	return resp.Data, nil
 }

@@ -3,12 +3,12 @@
 //
 // It is defensive where the API is undocumented: requests are rate limited
 // and retried with backoff (honouring Retry-After, and not retrying when it
-// asks for more than RetryPolicy.MaxDelay), paging stops only on an empty or
-// short page and refuses to loop (repeated or missing cursors, a page
-// limit), "data": null is an error rather than an empty page (ErrNullData),
-// responses are size-capped, numbers are decoded leniently but never as NaN
-// or infinities, and errors are typed (APIError, DecodeError,
-// ErrUnauthorized, ErrCursorRepeated, ...) without ever quoting the token.
+// asks for more than RetryPolicy.MaxDelay), paging stops only on an empty
+// page ("data" null or []) or a short one and refuses to loop (repeated or
+// missing cursors, a page limit), responses are size-capped, numbers are
+// decoded leniently but never as NaN or infinities, and errors are typed
+// (APIError, DecodeError, ErrUnauthorized, ErrCursorRepeated, ...) without
+// ever quoting the token.
 //
 // Bills hands rows over page by page through a reused slice, so a caller
 // can aggregate a day of any size without holding its rows.

@@ -25,11 +25,6 @@ var (
 	ErrMissingCursor = errors.New("full page without a paging cursor")
 	// ErrResponseTooLarge: a response body exceeded WithMaxResponseBytes.
 	ErrResponseTooLarge = errors.New("response too large")
-	// ErrNullData: a successful bills answer had "data": null rather than
-	// an array. It comes wrapped in a *DecodeError naming the page. Unlike
-	// an empty array it does not end the day: whether rows are missing
-	// cannot be told, so the day is incomplete.
-	ErrNullData = errors.New("data is null")
 )
 
 // APIError is a non-2xx response, or a 2xx response whose body status is not success.

@@ -181,7 +181,7 @@ func TestBillInfo(t *testing.T) {
 		{name: "data null", body: `{"status":0,"data":null}`},
 		{name: "status failure", body: `{"status":2,"message":"no"}`, wantErr: `HTTP 200 OK: status "2": no`},
 		{name: "not JSON", body: `<html>`, wantErr: "bill_info: decode"},
-		{name: "data object", body: `{"status":0,"data":{}}`, wantErr: "data: want an array"},
+		{name: "data object", body: `{"status":0,"data":{}}`, wantErr: "cannot unmarshal object into Go struct field billInfoResponse.data"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

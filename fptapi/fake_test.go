@@ -139,10 +139,6 @@ func TestFakeFaults(t *testing.T) {
 			wantText: []string{"bills", "decode page 2"}, wantReqs: 2},
 		{name: "repeated cursor", fault: fptapitest.Fault{Page: 2, RepeatCursor: true}, wantErr: fptapi.ErrCursorRepeated, wantReqs: 2},
 		{name: "empty cursor on a full first page", fault: fptapitest.Fault{Page: 1, RepeatCursor: true}, wantErr: fptapi.ErrMissingCursor, wantReqs: 1},
-		{name: "null data on page 1", fault: fptapitest.Fault{Page: 1, NullData: true}, wantErr: fptapi.ErrNullData, wantAs: "decode", wantPage: 1,
-			wantText: []string{"decode page 1: data is null"}, wantReqs: 1},
-		{name: "null data on page 2", fault: fptapitest.Fault{Page: 2, NullData: true}, wantErr: fptapi.ErrNullData, wantAs: "decode", wantPage: 2,
-			wantText: []string{"decode page 2: data is null", "page 2"}, wantReqs: 2},
 		{name: "429 asking for more than MaxDelay not retried", fault: fptapitest.Fault{Page: 2, Code: 429, RetryAfter: "120"}, wantAs: "api", wantHTTP: 429,
 			wantText: []string{"server asked to retry after 2m0s, more than the 2ms this client waits", "page 2"}, wantReqs: 2},
 		{name: "oversize body", fault: fptapitest.Fault{Page: 2, Oversize: 1 << 20}, wantErr: fptapi.ErrResponseTooLarge, wantReqs: 2},
@@ -283,6 +279,26 @@ func TestFakeSlowResponseTimesOut(t *testing.T) {
 	require.GreaterOrEqual(t, len(codes), 2)
 	assert.Equal(t, "timeout", codes[0])
 	assert.Equal(t, "200", codes[len(codes)-1])
+}
+
+// TestFakeNullData: "data": null from the fake is an empty page, on page
+// 1 (a day without rows) and later (the end of the day).
+func TestFakeNullData(t *testing.T) {
+	for _, tc := range []struct {
+		page, wantRows, wantPages int
+	}{
+		{page: 1, wantRows: 0, wantPages: 0},
+		{page: 2, wantRows: 100, wantPages: 1},
+		{page: 3, wantRows: 200, wantPages: 2},
+	} {
+		srv := newFake(t, 250)
+		srv.InjectFault(fptapitest.Fault{Page: tc.page, NullData: true})
+		got, err := query(context.Background(), newClient(t, srv.URL, fptapi.WithPageSize(100)), fptapi.Filter{})
+		require.NoError(t, err, "null on page %d", tc.page)
+		assert.Equal(t, tc.wantRows, got.rows, "null on page %d", tc.page)
+		assert.Equal(t, tc.wantPages, got.pages, "null on page %d: fn is called for non-empty pages only", tc.page)
+		assert.Equal(t, tc.page, srv.Requests(fptapi.EndpointBills))
+	}
 }
 
 func TestFakeBillInfo(t *testing.T) {

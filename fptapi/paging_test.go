@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,9 +47,9 @@ func TestPagingTerminationRawJSON(t *testing.T) {
 			wantNames: 6, wantReqs: 3,
 		},
 		{
-			name:      "data null is an error, not an empty page",
+			name:      "full pages then data null",
 			pages:     []string{pageBody(`["c1"]`, rows("a", 3)), `{"status":0,"data":null,"last_sort_value":null}`},
-			wantNames: 3, wantReqs: 2, wantErr: fptapi.ErrNullData,
+			wantNames: 3, wantReqs: 2,
 		},
 		{
 			name:      "count is never a reason to stop",
@@ -118,34 +117,33 @@ func TestPagingTerminationRawJSON(t *testing.T) {
 	}
 }
 
-// TestNullData: "data": null on any page fails the query with a
-// DecodeError naming the page (so that a caller publishes nothing of the
-// day), while [] is the normal end and a failed answer stays an APIError.
-func TestNullData(t *testing.T) {
+// TestEmptyPages: a successful answer with "data" null, [] or absent is
+// an empty page. On page 1 the day has no rows (fn is never called); on a
+// later page the day ended with the page before. A failed answer stays an
+// APIError whatever its data.
+func TestEmptyPages(t *testing.T) {
 	full := func(cursor, prefix string) string { return pageBody(cursor, rows(prefix, 3)) }
 	tests := []struct {
 		name      string
 		pages     []string
 		wantNames int
 		wantReqs  int
-		wantPage  int  // DecodeError page; 0 for no DecodeError
-		wantAPI   bool // an APIError instead
+		wantAPI   bool // an APIError
 	}{
-		{name: "null on page 1", pages: []string{`{"status":0,"data":null}`}, wantReqs: 1, wantPage: 1},
-		{name: "null on page 3", pages: []string{full(`["c1"]`, "a"), full(`["c2"]`, "b"), `{"status":0,"last_sort_value":null,"data":null}`},
-			wantNames: 6, wantReqs: 3, wantPage: 3},
-		{name: "null before the status", pages: []string{full(`["c1"]`, "a"), `{"data":null,"status":0}`},
-			wantNames: 3, wantReqs: 2, wantPage: 2},
-		{name: "null with spaces", pages: []string{"{\"status\":0,\"data\": \n null }"}, wantReqs: 1, wantPage: 1},
+		{name: "null on page 1", pages: []string{`{"status":0,"data":null}`}, wantReqs: 1},
+		{name: "[] on page 1", pages: []string{`{"status":0,"last_sort_value":[],"data":[]}`}, wantReqs: 1},
+		{name: "absent on page 1", pages: []string{`{"status":0,"message":"ok"}`}, wantReqs: 1},
+		{name: "status true, null on page 1", pages: []string{`{"status":true,"data":null}`}, wantReqs: 1},
+		{name: "null with spaces", pages: []string{"{\"status\":0,\"data\": \n null }"}, wantReqs: 1},
+		{name: "null after the last page", pages: []string{full(`["c1"]`, "a"), full(`["c2"]`, "b"), `{"status":0,"last_sort_value":null,"data":null}`},
+			wantNames: 6, wantReqs: 3},
+		{name: "[] after the last page", pages: []string{full(`["c1"]`, "a"), pageBody(`[]`, "")}, wantNames: 3, wantReqs: 2},
+		{name: "null before the status", pages: []string{full(`["c1"]`, "a"), `{"data":null,"status":0}`}, wantNames: 3, wantReqs: 2},
 		{name: "null then an array: the last key wins", pages: []string{`{"status":0,"data":null,"data":[` + rows("a", 1) + `]}`},
 			wantNames: 1, wantReqs: 1},
-		{name: "an array then null: the last key wins", pages: []string{`{"status":0,"data":[` + rows("a", 1) + `],"data":null}`},
-			wantReqs: 1, wantPage: 1},
-		{name: "empty array is the end", pages: []string{full(`["c1"]`, "a"), pageBody(`[]`, "")}, wantNames: 3, wantReqs: 2},
-		{name: "null in a failed answer is an API error", pages: []string{`{"status":1,"message":"busy","data":null}`},
-			wantReqs: 1, wantAPI: true},
-		{name: "null before a failed status is an API error", pages: []string{`{"data":null,"status":1,"message":"busy"}`},
-			wantReqs: 1, wantAPI: true},
+		{name: "an array then null: the last key wins", pages: []string{`{"status":0,"data":[` + rows("a", 1) + `],"data":null}`}, wantReqs: 1},
+		{name: "null in a failed answer", pages: []string{`{"status":1,"message":"busy","data":null}`}, wantReqs: 1, wantAPI: true},
+		{name: "data of any shape in a failed answer", pages: []string{`{"data":"oops","status":1,"message":"busy"}`}, wantReqs: 1, wantAPI: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,25 +152,27 @@ func TestNullData(t *testing.T) {
 				resps[i] = response{body: p}
 			}
 			s := newScript(t, resps...)
-			names, err := collect(context.Background(), t, newClient(t, s.URL(), fptapi.WithPageSize(3)))
+			calls := 0
+			var names []string
+			err := newClient(t, s.URL(), fptapi.WithPageSize(3)).Bills(context.Background(), testDay, fptapi.Filter{},
+				func(p []fptapi.Bill) error {
+					calls++
+					require.NotEmpty(t, p, "fn is never called with an empty page")
+					for _, b := range p {
+						names = append(names, b.Name)
+					}
+					return nil
+				})
 			assert.Len(t, names, tt.wantNames)
+			assert.Equal(t, (tt.wantNames+2)/3, calls, "one call per non-empty page")
 			assert.Len(t, s.requests(), tt.wantReqs)
-			switch {
-			case tt.wantAPI:
+			if tt.wantAPI {
 				var apiErr *fptapi.APIError
 				require.ErrorAs(t, err, &apiErr)
 				assert.Equal(t, "busy", apiErr.Message)
-				require.NotErrorIs(t, err, fptapi.ErrNullData)
-			case tt.wantPage > 0:
-				require.ErrorIs(t, err, fptapi.ErrNullData)
-				var decErr *fptapi.DecodeError
-				require.ErrorAs(t, err, &decErr)
-				assert.Equal(t, fptapi.EndpointBills, decErr.Endpoint)
-				assert.Equal(t, tt.wantPage, decErr.Page)
-				require.ErrorContains(t, err, fmt.Sprintf("fptapi: bills: decode page %d: data is null (search_date 2025-01-15, page %d)", tt.wantPage, tt.wantPage))
-			default:
-				require.NoError(t, err)
+				return
 			}
+			require.NoError(t, err)
 		})
 	}
 }

@@ -31,7 +31,6 @@
 package fptapitest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,6 +38,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,7 +150,6 @@ type Server struct {
 	closeOnce   sync.Once
 	nBills      atomic.Int64
 	nBillInfo   atomic.Int64
-	bufs        sync.Pool // *[]byte response buffers
 
 	mu     sync.Mutex
 	token  string
@@ -283,7 +282,7 @@ func (s *Server) DeleteBills(day string) {
 func (s *Server) SetBillingGroups(g []fptapi.BillingGroup) {
 	cp := make([]fptapi.BillingGroup, len(g))
 	for i, bg := range g {
-		cp[i] = fptapi.BillingGroup{Name: bg.Name, ConfigNames: append([]string(nil), bg.ConfigNames...)}
+		cp[i] = fptapi.BillingGroup{Name: bg.Name, ConfigNames: slices.Clone(bg.ConfigNames)}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -337,15 +336,24 @@ func (s *Server) LastRequest(endpoint string) (Request, bool) {
 // now, in paging order, until fn returns false. Tests use it to compute
 // expected sums; the row is reused between calls.
 func (s *Server) EachBill(day string, f fptapi.Filter, fn func(b *fptapi.Bill) bool) error {
+	return s.eachRow(day, f, func(w *wireBill) bool {
+		b := w.bill()
+		return fn(&b)
+	})
+}
+
+// eachRow is EachBill with the rows as sent.
+func (s *Server) eachRow(day string, f fptapi.Filter, fn func(w *wireBill) bool) error {
 	q, err := s.resolveDay(day)
 	if err != nil {
 		return err
 	}
 	if q.explicit != nil {
 		for i := range *q.explicit {
-			b := (*q.explicit)[i]
-			if matchBill(&f, &b) && !fn(&b) {
-				return nil
+			if b := &(*q.explicit)[i]; matchBill(&f, b) {
+				if w := wireOf(b); !fn(&w) {
+					return nil
+				}
 			}
 		}
 		return nil
@@ -357,8 +365,7 @@ func (s *Server) EachBill(day string, f fptapi.Filter, fn func(b *fptapi.Bill) b
 			continue
 		}
 		s.gen.fill(&r, q.dayNum, q.dom, q.elapsed, i)
-		b := s.gen.bill(&r, day)
-		if !fn(&b) {
+		if w := s.gen.bill(&r, day); !fn(&w) {
 			return nil
 		}
 	}
@@ -430,60 +437,78 @@ func (s *Server) beforeAnswer(w http.ResponseWriter, r *http.Request, f *Fault) 
 	if code == 0 {
 		code = http.StatusOK
 	}
-	if f.HTML {
-		msg := f.Message
-		if msg == "" {
-			msg = http.StatusText(code)
-		}
-		b := append([]byte(nil), "<html>\r\n<head><title>"...)
-		b = strconv.AppendInt(b, int64(code), 10)
-		b = append(b, ' ')
-		b = append(b, html.EscapeString(msg)...)
-		b = append(b, "</title></head>\r\n<body>\r\n<center><h1>"...)
-		msgEnd := len(b) // pad inside the heading
-		b = append(b, "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"...)
-		b = pad(b, msgEnd, f.Oversize, ' ')
-		s.write(w, code, "text/html", b, f.Truncate)
-		return false
-	}
-	status := []byte(nil)
-	if f.Status != nil {
-		var err error
-		if status, err = json.Marshal(f.Status); err != nil {
-			status = []byte("1")
-		}
-	} else {
-		status = strconv.AppendInt(nil, int64(code), 10)
-	}
 	msg := f.Message
 	if msg == "" {
 		msg = http.StatusText(code)
 	}
-	b := append([]byte(nil), `{"status":`...)
-	b = append(b, status...)
-	b = append(b, `,"message":"`...)
-	b = appendStringBody(b, msg)
-	msgEnd := len(b)
-	b = append(b, '"')
-	if code == http.StatusOK {
-		b = append(b, `,"last_sort_value":[],"count":0,"data":[]`...)
+	if f.HTML {
+		page := func(heading string) []byte {
+			return []byte(fmt.Sprintf("<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n"+
+				"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", code, html.EscapeString(msg), heading))
+		}
+		b := page(html.EscapeString(msg))
+		if n := f.Oversize - int64(len(b)); n > 0 { // pad inside the heading
+			b = page(html.EscapeString(msg) + strings.Repeat(" ", int(n)))
+		}
+		s.write(w, code, "text/html", b, f.Truncate)
+		return false
 	}
-	b = append(b, '}')
-	b = pad(b, msgEnd, f.Oversize, '.')
-	s.write(w, code, "application/json; charset=utf-8", b, f.Truncate)
+	var status any = code
+	if f.Status != nil {
+		status = f.Status
+		if _, err := json.Marshal(status); err != nil {
+			status = 1
+		}
+	}
+	var body []byte
+	if code == http.StatusOK {
+		a := billsAnswer{Status: status, Message: msg, LastSortValue: []string{}, Data: []wireBill{}}
+		body = marshalPadded(&a, &a.Message, f.Oversize)
+	} else {
+		a := errorAnswer{Status: status, Message: msg}
+		body = marshalPadded(&a, &a.Message, f.Oversize)
+	}
+	s.write(w, code, "application/json; charset=utf-8", body, f.Truncate)
 	return false
 }
 
-// pad inserts filler at off until b is at least size bytes long.
-func pad(b []byte, off int, size int64, filler byte) []byte {
-	n := size - int64(len(b))
-	if n <= 0 {
-		return b
+// The fake's JSON answers.
+type (
+	errorAnswer struct {
+		Status  any    `json:"status"`
+		Message string `json:"message"`
 	}
-	out := make([]byte, 0, int(size))
-	out = append(out, b[:off]...)
-	out = append(out, bytes.Repeat([]byte{filler}, int(n))...)
-	return append(out, b[off:]...)
+	billsAnswer struct {
+		Status        any      `json:"status"`
+		Message       string   `json:"message"`
+		LastSortValue []string `json:"last_sort_value"`
+		Count         int      `json:"count"`
+		Data          any      `json:"data"` // nil for "data": null
+	}
+	billInfoAnswer struct {
+		Status  any    `json:"status"`
+		Message string `json:"message"`
+		Data    any    `json:"data"` // nil for "data": null
+	}
+)
+
+// marshalPadded marshals v, growing its message *msg until the body is at
+// least size bytes.
+func marshalPadded(v any, msg *string, size int64) []byte {
+	b := mustMarshal(v)
+	if n := size - int64(len(b)); n > 0 {
+		*msg += strings.Repeat(".", int(n))
+		b = mustMarshal(v)
+	}
+	return b
+}
+
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("fptapitest: " + err.Error()) // answers hold only marshalable values
+	}
+	return b
 }
 
 // resetConn drops the connection without an answer, with a TCP RST when it
@@ -515,28 +540,7 @@ func (s *Server) write(w http.ResponseWriter, code int, contentType string, body
 }
 
 func (s *Server) writeError(w http.ResponseWriter, code int, msg string) {
-	b := append([]byte(nil), `{"status":`...)
-	b = strconv.AppendInt(b, int64(code), 10)
-	b = append(b, `,"message":`...)
-	b = appendString(b, msg)
-	b = append(b, '}')
-	s.write(w, code, "application/json; charset=utf-8", b, false)
-}
-
-func (s *Server) getBuf() *[]byte {
-	if p, ok := s.bufs.Get().(*[]byte); ok {
-		*p = (*p)[:0]
-		return p
-	}
-	b := make([]byte, 0, 64<<10)
-	return &b
-}
-
-func (s *Server) putBuf(p *[]byte) {
-	if cap(*p) > 16<<20 { // keep the pool from pinning huge pages
-		return
-	}
-	s.bufs.Put(p)
+	s.write(w, code, "application/json; charset=utf-8", mustMarshal(errorAnswer{Status: code, Message: msg}), false)
 }
 
 const maxRequestBody = 1 << 20
@@ -564,32 +568,11 @@ func (s *Server) handleBillInfo(w http.ResponseWriter, r *http.Request) {
 	if groups == nil {
 		groups = generatedGroups()
 	}
-	b := append([]byte(nil), `{"status":0,"message":"success`...)
-	msgEnd := len(b)
-	b = append(b, `","data":`...)
+	a := billInfoAnswer{Status: 0, Message: "success", Data: groups}
 	if f.NullData {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, g := range groups {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(append(b, `{"billing_group_name":`...), g.Name)
-			b = append(b, `,"billing_config_names":[`...)
-			for j, c := range g.ConfigNames {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, c)
-			}
-			b = append(b, "]}"...)
-		}
-		b = append(b, ']')
+		a.Data = nil
 	}
-	b = append(b, '}')
-	b = pad(b, msgEnd, f.Oversize, '.')
-	s.write(w, http.StatusOK, "application/json; charset=utf-8", b, f.Truncate)
+	s.write(w, http.StatusOK, "application/json; charset=utf-8", marshalPadded(&a, &a.Message, f.Oversize), f.Truncate)
 }
 
 // billsRequest is the body of POST /v1/billing/bills.
@@ -724,14 +707,7 @@ func (s *Server) handleBills(w http.ResponseWriter, r *http.Request) {
 		fault:  f,
 		cursor: req.LastSortValue,
 	}
-	buf := s.getBuf()
-	*buf = s.renderPage(*buf, &p)
-	body = *buf
-	if f.Oversize > int64(len(body)) {
-		body = pad(body, p.msgEnd, f.Oversize, '.')
-	}
-	s.write(w, http.StatusOK, "application/json; charset=utf-8", body, f.Truncate)
-	s.putBuf(buf)
+	s.write(w, http.StatusOK, "application/json; charset=utf-8", s.renderPage(&p), f.Truncate)
 }
 
 func cursorIndex(c []string) string {
@@ -749,126 +725,65 @@ type pageRequest struct {
 	flt    fptapi.Filter
 	fault  Fault
 	cursor []string // the request's cursor
-
-	msgEnd int // set by renderPage: where the message's text ends
 }
 
-// renderPage writes a bills page answer into b.
-func (s *Server) renderPage(b []byte, p *pageRequest) []byte {
+// renderPage is a bills page answer.
+func (s *Server) renderPage(p *pageRequest) []byte {
 	if p.q.explicit != nil {
-		return s.renderExplicit(b, p)
+		return s.renderExplicit(p)
 	}
 	g := s.gen
 	flt := resolveFilter(p.flt)
 	n := p.q.n
-
-	// First pass: find the page's last row (cheap: no row is built), so the
-	// cursor can precede the data as in FPT's answers.
-	last, rows := -1, 0
-	switch {
-	case flt.none:
-	case flt.any():
-		if p.start < n {
-			last = min(p.start+p.size, n) - 1
-			rows = last - p.start + 1
-		}
-	default:
-		for i := p.start; i < n && rows < p.size; i++ {
-			if g.matchK(&flt, i%g.labelSets) {
-				last = i
-				rows++
-			}
-		}
-	}
-	b = s.appendHeader(b, p, last, rows, s.countGenerated(&flt, n))
-	if p.fault.NullData {
-		return append(b, "null}"...)
-	}
-	b = append(b, '[')
-	if rows > 0 {
-		var dayFrag [48]byte
-		df := appendDayFrag(dayFrag[:0], p.q.day)
-		mode := p.fault.numMode()
+	var rows []wireBill
+	last := -1
+	if !flt.none {
 		var r row
-		first := true
-		for i := p.start; i <= last; i++ {
-			if !g.matchK(&flt, i%g.labelSets) {
-				continue
-			}
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			g.fill(&r, p.q.dayNum, p.q.dom, p.q.elapsed, i)
-			if mode == numPlain {
-				b = g.appendRow(b, &r, df)
-			} else {
-				bill := g.bill(&r, p.q.day)
-				b = appendBill(b, &bill, mode)
+		for i := p.start; i < n && len(rows) < p.size; i++ {
+			if g.matchK(&flt, i%g.labelSets) {
+				g.fill(&r, p.q.dayNum, p.q.dom, p.q.elapsed, i)
+				rows = append(rows, g.bill(&r, p.q.day))
+				last = i
 			}
 		}
 	}
-	return append(b, "]}"...)
+	return s.pageAnswer(p, rows, last, s.countGenerated(&flt, n))
 }
 
-func (s *Server) renderExplicit(b []byte, p *pageRequest) []byte {
-	rows := *p.q.explicit
-	last, n, total := -1, 0, 0
-	for i := range rows {
-		if !matchBill(&p.flt, &rows[i]) {
+func (s *Server) renderExplicit(p *pageRequest) []byte {
+	all := *p.q.explicit
+	var rows []wireBill
+	last, total := -1, 0
+	for i := range all {
+		if !matchBill(&p.flt, &all[i]) {
 			continue
 		}
 		total++
-		if i >= p.start && n < p.size {
+		if i >= p.start && len(rows) < p.size {
+			rows = append(rows, wireOf(&all[i]))
 			last = i
-			n++
 		}
 	}
-	b = s.appendHeader(b, p, last, n, total)
-	if p.fault.NullData {
-		return append(b, "null}"...)
-	}
-	b = append(b, '[')
-	mode := p.fault.numMode()
-	first := true
-	for i := p.start; i <= last; i++ {
-		if !matchBill(&p.flt, &rows[i]) {
-			continue
-		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = appendBill(b, &rows[i], mode)
-	}
-	return append(b, "]}"...)
+	return s.pageAnswer(p, rows, last, total)
 }
 
-// appendHeader writes everything up to "data": for a page whose last row
-// index is last (-1 for an empty page).
-func (s *Server) appendHeader(b []byte, p *pageRequest, last, rows, count int) []byte {
-	b = append(b, `{"status":0,"message":"success`...)
-	p.msgEnd = len(b)
-	b = append(b, `","last_sort_value":[`...)
+// pageAnswer marshals a page of rows whose last row index is last (-1 for
+// an empty page), out of count rows matching the query.
+func (s *Server) pageAnswer(p *pageRequest, rows []wireBill, last, count int) []byte {
+	a := billsAnswer{Status: 0, Message: "success", LastSortValue: []string{}, Count: count}
 	switch {
 	case p.fault.RepeatCursor:
-		for i, c := range p.cursor {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, c)
-		}
-	case rows > 0 && !p.fault.NullData:
-		b = appendString(b, p.q.day)
-		b = append(b, `,"`...)
-		b = strconv.AppendInt(b, int64(last), 10)
-		b = append(b, `","`...)
-		b = strconv.AppendInt(b, int64(max(p.page, 1)+1), 10)
-		b = append(b, '"')
+		a.LastSortValue = append(a.LastSortValue, p.cursor...)
+	case len(rows) > 0 && !p.fault.NullData:
+		a.LastSortValue = []string{p.q.day, strconv.Itoa(last), strconv.Itoa(max(p.page, 1) + 1)}
 	}
-	b = append(b, `],"count":`...)
-	b = strconv.AppendInt(b, int64(count), 10)
-	return append(b, `,"data":`...)
+	if !p.fault.NullData {
+		if rows == nil {
+			rows = []wireBill{}
+		}
+		a.Data = rowsJSON(rows, p.fault.numMode())
+	}
+	return marshalPadded(&a, &a.Message, p.fault.Oversize)
 }
 
 // countGenerated returns (and caches) how many generated rows of a day of n

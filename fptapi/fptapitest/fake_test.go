@@ -88,7 +88,7 @@ type page struct {
 	Message       string          `json:"message"`
 	LastSortValue []string        `json:"last_sort_value"`
 	Count         int             `json:"count"`
-	Data          []fptapi.Bill   `json:"data"`
+	Data          []wireBill      `json:"data"`
 }
 
 func postBills(t *testing.T, s *Server, q billsReq) (response, page) {
@@ -105,7 +105,7 @@ func postBills(t *testing.T, s *Server, q billsReq) (response, page) {
 
 // fetchAll pages through a query as a careful client would: stop on an
 // empty or short page, never on count.
-func fetchAll(t *testing.T, s *Server, q billsReq) (rows []fptapi.Bill, pages, count int) {
+func fetchAll(t *testing.T, s *Server, q billsReq) (rows []wireBill, pages, count int) {
 	t.Helper()
 	seen := map[string]bool{}
 	for {
@@ -124,11 +124,11 @@ func fetchAll(t *testing.T, s *Server, q billsReq) (rows []fptapi.Bill, pages, c
 	}
 }
 
-func expected(t *testing.T, s *Server, day string, f fptapi.Filter) []fptapi.Bill {
+func expected(t testing.TB, s *Server, day string, f fptapi.Filter) []wireBill {
 	t.Helper()
-	var out []fptapi.Bill
-	require.NoError(t, s.EachBill(day, f, func(b *fptapi.Bill) bool {
-		out = append(out, *b)
+	var out []wireBill
+	require.NoError(t, s.eachRow(day, f, func(w *wireBill) bool {
+		out = append(out, *w)
 		return true
 	}))
 	return out
@@ -266,10 +266,10 @@ func TestFilters(t *testing.T) {
 	)
 	for _, f := range filters {
 		t.Run(f.ServiceType+"|"+f.BillingGroupName+"|"+f.BillingConfigName, func(t *testing.T) {
-			var want []fptapi.Bill
-			for _, b := range all {
-				if matchBill(&f, &b) {
-					want = append(want, b)
+			var want []wireBill
+			for _, w := range all {
+				if b := w.bill(); matchBill(&f, &b) {
+					want = append(want, w)
 				}
 			}
 			rows, _, count := fetchAll(t, s, query(day, 37, f))
@@ -480,7 +480,7 @@ func oddBills() []fptapi.Bill {
 		out = append(out, fptapi.Bill{
 			VPCID: "vpc-" + strconv.Itoa(i), VPCName: s, Service: "instance", Tag: s,
 			BillingGroupName: s, BillingConfigName: "cfg " + s, Name: s, Day: "2025-03-02",
-			TotalPrice: 1234.5 + float64(i), VCPU: 2, RAM: 4.5, Disk: 1e-7, RunningTime: 1e21,
+			TotalPrice: 1234.5 + float64(i), VCPU: 2, RAM: 4.5, Disk: 1e-7, RAMQuantity: 1e21,
 			CPUQuantity: -0.25,
 		})
 	}
@@ -508,7 +508,7 @@ func TestSetBillsRoundTrip(t *testing.T) {
 				want.VPCName, want.Tag, want.BillingGroupName, want.Name = fixed, fixed, fixed, fixed
 				want.BillingConfigName = "cfg " + fixed
 			}
-			assert.Equal(t, want, rows[i], "row %d", i)
+			assert.Equal(t, want, rows[i].bill(), "row %d", i)
 		}
 	}
 

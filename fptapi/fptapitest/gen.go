@@ -1,6 +1,7 @@
 package fptapitest
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
@@ -104,14 +105,6 @@ type gen struct {
 
 	prices [len(groups)][]prices // [group][config]
 
-	// Pre-escaped JSON fragments, so the hot path mostly copies bytes.
-	orgFrag     []byte                           // {"org_id":"…","org_name":"…",
-	vpcFrag     [len(vpcs)][]byte                // "tenant_iaas_id":…,"pool_name":"…",
-	nameFrag    [len(services)][len(vpcs)][]byte // "service":"…","name":"vm-sx-hn-
-	attachFrag  [len(services)][len(vpcs)][]byte // ","attach_vm":"vm-sx-hn-
-	policyFrag  [len(policies)][]byte            // ","storage_policy":"SSD","tag":"
-	tagBody     [len(tags)][]byte                // escaped tag without quotes
-	configFrag  [len(groups)][][]byte            // ,"billing_config_name":…}
 	orgID       string
 	tenantIDs   [len(tenants)]string
 	vpcIDs      [len(vpcs)]string
@@ -125,6 +118,8 @@ func mix(x uint64) uint64 {
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
 }
+
+const hexDigits = "0123456789abcdef"
 
 // appendUUID writes a version-4 shaped UUID built from two hashes.
 func appendUUID(b []byte, hi, lo uint64) []byte {
@@ -168,44 +163,14 @@ func newGen(seed int64, rows, labelSets int) *gen {
 		g.vpcIDs[i] = uuidString(mix(s^uint64(300+i)), mix(s^uint64(400+i)))
 	}
 
-	g.orgFrag = appendString(append([]byte(nil), `{"org_id":`...), g.orgID)
-	g.orgFrag = appendString(append(g.orgFrag, `,"org_name":`...), orgName)
-	g.orgFrag = append(g.orgFrag, ',')
-	for v, vpc := range vpcs {
-		b := appendString(append([]byte(nil), `"tenant_iaas_id":`...), g.tenantIDs[vpc.tenant])
-		b = appendString(append(b, `,"tenant_iaas_name":`...), tenants[vpc.tenant])
-		b = appendString(append(b, `,"vpc_id":`...), g.vpcIDs[v])
-		b = appendString(append(b, `,"vpc_name":`...), vpc.name)
-		b = appendString(append(b, `,"vdi_site":`...), vpc.site)
-		b = appendString(append(b, `,"pool_name":`...), poolName(vpc.site))
-		g.vpcFrag[v] = append(b, ',')
-	}
-	for sv, svc := range services {
+	for sv := range services {
 		for v, vpc := range vpcs {
-			b := appendString(append([]byte(nil), `"service":`...), svc.name)
-			b = append(b, `,"name":"`...)
-			g.nameFrag[sv][v] = appendStringBody(b, svc.prefix+"-"+vpc.slug+"-")
 			g.attachNames[sv][v] = attachPrefix(sv, vpc.slug)
-			b = append([]byte(nil), `","attach_vm":"`...)
-			g.attachFrag[sv][v] = appendStringBody(b, g.attachNames[sv][v])
 		}
 	}
-	for p, pol := range policies {
-		b := appendString(append([]byte(nil), `","storage_policy":`...), pol)
-		g.policyFrag[p] = append(b, `,"tag":"`...)
-	}
-	for t, tag := range tags {
-		g.tagBody[t] = appendStringBody(nil, tag)
-	}
 	for gi, grp := range groups {
-		g.configFrag[gi] = make([][]byte, len(grp.configs))
 		g.prices[gi] = make([]prices, len(grp.configs))
-		for ci, cfg := range grp.configs {
-			b := appendString(append([]byte(nil), `,"billing_config_name":`...), cfg)
-			b = appendString(append(b, `,"billing_group_name":`...), grp.name)
-			b = appendString(append(b, `,"invoice_group_name":`...), grp.invoice)
-			g.configFrag[gi][ci] = append(b, '}')
-
+		for ci := range grp.configs {
 			// Each contract has its own price list, close to FPT's public ones.
 			h := mix(s ^ uint64(1000+gi*10+ci))
 			g.prices[gi][ci] = prices{
@@ -272,8 +237,8 @@ func (g *gen) labels(k int) labels {
 	return l
 }
 
-// appendTag writes a label set's tag: the escaped base and its suffix.
-func appendTag(b []byte, base []byte, tagIdx, ext int) []byte {
+// appendTag writes a label set's tag: the base and its suffix.
+func appendTag(b []byte, base string, tagIdx, ext int) []byte {
 	b = append(b, base...)
 	if ext == 0 {
 		return b
@@ -287,7 +252,7 @@ func appendTag(b []byte, base []byte, tagIdx, ext int) []byte {
 }
 
 // row is one generated bill row in fixed point: quantities and running time
-// in 1/10000, money in 1/100 VND. Fixed point keeps the JSON exact and cheap.
+// in 1/10000, money in 1/100 VND, so that every number is an exact decimal.
 type row struct {
 	index    int
 	l        labels
@@ -394,15 +359,6 @@ func (g *gen) fill(r *row, dayNum int64, dom int, elapsed int64, i int) {
 	r.price = (perHour*r.rt + 5000) / 10000
 }
 
-// appendDayFrag writes the per-day part: "day":"D","start_time":"D
-func appendDayFrag(b []byte, day string) []byte {
-	b = append(b, `"day":"`...)
-	b = append(b, day...)
-	b = append(b, `","start_time":"`...)
-	b = append(b, day...)
-	return append(b, ' ')
-}
-
 func append2(b []byte, v int64) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
 
 func appendPad6(b []byte, v int) []byte {
@@ -417,55 +373,10 @@ func appendPad6(b []byte, v int) []byte {
 	return append(b, d[:]...)
 }
 
-// appendRow is the hot path: one generated row as JSON.
-func (g *gen) appendRow(b []byte, r *row, dayFrag []byte) []byte {
-	b = append(b, g.orgFrag...)
-	b = append(b, g.vpcFrag[r.l.vpc]...)
-	b = append(b, dayFrag...)
-	b = append2(b, r.startSec/3600)
-	b = append(b, ':')
-	b = append2(b, r.startSec/60%60)
-	b = append(b, ':')
-	b = append2(b, r.startSec%60)
-	b = append(b, `",`...)
-	b = append(b, g.nameFrag[r.l.svc][r.l.vpc]...)
-	b = appendPad6(b, r.index)
-	b = append(b, `","infra_id":"`...)
-	b = appendUUID(b, mix(r.hr^0x5555), mix(r.hr^0xaaaa))
-	b = append(b, g.attachFrag[r.l.svc][r.l.vpc]...)
-	if r.l.svc != svcS3 {
-		b = appendPad6(b, int(r.attach))
-	}
-	b = append(b, g.policyFrag[r.policy]...)
-	b = appendTag(b, g.tagBody[r.l.tag], r.l.tag, r.l.ext)
-	b = append(b, `","disk":`...)
-	b = strconv.AppendInt(b, r.disk, 10)
-	b = append(b, `,"disk_total":`...)
-	b = strconv.AppendInt(b, r.disk, 10)
-	b = append(b, `,"vcpu":`...)
-	b = strconv.AppendInt(b, r.vcpu, 10)
-	b = append(b, `,"vcpu_total":`...)
-	b = strconv.AppendInt(b, r.vcpu, 10)
-	b = append(b, `,"ram":`...)
-	b = strconv.AppendInt(b, r.ram, 10)
-	b = append(b, `,"ram_total":`...)
-	b = strconv.AppendInt(b, r.ram, 10)
-	b = append(b, `,"running_time":`...)
-	b = appendFixed(b, r.rt, 4)
-	b = append(b, `,"total_price":`...)
-	b = appendFixed(b, r.price, 2)
-	b = append(b, `,"disk_quantity":`...)
-	b = appendFixed(b, r.disk*r.rt, 4)
-	b = append(b, `,"cpu_quantity":`...)
-	b = appendFixed(b, r.vcpu*r.rt, 4)
-	b = append(b, `,"ram_quantity":`...)
-	b = appendFixed(b, r.ram*r.rt, 4)
-	return append(b, g.configFrag[r.l.grp][r.l.cfg]...)
-}
-
-// bill converts a generated row to the client's type, with exactly the
-// values a client decodes from appendRow's JSON.
-func (g *gen) bill(r *row, day string) fptapi.Bill {
+// bill is a generated row as sent. Numbers are fixed-point values divided
+// once, and encoding/json writes the shortest text that reads back as the
+// same float64, so a client decodes exactly these values.
+func (g *gen) bill(r *row, day string) wireBill {
 	vpc := vpcs[r.l.vpc]
 	svc := services[r.l.svc]
 	grp := groups[r.l.grp]
@@ -479,8 +390,8 @@ func (g *gen) bill(r *row, day string) fptapi.Bill {
 	if r.l.svc != svcS3 {
 		attach = string(appendPad6([]byte(attach), int(r.attach)))
 	}
-	fixed := func(v int64, d int) float64 { return float64(v) / float64(pow10[d]) }
-	return fptapi.Bill{
+	fixed := func(v int64, d int) float64 { return float64(v) / math.Pow10(d) }
+	return wireBill{
 		OrgID:             g.orgID,
 		OrgName:           orgName,
 		TenantIaasID:      g.tenantIDs[vpc.tenant],
@@ -496,7 +407,7 @@ func (g *gen) bill(r *row, day string) fptapi.Bill {
 		InfraID:           uuidString(mix(r.hr^0x5555), mix(r.hr^0xaaaa)),
 		AttachVM:          attach,
 		StoragePolicy:     policies[r.policy],
-		Tag:               string(appendTag(nil, []byte(tags[r.l.tag]), r.l.tag, r.l.ext)),
+		Tag:               string(appendTag(nil, tags[r.l.tag], r.l.tag, r.l.ext)),
 		BillingConfigName: grp.configs[r.l.cfg],
 		BillingGroupName:  grp.name,
 		InvoiceGroupName:  grp.invoice,
