@@ -48,9 +48,10 @@ func TestDemoGolden(t *testing.T) {
 	)
 	require.NoError(t, err)
 	refresher, err := collector.NewRefresher(collector.Config{
-		Source:   client,
-		Location: loc,
-		Now:      clock,
+		Source:       client,
+		Location:     loc,
+		Now:          clock,
+		TopResources: collector.DefaultTopResources, // --collector.top-resources' default
 		Budgets: collector.Budgets{
 			Daily:      5e6,
 			Monthly:    150e6,

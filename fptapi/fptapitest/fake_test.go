@@ -158,8 +158,19 @@ func TestRowsAreRealistic(t *testing.T) {
 
 	services := map[string]int{}
 	labelSets := map[[5]string]bool{}
-	emptyTags, diacritics := 0, 0
+	emptyTags, diacritics, emptyIDs := 0, 0, 0
+	ids := map[string]bool{}
+	vpcsByName := map[string]map[string]bool{}
 	for _, r := range rows {
+		if r.InfraID == "" {
+			emptyIDs++
+		} else {
+			ids[r.InfraID] = true
+		}
+		if vpcsByName[r.Name] == nil {
+			vpcsByName[r.Name] = map[string]bool{}
+		}
+		vpcsByName[r.Name][r.VPCID] = true
 		services[r.Service]++
 		labelSets[[5]string{r.VPCID, r.VPCName, r.Service, r.BillingGroupName, r.Tag}] = true
 		if r.Tag == "" {
@@ -176,6 +187,9 @@ func TestRowsAreRealistic(t *testing.T) {
 			"storage_policy": r.StoragePolicy, "billing_config_name": r.BillingConfigName,
 			"billing_group_name": r.BillingGroupName, "invoice_group_name": r.InvoiceGroupName,
 		} {
+			if name == "infra_id" && r.Service == "ip" {
+				continue // one IP row in ten has none, as the API may send
+			}
 			require.NotEmpty(t, v, "%s of %s", name, r.Name)
 		}
 		assert.Equal(t, "2025-03-10", r.Day)
@@ -192,9 +206,42 @@ func TestRowsAreRealistic(t *testing.T) {
 		}
 	}
 	assert.Equal(t, Services(), sortedKeys(services, Services()), "every service appears")
+	assert.Equal(t, 2000-emptyIDs, len(ids), "every resource with an infra_id is one row a day")
+	assert.Positive(t, emptyIDs, "IP rows without infra_id")
+	assert.Less(t, len(vpcsByName["ip-public-0"]), len(rows), "one IP name in several VPCs")
+	assert.Greater(t, len(vpcsByName["ip-public-0"]), 1, "one IP name in several VPCs")
 	assert.Len(t, labelSets, 300, "rows fall into exactly LabelSets label sets")
 	assert.Positive(t, emptyTags)
 	assert.Positive(t, diacritics)
+}
+
+// TestResourcesAcrossDays: a resource keeps its infra_id from day to day,
+// but for the slots replaced in the middle of the month.
+func TestResourcesAcrossDays(t *testing.T) {
+	s := newTestServer(t, Config{RowsPerDay: 400, LabelSets: 50,
+		Now: func() time.Time { return time.Date(2025, 3, 31, 12, 0, 0, 0, time.UTC) }})
+	idsOn := func(day string) map[int]string {
+		out := map[int]string{}
+		i := 0
+		require.NoError(t, s.EachBill(day, fptapi.Filter{}, func(b *fptapi.Bill) bool {
+			out[i] = b.InfraID
+			i++
+			return true
+		}))
+		return out
+	}
+	d3, d10, d20 := idsOn("2025-03-03"), idsOn("2025-03-10"), idsOn("2025-03-20")
+	replaced := 0
+	for i, id := range d3 {
+		assert.Equal(t, id, d10[i], "row %d: stable in the first half", i)
+		if i%40 == 7 {
+			assert.NotEqual(t, id, d20[i], "row %d: replaced on the 15th", i)
+			replaced++
+		} else {
+			assert.Equal(t, id, d20[i], "row %d: stable", i)
+		}
+	}
+	assert.Positive(t, replaced)
 }
 
 func sortedKeys(m map[string]int, order []string) []string {

@@ -255,6 +255,7 @@ func appendTag(b []byte, base string, tagIdx, ext int) []byte {
 // in 1/10000, money in 1/100 VND, so that every number is an exact decimal.
 type row struct {
 	index    int
+	dom      int // day of the month
 	l        labels
 	policy   int
 	vcpu     int64
@@ -272,7 +273,7 @@ type row struct {
 // of the month, elapsed the seconds of the day that have passed (86400 for a
 // full day).
 func (g *gen) fill(r *row, dayNum int64, dom int, elapsed int64, i int) {
-	r.index = i
+	r.index, r.dom = i, dom
 	r.l = g.labels(i % g.labelSets)
 	hr := mix(g.seed ^ uint64(i)*0x9e3779b97f4a7c15)
 	hd := mix(hr ^ uint64(dayNum)*0xbf58476d1ce4e5b9)
@@ -376,6 +377,33 @@ func appendPad6(b []byte, v int) []byte {
 // bill is a generated row as sent. Numbers are fixed-point values divided
 // once, and encoding/json writes the shortest text that reads back as the
 // same float64, so a client decodes exactly these values.
+// Resources are stable across days, so that a resource's cost adds up over
+// the month, with what real tenants have too: a resource replaced in the
+// middle of the month (row slots with index%40 == 7 hold one resource until
+// the 15th, another from then on), public IPs named alike in every VPC, and
+// one IP row in ten without an infra_id.
+func (g *gen) resourceID(r *row) string {
+	if r.l.svc == svcIP && r.index%10 == 0 {
+		return ""
+	}
+	hr := r.hr
+	if r.index%40 == 7 && r.dom >= 15 {
+		hr = mix(hr ^ 0x1515)
+	}
+	return uuidString(mix(hr^0x5555), mix(hr^0xaaaa))
+}
+
+func (g *gen) resourceName(r *row, prefix, vpcSlug string) string {
+	if r.l.svc == svcIP {
+		return "ip-public-" + strconv.Itoa(r.index%3)
+	}
+	name := string(appendPad6([]byte(prefix+"-"+vpcSlug+"-"), r.index))
+	if r.index%40 == 7 && r.dom >= 15 {
+		name += "-new"
+	}
+	return name
+}
+
 func (g *gen) bill(r *row, day string) wireBill {
 	vpc := vpcs[r.l.vpc]
 	svc := services[r.l.svc]
@@ -403,8 +431,8 @@ func (g *gen) bill(r *row, day string) wireBill {
 		Day:               day,
 		StartTime:         day + " " + string(st),
 		Service:           svc.name,
-		Name:              string(appendPad6([]byte(svc.prefix+"-"+vpc.slug+"-"), r.index)),
-		InfraID:           uuidString(mix(r.hr^0x5555), mix(r.hr^0xaaaa)),
+		Name:              g.resourceName(r, svc.prefix, vpc.slug),
+		InfraID:           g.resourceID(r),
 		AttachVM:          attach,
 		StoragePolicy:     policies[r.policy],
 		Tag:               string(appendTag(nil, tags[r.l.tag], r.l.tag, r.l.ext)),
