@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -24,6 +25,42 @@ const (
 	// page through even one day per refresh.
 	minRateLimit = 0.001
 )
+
+// billingTimezone is the zone of FPT Cloud's billing days.
+const billingTimezone = "Asia/Ho_Chi_Minh"
+
+// timezoneWarning is a warning for a --fpt.timezone other than FPT Cloud's
+// billing zone: valid, but every billing day and month then starts at
+// another hour than FPT's, so the sums are not FPT's days.
+func timezoneWarning(name string) string {
+	if name == billingTimezone || name == "Asia/Saigon" { // the zone's older name
+		return ""
+	}
+	return fmt.Sprintf("--fpt.timezone=%s is not FPT Cloud's billing zone %s: billing days and months will start at another hour than FPT's", name, billingTimezone)
+}
+
+// checkAPIURL refuses a --fpt.api-url the client could not use, before
+// anything starts.
+func checkAPIURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--fpt.api-url: %q is not an absolute http(s) URL; FPT Cloud's is %s", raw, fptapi.DefaultBaseURL)
+	}
+	if u.User != nil {
+		return fmt.Errorf("--fpt.api-url: %q must not carry a user or password; the token authenticates", u.Redacted())
+	}
+	return nil
+}
+
+// apiURLWarning is a warning for a --fpt.api-url whose path is not the API's
+// base (.../api): the requests would go to the wrong paths and get 404.
+func apiURLWarning(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/api") {
+		return ""
+	}
+	return fmt.Sprintf("--fpt.api-url=%s does not end in /api: the base URL has the form %s; requests may answer 404", raw, fptapi.DefaultBaseURL)
+}
 
 // parseTimezone loads an IANA time zone name. The empty string and "Local"
 // are refused: the billing day must not silently follow the machine's zone.
@@ -224,24 +261,27 @@ func isCleanPath(p string) bool {
 }
 
 // buildFilters turns the repeatable filter flags into one query filter per
-// (service type, billing group) pair; no flags means one unfiltered query.
-func buildFilters(serviceTypes, billingGroups []string) ([]fptapi.Filter, error) {
-	for _, s := range append(append([]string{}, serviceTypes...), billingGroups...) {
+// (service type, billing group, billing config) combination; no flags means
+// one unfiltered query.
+func buildFilters(serviceTypes, billingGroups, billingConfigs []string) ([]fptapi.Filter, error) {
+	for _, s := range slices.Concat(serviceTypes, billingGroups, billingConfigs) {
 		if strings.TrimSpace(s) == "" {
-			return nil, errors.New("--fpt.service-type and --fpt.billing-group values must not be empty")
+			return nil, errors.New("--fpt.service-type, --fpt.billing-group and --fpt.billing-config values must not be empty")
 		}
 	}
-	if len(serviceTypes) == 0 {
-		serviceTypes = []string{""}
-	}
-	if len(billingGroups) == 0 {
-		billingGroups = []string{""}
+	orAll := func(values []string) []string {
+		if len(values) == 0 {
+			return []string{""}
+		}
+		return values
 	}
 	// Repeated values make repeated filters: the refresher drops those.
 	var filters []fptapi.Filter
-	for _, s := range serviceTypes {
-		for _, g := range billingGroups {
-			filters = append(filters, fptapi.Filter{ServiceType: s, BillingGroupName: g})
+	for _, s := range orAll(serviceTypes) {
+		for _, g := range orAll(billingGroups) {
+			for _, c := range orAll(billingConfigs) {
+				filters = append(filters, fptapi.Filter{ServiceType: s, BillingGroupName: g, BillingConfigName: c})
+			}
 		}
 	}
 	if len(filters) == 1 && filters[0] == (fptapi.Filter{}) {

@@ -225,11 +225,11 @@ func TestParseTimezone(t *testing.T) {
 }
 
 func TestBuildFilters(t *testing.T) {
-	f, err := buildFilters(nil, nil)
+	f, err := buildFilters(nil, nil, nil)
 	require.NoError(t, err)
 	assert.Nil(t, f, "no flags: one unfiltered query")
 
-	f, err = buildFilters([]string{"storage", "instance"}, []string{"g1", "g2"})
+	f, err = buildFilters([]string{"storage", "instance"}, []string{"g1", "g2"}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []fptapi.Filter{
 		{ServiceType: "storage", BillingGroupName: "g1"},
@@ -238,8 +238,21 @@ func TestBuildFilters(t *testing.T) {
 		{ServiceType: "instance", BillingGroupName: "g2"},
 	}, f)
 
-	_, err = buildFilters([]string{" "}, nil)
-	assert.Error(t, err)
+	f, err = buildFilters(nil, []string{"g1"}, []string{"c1", "c2"})
+	require.NoError(t, err)
+	assert.Equal(t, []fptapi.Filter{
+		{BillingGroupName: "g1", BillingConfigName: "c1"},
+		{BillingGroupName: "g1", BillingConfigName: "c2"},
+	}, f)
+
+	f, err = buildFilters(nil, nil, []string{"c1"})
+	require.NoError(t, err)
+	assert.Equal(t, []fptapi.Filter{{BillingConfigName: "c1"}}, f)
+
+	for _, bad := range [][3][]string{{{" "}, nil, nil}, {nil, {""}, nil}, {nil, nil, {"\t"}}} {
+		_, err = buildFilters(bad[0], bad[1], bad[2])
+		assert.Error(t, err, "%q", bad)
+	}
 }
 
 func FuzzParseGroupBudgets(f *testing.F) {

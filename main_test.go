@@ -80,7 +80,7 @@ func TestRunRejectsBadSettings(t *testing.T) {
 			// Should validation wrongly pass, run must not serve on the default port.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			code := run(ctx, append(tt.args, "--web.listen-address=127.0.0.1:0"), &stderr)
+			code := run(ctx, append(tt.args, "--web.listen-address=127.0.0.1:0"), io.Discard, &stderr)
 			assert.Equal(t, 2, code)
 			assert.Contains(t, stderr.String(), tt.want)
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one clear line: %q", stderr.String())
@@ -106,7 +106,7 @@ func startExporter(t *testing.T, args ...string) (string, *syncBuffer, func() in
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, append(args, "--web.listen-address="+addr), logs) }()
+	go func() { done <- run(ctx, append(args, "--web.listen-address="+addr), io.Discard, logs) }()
 	stop := func() int {
 		cancel()
 		select {

@@ -348,6 +348,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, method string, body []by
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 		observe(code)
 		apiErr := errorFromBody(endpoint, resp.StatusCode, excerpt, token)
+		apiErr.URL = req.URL.Redacted()
 		return attemptResult{
 			token:      token,
 			err:        apiErr,
