@@ -190,7 +190,7 @@ func splitGrouped(s string) (intPart, frac, why string) {
 func separators(s string) (group, mark string) {
 	var kinds []string
 	for _, r := range s {
-		if k := string(r); strings.Contains("._,", k) && !slices.Contains(kinds, k) {
+		if k := string(r); (r == '.' || r == '_' || r == ',') && !slices.Contains(kinds, k) {
 			kinds = append(kinds, k)
 		}
 	}

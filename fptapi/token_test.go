@@ -50,7 +50,7 @@ func TestCleanTokenSaysWhatToDo(t *testing.T) {
 	} {
 		_, err := fptapi.CleanToken(in)
 		if want == "" {
-			assert.NoError(t, err, "%q", in)
+			require.NoError(t, err, "%q", in)
 			continue
 		}
 		require.Error(t, err, "%q", in)
