@@ -197,7 +197,7 @@ func (c *Client) validate() error {
 // token, a pasted "Bearer " prefix, quotes, white space or control
 // characters inside it. Its errors never quote the token.
 func CleanToken(s string) (string, error) {
-	t := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "\ufeff"))
+	t := strings.TrimFunc(s, isSpaceOrBOM)
 	switch {
 	case t == "":
 		return "", errors.New("token is empty")
@@ -207,11 +207,16 @@ func CleanToken(s string) (string, error) {
 		return "", errors.New("token contains quotes: write the token alone, without quotes around it")
 	case strings.ContainsFunc(t, unicode.IsSpace):
 		return "", errors.New("token contains white space")
-	case strings.ContainsFunc(t, unicode.IsControl):
+	case strings.ContainsFunc(t, unicode.IsControl), strings.ContainsRune(t, byteOrderMark):
 		return "", errors.New("token contains control characters")
 	}
 	return t, nil
 }
+
+// byteOrderMark starts files that Windows editors save as UTF-8.
+const byteOrderMark = '\ufeff'
+
+func isSpaceOrBOM(r rune) bool { return unicode.IsSpace(r) || r == byteOrderMark }
 
 // hasBearerPrefix reports whether t is "Bearer <something>", as copied from
 // an Authorization header or a curl example.
