@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +26,42 @@ const (
 	minRateLimit = 0.001
 )
 
+// billingTimezone is the zone of FPT Cloud's billing days.
+const billingTimezone = "Asia/Ho_Chi_Minh"
+
+// timezoneWarning is a warning for a --fpt.timezone other than FPT Cloud's
+// billing zone: valid, but every billing day and month then starts at
+// another hour than FPT's, so the sums are not FPT's days.
+func timezoneWarning(name string) string {
+	if name == billingTimezone || name == "Asia/Saigon" { // the zone's older name
+		return ""
+	}
+	return fmt.Sprintf("--fpt.timezone=%s is not FPT Cloud's billing zone %s: billing days and months will start at another hour than FPT's", name, billingTimezone)
+}
+
+// checkAPIURL refuses a --fpt.api-url the client could not use, before
+// anything starts.
+func checkAPIURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--fpt.api-url: %q is not an absolute http(s) URL; FPT Cloud's is %s", raw, fptapi.DefaultBaseURL)
+	}
+	if u.User != nil {
+		return fmt.Errorf("--fpt.api-url: %q must not carry a user or password; the token authenticates", u.Redacted())
+	}
+	return nil
+}
+
+// apiURLWarning is a warning for a --fpt.api-url whose path is not the API's
+// base (.../api): the requests would go to the wrong paths and get 404.
+func apiURLWarning(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/api") {
+		return ""
+	}
+	return fmt.Sprintf("--fpt.api-url=%s does not end in /api: the base URL has the form %s; requests may answer 404", raw, fptapi.DefaultBaseURL)
+}
+
 // parseTimezone loads an IANA time zone name. The empty string and "Local"
 // are refused: the billing day must not silently follow the machine's zone.
 func parseTimezone(name string) (*time.Location, error) {
@@ -37,28 +75,139 @@ func parseTimezone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// groupedNumber is a decimal number with "_" or "," between groups of three
-// digits (5_000_000, 5,000,000.50). Separators anywhere else are refused:
-// "1,5" and "1.500" mean different things in different locales.
-var groupedNumber = regexp.MustCompile(`^[0-9]{1,3}([_,][0-9]{3})+(\.[0-9]+)?$`)
+// vndSuffixes are the multipliers people in Vietnam write after an amount,
+// matched case-insensitively: k and nghìn (thousand), M, tr and triệu
+// (million), B, tỷ and tỉ (billion), with or without diacritics.
+var vndSuffixes = map[string]int{
+	"k": 3, "nghìn": 3, "nghin": 3, "ngàn": 3, "ngan": 3,
+	"m": 6, "tr": 6, "triệu": 6, "trieu": 6,
+	"b": 9, "tỷ": 9, "tỉ": 9, "ty": 9, "ti": 9,
+}
 
-// parseVND parses a budget amount in VND: a plain or scientific decimal
-// number, or one with thousands separators (see groupedNumber).
+// vndForms is what every amount error lists.
+const vndForms = "accepted forms: 5000000, 5.000.000, 5,000,000, 5_000_000, 5e6, " +
+	"decimals as 1.5 or 1,5, and a suffix k/nghìn (thousand), M/tr/triệu (million) or B/tỷ/ty (billion) such as 5tr, 1,5 triệu, 2ty"
+
+// parseVND parses a budget amount in VND as people write it. Dots and
+// commas are read by their position, never by locale:
+//   - a separator that occurs more than once separates groups of three
+//     digits (5.000.000, 5,000,000); "_" always does (5_000_000);
+//   - with both "." and ",", the last one is the decimal mark
+//     (5.000.000,50 or 5,000,000.50);
+//   - a single "." or "," is a decimal mark (1.5, 1,5), except before
+//     exactly three digits: 5.000 is five thousand to one reader and five
+//     to another, so it is refused rather than guessed.
+//
+// A suffix (see vndSuffixes) multiplies; scientific notation (5e6) takes
+// none. The amount must be finite and positive.
 func parseVND(s string) (float64, error) {
-	clean := strings.TrimSpace(s)
-	if groupedNumber.MatchString(clean) {
-		clean = strings.NewReplacer("_", "", ",", "").Replace(clean)
+	fail := func(why string) (float64, error) {
+		return 0, fmt.Errorf("%q %s; %s", s, why, vndForms)
 	}
-	v, err := strconv.ParseFloat(clean, 64)
-	if err != nil || strings.ContainsAny(clean, "_xXpP") {
-		return 0, fmt.Errorf("%q is not an amount in VND", s)
+	number, exp, ok := cutVNDSuffix(strings.TrimSpace(s))
+	switch {
+	case number == "":
+		return fail("is not an amount in VND")
+	case !ok:
+		return fail("has an unknown suffix")
 	}
+	var decimal string
+	if strings.ContainsAny(number, "eE") {
+		if exp != 0 || !scientific.MatchString(number) {
+			return fail("is not an amount in VND")
+		}
+		decimal = number
+	} else {
+		intPart, frac, why := splitGrouped(number)
+		if why != "" {
+			return fail(why)
+		}
+		decimal = intPart + "." + frac + "e" + strconv.Itoa(exp)
+	}
+	// ParseFloat rounds the exact decimal once: the suffix moves the
+	// exponent rather than multiplying a rounded value.
+	v, err := strconv.ParseFloat(decimal, 64)
 	// 0 is refused, not taken as "no budget": leave the flag out for that.
-	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
-		return 0, fmt.Errorf("%q is not a finite, positive amount in VND", s)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) || v <= 0 {
+		return fail("is not a finite, positive amount in VND")
 	}
 	return v, nil
 }
+
+// scientific is a plain decimal with an exponent: 5e6, 1.5E+6.
+var scientific = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$`)
+
+// cutVNDSuffix splits "5 triệu" into "5" and 6. ok is false for text after
+// the number that is not a known suffix.
+func cutVNDSuffix(s string) (number string, exp int, ok bool) {
+	end := strings.LastIndexFunc(s, func(r rune) bool { return r >= '0' && r <= '9' }) + 1
+	suffix := strings.ToLower(strings.TrimSpace(s[end:]))
+	if suffix == "" {
+		return s, 0, true
+	}
+	exp, ok = vndSuffixes[suffix]
+	return s[:end], exp, ok
+}
+
+// splitGrouped reads digits with "." "," "_" separators (see parseVND) into
+// the integer digits and the decimal digits; why says what is wrong.
+func splitGrouped(s string) (intPart, frac, why string) {
+	if s == "" || !isDigit(s[0]) || !isDigit(s[len(s)-1]) {
+		return "", "", "is not an amount in VND"
+	}
+	group, mark := separators(s)
+	if group == "?" || (mark != "" && strings.Count(s, mark) != 1) {
+		return "", "", "is not an amount in VND"
+	}
+	intPart = s
+	if mark != "" {
+		intPart, frac, _ = strings.Cut(s, mark)
+		if group == "" && len(frac) == 3 {
+			return "", "", "is ambiguous: is the " + mark + " a thousands separator or a decimal mark?"
+		}
+	}
+	if group != "" {
+		groups := strings.Split(intPart, group)
+		for i, g := range groups {
+			if len(g) != 3 && (i > 0 || len(g) == 0 || len(g) > 3) {
+				return "", "", "has digits in groups other than three"
+			}
+		}
+		intPart = strings.Join(groups, "")
+	}
+	if strings.ContainsFunc(intPart+frac, func(r rune) bool { return r < '0' || r > '9' }) {
+		return "", "", "is not an amount in VND"
+	}
+	if frac == "" {
+		frac = "0"
+	}
+	return intPart, frac, ""
+}
+
+// separators finds the thousands separator and the decimal mark of s, each
+// "" when absent: "_" or a repeated "." or "," groups, a single one is the
+// decimal mark, and with two kinds the last to appear is the decimal mark.
+func separators(s string) (group, mark string) {
+	var kinds []string
+	for _, r := range s {
+		if k := string(r); (r == '.' || r == '_' || r == ',') && !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	switch {
+	case len(kinds) == 0:
+		return "", ""
+	case len(kinds) == 2 && kinds[1] != "_":
+		return kinds[0], kinds[1]
+	case len(kinds) == 1 && (kinds[0] == "_" || strings.Count(s, kinds[0]) > 1):
+		return kinds[0], ""
+	case len(kinds) == 1:
+		return "", kinds[0]
+	}
+	return "?", "" // three kinds, or "_" after a decimal mark: refused by the caller
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 // parseGroupBudgets parses repeated GROUP=AMOUNT values. The amount follows
 // the last "=", so billing group names may themselves contain "=".
@@ -112,24 +261,27 @@ func isCleanPath(p string) bool {
 }
 
 // buildFilters turns the repeatable filter flags into one query filter per
-// (service type, billing group) pair; no flags means one unfiltered query.
-func buildFilters(serviceTypes, billingGroups []string) ([]fptapi.Filter, error) {
-	for _, s := range append(append([]string{}, serviceTypes...), billingGroups...) {
+// (service type, billing group, billing config) combination; no flags means
+// one unfiltered query.
+func buildFilters(serviceTypes, billingGroups, billingConfigs []string) ([]fptapi.Filter, error) {
+	for _, s := range slices.Concat(serviceTypes, billingGroups, billingConfigs) {
 		if strings.TrimSpace(s) == "" {
-			return nil, errors.New("--fpt.service-type and --fpt.billing-group values must not be empty")
+			return nil, errors.New("--fpt.service-type, --fpt.billing-group and --fpt.billing-config values must not be empty")
 		}
 	}
-	if len(serviceTypes) == 0 {
-		serviceTypes = []string{""}
-	}
-	if len(billingGroups) == 0 {
-		billingGroups = []string{""}
+	orAll := func(values []string) []string {
+		if len(values) == 0 {
+			return []string{""}
+		}
+		return values
 	}
 	// Repeated values make repeated filters: the refresher drops those.
 	var filters []fptapi.Filter
-	for _, s := range serviceTypes {
-		for _, g := range billingGroups {
-			filters = append(filters, fptapi.Filter{ServiceType: s, BillingGroupName: g})
+	for _, s := range orAll(serviceTypes) {
+		for _, g := range orAll(billingGroups) {
+			for _, c := range orAll(billingConfigs) {
+				filters = append(filters, fptapi.Filter{ServiceType: s, BillingGroupName: g, BillingConfigName: c})
+			}
 		}
 	}
 	if len(filters) == 1 && filters[0] == (fptapi.Filter{}) {

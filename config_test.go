@@ -2,6 +2,9 @@ package main
 
 import (
 	"math"
+	"math/big"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,42 +18,187 @@ import (
 
 func TestParseVND(t *testing.T) {
 	tests := []struct {
-		in      string
-		want    float64
-		wantErr bool
+		in   string
+		want float64 // 0: refused
 	}{
-		{"5000000", 5e6, false},
-		{"5e6", 5e6, false},
-		{"5_000_000", 5e6, false},
-		{"5,000,000.50", 5000000.5, false},
-		{"1,5", 0, true},
-		{"1.500", 1.5, false},
-		{"12,34,567", 0, true},
-		{"5__000", 0, true},
-		{"0x10", 0, true},
-		{"1_000e3", 0, true},
-		{" 12.5 ", 12.5, false},
-		{"0", 0, true},
-		{"0.5", 0.5, false},
-		{"", 0, true},
-		{"_", 0, true},
-		{"-1", 0, true},
-		{"NaN", 0, true},
-		{"Inf", 0, true},
-		{"1e400", 0, true},
-		{"5 triệu", 0, true},
+		{"5000000", 5e6},
+		{"5.000.000", 5e6},
+		{"5,000,000", 5e6},
+		{"5_000_000", 5e6},
+		{"5e6", 5e6},
+		{"1.5E+6", 1.5e6},
+		{"5,000,000.50", 5000000.5},
+		{"5.000.000,50", 5000000.5},
+		{"5.000,5", 5000.5},
+		{"5,000.5", 5000.5},
+		{"5_000.25", 5000.25},
+		{"12.5", 12.5},
+		{"1,5", 1.5},
+		{"0.5", 0.5},
+		{"1.2345", 1.2345},
+		{" 12.5 ", 12.5},
+		{"5k", 5e3},
+		{"5 nghìn", 5e3},
+		{"5M", 5e6},
+		{"5tr", 5e6},
+		{"1,5tr", 1.5e6},
+		{"1.5 triệu", 1.5e6},
+		{"5 Trieu", 5e6},
+		{"2ty", 2e9},
+		{"2 tỷ", 2e9},
+		{"2B", 2e9},
+		{"1.1tr", 1.1e6}, // the exact decimal, not 1.1 * 1e6 rounded twice
+		{"5.000.000k", 5e9},
+
+		// Ambiguous: a single separator before exactly three digits.
+		{"5.000", 0},
+		{"5,000", 0},
+		{"1.500", 0},
+		{"5.000tr", 0},
+		// Malformed groups, signs, and what is not an amount.
+		{"12,34,567", 0},
+		{"5.00.000", 0},
+		{"5000.000.000", 0},
+		{"5__000", 0},
+		{"5_00", 0},
+		{"5.000.000.50", 0},
+		{"5,000,000,50", 0},
+		{"1.5_000", 0},
+		{"1,000.5,5", 0},
+		{"0x10", 0},
+		{"1_000e3", 0},
+		{"5e6tr", 0},
+		{"5 000 000", 0},
+		{"5.", 0},
+		{".5", 0},
+		{"0", 0},
+		{"0tr", 0},
+		{"", 0},
+		{"_", 0},
+		{"-1", 0},
+		{"+1", 0},
+		{"NaN", 0},
+		{"Inf", 0},
+		{"1e400", 0},
+		{"tr", 0},
+		{"5 đồng", 0},
+		{"5kk", 0},
+		{"5 lots", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := parseVND(tt.in)
-			if tt.wantErr {
-				assert.Error(t, err)
+			if tt.want == 0 {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "accepted forms: 5000000, 5.000.000", "every refusal lists the accepted forms")
 				return
 			}
 			require.NoError(t, err)
-			assert.InDelta(t, tt.want, got, 1e-9)
+			assert.Equal(t, tt.want, got)
 		})
 	}
+
+	_, err := parseVND("5.000")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ambiguous")
+}
+
+// Reference forms for FuzzParseVND, written independently of parseVND: one
+// regular expression per accepted shape, each naming its thousands
+// separator and decimal mark.
+var vndReference = []struct {
+	re          *regexp.Regexp
+	group, mark string
+}{
+	{regexp.MustCompile(`^[0-9]+$`), "", ""},
+	{regexp.MustCompile(`^[0-9]+\.([0-9]{1,2}|[0-9]{4,})$`), "", "."},
+	{regexp.MustCompile(`^[0-9]+,([0-9]{1,2}|[0-9]{4,})$`), "", ","},
+	{regexp.MustCompile(`^[0-9]{1,3}(_[0-9]{3})+$`), "_", ""},
+	{regexp.MustCompile(`^[0-9]{1,3}(_[0-9]{3})+\.[0-9]+$`), "_", "."},
+	{regexp.MustCompile(`^[0-9]{1,3}(_[0-9]{3})+,[0-9]+$`), "_", ","},
+	{regexp.MustCompile(`^[0-9]{1,3}(\.[0-9]{3}){2,}$`), ".", ""},
+	{regexp.MustCompile(`^[0-9]{1,3}(,[0-9]{3}){2,}$`), ",", ""},
+	{regexp.MustCompile(`^[0-9]{1,3}(\.[0-9]{3})+,[0-9]+$`), ".", ","},
+	{regexp.MustCompile(`^[0-9]{1,3}(,[0-9]{3})+\.[0-9]+$`), ",", "."},
+}
+
+var (
+	vndReferenceSuffix = regexp.MustCompile(`(?i)^(.*?[0-9])\s*(k|nghìn|nghin|ngàn|ngan|m|tr|triệu|trieu|b|tỷ|tỉ|ty|ti)$`)
+	vndReferenceSci    = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)[eE]([+-]?[0-9]+)$`)
+)
+
+// referenceVND is what parseVND should read s as, computed exactly with
+// big.Rat; known is false when the reference cannot say cheaply (a huge
+// exponent).
+func referenceVND(s string) (v float64, ok, known bool) {
+	s = strings.TrimSpace(s)
+	zeros := 0
+	if m := vndReferenceSuffix.FindStringSubmatch(s); m != nil {
+		s = m[1]
+		zeros = map[string]int{"k": 3, "nghìn": 3, "nghin": 3, "ngàn": 3, "ngan": 3, "m": 6, "tr": 6, "triệu": 6,
+			"trieu": 6, "b": 9, "tỷ": 9, "tỉ": 9, "ty": 9, "ti": 9}[strings.ToLower(m[2])]
+	}
+	r := new(big.Rat)
+	if m := vndReferenceSci.FindStringSubmatch(s); m != nil && zeros == 0 {
+		e, err := strconv.Atoi(m[2])
+		if err != nil || e > 400 || e < -400 {
+			return 0, false, false
+		}
+		r.SetString(m[1])
+		r.Mul(r, new(big.Rat).SetFrac(pow10(max(e, 0)), pow10(max(-e, 0))))
+	} else {
+		matched := false
+		for _, f := range vndReference {
+			if !f.re.MatchString(s) {
+				continue
+			}
+			plain := s
+			if f.group != "" {
+				plain = strings.ReplaceAll(plain, f.group, "")
+			}
+			if f.mark != "" {
+				plain = strings.Replace(plain, f.mark, ".", 1)
+			}
+			r.SetString(plain)
+			matched = true
+			break
+		}
+		if !matched {
+			return 0, false, true
+		}
+		r.Mul(r, new(big.Rat).SetInt(pow10(zeros)))
+	}
+	v, _ = r.Float64()
+	return v, r.Sign() > 0 && v > 0 && !math.IsInf(v, 0), true
+}
+
+func pow10(n int) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil) }
+
+func FuzzParseVND(f *testing.F) {
+	for _, s := range []string{
+		"5000000", "5e6", "1_000,5", "-0", "NaN", "+Inf", "0x1p10", "1e309", "", "5.000", "5.000.000",
+		"5,000,000.50", "1,5tr", "2 tỷ", "5M", "5.000,000", "1e-400", "0.0001e-320",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseVND(s)
+		if err == nil && (math.IsNaN(got) || math.IsInf(got, 0) || got <= 0) {
+			t.Fatalf("parseVND(%q) = %v: accepted a non-finite or non-positive amount", s, got)
+		}
+		want, ok, known := referenceVND(s)
+		if !known {
+			return
+		}
+		switch {
+		case ok && err != nil:
+			t.Fatalf("parseVND(%q) refused it (%v); the reference reads %v", s, err, want)
+		case !ok && err == nil:
+			t.Fatalf("parseVND(%q) = %v; the reference refuses it", s, got)
+		case ok && got != want:
+			t.Fatalf("parseVND(%q) = %v; the reference reads %v", s, got, want)
+		}
+	})
 }
 
 func TestParseGroupBudgets(t *testing.T) {
@@ -77,11 +225,11 @@ func TestParseTimezone(t *testing.T) {
 }
 
 func TestBuildFilters(t *testing.T) {
-	f, err := buildFilters(nil, nil)
+	f, err := buildFilters(nil, nil, nil)
 	require.NoError(t, err)
 	assert.Nil(t, f, "no flags: one unfiltered query")
 
-	f, err = buildFilters([]string{"storage", "instance"}, []string{"g1", "g2"})
+	f, err = buildFilters([]string{"storage", "instance"}, []string{"g1", "g2"}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []fptapi.Filter{
 		{ServiceType: "storage", BillingGroupName: "g1"},
@@ -90,20 +238,21 @@ func TestBuildFilters(t *testing.T) {
 		{ServiceType: "instance", BillingGroupName: "g2"},
 	}, f)
 
-	_, err = buildFilters([]string{" "}, nil)
-	assert.Error(t, err)
-}
+	f, err = buildFilters(nil, []string{"g1"}, []string{"c1", "c2"})
+	require.NoError(t, err)
+	assert.Equal(t, []fptapi.Filter{
+		{BillingGroupName: "g1", BillingConfigName: "c1"},
+		{BillingGroupName: "g1", BillingConfigName: "c2"},
+	}, f)
 
-func FuzzParseVND(f *testing.F) {
-	for _, s := range []string{"5000000", "5e6", "1_000,5", "-0", "NaN", "+Inf", "0x1p10", "1e309", ""} {
-		f.Add(s)
+	f, err = buildFilters(nil, nil, []string{"c1"})
+	require.NoError(t, err)
+	assert.Equal(t, []fptapi.Filter{{BillingConfigName: "c1"}}, f)
+
+	for _, bad := range [][3][]string{{{" "}, nil, nil}, {nil, {""}, nil}, {nil, nil, {"\t"}}} {
+		_, err = buildFilters(bad[0], bad[1], bad[2])
+		assert.Error(t, err, "%q", bad)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		v, err := parseVND(s)
-		if err == nil && (math.IsNaN(v) || math.IsInf(v, 0) || v <= 0) {
-			t.Fatalf("parseVND(%q) = %v: accepted a non-finite or non-positive amount", s, v)
-		}
-	})
 }
 
 func FuzzParseGroupBudgets(f *testing.F) {

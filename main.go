@@ -13,6 +13,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -75,7 +76,7 @@ func setVersionFromBuildInfo() {
 func runUntilSignal() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return run(ctx, os.Args[1:], os.Stderr)
+	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }
 
 // flags holds every command-line setting, as kingpin parsed it.
@@ -83,6 +84,7 @@ type flags struct {
 	web         *web.FlagConfig
 	metricsPath *string
 	maxRequests *int
+	enablePprof *bool
 	log         promslog.Config
 
 	apiURL        *string
@@ -94,6 +96,7 @@ type flags struct {
 	rateLimitSet  bool
 	serviceTypes  *[]string
 	billingGroups *[]string
+	billingConfig *[]string
 
 	refreshInterval *time.Duration
 	maxAge          *time.Duration
@@ -111,7 +114,17 @@ type flags struct {
 	groupMonthlyBudgets *[]string
 
 	demo *bool
+
+	// The check command's own flags.
+	checkOutput *string
 }
+
+// Commands. The exporter is the default, so command lines without one keep
+// working.
+const (
+	commandServe = "serve"
+	commandCheck = "check"
+)
 
 func newApp() (*kingpin.Application, *flags) {
 	app := kingpin.New(exporterName, "Prometheus exporter for FPT Cloud spend, read from FPT Cloud's billing API.")
@@ -122,18 +135,22 @@ func newApp() (*kingpin.Application, *flags) {
 	f.web = kingpinflag.AddFlags(app, defaultAddress)
 	f.metricsPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	f.maxRequests = app.Flag("web.max-requests", "Maximum number of concurrent scrapes; 0 means no limit.").Default("40").Int()
+	f.enablePprof = app.Flag("web.enable-pprof", "Serve Go profiling data under /debug/pprof/ (and link it from the landing page).").Bool()
 
 	f.apiURL = app.Flag("fpt.api-url", "Base URL of FPT Cloud's Console API (the Japan region: https://console-api.fptcloud.jp/api).").Default(fptapi.DefaultBaseURL).String()
 	f.tokenFile = app.Flag("fpt.token-file", "File holding the FPT Cloud API token; re-read when it changes. Without it the token comes from $"+tokenEnv+".").PlaceHolder("PATH").String()
-	f.timezone = app.Flag("fpt.timezone", "IANA time zone of FPT Cloud's billing days and months.").Default("Asia/Ho_Chi_Minh").String()
+	f.timezone = app.Flag("fpt.timezone", "IANA time zone of FPT Cloud's billing days and months.").Default(billingTimezone).String()
 	f.pageSize = app.Flag("fpt.page-size", fmt.Sprintf("Bill rows per API request (1-%d). FPT Cloud documents 100 and not its maximum: a server that silently returned fewer rows than asked would end paging early.", fptapi.MaxPageSize)).Default("100").Int()
 	f.timeout = app.Flag("fpt.timeout", "Timeout of one API request, including reading its body.").Default("30s").Duration()
 	f.rateLimit = app.Flag("fpt.rate-limit", "Maximum API requests per second (demo mode: unlimited unless set).").Default("5").IsSetByUser(&f.rateLimitSet).Float64()
 	f.serviceTypes = app.Flag("fpt.service-type", "Only bills of this service type (API filter service_type). Repeatable; none means all.").PlaceHolder("TYPE").Strings()
 	f.billingGroups = app.Flag("fpt.billing-group", "Only bills of this billing group (API filter billing_group_name). Repeatable; none means all.").PlaceHolder("GROUP").Strings()
+	f.billingConfig = app.Flag("fpt.billing-config", "Only bills of this billing config (API filter billing_config_name). Repeatable; none means all.").PlaceHolder("CONFIG").Strings()
 
 	f.refreshInterval = app.Flag("collector.refresh-interval", "How often bills are fetched from the API (1s-24h); scrapes are served from the cache in between.").Default("15m").Duration()
-	f.maxAge = app.Flag("collector.max-age", "Billing series disappear when the last successful refresh is older than this; unset, "+collector.DefaultMaxAge.String()+" or 3 refresh intervals, whichever is longer.").Default(collector.DefaultMaxAge.String()).IsSetByUser(&f.maxAgeSet).Duration()
+	// No kingpin default: the real one follows the refresh interval, and
+	// --help must not show a second, fixed one.
+	f.maxAge = app.Flag("collector.max-age", "Billing series disappear when the last successful refresh is older than this. Default: "+collector.DefaultMaxAge.String()+" or 3 refresh intervals, whichever is longer.").PlaceHolder("DURATION").IsSetByUser(&f.maxAgeSet).Duration()
 	f.maxSeries = app.Flag("collector.max-series", "Label sets per billing metric; the cheapest beyond it are folded into one series labelled __other__.").Default("10000").Int()
 
 	f.topResources = app.Flag("collector.top-resources", "How many of the month's most expensive resources (by infra_id, or name without it) get series of their own; 0 turns them off.").Default(strconv.Itoa(collector.DefaultTopResources)).Int()
@@ -147,25 +164,43 @@ func newApp() (*kingpin.Application, *flags) {
 
 	f.demo = app.Flag("demo", "Serve simulated data from a built-in fake FPT Cloud API; needs no token.").Bool()
 	promslogflag.AddFlags(app, &f.log)
+
+	app.Command(commandServe, "Run the exporter (the default command).").Default()
+	check := app.Command(commandCheck, fmt.Sprintf("Check the settings against the API: read the token, today's first %d pages of bills and the billing groups, print a summary, exit 0 when a deployment would work.", checkMaxBillsRequests))
+	f.checkOutput = check.Flag("output", "Output format: text or json.").Default("text").Enum("text", "json")
 	return app, f
 }
 
 // settings are the validated flags, ready to wire.
 type settings struct {
-	location *time.Location
-	filters  []fptapi.Filter
-	budgets  collector.Budgets
-	maxAge   time.Duration // 0: the collector's default, which follows the refresh interval
-	token    func() (string, error)
+	apiURL      string
+	rateLimit   float64
+	pageSize    int
+	timeout     time.Duration
+	location    *time.Location
+	filters     []fptapi.Filter
+	budgets     collector.Budgets
+	maxAge      time.Duration // 0: the collector's default, which follows the refresh interval
+	token       func() (string, error)
+	tokenSource string // where the token comes from, for the start-up log and check
+	warnings    []string
 }
 
 // validate checks every flag value and finds the token; each error is one
 // line that names the flag.
 func (f *flags) validate(getenv func(string) string) (*settings, error) {
-	s := &settings{}
+	s := &settings{apiURL: *f.apiURL, rateLimit: *f.rateLimit, pageSize: *f.pageSize, timeout: *f.timeout}
 	var err error
+	if err := checkAPIURL(*f.apiURL); err != nil {
+		return nil, err
+	}
 	if s.location, err = parseTimezone(*f.timezone); err != nil {
 		return nil, err
+	}
+	for _, w := range []string{timezoneWarning(*f.timezone), apiURLWarning(*f.apiURL)} {
+		if w != "" {
+			s.warnings = append(s.warnings, w)
+		}
 	}
 	if *f.pageSize < 1 || *f.pageSize > fptapi.MaxPageSize {
 		return nil, fmt.Errorf("--fpt.page-size: %d is outside 1-%d", *f.pageSize, fptapi.MaxPageSize)
@@ -203,7 +238,7 @@ func (f *flags) validate(getenv func(string) string) (*settings, error) {
 	if err := web.Validate(*f.web.WebConfigFile); err != nil {
 		return nil, fmt.Errorf("--web.config.file: %w", err)
 	}
-	if s.filters, err = buildFilters(*f.serviceTypes, *f.billingGroups); err != nil {
+	if s.filters, err = buildFilters(*f.serviceTypes, *f.billingGroups, *f.billingConfig); err != nil {
 		return nil, err
 	}
 	if s.budgets, err = f.parseBudgets(); err != nil {
@@ -220,12 +255,17 @@ func (f *flags) validate(getenv func(string) string) (*settings, error) {
 			return nil, fmt.Errorf("--fpt.token-file: %w", err)
 		}
 		s.token = tf.Token
+		s.tokenSource = "file " + *f.tokenFile
+		if getenv(tokenEnv) != "" {
+			s.warnings = append(s.warnings, fmt.Sprintf("both --fpt.token-file and $%s are set: the token comes from the file", tokenEnv))
+		}
 	case getenv(tokenEnv) != "":
 		token, err := fptapi.CleanToken(getenv(tokenEnv))
 		if err != nil {
 			return nil, fmt.Errorf("$%s: %w", tokenEnv, err)
 		}
 		s.token = func() (string, error) { return token, nil }
+		s.tokenSource = "environment $" + tokenEnv
 	default:
 		return nil, fmt.Errorf("no FPT Cloud API token: put it in a file and pass --fpt.token-file=PATH, or set $%s (or run with --demo to try simulated data)", tokenEnv)
 	}
@@ -256,9 +296,10 @@ func (f *flags) parseBudgets() (collector.Budgets, error) {
 
 // run is main without the process: it returns the exit code, so tests can
 // drive the real start-up path and stop it by cancelling ctx.
-func run(ctx context.Context, args []string, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app, f := newApp()
-	if _, err := app.Parse(args); err != nil {
+	command, err := app.Parse(args)
+	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", exporterName, nameTheFlag(app, args, err))
 		return 2
 	}
@@ -266,6 +307,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
 		return 2
+	}
+	if command == commandCheck {
+		return runCheck(ctx, f, s, stdout, stderr)
 	}
 	logger, slogger := newLogger(stderr, &f.log)
 	if err := serve(ctx, f, s, logger, slogger); err != nil {
@@ -339,40 +383,29 @@ func demoAPIConfig(loc *time.Location) fptapitest.Config {
 func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogger *slog.Logger) error {
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 
-	apiURL, rateLimit := *f.apiURL, *f.rateLimit
 	if *f.demo {
-		fake, err := fptapitest.Listen(demoAPIConfig(s.location))
+		stopDemo, err := startDemoAPI(s, f.rateLimitSet)
 		if err != nil {
-			return fmt.Errorf("starting the demo's fake API: %w", err)
+			return err
 		}
-		defer fake.Close()
-		apiURL = fake.URL
-		token := fptapitest.DefaultToken
-		s.token = func() (string, error) { return token, nil }
-		if !f.rateLimitSet {
-			rateLimit = math.Inf(1) // the fake is in-process: no reason to wait
-		}
-		level.Warn(logger).Log("msg", "demo mode: serving SIMULATED billing data from a built-in fake FPT Cloud API, not your account", "fake_api", apiURL)
+		defer stopDemo()
+		level.Warn(logger).Log("msg", "demo mode: serving SIMULATED billing data from a built-in fake FPT Cloud API, not your account", "fake_api", s.apiURL)
+	} else {
+		level.Info(logger).Log("msg", "API token", "source", s.tokenSource)
 	}
-
-	if u, err := url.Parse(apiURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		level.Warn(logger).Log("msg", "--fpt.api-url is plain http: the API token is sent unencrypted", "api_url", apiURL)
+	for _, w := range s.warnings {
+		level.Warn(logger).Log("msg", w)
+	}
+	if u, err := url.Parse(s.apiURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		level.Warn(logger).Log("msg", "--fpt.api-url is plain http: the API token is sent unencrypted", "api_url", s.apiURL)
 	}
 
 	requests := collector.NewAPIRequestCounter()
-	client, err := fptapi.NewClient("",
-		fptapi.WithBaseURL(apiURL),
-		fptapi.WithTokenFunc(s.token),
-		fptapi.WithHTTPClient(&http.Client{Timeout: *f.timeout}),
-		fptapi.WithUserAgent(exporterName+"/"+version.Version),
-		fptapi.WithRateLimit(rateLimit, rateBurst(rateLimit)),
-		fptapi.WithPageSize(*f.pageSize),
-		fptapi.WithObserver(requests.Observe),
-	)
+	client, err := newAPIClient(s, fptapi.WithObserver(requests.Observe))
 	if err != nil {
-		return fmt.Errorf("creating API client: %w", err)
+		return err
 	}
-	monthCache := openStore(f, s, apiURL, logger)
+	monthCache := openStore(f, s, logger)
 	refresher, err := collector.NewRefresher(collector.Config{
 		Source:          client,
 		Location:        s.location,
@@ -420,7 +453,7 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 // (memory only) when it is empty, in demo mode unless asked for, or
 // unusable: a read-only volume must not stop the exporter, which then
 // works as it would without the flag.
-func openStore(f *flags, s *settings, apiURL string, logger log.Logger) collector.DayStore {
+func openStore(f *flags, s *settings, logger log.Logger) collector.DayStore {
 	dir := *f.storagePath
 	if dir == "" || (*f.demo && !f.storagePathSet) {
 		return nil
@@ -430,7 +463,7 @@ func openStore(f *flags, s *settings, apiURL string, logger log.Logger) collecto
 		filters = append(filters, fmt.Sprintf("service_type=%q billing_group_name=%q billing_config_name=%q",
 			q.ServiceType, q.BillingGroupName, q.BillingConfigName))
 	}
-	st, err := store.Open(dir, store.Identity{APIURL: apiURL, Filters: filters, TimeZone: s.location.String(),
+	st, err := store.Open(dir, store.Identity{APIURL: s.apiURL, Filters: filters, TimeZone: s.location.String(),
 		PerResource: *f.topResources > 0})
 	if err != nil {
 		level.Warn(logger).Log("msg", "cannot use --storage.path: closed days are kept in memory only, and a restart reads the month again", "err", err)
@@ -466,6 +499,41 @@ func reloadOnSIGHUP(ctx context.Context, r *collector.Refresher, logger log.Logg
 		close(stop)
 		<-done
 	}
+}
+
+// startDemoAPI points s at a built-in fake API with simulated data, and
+// returns the function that stops it.
+func startDemoAPI(s *settings, rateLimitSet bool) (stop func(), err error) {
+	fake, err := fptapitest.Listen(demoAPIConfig(s.location))
+	if err != nil {
+		return nil, fmt.Errorf("starting the demo's fake API: %w", err)
+	}
+	s.apiURL = fake.URL
+	token := fptapitest.DefaultToken
+	s.token = func() (string, error) { return token, nil }
+	s.tokenSource = "the demo's fake API"
+	if !rateLimitSet {
+		s.rateLimit = math.Inf(1) // the fake is in-process: no reason to wait
+	}
+	return fake.Close, nil
+}
+
+// newAPIClient builds the API client from the validated settings: the
+// exporter and the check command talk to the API through the same client,
+// so a check that passes says the exporter's requests will pass too.
+func newAPIClient(s *settings, opts ...fptapi.Option) (*fptapi.Client, error) {
+	client, err := fptapi.NewClient("", append([]fptapi.Option{
+		fptapi.WithBaseURL(s.apiURL),
+		fptapi.WithTokenFunc(s.token),
+		fptapi.WithHTTPClient(&http.Client{Timeout: s.timeout}),
+		fptapi.WithUserAgent(exporterName + "/" + version.Version),
+		fptapi.WithRateLimit(s.rateLimit, rateBurst(s.rateLimit)),
+		fptapi.WithPageSize(s.pageSize),
+	}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("creating API client: %w", err)
+	}
+	return client, nil
 }
 
 // listenAndServe serves handler until ctx is done (which also stops the
@@ -538,11 +606,23 @@ func newHandler(f *flags, registry *prometheus.Registry, refresher *collector.Re
 		}
 		fmt.Fprintln(w, "Ready")
 	})
+	// Profiles show the exporter's internals to whoever can reach the port:
+	// off unless asked for, as in other exporters.
+	profiling := "false"
+	if *f.enablePprof {
+		profiling = "true"
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	if *f.metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "FPT Cloud Exporter",
 			Description: "Prometheus exporter for FPT Cloud spend",
 			Version:     version.Info(),
+			Profiling:   profiling,
 			Links: []web.LandingLinks{
 				{Address: *f.metricsPath, Text: "Metrics"},
 				{Address: "/-/healthy", Text: "Health", Description: "200 while the exporter runs"},

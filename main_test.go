@@ -63,7 +63,7 @@ func TestRunRejectsBadSettings(t *testing.T) {
 			// Should validation wrongly pass, run must not serve on the default port.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			code := run(ctx, append(tt.args, "--web.listen-address=127.0.0.1:0"), &stderr)
+			code := run(ctx, append(tt.args, "--web.listen-address=127.0.0.1:0"), io.Discard, &stderr)
 			assert.Equal(t, 2, code)
 			assert.Contains(t, stderr.String(), tt.want)
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one clear line: %q", stderr.String())
@@ -83,7 +83,7 @@ func startExporter(t *testing.T, args ...string) (string, *testhelp.SyncBuffer, 
 		// Never a data/ directory in the source tree.
 		args = append([]string{"--storage.path=" + t.TempDir()}, args...)
 	}
-	go func() { done <- run(ctx, append(args, "--web.listen-address="+addr), logs) }()
+	go func() { done <- run(ctx, append(args, "--web.listen-address="+addr), io.Discard, logs) }()
 	stop := func() int {
 		cancel()
 		select {

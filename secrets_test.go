@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -137,7 +138,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 			p := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_"))
 			require.NoError(t, os.WriteFile(p, []byte(tt.content), 0o600))
 			var stderr bytes.Buffer
-			assert.Equal(t, 2, run(ctx, append(args, "--fpt.token-file="+p), &stderr))
+			assert.Equal(t, 2, run(ctx, append(args, "--fpt.token-file="+p), io.Discard, &stderr))
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 			assert.NotContains(t, stderr.String(), secretRight)
 			if !tt.env {
@@ -145,7 +146,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 			}
 			t.Setenv(tokenEnv, tt.content)
 			stderr.Reset()
-			assert.Equal(t, 2, run(ctx, args, &stderr))
+			assert.Equal(t, 2, run(ctx, args, io.Discard, &stderr))
 			assert.Contains(t, stderr.String(), "$"+tokenEnv)
 			assert.NotContains(t, stderr.String(), secretRight)
 		})

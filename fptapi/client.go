@@ -192,20 +192,40 @@ func (c *Client) validate() error {
 }
 
 // CleanToken trims surrounding white space (token files usually end in a
-// newline) and refuses what cannot be sent in an Authorization header: an
-// empty token, white space or control characters inside it. Its errors never
-// quote the token.
+// newline, CRLF from Windows editors) and a leading UTF-8 byte order mark
+// (Notepad writes one), and refuses what cannot be the token: an empty
+// token, a pasted "Bearer " prefix, quotes, white space or control
+// characters inside it. Its errors never quote the token.
 func CleanToken(s string) (string, error) {
-	t := strings.TrimSpace(s)
+	t := strings.TrimFunc(s, isSpaceOrBOM)
 	switch {
 	case t == "":
 		return "", errors.New("token is empty")
+	case hasBearerPrefix(t):
+		return "", errors.New(`token starts with "Bearer ": remove the prefix, the exporter adds it`)
+	case strings.ContainsAny(t, "\"'`“”‘’"):
+		return "", errors.New("token contains quotes: write the token alone, without quotes around it")
 	case strings.ContainsFunc(t, unicode.IsSpace):
 		return "", errors.New("token contains white space")
-	case strings.ContainsFunc(t, unicode.IsControl):
+	case strings.ContainsFunc(t, unicode.IsControl), strings.ContainsRune(t, byteOrderMark):
 		return "", errors.New("token contains control characters")
 	}
 	return t, nil
+}
+
+// byteOrderMark starts files that Windows editors save as UTF-8.
+const byteOrderMark = '\ufeff'
+
+func isSpaceOrBOM(r rune) bool { return unicode.IsSpace(r) || r == byteOrderMark }
+
+// hasBearerPrefix reports whether t is "Bearer <something>", as copied from
+// an Authorization header or a curl example.
+func hasBearerPrefix(t string) bool {
+	word, rest, found := strings.Cut(t, " ")
+	if !found {
+		word, rest, found = strings.Cut(t, "\t")
+	}
+	return found && strings.EqualFold(word, "bearer") && strings.TrimSpace(rest) != ""
 }
 
 func isCtl(r rune) bool { return r < 0x20 || r == 0x7f }
@@ -333,6 +353,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, method string, body []by
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 		observe(code)
 		apiErr := errorFromBody(endpoint, resp.StatusCode, excerpt, token)
+		apiErr.URL = req.URL.Redacted()
 		return attemptResult{
 			token:      token,
 			err:        apiErr,

@@ -33,6 +33,7 @@ type APIError struct {
 	HTTPStatus int
 	Status     string // the body's "status", as sent ("" when absent)
 	Message    string // the body's "message", or a bounded excerpt of a non-JSON body
+	URL        string // the URL requested, without credentials (the token is never in it)
 }
 
 func (e *APIError) Error() string {
@@ -57,7 +58,19 @@ func (e *APIError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
+	if e.wrongPath() && e.URL != "" {
+		// A base URL without /api, or with /api/v1, lands here: say what was
+		// asked for and what the base URL looks like.
+		b.WriteString(": requested ")
+		b.WriteString(e.URL)
+		b.WriteString("; is the API's base URL right? It has the form ")
+		b.WriteString(DefaultBaseURL)
+	}
 	return b.String()
+}
+
+func (e *APIError) wrongPath() bool {
+	return e.HTTPStatus == http.StatusNotFound || e.HTTPStatus == http.StatusMethodNotAllowed
 }
 
 // Is makes errors.Is(err, ErrUnauthorized) true for HTTP 401 and 403.

@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 )
 
 func TestAPIErrors(t *testing.T) {
@@ -198,4 +200,33 @@ func TestBillInfo(t *testing.T) {
 			assert.Equal(t, fptapi.EndpointBillInfo, obs.infos[0].Endpoint)
 		})
 	}
+}
+
+// TestNotFoundShowsTheURL: a base URL without /api, or with /api/v1, gets
+// 404; the error shows the URL asked for and the base URL's form, never the
+// token.
+func TestNotFoundShowsTheURL(t *testing.T) {
+	const token = "not-found-test-token"
+	fake := fptapitest.NewServer(fptapitest.Config{Token: token})
+	defer fake.Close()
+	for _, base := range []string{fake.URL + "/v1", strings.TrimSuffix(fake.URL, "/api")} {
+		c, err := fptapi.NewClient(token, fptapi.WithBaseURL(base), fptapi.WithRetryPolicy(fptapi.RetryPolicy{}))
+		require.NoError(t, err)
+		err = c.Bills(context.Background(), time.Now(), fptapi.Filter{}, func([]fptapi.Bill) error { return nil })
+		require.Error(t, err)
+		var apiErr *fptapi.APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.Equal(t, http.StatusNotFound, apiErr.HTTPStatus)
+		assert.Contains(t, err.Error(), "requested "+base+"/v1/billing/bills")
+		assert.Contains(t, err.Error(), "It has the form https://console-api.fptcloud.com/api")
+		assert.NotContains(t, err.Error(), token)
+
+		_, err = c.BillInfo(context.Background())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "requested "+base+"/v1/billing/bill/info")
+	}
+
+	// Other statuses keep their short form.
+	e := &fptapi.APIError{Endpoint: "bills", HTTPStatus: http.StatusInternalServerError, URL: "https://x/api/v1/billing/bills"}
+	assert.NotContains(t, e.Error(), "requested")
 }

@@ -25,6 +25,40 @@ func TestCleanToken(t *testing.T) {
 	}
 }
 
+// TestCleanTokenSaysWhatToDo: the mistakes people make when they paste a
+// token get a message naming the fix, not a 401 from the API later.
+func TestCleanTokenSaysWhatToDo(t *testing.T) {
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"
+	for name, in := range map[string]string{
+		"Notepad BOM and CRLF": "\ufeff" + jwt + "\r\n",
+		"BOM and spaces":       " \ufeff " + jwt + " \n",
+		"trailing CR":          jwt + "\r",
+	} {
+		tok, err := fptapi.CleanToken(in)
+		require.NoError(t, err, name)
+		assert.Equal(t, jwt, tok, name)
+	}
+	for in, want := range map[string]string{
+		"Bearer " + jwt:             `remove the prefix`,
+		"bearer  " + jwt + "\n":     `remove the prefix`,
+		"BEARER\t" + jwt:            `remove the prefix`,
+		`"` + jwt + `"`:             "without quotes",
+		`'` + jwt + `'` + "\r\n":    "without quotes",
+		"\u201c" + jwt + "\u201d":   "without quotes",
+		"\ufeff\"" + jwt + "\"\r\n": "without quotes",
+		"Bearer":                    "", // a lone word is a (wrong) token, not a prefix: the API says so
+	} {
+		_, err := fptapi.CleanToken(in)
+		if want == "" {
+			require.NoError(t, err, "%q", in)
+			continue
+		}
+		require.Error(t, err, "%q", in)
+		assert.Contains(t, err.Error(), want, "%q", in)
+		assert.NotContains(t, err.Error(), jwt, "the error never quotes the token")
+	}
+}
+
 // FuzzCleanToken: a token that CleanToken accepts is the trimmed input, can
 // be sent in an Authorization header, and is accepted by the client; so the
 // exporter never starts with a token it could not send.

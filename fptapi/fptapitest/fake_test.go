@@ -206,7 +206,7 @@ func TestRowsAreRealistic(t *testing.T) {
 		}
 	}
 	assert.Equal(t, Services(), sortedKeys(services, Services()), "every service appears")
-	assert.Equal(t, 2000-emptyIDs, len(ids), "every resource with an infra_id is one row a day")
+	assert.Len(t, ids, 2000-emptyIDs, "every resource with an infra_id is one row a day")
 	assert.Positive(t, emptyIDs, "IP rows without infra_id")
 	assert.Less(t, len(vpcsByName["ip-public-0"]), len(rows), "one IP name in several VPCs")
 	assert.Greater(t, len(vpcsByName["ip-public-0"]), 1, "one IP name in several VPCs")

@@ -1,0 +1,406 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+)
+
+// The check command's bounds: it reads at most checkMaxBillsRequests pages of
+// today's bills and one bill/info answer, without retries, so that it ends
+// in seconds and its requests can be counted. Enough rows to see the data's
+// shape; the exporter itself reads every page.
+const (
+	checkMaxBillsRequests = 3
+	// checkMaxValues bounds the label values printed per label.
+	checkMaxValues = 10
+)
+
+// errCheckBudget stops paging once the check has made its requests.
+var errCheckBudget = errors.New("the check's request limit was reached")
+
+// checkReport is what the check found; --output=json prints it as is.
+type checkReport struct {
+	OK          bool   `json:"ok"`
+	Reason      string `json:"reason,omitempty"` // the failure's class, e.g. "token rejected"
+	Error       string `json:"error,omitempty"`
+	APIURL      string `json:"api_url"`
+	TokenSource string `json:"token_source"`
+	BillingDay  string `json:"billing_day"`
+	TimeZone    string `json:"time_zone"`
+
+	BillsRequests    int  `json:"bills_requests"`
+	BillInfoRequests int  `json:"bill_info_requests"`
+	LastHTTPStatus   int  `json:"last_http_status,omitempty"` // of the last answer, 0 when none came
+	Pages            int  `json:"pages"`
+	Rows             int  `json:"rows"`
+	AllPagesRead     bool `json:"all_pages_read"` // false: today has more rows than the check reads
+
+	CostVND            float64             `json:"cost_vnd"`
+	CostByService      map[string]float64  `json:"cost_by_service_vnd"`
+	CostByBillingGroup map[string]float64  `json:"cost_by_billing_group_vnd"`
+	LabelValues        map[string][]string `json:"label_values"` // per exporter label, the first values seen
+	BillingGroups      []checkBillingGroup `json:"billing_groups"`
+	Warnings           []string            `json:"warnings"`
+}
+
+type checkBillingGroup struct {
+	Name    string   `json:"billing_group_name"`
+	Configs []string `json:"billing_config_names"`
+}
+
+// runCheck runs the check command and returns its exit code: 0 when a
+// deployment with these settings would work, 1 when not.
+func runCheck(ctx context.Context, f *flags, s *settings, stdout, stderr io.Writer) int {
+	if *f.demo {
+		stop, err := startDemoAPI(s, f.rateLimitSet)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
+			return 1
+		}
+		defer stop()
+	}
+	r := check(ctx, s, time.Now())
+	var err error
+	if *f.checkOutput == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(r)
+	} else {
+		err = writeCheckText(stdout, r)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: writing the report: %v\n", exporterName, err)
+		return 1
+	}
+	if !r.OK {
+		return 1
+	}
+	return 0
+}
+
+// check talks to the API as the exporter would, within the check's bounds.
+func check(ctx context.Context, s *settings, now time.Time) *checkReport {
+	day := now.In(s.location)
+	r := &checkReport{
+		APIURL:             s.apiURL,
+		TokenSource:        s.tokenSource,
+		BillingDay:         day.Format(time.DateOnly),
+		TimeZone:           s.location.String(),
+		CostByService:      map[string]float64{},
+		CostByBillingGroup: map[string]float64{},
+		LabelValues:        map[string][]string{},
+		Warnings:           slices.Clone(s.warnings),
+	}
+	var billsRequests, billInfoRequests, lastStatus atomic.Int64
+	client, err := newAPIClient(s,
+		fptapi.WithRetryPolicy(fptapi.RetryPolicy{}), // one attempt each: a failure is reported, not retried
+		fptapi.WithObserver(func(info fptapi.RequestInfo) {
+			if info.Endpoint == fptapi.EndpointBillInfo {
+				billInfoRequests.Add(1)
+			} else {
+				billsRequests.Add(1)
+			}
+			if code, err := strconv.Atoi(info.Code); err == nil {
+				lastStatus.Store(int64(code))
+			}
+		}))
+	defer func() {
+		r.BillsRequests = int(billsRequests.Load())
+		r.BillInfoRequests = int(billInfoRequests.Load())
+		r.LastHTTPStatus = int(lastStatus.Load())
+	}()
+	if err != nil {
+		r.fail(err)
+		return r
+	}
+
+	seen := newLabelValues()
+	r.AllPagesRead = true
+	filters := s.filters
+	if len(filters) == 0 {
+		filters = []fptapi.Filter{{}}
+	}
+	for _, filter := range filters {
+		if billsRequests.Load() >= checkMaxBillsRequests {
+			r.AllPagesRead = false
+			break
+		}
+		err := client.Bills(ctx, day, filter, func(page []fptapi.Bill) error {
+			r.Pages++
+			for i := range page {
+				r.add(&page[i], seen)
+			}
+			if billsRequests.Load() >= checkMaxBillsRequests {
+				return errCheckBudget
+			}
+			return nil
+		})
+		if errors.Is(err, errCheckBudget) {
+			r.AllPagesRead = false
+			break
+		}
+		if err != nil {
+			r.fail(err)
+			return r
+		}
+	}
+	r.LabelValues = seen.values()
+	r.noteDataIssues(seen)
+
+	groups, err := client.BillInfo(ctx)
+	if err != nil {
+		r.fail(err)
+		return r
+	}
+	for _, g := range groups {
+		r.BillingGroups = append(r.BillingGroups, checkBillingGroup{Name: g.Name, Configs: g.ConfigNames})
+	}
+	if len(groups) == 0 {
+		r.Warnings = append(r.Warnings, "bill/info lists no billing groups: does the token's role have billing permission?")
+	}
+	r.OK = true
+	return r
+}
+
+// add sums one row the way the exporter labels it.
+func (r *checkReport) add(b *fptapi.Bill, seen *labelValues) {
+	r.Rows++
+	r.CostVND += b.TotalPrice
+	r.CostByService[b.Service] += b.TotalPrice
+	r.CostByBillingGroup[b.BillingGroupName] += b.TotalPrice
+	seen.add(b, r.BillingDay)
+}
+
+// labelValues collects the values of the exporter's labels and counts the
+// rows that look off.
+type labelValues struct {
+	sets       map[string]map[string]struct{}
+	otherDay   int
+	otherDays  map[string]struct{}
+	emptyField map[string]int
+	negative   int
+}
+
+// checkLabels are the exporter's billing labels, and billing_config_name
+// (what --fpt.billing-config filters on), with the row field each comes from.
+var checkLabels = []struct {
+	name  string
+	value func(*fptapi.Bill) string
+}{
+	{"vpc_id", func(b *fptapi.Bill) string { return b.VPCID }},
+	{"vpc_name", func(b *fptapi.Bill) string { return b.VPCName }},
+	{"service", func(b *fptapi.Bill) string { return b.Service }},
+	{"billing_group_name", func(b *fptapi.Bill) string { return b.BillingGroupName }},
+	{"billing_config_name", func(b *fptapi.Bill) string { return b.BillingConfigName }},
+	{"tag", func(b *fptapi.Bill) string { return b.Tag }},
+}
+
+func newLabelValues() *labelValues {
+	return &labelValues{sets: map[string]map[string]struct{}{}, otherDays: map[string]struct{}{}, emptyField: map[string]int{}}
+}
+
+func (l *labelValues) add(b *fptapi.Bill, day string) {
+	for _, label := range checkLabels {
+		v := label.value(b)
+		if v == "" && label.name != "tag" { // an untagged resource is normal
+			l.emptyField[label.name]++
+		}
+		if l.sets[label.name] == nil {
+			l.sets[label.name] = map[string]struct{}{}
+		}
+		l.sets[label.name][v] = struct{}{}
+	}
+	// The API may send a date or a timestamp: the date must be the one asked for.
+	if !strings.HasPrefix(b.Day, day) {
+		l.otherDay++
+		if len(l.otherDays) < checkMaxValues {
+			l.otherDays[b.Day] = struct{}{}
+		}
+	}
+	if b.TotalPrice < 0 {
+		l.negative++
+	}
+}
+
+// values lists each label's values, sorted and bounded.
+func (l *labelValues) values() map[string][]string {
+	out := make(map[string][]string, len(l.sets))
+	for name, set := range l.sets {
+		out[name] = slices.Sorted(maps.Keys(set))
+		if len(out[name]) > checkMaxValues {
+			out[name] = append(out[name][:checkMaxValues], fmt.Sprintf("… %d more", len(set)-checkMaxValues))
+		}
+	}
+	return out
+}
+
+func (r *checkReport) noteDataIssues(l *labelValues) {
+	if r.Rows == 0 {
+		r.Warnings = append(r.Warnings, "no bill rows for "+r.BillingDay+" yet: normal just after billing midnight or for an account without resources; otherwise check the filters and --fpt.timezone")
+	}
+	if l.otherDay > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d rows have a day other than %s (%s): check --fpt.timezone",
+			l.otherDay, r.BillingDay, strings.Join(slices.Sorted(maps.Keys(l.otherDays)), ", ")))
+	}
+	for _, label := range checkLabels {
+		if n := l.emptyField[label.name]; n > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%d of %d rows have an empty %s", n, r.Rows, label.name))
+		}
+	}
+	if l.negative > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d rows have a negative total_price", l.negative))
+	}
+}
+
+// fail records why a deployment would not work, in one line.
+func (r *checkReport) fail(err error) {
+	r.OK = false
+	r.Reason = failureReason(err)
+	r.Error = err.Error()
+}
+
+// failureReason sorts an error into the classes a user acts on differently.
+func failureReason(err error) string {
+	var (
+		apiErr    *fptapi.APIError
+		decodeErr *fptapi.DecodeError
+		netErr    net.Error
+	)
+	switch {
+	case errors.Is(err, fptapi.ErrUnauthorized):
+		return "token rejected: create a new token in FPT Cloud's console (Tokens) with billing permission"
+	case errors.As(err, &apiErr) && (apiErr.HTTPStatus == http.StatusNotFound || apiErr.HTTPStatus == http.StatusMethodNotAllowed):
+		return "URL wrong: --fpt.api-url must be the API's base URL, such as " + fptapi.DefaultBaseURL
+	case isTLSError(err):
+		return "TLS: the API's certificate could not be verified, or the URL is not https"
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+		return "timeout: no answer within --fpt.timeout"
+	case errors.As(err, &decodeErr):
+		return "not JSON: the answer is not the billing API's JSON; is --fpt.api-url the API's base URL?"
+	case errors.As(err, &apiErr):
+		return "API error: HTTP " + strconv.Itoa(apiErr.HTTPStatus)
+	case errors.Is(err, fptapi.ErrCursorRepeated) || errors.Is(err, fptapi.ErrMissingCursor):
+		return "paging: the API's paging cursor did not advance"
+	case errors.As(err, &netErr):
+		return "connection: the API could not be reached"
+	}
+	return "error"
+}
+
+func isTLSError(err error) bool {
+	var (
+		unknownAuthority x509.UnknownAuthorityError
+		hostname         x509.HostnameError
+		invalid          x509.CertificateInvalidError
+		verification     *tls.CertificateVerificationError
+		header           tls.RecordHeaderError
+	)
+	return errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.As(err, &verification) || errors.As(err, &header)
+}
+
+// writeCheckText prints the report for a person.
+func writeCheckText(w io.Writer, r *checkReport) error {
+	var b strings.Builder
+	line := func(key, format string, args ...any) {
+		fmt.Fprintf(&b, "%-16s %s\n", key+":", fmt.Sprintf(format, args...))
+	}
+	line("API URL", "%s", r.APIURL)
+	line("token", "from %s", r.TokenSource)
+	line("billing day", "%s (%s)", r.BillingDay, r.TimeZone)
+	status := "none"
+	if r.LastHTTPStatus != 0 {
+		status = fmt.Sprintf("HTTP %d %s", r.LastHTTPStatus, http.StatusText(r.LastHTTPStatus))
+	}
+	line("requests", "%d bills, %d bill/info (at most %d and 1, no retries); last answer: %s",
+		r.BillsRequests, r.BillInfoRequests, checkMaxBillsRequests, status)
+	if r.OK || r.Rows > 0 {
+		read := "all of today's pages"
+		if !r.AllPagesRead {
+			read = "stopped at the check's limit: today has more rows, the exporter reads them all"
+		}
+		line("rows read", "%d in %d pages (%s)", r.Rows, r.Pages, read)
+		line("cost so far", "%s VND (before VAT, rows read only)", formatVND(r.CostVND))
+		writeCosts(&b, "by service", r.CostByService)
+		writeCosts(&b, "by billing group", r.CostByBillingGroup)
+		for _, label := range checkLabels {
+			if v := r.LabelValues[label.name]; len(v) > 0 {
+				line("  "+label.name, "%s", strings.Join(quoteAll(v), ", "))
+			}
+		}
+	}
+	if len(r.BillingGroups) > 0 {
+		b.WriteString("billing groups (for --fpt.billing-group, --fpt.billing-config, --budget.billing-group-*):\n")
+		for _, g := range r.BillingGroups {
+			fmt.Fprintf(&b, "  %q: configs %s\n", g.Name, strings.Join(quoteAll(g.Configs), ", "))
+		}
+	}
+	for _, warning := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", warning)
+	}
+	if r.OK {
+		b.WriteString("OK: a deployment with these settings would work\n")
+	} else {
+		fmt.Fprintf(&b, "FAILED: %s\n  %s\n", r.Reason, r.Error)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeCosts(b *strings.Builder, title string, costs map[string]float64) {
+	fmt.Fprintf(b, "  %s:\n", title)
+	// Largest first: the lines a reader looks for.
+	keys := slices.SortedFunc(maps.Keys(costs), func(x, y string) int {
+		if costs[x] != costs[y] {
+			if costs[x] > costs[y] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x, y)
+	})
+	for _, k := range keys {
+		fmt.Fprintf(b, "    %-28q %18s VND\n", k, formatVND(costs[k]))
+	}
+}
+
+func quoteAll(values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = strconv.Quote(v)
+	}
+	return out
+}
+
+// formatVND writes an amount rounded to whole dong with "," between
+// thousands: 1234567.6 -> "1,234,568".
+func formatVND(v float64) string {
+	digits := strconv.FormatFloat(math.Abs(math.Round(v)), 'f', 0, 64)
+	var b strings.Builder
+	if v <= -0.5 {
+		b.WriteByte('-')
+	}
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return b.String()
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+)
+
+const checkToken = "check-test-token-7f3a9c"
+
+// runCheckCommand runs `fptcloud_exporter check` with args and the token in
+// the environment, and returns the exit code, stdout and stderr.
+func runCheckCommand(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	t.Setenv(tokenEnv, checkToken)
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := run(ctx, append([]string{"check"}, args...), &stdout, &stderr)
+	out := stdout.String() + stderr.String()
+	assert.NotContains(t, out, checkToken, "the check never prints the token")
+	return code, stdout.String(), stderr.String()
+}
+
+func decodeReport(t *testing.T, out string) checkReport {
+	t.Helper()
+	var r checkReport
+	require.NoError(t, json.Unmarshal([]byte(out), &r), out)
+	return r
+}
+
+func TestCheckSucceeds(t *testing.T) {
+	// A stopped clock: today's partial costs stay what the check read.
+	now := time.Now()
+	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 40, LabelSets: 8,
+		Now: func() time.Time { return now }})
+	defer fake.Close()
+
+	code, out, errOut := runCheckCommand(t, "--fpt.api-url="+fake.URL)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	for _, want := range []string{
+		"API URL:         " + fake.URL,
+		"from environment $" + tokenEnv,
+		"(Asia/Ho_Chi_Minh)",
+		"last answer: HTTP 200 OK",
+		"rows read:       40 in 1 pages (all of today's pages)",
+		"by service:",
+		"by billing group:",
+		"OK: a deployment with these settings would work",
+	} {
+		assert.Contains(t, out, want)
+	}
+	for _, g := range fake.BillingGroups() {
+		assert.Contains(t, out, `"`+g.Name+`"`, "billing groups from bill/info are printed")
+	}
+	assert.Equal(t, 1, fake.Requests(fptapi.EndpointBills))
+	assert.Equal(t, 1, fake.Requests(fptapi.EndpointBillInfo))
+
+	fake.ResetRequests()
+	code, out, _ = runCheckCommand(t, "--fpt.api-url="+fake.URL, "--output=json")
+	require.Equal(t, 0, code, out)
+	r := decodeReport(t, out)
+	assert.True(t, r.OK)
+	assert.Equal(t, 40, r.Rows)
+	assert.True(t, r.AllPagesRead)
+	assert.Equal(t, 1, r.BillsRequests)
+	assert.Equal(t, 1, r.BillInfoRequests)
+	assert.Equal(t, 200, r.LastHTTPStatus)
+	assert.Len(t, r.BillingGroups, len(fake.BillingGroups()))
+	assert.NotEmpty(t, r.LabelValues["service"])
+
+	// The sums are those of the rows the fake serves for the day.
+	var total float64
+	day, err := time.Parse(time.DateOnly, r.BillingDay)
+	require.NoError(t, err)
+	require.NoError(t, fake.EachBill(day.Format(time.DateOnly), fptapi.Filter{}, func(b *fptapi.Bill) bool {
+		total += b.TotalPrice
+		return true
+	}))
+	assert.InEpsilon(t, total, r.CostVND, 1e-9)
+}
+
+// TestCheckBoundsItsRequests: a day with more pages than the check reads
+// stops at the stated limit, filters included, and still passes.
+func TestCheckBoundsItsRequests(t *testing.T) {
+	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 1000, LabelSets: 20})
+	defer fake.Close()
+
+	code, out, _ := runCheckCommand(t, "--fpt.api-url="+fake.URL, "--fpt.page-size=100",
+		"--fpt.service-type=storage", "--fpt.service-type=instance", "--output=json")
+	require.Equal(t, 0, code, out)
+	r := decodeReport(t, out)
+	assert.False(t, r.AllPagesRead)
+	assert.Equal(t, checkMaxBillsRequests, fake.Requests(fptapi.EndpointBills))
+	assert.Equal(t, checkMaxBillsRequests, r.BillsRequests)
+	assert.Equal(t, 1, fake.Requests(fptapi.EndpointBillInfo))
+	assert.Equal(t, checkMaxBillsRequests, r.Pages)
+}
+
+func TestCheckFailures(t *testing.T) {
+	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 40})
+	defer fake.Close()
+	tlsAPI := httptest.NewTLSServer(fake.Handler())
+	defer tlsAPI.Close()
+
+	tests := []struct {
+		name         string
+		args         []string
+		fault        *fptapitest.Fault
+		token        string
+		reason       string
+		errContains  string
+		billsAsked   int
+		billInfoAsks int
+	}{
+		{name: "token rejected", token: "another-token", reason: "token rejected", billsAsked: 1},
+		{name: "wrong URL", args: []string{"--fpt.api-url=" + fake.URL + "/v1"}, reason: "URL wrong",
+			errContains: "requested " + fake.URL + "/v1/v1/billing/bills", billsAsked: 0},
+		{name: "TLS", args: []string{"--fpt.api-url=" + tlsAPI.URL + "/api"}, reason: "TLS", billsAsked: 0},
+		{name: "timeout", args: []string{"--fpt.timeout=200ms"}, fault: &fptapitest.Fault{Delay: 5 * time.Second, Times: 1},
+			reason: "timeout", billsAsked: 1},
+		{name: "not JSON", fault: &fptapitest.Fault{Truncate: true, Times: 1}, reason: "not JSON", billsAsked: 1},
+		{name: "bill info fails", fault: &fptapitest.Fault{Endpoint: fptapi.EndpointBillInfo, Code: 500, Times: 1},
+			reason: "API error: HTTP 500", billsAsked: 1, billInfoAsks: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.token != "" {
+				fake.SetToken(tt.token)
+				defer fake.SetToken(checkToken)
+			}
+			args := tt.args
+			if !strings.Contains(strings.Join(args, " "), "--fpt.api-url=") {
+				args = append(args, "--fpt.api-url="+fake.URL)
+			}
+			for _, output := range []string{"text", "json"} {
+				fake.ResetRequests()
+				fake.ClearFaults()
+				if tt.fault != nil {
+					fake.InjectFault(*tt.fault)
+				}
+				code, out, errOut := runCheckCommand(t, append(args, "--output="+output)...)
+				assert.Equal(t, 1, code, "%s%s", out, errOut)
+				if output == "text" {
+					assert.Contains(t, out, "FAILED: "+tt.reason)
+					assert.Contains(t, out, tt.errContains)
+					assert.Equal(t, 1, strings.Count(out, "FAILED"), "one reason: %s", out)
+				} else {
+					r := decodeReport(t, out)
+					assert.False(t, r.OK)
+					assert.True(t, strings.HasPrefix(r.Reason, tt.reason), r.Reason)
+					assert.Contains(t, r.Error, tt.errContains)
+				}
+				// No retries: one request per endpoint at most.
+				assert.Equal(t, tt.billsAsked, fake.Requests(fptapi.EndpointBills), output)
+				assert.Equal(t, tt.billInfoAsks, fake.Requests(fptapi.EndpointBillInfo), output)
+			}
+		})
+	}
+}
+
+// TestCheckReportsOddData: rows for another day and empty labels are
+// warnings, not failures.
+func TestCheckReportsOddData(t *testing.T) {
+	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken})
+	defer fake.Close()
+	loc, err := time.LoadLocation(billingTimezone)
+	require.NoError(t, err)
+	today := time.Now().In(loc).Format(time.DateOnly)
+	fake.SetBills(today, []fptapi.Bill{
+		{Day: today, VPCID: "v1", VPCName: "prod", Service: "storage", BillingGroupName: "g", BillingConfigName: "c", TotalPrice: 1500.5},
+		{Day: "2001-01-01", VPCID: "v1", VPCName: "prod", Service: "", BillingGroupName: "g", BillingConfigName: "c", TotalPrice: 1000000},
+	})
+
+	code, out, _ := runCheckCommand(t, "--fpt.api-url="+fake.URL)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "warning: 1 rows have a day other than "+today+" (2001-01-01)")
+	assert.Contains(t, out, "warning: 1 of 2 rows have an empty service")
+	assert.Contains(t, out, "1,001,501 VND", "the total, with thousands separators")
+}
+
+func TestCheckTokenFromFileAndWarnings(t *testing.T) {
+	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 10})
+	defer fake.Close()
+	path := filepath.Join(t.TempDir(), "token")
+	// As Notepad saves it: a byte order mark and CRLF.
+	require.NoError(t, os.WriteFile(path, []byte("\ufeff"+checkToken+"\r\n"), 0o600))
+
+	code, out, _ := runCheckCommand(t, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path, "--fpt.timezone=UTC")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "from file "+path)
+	assert.Contains(t, out, "both --fpt.token-file and $FPTCLOUD_TOKEN are set: the token comes from the file")
+	assert.Contains(t, out, "--fpt.timezone=UTC is not FPT Cloud's billing zone")
+}
+
+func TestCheckDemo(t *testing.T) {
+	code, out, _ := runCheckCommand(t, "--demo")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "from the demo's fake API")
+	assert.Contains(t, out, "OK: a deployment with these settings would work")
+}
+
+func TestCheckBadFlagsExit2(t *testing.T) {
+	code, _, errOut := runCheckCommand(t, "--output=xml")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--output")
+	assert.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
+}
+
+func TestFormatVND(t *testing.T) {
+	for in, want := range map[float64]string{
+		0: "0", 999: "999", 1000: "1,000", 1234567.5: "1,234,568", 344183.50000000006: "344,184",
+		-1500: "-1,500", 100000000000: "100,000,000,000", 0.4: "0", -0.4: "0",
+	} {
+		assert.Equal(t, want, formatVND(in), "%v", in)
+	}
+}
