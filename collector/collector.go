@@ -3,8 +3,6 @@ package collector
 import (
 	"maps"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,36 +10,25 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
-// APIRequestCounter counts API requests per (endpoint, code). Its Observe
-// method is passed to fptapi.WithObserver.
+// APIRequestCounter counts API requests per endpoint and code. Its Observe
+// method is passed to fptapi.WithObserver, which keeps fptapi free of
+// Prometheus.
 type APIRequestCounter struct {
-	counts sync.Map // requestKey -> *atomic.Uint64
+	vec *prometheus.CounterVec
 }
-
-type requestKey struct{ endpoint, code string }
 
 // NewAPIRequestCounter returns an empty counter.
-func NewAPIRequestCounter() *APIRequestCounter { return &APIRequestCounter{} }
+func NewAPIRequestCounter() *APIRequestCounter {
+	return &APIRequestCounter{vec: prometheus.NewCounterVec(
+		prometheus.CounterOpts{Name: descAPIRequests.name, Help: descAPIRequests.help}, descAPIRequests.labels)}
+}
 
-// Observe counts one HTTP attempt. It is safe for concurrent use and, once a
-// (endpoint, code) pair has been seen, lock-free.
+// Observe counts one HTTP attempt. It is safe for concurrent use.
 func (c *APIRequestCounter) Observe(info fptapi.RequestInfo) {
-	k := requestKey{info.Endpoint, info.Code}
-	v, ok := c.counts.Load(k)
-	if !ok {
-		v, _ = c.counts.LoadOrStore(k, new(atomic.Uint64))
-	}
-	v.(*atomic.Uint64).Add(1)
+	c.vec.WithLabelValues(info.Endpoint, info.Code).Inc()
 }
 
-func (c *APIRequestCounter) collect(ch chan<- prometheus.Metric) {
-	c.counts.Range(func(k, v any) bool {
-		key := k.(requestKey)
-		ch <- prometheus.MustNewConstMetric(descAPIRequests, prometheus.CounterValue,
-			float64(v.(*atomic.Uint64).Load()), key.endpoint, key.code)
-		return true
-	})
-}
+func (c *APIRequestCounter) collect(ch chan<- prometheus.Metric) { c.vec.Collect(ch) }
 
 // Collector serves the Refresher's last published snapshot. It never calls
 // the API; a scrape reads one pointer and sends prebuilt samples.
@@ -61,16 +48,16 @@ func New(r *Refresher, reqs *APIRequestCounter) *Collector {
 func budgetMetrics(b Budgets) []prometheus.Metric {
 	var out []prometheus.Metric
 	if b.Daily != 0 {
-		out = append(out, prometheus.MustNewConstMetric(descBudgetDaily, prometheus.GaugeValue, b.Daily))
+		out = append(out, prometheus.MustNewConstMetric(descBudgetDaily.Desc, prometheus.GaugeValue, b.Daily))
 	}
 	if b.Monthly != 0 {
-		out = append(out, prometheus.MustNewConstMetric(descBudgetMonthly, prometheus.GaugeValue, b.Monthly))
+		out = append(out, prometheus.MustNewConstMetric(descBudgetMonthly.Desc, prometheus.GaugeValue, b.Monthly))
 	}
 	for _, g := range slices.Sorted(maps.Keys(b.GroupDaily)) {
-		out = append(out, prometheus.MustNewConstMetric(descBudgetGroupDaily, prometheus.GaugeValue, b.GroupDaily[g], g))
+		out = append(out, prometheus.MustNewConstMetric(descBudgetGroupDaily.Desc, prometheus.GaugeValue, b.GroupDaily[g], g))
 	}
 	for _, g := range slices.Sorted(maps.Keys(b.GroupMonthly)) {
-		out = append(out, prometheus.MustNewConstMetric(descBudgetGroupMonthly, prometheus.GaugeValue, b.GroupMonthly[g], g))
+		out = append(out, prometheus.MustNewConstMetric(descBudgetGroupMonthly.Desc, prometheus.GaugeValue, b.GroupMonthly[g], g))
 	}
 	return out
 }
@@ -78,7 +65,7 @@ func budgetMetrics(b Budgets) []prometheus.Metric {
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescs {
-		ch <- d
+		ch <- d.Desc
 	}
 }
 
@@ -90,8 +77,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	now := c.r.now()
 	local := now.In(c.r.cfg.Location)
 
-	gaugeOf := func(d *prometheus.Desc, v float64) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	gaugeOf := func(d metric, v float64) {
+		ch <- prometheus.MustNewConstMetric(d.Desc, prometheus.GaugeValue, v)
 	}
 	today := dateOf(local)
 	dayStart, dayEnd := today.start(c.r.cfg.Location), today.end(c.r.cfg.Location)
@@ -114,7 +101,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gaugeOf(descTokenRejected, boolFloat(st.tokenRejected))
 	gaugeOf(descRefreshInterval, c.r.cfg.RefreshInterval.Seconds())
 	gaugeOf(descMaxAge, c.r.cfg.MaxAge.Seconds())
-	ch <- prometheus.MustNewConstMetric(descRefreshFailures, prometheus.CounterValue, float64(st.failures))
+	ch <- prometheus.MustNewConstMetric(descRefreshFailures.Desc, prometheus.CounterValue, float64(st.failures))
 	if c.reqs != nil {
 		c.reqs.collect(ch)
 	}
@@ -136,7 +123,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gaugeOf(descUntrackedResourceRows, float64(snap.untrackedResourceRows))
 	}
 	for _, d := range st.failedDays {
-		ch <- prometheus.MustNewConstMetric(descClosedDayFailed, prometheus.GaugeValue, 1, d.String())
+		ch <- prometheus.MustNewConstMetric(descClosedDayFailed.Desc, prometheus.GaugeValue, 1, d.String())
 	}
 	for _, m := range snap.metrics {
 		ch <- m

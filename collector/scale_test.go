@@ -363,7 +363,7 @@ func TestScrapesAddNoRequests(t *testing.T) {
 func TestCollectSendsSnapshotAsIs(t *testing.T) {
 	const collectAllocSlack = 5
 	billing := map[*prometheus.Desc]bool{}
-	for _, d := range []*prometheus.Desc{descCost, descMonthToDate, descVCPUs, descRAM, descDisk, descCPUQty, descRAMQty, descDiskQty} {
+	for _, d := range []*prometheus.Desc{descCost.Desc, descMonthToDate.Desc, descVCPUs.Desc, descRAM.Desc, descDisk.Desc, descCPUQty.Desc, descRAMQty.Desc, descDiskQty.Desc} {
 		billing[d] = true
 	}
 	allocs := make(map[int]float64)
