@@ -48,10 +48,11 @@ func TestDemoGolden(t *testing.T) {
 	)
 	require.NoError(t, err)
 	refresher, err := collector.NewRefresher(collector.Config{
-		Source:       client,
-		Location:     loc,
-		Now:          clock,
-		TopResources: collector.DefaultTopResources, // --collector.top-resources' default
+		Source:        client,
+		Location:      loc,
+		Now:           clock,
+		TopResources:  collector.DefaultTopResources, // --collector.top-resources' default
+		PreviousMonth: true,                          // --collector.previous-month's default
 		Budgets: collector.Budgets{
 			Daily:      5e6,
 			Monthly:    150e6,

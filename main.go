@@ -103,6 +103,7 @@ type flags struct {
 	maxAgeSet       bool
 	maxSeries       *int
 	topResources    *int
+	previousMonth   *bool
 	maxResources    *int
 
 	storagePath    *string
@@ -155,6 +156,7 @@ func newApp() (*kingpin.Application, *flags) {
 
 	f.topResources = app.Flag("collector.top-resources", "How many of the month's most expensive resources (by infra_id, or name without it) get series of their own; 0 turns them off.").Default(strconv.Itoa(collector.DefaultTopResources)).Int()
 	f.maxResources = app.Flag("collector.max-resources", "Distinct resources ranked per day and per month at most, which bounds the memory of --collector.top-resources; the rows of others are counted in fptcloud_exporter_untracked_resource_rows.").Default(strconv.Itoa(collector.DefaultMaxResources)).Int()
+	f.previousMonth = app.Flag("collector.previous-month", "Read the previous billing month once, after the current one, and serve its total as fptcloud_billing_previous_month_cost_vnd (--no-collector.previous-month: not read).").Default("true").Bool()
 	f.storagePath = app.Flag("storage.path", "Directory of the month cache: the sums of closed billing days, kept so that a restart reads only today from the API. Created (mode 0700) if missing; unusable, the exporter runs on in memory. Empty: memory only (the default in --demo).").Default("data/").IsSetByUser(&f.storagePathSet).String()
 
 	f.dailyBudget = app.Flag("budget.daily-vnd", "Daily budget for all spend, in VND; exposed as fptcloud_budget_daily_vnd.").PlaceHolder("AMOUNT").String()
@@ -414,6 +416,7 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 		MaxAge:          s.maxAge,
 		MaxSeries:       *f.maxSeries,
 		TopResources:    *f.topResources,
+		PreviousMonth:   *f.previousMonth,
 		MaxResources:    *f.maxResources,
 		Budgets:         s.budgets,
 		Store:           monthCache,

@@ -187,6 +187,15 @@ type series struct {
 	today    usage
 	hasToday bool
 	mtd      vnd
+	// The closed periods, when known: yesterday and the previous month.
+	yesterday, previousMonth       vnd
+	hasYesterday, hasPreviousMonth bool
+}
+
+// closedPeriods are the costs of yesterday and of the previous month, nil
+// while not known.
+type closedPeriods struct {
+	yesterday, previousMonth dayCost
 }
 
 // combine joins today's usage with the closed days' costs into one series
@@ -194,7 +203,9 @@ type series struct {
 // month-to-date cost) into one __other__ series when there are more than
 // maxSeries. Sums are kept exact. It returns the series, in no particular
 // order (the registry sorts), and the number of label sets folded.
-func combine(today dayUsage, closed []dayCost, maxSeries int) ([]series, int) {
+// The closed periods join the same series, so that every billing metric
+// of a snapshot folds the same label sets.
+func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries int) ([]series, int) {
 	idx := make(map[labelSet]int, len(today))
 	var out []series
 	get := func(k labelSet) *series {
@@ -218,6 +229,16 @@ func combine(today dayUsage, closed []dayCost, maxSeries int) ([]series, int) {
 			get(k).mtd.merge(c)
 		}
 	}
+	for k, c := range periods.yesterday {
+		s := get(k)
+		s.yesterday.merge(c)
+		s.hasYesterday = true
+	}
+	for k, c := range periods.previousMonth {
+		s := get(k)
+		s.previousMonth.merge(c)
+		s.hasPreviousMonth = true
+	}
 
 	folded := 0
 	if len(out) > maxSeries {
@@ -240,6 +261,10 @@ func combine(today dayUsage, closed []dayCost, maxSeries int) ([]series, int) {
 			other.today.merge(&s.today)
 			other.hasToday = other.hasToday || s.hasToday
 			other.mtd.merge(s.mtd)
+			other.yesterday.merge(s.yesterday)
+			other.hasYesterday = other.hasYesterday || s.hasYesterday
+			other.previousMonth.merge(s.previousMonth)
+			other.hasPreviousMonth = other.hasPreviousMonth || s.hasPreviousMonth
 		}
 		folded = len(out) - keep
 		out = append(out[:keep], other)

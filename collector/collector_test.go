@@ -466,7 +466,7 @@ func TestCombine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, folded := combine(tt.today, tt.closed, tt.maxSeries)
+			got, folded := combine(tt.today, tt.closed, closedPeriods{}, tt.maxSeries)
 			byKey := make(map[labelSet]series)
 			for _, s := range got {
 				byKey[s.key] = s

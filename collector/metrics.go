@@ -33,6 +33,12 @@ var (
 	descDiskQty = newMetric("fptcloud_billing_disk_quantity",
 		"Sum of disk_quantity (billed disk quantity, unit as FPT Cloud sends it) of today's billing rows, per label set.", billingLabels)
 
+	descYesterday = newMetric("fptcloud_billing_yesterday_cost_vnd",
+		"Cost of yesterday's billing rows (sum of total_price, VND before VAT), per label set; read again while late rows may arrive, like month-to-date.",
+		billingLabels)
+	descPreviousMonth = newMetric("fptcloud_billing_previous_month_cost_vnd",
+		"Cost of the whole previous billing month (sum of total_price, VND before VAT), per label set; present once every day of it is read.",
+		billingLabels)
 	descResourceCost = newMetric("fptcloud_billing_resource_cost_vnd",
 		"Cost of today's billing rows of one of the --collector.top-resources most expensive resources of the month (sum of total_price, VND before VAT); 0 when it has no rows today.", resourceLabels)
 	descResourceMonthToDate = newMetric("fptcloud_billing_resource_month_to_date_cost_vnd",
@@ -113,7 +119,7 @@ func newMetric(name, help string, labels []string) metric {
 // allDescs lists every metric the Collector may send.
 var allDescs = []metric{
 	descCost, descMonthToDate, descVCPUs, descRAM, descDisk, descCPUQty, descRAMQty, descDiskQty,
-	descResourceCost, descResourceMonthToDate,
+	descYesterday, descPreviousMonth, descResourceCost, descResourceMonthToDate,
 	descMonthElapsed, descMonthLength, descDayElapsed,
 	descBudgetDaily, descBudgetMonthly, descBudgetGroupDaily, descBudgetGroupMonthly,
 	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
@@ -167,6 +173,12 @@ func buildMetrics(ss []series, withMonthToDate bool) []prometheus.Metric {
 		if withMonthToDate {
 			n++
 		}
+		if ss[i].hasYesterday {
+			n++
+		}
+		if ss[i].hasPreviousMonth {
+			n++
+		}
 		if ss[i].hasToday {
 			n += 7
 		}
@@ -188,6 +200,12 @@ func buildMetrics(ss []series, withMonthToDate bool) []prometheus.Metric {
 		}
 		if withMonthToDate {
 			add(descMonthToDate, s.mtd.value())
+		}
+		if s.hasYesterday {
+			add(descYesterday, s.yesterday.value())
+		}
+		if s.hasPreviousMonth {
+			add(descPreviousMonth, s.previousMonth.value())
 		}
 		if s.hasToday {
 			u := &s.today

@@ -24,6 +24,10 @@ type monthCache struct {
 	pendingRes map[int]*resourceCosts
 	seen       uint64       // bit d set: day d was seen with rows
 	failed     map[int]bool // days whose last read failed
+	// latest is the last closed day stored: yesterday's cost, once
+	// yesterday is in.
+	latestDay  int
+	latestCost dayCost
 }
 
 // forDay drops what does not belong before today in today's month: the
@@ -42,6 +46,9 @@ func (c *monthCache) forDay(today date) bool {
 			delete(c.pendingRes, d)
 		}
 	}
+	if c.latestDay >= today.day {
+		c.latestDay, c.latestCost = 0, nil
+	}
 	return fresh
 }
 
@@ -55,6 +62,9 @@ func (c *monthCache) has(day int) bool {
 // store keeps a closed day's costs; res is nil when top resources are off.
 func (c *monthCache) store(day int, cost dayCost, res *resourceCosts, final bool) {
 	delete(c.failed, day)
+	if day >= c.latestDay {
+		c.latestDay, c.latestCost = day, cost
+	}
 	if len(cost) > 0 {
 		c.markSeen(day)
 	}
@@ -112,6 +122,15 @@ func (c *monthCache) closed() []dayCost {
 		out = append(out, d)
 	}
 	return out
+}
+
+// yesterday returns the cost of the day before today, nil when it is not
+// held (on the 1st it is in the previous month).
+func (c *monthCache) yesterday(today date) dayCost {
+	if c.latestDay == today.day-1 && c.latestDay > 0 {
+		return c.latestCost
+	}
+	return nil
 }
 
 // closedResources returns the per-resource costs of the closed days held.

@@ -87,6 +87,9 @@ type Config struct {
 	// MaxResources caps the distinct resources ranked per day and per
 	// month; 0 -> DefaultMaxResources.
 	MaxResources int
+	// PreviousMonth reads the previous billing month once, after the
+	// current one is complete, for fptcloud_billing_previous_month_cost_vnd.
+	PreviousMonth bool
 	// Store keeps closed days across restarts; nil keeps them in memory
 	// only.
 	Store  DayStore
@@ -109,6 +112,12 @@ func (d date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.year, d.m
 // right calendar date.
 func (d date) start(loc *time.Location) time.Time {
 	return time.Date(d.year, d.month, d.day, 0, 0, 0, 0, loc)
+}
+
+// normalized turns day 0 or month 0 or 13 into the real date, as time.Date
+// does: date{2026, 11, 0} is 2026-10-31.
+func (d date) normalized() date {
+	return dateOf(time.Date(d.year, d.month, d.day, 12, 0, 0, 0, time.UTC))
 }
 
 // end is the next day's midnight in loc.
@@ -144,6 +153,17 @@ type state struct {
 	failedDays    []date // closed days whose last read failed
 }
 
+// previousMonth is the cost of the month before today's, summed day by day
+// and complete once every day is in.
+type previousMonth struct {
+	year     int
+	month    time.Month
+	cost     dayCost
+	read     uint64  // bit d set: day d is in cost
+	lastDay  dayCost // the month's last day: yesterday on the 1st
+	complete bool
+}
+
 // today is the last complete read of the current day's bills.
 type today struct {
 	day       date
@@ -162,6 +182,7 @@ type Refresher struct {
 
 	mu           sync.Mutex // serialises refreshes; guards what follows
 	cache        monthCache
+	previous     previousMonth
 	today        today
 	todayStarted time.Time // when the last refresh of today started
 	storeFailing bool      // a write to the store failed and was logged
@@ -430,7 +451,8 @@ func (r *Refresher) loadStore(day date) {
 		r.cache.store(d, cost, res, sd.Final)
 		loaded++
 	}
-	if err := r.cfg.Store.Prune(date{day.year, day.month, 1}.String()); err != nil {
+	// The previous month's days stay: its total is served all month.
+	if err := r.cfg.Store.Prune(date{day.year, day.month - 1, 1}.normalized().String()); err != nil {
 		level.Warn(r.logger).Log("msg", "could not remove the stored days of earlier months", "err", err)
 	}
 	level.Info(r.logger).Log("msg", "month cache loaded from the store", "month", fmt.Sprintf("%04d-%02d", day.year, day.month),
@@ -447,7 +469,7 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 	failedInARow := 0
 	for i, d := range toRead {
 		closed := date{day.year, day.month, d}
-		cost, res, err := r.readClosedDay(ctx, closed)
+		cost, res, err := r.readClosedDay(ctx, closed, r.cache.wasSeen(d))
 		if errors.Is(err, errDayChanged) {
 			return nil
 		}
@@ -486,12 +508,80 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 			}
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if r.cfg.PreviousMonth && r.cache.missing(day) == 0 {
+		return r.readPreviousMonth(ctx)
+	}
+	return nil
+}
+
+// readPreviousMonth reads, once, the days of the month before today's
+// that the store does not hold, after the current month is complete and
+// after the late window of the month's last day has closed; its total is
+// published when every day is in. r.mu is held.
+func (r *Refresher) readPreviousMonth(ctx context.Context) error {
+	today := r.today.day
+	first := date{today.year, today.month - 1, 1}.normalized()
+	p := &r.previous
+	if p.year != first.year || p.month != first.month {
+		*p = previousMonth{year: first.year, month: first.month, cost: make(dayCost)}
+	}
+	monthStart := date{today.year, today.month, 1}.start(r.cfg.Location)
+	if p.complete || r.now().Before(monthStart.Add(r.cfg.LateWindow)) {
+		return nil
+	}
+	days := date{today.year, today.month, 0}.normalized().day // the previous month's length
+	for d := 1; d <= days; d++ {
+		if p.read&(1<<d) != 0 {
+			continue
+		}
+		day := date{first.year, first.month, d}
+		cost, ok := r.loadFinal(day)
+		if !ok {
+			var err error
+			if cost, _, err = r.readClosedDay(ctx, day, false); err != nil {
+				if errors.Is(err, errDayChanged) || ctx.Err() != nil {
+					return nil
+				}
+				level.Warn(r.logger).Log("msg", "reading a day of the previous month failed; its total waits for it", "day", day, "err", err)
+				return err
+			}
+			r.save(day, cost, nil, r.now(), true)
+		}
+		p.cost.merge(cost)
+		p.read |= 1 << d
+		if d == days {
+			p.lastDay = cost
+		}
+	}
+	p.complete = true
+	level.Info(r.logger).Log("msg", "previous month complete", "month", fmt.Sprintf("%04d-%02d", first.year, first.month), "days", days)
+	r.publish()
+	return nil
+}
+
+// loadFinal returns a final day from the store.
+func (r *Refresher) loadFinal(d date) (dayCost, bool) {
+	if r.cfg.Store == nil {
+		return nil, false
+	}
+	sd, ok, err := r.cfg.Store.Load(d.String())
+	if err != nil {
+		level.Warn(r.logger).Log("msg", "ignoring a stored day that cannot be trusted; reading it from the API again", "err", err)
+		return nil, false
+	}
+	if !ok || !sd.Final {
+		return nil, false
+	}
+	return fromStore(sd), true
 }
 
 // readClosedDay reads one closed day's costs, refreshing today between two
 // pages when that is due.
-func (r *Refresher) readClosedDay(ctx context.Context, d date) (dayCost, *resourceCosts, error) {
+// A day seen with rows before that now has none is a failure.
+func (r *Refresher) readClosedDay(ctx context.Context, d date, seen bool) (dayCost, *resourceCosts, error) {
 	cost := make(dayCost)
 	res := r.newResourceCosts()
 	_, err := r.fetchDay(ctx, d, func(page []fptapi.Bill) error {
@@ -512,7 +602,7 @@ func (r *Refresher) readClosedDay(ctx context.Context, d date) (dayCost, *resour
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(cost) == 0 && r.cache.wasSeen(d.day) {
+	if len(cost) == 0 && seen {
 		return nil, nil, fmt.Errorf("bills of %s: %w", d, errEmptyAgain)
 	}
 	return cost, res, nil
@@ -572,7 +662,7 @@ func (r *Refresher) publish() {
 		if complete {
 			closed = r.cache.closed()
 		}
-		ss, folded := combine(r.today.usage, closed, r.cfg.MaxSeries)
+		ss, folded := combine(r.today.usage, closed, r.closedPeriods(), r.cfg.MaxSeries)
 		next.snap = &snapshot{
 			at:        r.today.at,
 			day:       r.today.day,
@@ -595,6 +685,25 @@ func (r *Refresher) publish() {
 		}
 	}
 	r.state.Store(&next)
+}
+
+// closedPeriods returns yesterday's cost and the previous month's, where
+// known, for the day of the last read of today.
+func (r *Refresher) closedPeriods() closedPeriods {
+	day := r.today.day
+	var out closedPeriods
+	prevMonth := date{day.year, day.month - 1, 1}.normalized()
+	prevDone := r.previous.complete && r.previous.year == prevMonth.year && r.previous.month == prevMonth.month
+	if prevDone {
+		out.previousMonth = r.previous.cost
+	}
+	switch {
+	case day.day > 1:
+		out.yesterday = r.cache.yesterday(day)
+	case prevDone:
+		out.yesterday = r.previous.lastDay
+	}
+	return out
 }
 
 // fetchDay runs the day's query for every filter, feeding each page to add.

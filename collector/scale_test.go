@@ -437,6 +437,11 @@ func TestFoldingAtScale(t *testing.T) {
 	}
 	wantFamilies := wantToday(today)
 	wantFamilies["fptcloud_billing_month_to_date_cost_vnd"] = mtd
+	yesterday := make(map[string]float64)
+	for k, s := range day1 {
+		yesterday[seriesKey(k)] = s.cost
+	}
+	wantFamilies["fptcloud_billing_yesterday_cost_vnd"] = yesterday // folded like the others
 
 	other := seriesKey(labelSet{otherLabel, otherLabel, otherLabel, otherLabel, otherLabel})
 	got := gatherBilling(t, e.c)
