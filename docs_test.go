@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -38,6 +37,6 @@ func TestDocsListEveryFlagAndMetric(t *testing.T) {
 	require.NoError(t, err)
 	both := string(readme) + string(metrics)
 	for _, name := range append(collector.MetricNames(), "fptcloud_exporter_build_info") {
-		assert.True(t, strings.Contains(both, "`"+name+"`"), "neither README.md nor docs/metrics.md lists %s", name)
+		assert.Contains(t, both, "`"+name+"`", "neither README.md nor docs/metrics.md lists %s", name)
 	}
 }
