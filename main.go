@@ -466,7 +466,13 @@ func openStore(f *flags, s *settings, logger log.Logger) collector.DayStore {
 		filters = append(filters, fmt.Sprintf("service_type=%q billing_group_name=%q billing_config_name=%q",
 			q.ServiceType, q.BillingGroupName, q.BillingConfigName))
 	}
-	st, err := store.Open(dir, store.Identity{APIURL: s.apiURL, Filters: filters, TimeZone: s.location.String(),
+	apiURL := s.apiURL
+	if *f.demo {
+		// The demo's fake listens on a new port at every start: its data,
+		// not its address, is what the stored days depend on.
+		apiURL = "demo"
+	}
+	st, err := store.Open(dir, store.Identity{APIURL: apiURL, Filters: filters, TimeZone: s.location.String(),
 		PerResource: *f.topResources > 0})
 	if err != nil {
 		level.Warn(logger).Log("msg", "cannot use --storage.path: closed days are kept in memory only, and a restart reads the month again", "err", err)
