@@ -349,34 +349,68 @@ func TestMidnightKeepsYesterday(t *testing.T) {
 	assert.Equal(t, map[string]int{"2026-11-03": 1, "2026-11-04": 1}, src.takeCalls())
 }
 
-// TestUntrustedStoreFile: a damaged day file is ignored with one warning
-// naming it; that day alone is read again; totals are exact; the file is
-// rewritten.
+// TestUntrustedStoreFile: a day file that cannot be trusted is ignored
+// with one warning naming it; only the days concerned are read again;
+// totals are exact; the files are rewritten.
 func TestUntrustedStoreFile(t *testing.T) {
 	loc := hcm(t)
-	dir := t.TempDir()
 	now := time.Date(2026, 11, 3, 10, 0, 0, 0, loc)
-	first := newEnv(t, newStub(knownDataset()), now, func(c *Config) { c.Store = openStore(t, dir) })
-	require.NoError(t, first.r.Refresh(context.Background()))
-
-	path := filepath.Join(dir, "2026-11-01.json")
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, b[:len(b)-10], 0o600))
-
-	src := newStub(knownDataset())
-	e := newEnv(t, src, now, func(c *Config) { c.Store = openStore(t, dir) })
-	require.NoError(t, e.r.Refresh(context.Background()))
-	assert.Equal(t, map[string]int{"2026-11-01": 1, "2026-11-03": 1}, src.takeCalls())
-	assert.Equal(t, 1, strings.Count(e.logs.String(), "level=warn"), e.logs.String())
-	assert.Contains(t, e.logs.String(), path)
-	want, names := expo(t, map[string][]string{
-		"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
-	})
-	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
-	_, ok, err := openStore(t, dir).Load("2026-11-01")
-	require.NoError(t, err, "the day was written again")
-	assert.True(t, ok)
+	otherID := func(edit func(*store.Identity)) store.Identity { id := storeID; edit(&id); return id }
+	truncate := func(t *testing.T, path string) {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, b[:len(b)-10], 0o600))
+	}
+	flip := func(t *testing.T, path string) {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		i := strings.Index(string(b), "1000.5")
+		require.Positive(t, i)
+		b[i] = '9'
+		require.NoError(t, os.WriteFile(path, b, 0o600))
+	}
+	tests := []struct {
+		name     string
+		damage   func(t *testing.T, path string) // applied to the 1st's file
+		id       store.Identity                  // of the restarted exporter
+		reread   map[string]int
+		warnings int
+	}{
+		{"truncated", truncate, storeID, map[string]int{"2026-11-01": 1, "2026-11-03": 1}, 1},
+		{"a flipped byte", flip, storeID, map[string]int{"2026-11-01": 1, "2026-11-03": 1}, 1},
+		{"another API URL", nil, otherID(func(id *store.Identity) { id.APIURL = "https://console-api.fptcloud.jp/api" }),
+			map[string]int{"2026-11-01": 1, "2026-11-02": 1, "2026-11-03": 1}, 2},
+		{"other filters", nil, otherID(func(id *store.Identity) { id.Filters = []string{"service_type=storage"} }),
+			map[string]int{"2026-11-01": 1, "2026-11-02": 1, "2026-11-03": 1}, 2},
+		{"another time zone", nil, otherID(func(id *store.Identity) { id.TimeZone = "Asia/Tokyo" }),
+			map[string]int{"2026-11-01": 1, "2026-11-02": 1, "2026-11-03": 1}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			first := newEnv(t, newStub(knownDataset()), now, func(c *Config) { c.Store = openStore(t, dir) })
+			require.NoError(t, first.r.Refresh(context.Background()))
+			path := filepath.Join(dir, "2026-11-01.json")
+			if tt.damage != nil {
+				tt.damage(t, path)
+			}
+			restarted, err := store.Open(dir, tt.id)
+			require.NoError(t, err)
+			src := newStub(knownDataset())
+			e := newEnv(t, src, now, func(c *Config) { c.Store = restarted })
+			require.NoError(t, e.r.Refresh(context.Background()))
+			assert.Equal(t, tt.reread, src.takeCalls())
+			assert.Equal(t, tt.warnings, strings.Count(e.logs.String(), "level=warn"), e.logs.String())
+			assert.Contains(t, e.logs.String(), path)
+			want, names := expo(t, map[string][]string{
+				"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
+			})
+			require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
+			_, ok, err := restarted.Load("2026-11-01")
+			require.NoError(t, err, "the day was written again")
+			assert.True(t, ok)
+		})
+	}
 }
 
 // failingStore fails every write, like a full disk.
