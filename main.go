@@ -108,6 +108,8 @@ type flags struct {
 	groupMonthlyBudgets *[]string
 
 	demo *bool
+
+	backfill *backfillFlags
 }
 
 func newApp() (*kingpin.Application, *flags) {
@@ -142,6 +144,11 @@ func newApp() (*kingpin.Application, *flags) {
 
 	f.demo = app.Flag("demo", "Serve simulated data from a built-in fake FPT Cloud API; needs no token.").Bool()
 	promslogflag.AddFlags(app, &f.log)
+
+	// The exporter is the default command: command lines without one keep
+	// working.
+	app.Command("serve", "Run the exporter (the default command).").Default()
+	f.backfill = addBackfillCommand(app)
 	return app, f
 }
 
@@ -247,7 +254,8 @@ func (f *flags) parseBudgets() (collector.Budgets, error) {
 // drive the real start-up path and stop it by cancelling ctx.
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	app, f := newApp()
-	if _, err := app.Parse(args); err != nil {
+	command, err := app.Parse(args)
+	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", exporterName, nameTheFlag(app, args, err))
 		return 2
 	}
@@ -255,6 +263,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
 		return 2
+	}
+	if command == commandBackfill {
+		return runBackfill(ctx, f, s, os.Stdout, stderr)
 	}
 	logger, slogger := newLogger(stderr, &f.log)
 	if err := serve(ctx, f, s, logger, slogger); err != nil {

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+)
+
+// backfillMonth is a closed month with 31 days: two months before the
+// current one has 31 days at most half of the time, so it is looked for.
+func backfillMonth(t *testing.T, loc *time.Location) time.Time {
+	t.Helper()
+	m := startOfMonth(time.Now().In(loc)).AddDate(0, -2, 0)
+	for m.AddDate(0, 1, -1).Day() != 31 {
+		m = m.AddDate(0, -1, 0)
+	}
+	return m
+}
+
+// runBackfillCmd runs the backfill command against the fake and returns
+// the exit code and stderr.
+func runBackfillCmd(t *testing.T, fake *fptapitest.Server, args ...string) (int, string) {
+	t.Helper()
+	t.Setenv(tokenEnv, fptapitest.DefaultToken)
+	var stderr bytes.Buffer
+	all := append([]string{commandBackfill, "--fpt.api-url=" + fake.URL, "--fpt.rate-limit=1000"}, args...)
+	code := run(context.Background(), all, &stderr)
+	return code, stderr.String()
+}
+
+// sample is one backfilled sample.
+type sample struct {
+	key seriesKey
+	ts  int64
+}
+
+// expectedSums computes, from the fake's own rows, the day's cost and the
+// month-to-date of every label set for each day from from to to, keyed by
+// the day's last second.
+func expectedSums(t *testing.T, fake *fptapitest.Server, loc *time.Location, from, to time.Time) (cost, mtd map[sample]float64) {
+	t.Helper()
+	cost, mtd = map[sample]float64{}, map[sample]float64{}
+	running := map[seriesKey]float64{}
+	for d := startOfMonth(from); !d.After(to); d = nextDay(d) {
+		if d.Day() == 1 {
+			running = map[seriesKey]float64{}
+		}
+		ts := nextDay(d).Unix() - 1
+		day := map[seriesKey]float64{}
+		require.NoError(t, fake.EachBill(d.Format(time.DateOnly), fptapi.Filter{}, func(b *fptapi.Bill) bool {
+			k := seriesKey{b.BillingGroupName, b.Service, b.Tag, b.VPCID, b.VPCName}
+			day[k] += b.TotalPrice
+			running[k] += b.TotalPrice
+			return true
+		}))
+		if d.Before(from) {
+			continue
+		}
+		for k, v := range day {
+			cost[sample{k, ts}] = v
+		}
+		for k, v := range running {
+			mtd[sample{k, ts}] = v
+		}
+	}
+	require.NotEmpty(t, cost)
+	return cost, mtd
+}
+
+// parseBackfill parses the file with the Prometheus text parser (which
+// reads OpenMetrics gauges too: "# EOF" is a comment to it) and checks the
+// extra labels on every series.
+func parseBackfill(t *testing.T, path string, extra map[string]string) map[string]map[sample]float64 {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(string(raw), "\n# EOF\n"), "the file ends with # EOF")
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
+	require.NoError(t, err)
+	out := map[string]map[sample]float64{}
+	for name, fam := range families {
+		assert.Equal(t, dto.MetricType_GAUGE, fam.GetType(), name)
+		assert.NotEmpty(t, fam.GetHelp(), name)
+		out[name] = map[sample]float64{}
+		for _, m := range fam.Metric {
+			labels := map[string]string{}
+			for _, l := range m.Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for n, v := range extra {
+				assert.Equal(t, v, labels[n], "label %s of %s", n, name)
+			}
+			k := seriesKey{labels["billing_group"], labels["service"], labels["tag"], labels["vpc_id"], labels["vpc_name"]}
+			// The text parser calls the timestamp milliseconds; it is the
+			// OpenMetrics seconds as written.
+			s := sample{k, m.GetTimestampMs()}
+			_, dup := out[name][s]
+			require.False(t, dup, "%s: sample %v twice", name, s)
+			out[name][s] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+func assertSums(t *testing.T, what string, want, got map[sample]float64) {
+	t.Helper()
+	assert.Len(t, got, len(want), "%s: samples", what)
+	for s, v := range want {
+		g, ok := got[s]
+		if assert.True(t, ok, "%s: no sample for %v", what, s) {
+			assert.InDelta(t, v, g, 0.01, "%s %v", what, s)
+		}
+	}
+}
+
+// TestBackfillExact writes the second half of a past month and holds every
+// sample to the fake's own sums, month-to-date included (which needs the
+// days before --from); a second run resumes from the store with no API
+// request and writes the same file.
+func TestBackfillExact(t *testing.T) {
+	loc := mustHCM(t)
+	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 300, LabelSets: 40, Location: loc})
+	t.Cleanup(fake.Close)
+	month := backfillMonth(t, loc)
+	from, to := month.AddDate(0, 0, 14), month.AddDate(0, 1, -1)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "backfill.om")
+	storeDir := filepath.Join(dir, "store")
+	args := []string{"--from=" + from.Format(time.DateOnly), "--to=" + to.Format(time.DateOnly), "--output=" + out,
+		"--storage.path=" + storeDir, "--label=job=fptcloud", "--label=instance=exporter:10117"}
+
+	code, stderr := runBackfillCmd(t, fake, args...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, `days_from_store=0 days_from_api=31`)
+	assert.Positive(t, fake.Requests(fptapi.EndpointBills))
+
+	extra := map[string]string{"job": "fptcloud", "instance": "exporter:10117"}
+	got := parseBackfill(t, out, extra)
+	wantCost, wantMTD := expectedSums(t, fake, loc, from, to)
+	assertSums(t, "cost", wantCost, got["fptcloud_billing_cost_vnd"])
+	assertSums(t, "month to date", wantMTD, got["fptcloud_billing_month_to_date_cost_vnd"])
+	lastSecond := nextDay(to).Unix() - 1
+	assert.InDelta(t, 31*86400, got["fptcloud_billing_month_length_seconds"][sample{ts: lastSecond}], 0)
+	assert.InDelta(t, float64(31*86400-1)/(31*86400), got["fptcloud_billing_month_elapsed_ratio"][sample{ts: lastSecond}], 1e-12)
+	first, err := os.ReadFile(out)
+	require.NoError(t, err)
+
+	fake.ResetRequests()
+	code, stderr = runBackfillCmd(t, fake, args...)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, 0, fake.Requests(fptapi.EndpointBills), "every day comes from the store")
+	assert.Contains(t, stderr, `days_from_store=31 days_from_api=0`)
+	second, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, string(first), string(second), "same days, same file")
+}
+
+// TestBackfillResumesMissingDays: a day missing from the store, or stored
+// but not final, is read again; the others are not.
+func TestBackfillResumesMissingDays(t *testing.T) {
+	loc := mustHCM(t)
+	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 250, LabelSets: 10, Location: loc})
+	t.Cleanup(fake.Close)
+	month := backfillMonth(t, loc)
+	storeDir := t.TempDir()
+	args := []string{"--from=" + month.Format(time.DateOnly), "--to=" + month.AddDate(0, 0, 9).Format(time.DateOnly),
+		"--output=" + filepath.Join(t.TempDir(), "out.om"), "--storage.path=" + storeDir}
+	code, stderr := runBackfillCmd(t, fake, args...)
+	require.Equal(t, 0, code, stderr)
+	perDay := fake.Requests(fptapi.EndpointBills) / 10
+	require.Positive(t, perDay)
+
+	require.NoError(t, os.Remove(filepath.Join(storeDir, month.AddDate(0, 0, 3).Format(time.DateOnly)+".json")))
+	require.NoError(t, os.WriteFile(filepath.Join(storeDir, month.AddDate(0, 0, 5).Format(time.DateOnly)+".json"), []byte("{"), 0o600))
+	fake.ResetRequests()
+	code, stderr = runBackfillCmd(t, fake, args...)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, 2*perDay, fake.Requests(fptapi.EndpointBills), "the missing and the corrupt day only")
+	assert.Contains(t, stderr, `days_from_store=8 days_from_api=2`)
+	assert.Equal(t, 1, strings.Count(stderr, "stored day cannot be trusted"), stderr)
+}
+
+func TestBackfillStdout(t *testing.T) {
+	loc := mustHCM(t)
+	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 20, LabelSets: 3, Location: loc})
+	t.Cleanup(fake.Close)
+	day := backfillMonth(t, loc).Format(time.DateOnly)
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	stdout := os.Stdout
+	os.Stdout = w
+	code, stderr := runBackfillCmd(t, fake, "--from="+day, "--to="+day, "--storage.path=")
+	os.Stdout = stdout
+	require.NoError(t, w.Close())
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(r)
+	require.NoError(t, err)
+	require.Equal(t, 0, code, stderr)
+	assert.True(t, strings.HasPrefix(buf.String(), "# TYPE fptcloud_billing_cost_vnd gauge\n"), buf.String())
+	assert.True(t, strings.HasSuffix(buf.String(), "\n# EOF\n"))
+}
+
+func TestBackfillRefuses(t *testing.T) {
+	loc := mustHCM(t)
+	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 10, Location: loc})
+	t.Cleanup(fake.Close)
+	today := time.Now().In(loc).Format(time.DateOnly)
+	past := backfillMonth(t, loc)
+	day := past.Format(time.DateOnly)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"today", []string{"--from=" + day, "--to=" + today}, "is not closed"},
+		{"future", []string{"--from=" + day, "--to=" + time.Now().In(loc).AddDate(0, 0, 3).Format(time.DateOnly)}, "is not closed"},
+		{"from after to", []string{"--from=" + past.AddDate(0, 0, 2).Format(time.DateOnly), "--to=" + day}, "is after --to"},
+		{"bad date", []string{"--from=2025-13-01", "--to=" + day}, `--from: "2025-13-01" is not a date`},
+		{"no range", []string{}, "required flag(s) '--from', '--to' not provided"},
+		{"label without value", []string{"--from=" + day, "--to=" + day, "--label=job"}, `"job" is not NAME=VALUE`},
+		{"bad label name", []string{"--from=" + day, "--to=" + day, "--label=1job=x"}, "is not a label name"},
+		{"reserved label name", []string{"--from=" + day, "--to=" + day, "--label=__name__=x"}, "is not a label name"},
+		{"billing label", []string{"--from=" + day, "--to=" + day, "--label=service=x"}, "a label of the billing series"},
+		{"label twice", []string{"--from=" + day, "--to=" + day, "--label=job=a", "--label=job=b"}, `"job" given twice`},
+		{"demo", []string{"--demo", "--from=" + day, "--to=" + day}, "--demo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stderr := runBackfillCmd(t, fake, append(tt.args, "--storage.path=")...)
+			assert.Equal(t, 2, code)
+			assert.Contains(t, stderr, tt.want)
+		})
+	}
+	assert.Equal(t, 0, fake.Requests(fptapi.EndpointBills), "nothing is read for a refused range")
+}
+
+// TestParseRangeLateWindow: yesterday is refused until its late window has
+// closed, in the billing time zone, and accepted from then on.
+func TestParseRangeLateWindow(t *testing.T) {
+	loc := mustHCM(t)
+	yesterday := "2026-03-31"
+	for _, tt := range []struct {
+		now  time.Time
+		want string
+	}{
+		{time.Date(2026, 4, 1, 0, 0, 1, 0, loc), "late bills of that day may still arrive until 2026-04-01 06:00"},
+		{time.Date(2026, 4, 1, 5, 59, 59, 0, loc), "late bills"},
+		{time.Date(2026, 4, 1, 6, 0, 0, 0, loc), ""},
+		{time.Date(2026, 3, 31, 23, 0, 0, 0, loc), "not closed"},
+		// 20:00 UTC on the 31st is already the 1st, 03:00, in Ho Chi Minh City.
+		{time.Date(2026, 3, 31, 20, 0, 0, 0, time.UTC), "late bills"},
+	} {
+		_, _, err := parseRange("2026-03-01", yesterday, loc, tt.now)
+		if tt.want == "" {
+			assert.NoError(t, err, tt.now)
+		} else {
+			assert.ErrorContains(t, err, tt.want, tt.now)
+		}
+	}
+}
+
+// TestFormatLabels: label values are escaped as OpenMetrics requires, and
+// names sorted.
+func TestFormatLabels(t *testing.T) {
+	got := formatLabels([]labelPair{{"vpc_name", "Dữ liệu \"Lớn\"\n\\x"}, {"job", "fptcloud"}, {"bad", "a\xffb"}})
+	assert.Equal(t, `{bad="a`+"\uFFFD"+`b",job="fptcloud",vpc_name="Dữ liệu \"Lớn\"\n\\x"}`, got)
+	assert.Empty(t, formatLabels(nil))
+}
