@@ -230,7 +230,7 @@ func TestBackfillRefuses(t *testing.T) {
 		{"future", []string{"--from=" + day, "--to=" + time.Now().In(loc).AddDate(0, 0, 3).Format(time.DateOnly)}, "is not closed"},
 		{"from after to", []string{"--from=" + past.AddDate(0, 0, 2).Format(time.DateOnly), "--to=" + day}, "is after --to"},
 		{"bad date", []string{"--from=2025-13-01", "--to=" + day}, `--from: "2025-13-01" is not a date`},
-		{"no range", []string{}, "required flag(s) '--from', '--to' not provided"},
+		{"no start", []string{"--to=" + day}, "required flag(s) '--from' not provided"},
 		{"label without value", []string{"--from=" + day, "--to=" + day, "--label=job"}, `"job" is not NAME=VALUE`},
 		{"bad label name", []string{"--from=" + day, "--to=" + day, "--label=1job=x"}, "is not a label name"},
 		{"reserved label name", []string{"--from=" + day, "--to=" + day, "--label=__name__=x"}, "is not a label name"},
