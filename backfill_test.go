@@ -3,8 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fptcloud-exporter/fptcloud_exporter/dashboards"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 )
@@ -279,4 +286,206 @@ func TestFormatLabels(t *testing.T) {
 	got := formatLabels([]labelPair{{"vpc_name", "Dữ liệu \"Lớn\"\n\\x"}, {"job", "fptcloud"}, {"bad", "a\xffb"}})
 	assert.Equal(t, `{bad="a`+"\uFFFD"+`b",job="fptcloud",vpc_name="Dữ liệu \"Lớn\"\n\\x"}`, got)
 	assert.Empty(t, formatLabels(nil))
+}
+
+// TestBackfillIntoPrometheus takes a backfilled month through the real
+// tools: the file passes promtool check metrics, promtool turns it into
+// blocks, a real Prometheus serves them, and every sample it returns at a
+// past day's last second equals the fake's sums; the dashboard's month
+// panels return data for that month. It runs on Debian's Prometheus 2 and,
+// when built, on Prometheus 3.
+func TestBackfillIntoPrometheus(t *testing.T) {
+	loc := mustHCM(t)
+	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 200, LabelSets: 50, Location: loc})
+	t.Cleanup(fake.Close)
+	month := backfillMonth(t, loc)
+	from, to := month, month.AddDate(0, 1, -1)
+	file := filepath.Join(t.TempDir(), "backfill.om")
+	code, stderr := runBackfillCmd(t, fake, "--from="+from.Format(time.DateOnly), "--to="+to.Format(time.DateOnly),
+		"--output="+file, "--storage.path=", "--label=job=fptcloud", "--label=instance=exporter:10117")
+	require.Equal(t, 0, code, stderr)
+	wantCost, wantMTD := expectedSums(t, fake, loc, from, to)
+
+	for _, rel := range prometheusReleases() {
+		t.Run(rel.name, func(t *testing.T) {
+			promtool, prometheus := rel.find(t)
+
+			check := exec.CommandContext(t.Context(), promtool, "check", "metrics")
+			check.Stdin = strings.NewReader(mustRead(t, file))
+			out, err := check.CombinedOutput()
+			require.NoError(t, err, "promtool check metrics:\n%s", out)
+			assert.Empty(t, strings.TrimSpace(string(out)), "promtool check metrics finds nothing to say")
+
+			data := t.TempDir()
+			out, err = exec.CommandContext(t.Context(), promtool, "tsdb", "create-blocks-from", "openmetrics",
+				"--max-block-duration=720h", file, data).CombinedOutput()
+			require.NoError(t, err, "promtool tsdb create-blocks-from openmetrics:\n%s", out)
+
+			base := startPrometheus(t, prometheus, data)
+			for d := from; !d.After(to); d = nextDay(d) {
+				ts := nextDay(d).Unix() - 1
+				assertQuery(t, base, "fptcloud_billing_cost_vnd", ts, wantCost)
+				assertQuery(t, base, "fptcloud_billing_month_to_date_cost_vnd", ts, wantMTD)
+			}
+
+			queries, err := dashboards.Queries("5m")
+			require.NoError(t, err)
+			panels := 0
+			for _, q := range queries {
+				// Month panels that need only what a backfill holds: not
+				// the budget (a flag of the running exporter) nor the spend
+				// rate (a change within the hour; a backfill has one
+				// sample a day).
+				if !strings.Contains(q.Expr, "month_to_date") || strings.Contains(q.Expr, "budget") || strings.Contains(q.Expr, "delta(") {
+					continue
+				}
+				panels++
+				for _, ts := range []int64{nextDay(from).Unix() - 1, nextDay(to).Unix() - 1, nextDay(to).Unix() + 60} {
+					res := query(t, base, q.Expr, ts)
+					assert.NotEmpty(t, res, "panel %q, %s at %s", q.Panel, q.Expr, time.Unix(ts, 0).In(loc))
+				}
+			}
+			assert.GreaterOrEqual(t, panels, 7, "month panels checked")
+		})
+	}
+}
+
+// prometheusRelease finds the promtool and prometheus binaries of one
+// Prometheus release, or skips (fails when CI is set) without them.
+type prometheusRelease struct {
+	name string
+	find func(t *testing.T) (promtool, prometheus string)
+}
+
+// prometheus3Version is the Prometheus 3 release CI builds besides
+// Debian's 2.x, into the cache directory that prometheus3Dir names.
+const prometheus3Version = "3.16.0"
+
+func prometheusReleases() []prometheusRelease {
+	return []prometheusRelease{
+		{"prometheus2", func(t *testing.T) (string, string) {
+			t.Helper()
+			promtool, err1 := exec.LookPath("promtool")
+			prometheus, err2 := exec.LookPath("prometheus")
+			if err := errors.Join(err1, err2); err != nil {
+				skipOrFailInCI(t, "promtool and prometheus are not on PATH (Debian: apt-get install prometheus): "+err.Error())
+			}
+			return promtool, prometheus
+		}},
+		{"prometheus" + prometheus3Version, func(t *testing.T) (string, string) {
+			t.Helper()
+			dir := prometheus3Dir()
+			promtool, prometheus := filepath.Join(dir, "promtool"), filepath.Join(dir, "prometheus")
+			for _, bin := range []string{promtool, prometheus} {
+				if _, err := os.Stat(bin); err != nil {
+					msg := "Prometheus " + prometheus3Version + " is not built in " + dir + " (.ci/run builds it; FPTCLOUD_PROMETHEUS3_DIR names another directory)"
+					if os.Getenv("FPTCLOUD_PROMETHEUS3_DIR") == "" {
+						t.Skip(msg)
+					}
+					skipOrFailInCI(t, msg)
+				}
+			}
+			return promtool, prometheus
+		}},
+	}
+}
+
+// prometheus3Dir is $FPTCLOUD_PROMETHEUS3_DIR, else where CI builds
+// Prometheus 3: away from PATH, where Debian's 2.x keeps the plain names.
+func prometheus3Dir() string {
+	if dir := os.Getenv("FPTCLOUD_PROMETHEUS3_DIR"); dir != "" {
+		return dir
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(cache, "fptcloud_exporter-ci", "prometheus-"+prometheus3Version, "bin")
+}
+
+func skipOrFailInCI(t *testing.T, msg string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + "; required when CI is set")
+	}
+	t.Skip(msg)
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(raw)
+}
+
+// startPrometheus runs prometheus on data with no scrape target, on
+// 127.0.0.1, and returns its base URL once it is ready.
+func startPrometheus(t *testing.T, bin, data string) string {
+	t.Helper()
+	config := filepath.Join(t.TempDir(), "prometheus.yml")
+	require.NoError(t, os.WriteFile(config, []byte("global:\n  scrape_interval: 1m\n"), 0o600))
+	addr := freeAddr(t)
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "--config.file="+config, "--storage.tsdb.path="+data,
+		"--web.listen-address="+addr, "--storage.tsdb.retention.time=100y")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", logs.String())
+		}
+	})
+	base := "http://" + addr
+	waitFor(t, base+"/-/ready", http.StatusOK, 60*time.Second)
+	return base
+}
+
+// query runs an instant query at ts (Unix seconds) and returns its vector.
+func query(t *testing.T, base, expr string, ts int64) []promSample {
+	t.Helper()
+	u := base + "/api/v1/query?" + url.Values{"query": {expr}, "time": {strconv.FormatInt(ts, 10)}}.Encode()
+	code, body := get(t, u)
+	require.Equal(t, http.StatusOK, code, "%s: %s", expr, body)
+	var resp struct {
+		Status string `json:"status"`
+		Data   struct {
+			ResultType string       `json:"resultType"`
+			Result     []promSample `json:"result"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &resp), body)
+	require.Equal(t, "vector", resp.Data.ResultType, body)
+	return resp.Data.Result
+}
+
+type promSample struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]any            `json:"value"`
+}
+
+// assertQuery holds what Prometheus returns for metric at ts to want,
+// label set by label set, to 0.01 VND.
+func assertQuery(t *testing.T, base, metric string, ts int64, want map[sample]float64) {
+	t.Helper()
+	got := map[seriesKey]float64{}
+	for _, s := range query(t, base, metric+`{job="fptcloud",instance="exporter:10117"}`, ts) {
+		m := s.Metric
+		v, err := strconv.ParseFloat(s.Value[1].(string), 64)
+		require.NoError(t, err)
+		got[seriesKey{m["billing_group"], m["service"], m["tag"], m["vpc_id"], m["vpc_name"]}] = v
+	}
+	n := 0
+	for s, v := range want {
+		if s.ts != ts {
+			continue
+		}
+		n++
+		if assert.Contains(t, got, s.key, "%s at %d", metric, ts) {
+			assert.InDelta(t, v, got[s.key], 0.01, "%s %v", metric, s)
+		}
+	}
+	assert.Len(t, got, n, "%s at %d: series", metric, ts)
 }
