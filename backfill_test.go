@@ -57,7 +57,7 @@ type sample struct {
 // expectedSums computes, from the fake's own rows, the day's cost and the
 // month-to-date of every label set for each day from from to to, keyed by
 // the day's last second.
-func expectedSums(t *testing.T, fake *fptapitest.Server, loc *time.Location, from, to time.Time) (cost, mtd map[sample]float64) {
+func expectedSums(t *testing.T, fake *fptapitest.Server, from, to time.Time) (cost, mtd map[sample]float64) {
 	t.Helper()
 	cost, mtd = map[sample]float64{}, map[sample]float64{}
 	running := map[seriesKey]float64{}
@@ -157,7 +157,7 @@ func TestBackfillExact(t *testing.T) {
 
 	extra := map[string]string{"job": "fptcloud", "instance": "exporter:10117"}
 	got := parseBackfill(t, out, extra)
-	wantCost, wantMTD := expectedSums(t, fake, loc, from, to)
+	wantCost, wantMTD := expectedSums(t, fake, from, to)
 	assertSums(t, "cost", wantCost, got["fptcloud_billing_cost_vnd"])
 	assertSums(t, "month to date", wantMTD, got["fptcloud_billing_month_to_date_cost_vnd"])
 	lastSecond := nextDay(to).Unix() - 1
@@ -304,7 +304,7 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	code, stderr := runBackfillCmd(t, fake, "--from="+from.Format(time.DateOnly), "--to="+to.Format(time.DateOnly),
 		"--output="+file, "--storage.path=", "--label=job=fptcloud", "--label=instance=exporter:10117")
 	require.Equal(t, 0, code, stderr)
-	wantCost, wantMTD := expectedSums(t, fake, loc, from, to)
+	wantCost, wantMTD := expectedSums(t, fake, from, to)
 
 	for _, rel := range prometheusReleases() {
 		t.Run(rel.name, func(t *testing.T) {
@@ -488,4 +488,32 @@ func assertQuery(t *testing.T, base, metric string, ts int64, want map[sample]fl
 		}
 	}
 	assert.Len(t, got, n, "%s at %d: series", metric, ts)
+}
+
+// BenchmarkBackfill90Days measures a 90-day backfill of 1,000 label sets
+// and 10,000 bill rows a day: the file's size, the API requests, and the
+// time those requests take at the default --fpt.rate-limit of 5 per second.
+func BenchmarkBackfill90Days(b *testing.B) {
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	require.NoError(b, err)
+	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 10000, LabelSets: 1000, Location: loc})
+	b.Cleanup(fake.Close)
+	b.Setenv(tokenEnv, fptapitest.DefaultToken)
+	from := startOfMonth(time.Now().In(loc)).AddDate(0, -4, 0)
+	to := from.AddDate(0, 0, 89)
+	file := filepath.Join(b.TempDir(), "backfill.om")
+	args := []string{commandBackfill, "--fpt.api-url=" + fake.URL, "--fpt.rate-limit=1000000", "--storage.path=",
+		"--from=" + from.Format(time.DateOnly), "--to=" + to.Format(time.DateOnly), "--output=" + file,
+		"--label=job=fptcloud", "--label=instance=fptcloud-exporter:10117"}
+	for b.Loop() {
+		fake.ResetRequests()
+		var stderr bytes.Buffer
+		require.Equal(b, 0, run(b.Context(), args, &stderr), stderr.String())
+	}
+	info, err := os.Stat(file)
+	require.NoError(b, err)
+	requests := fake.Requests(fptapi.EndpointBills)
+	b.ReportMetric(float64(info.Size())/1e6, "file-MB")
+	b.ReportMetric(float64(requests), "requests")
+	b.ReportMetric(float64(requests)/5/60, "minutes-at-5-req/s")
 }
