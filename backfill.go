@@ -48,7 +48,7 @@ func addBackfillCommand(app *kingpin.Application) *backfillFlags {
 		from: cmd.Flag("from", "First billing day to write (YYYY-MM-DD, in --fpt.timezone). The days of its month before it are read too: month-to-date needs them.").
 			Required().PlaceHolder("YYYY-MM-DD").String(),
 		to: cmd.Flag("to", "Last billing day to write (YYYY-MM-DD); it must be closed: before today, and past its late window ("+
-			collector.DefaultLateWindow.String()+" after its end).").Required().PlaceHolder("YYYY-MM-DD").String(),
+			lateWindow()+" after its end).").Required().PlaceHolder("YYYY-MM-DD").String(),
 		output: cmd.Flag("output", "File to write (replaced atomically when complete); - is standard output.").Default("-").PlaceHolder("FILE").String(),
 		labels: cmd.Flag("label", "Label added to every series, as NAME=VALUE, e.g. job=fptcloud and instance=HOST:PORT, so that the backfilled series "+
 			"line up with the scraped ones. Repeatable.").PlaceHolder("NAME=VALUE").Strings(),
@@ -144,10 +144,14 @@ func parseRange(fromArg, toArg string, loc *time.Location, now time.Time) (from,
 	}
 	if final := nextDay(to).Add(collector.DefaultLateWindow); now.Before(final) {
 		return from, to, fmt.Errorf("--to=%s: late bills of that day may still arrive until %s (%s after its end): wait until then, or end the range a day earlier",
-			toArg, final.Format("2006-01-02 15:04 MST"), collector.DefaultLateWindow)
+			toArg, final.Format("2006-01-02 15:04 MST"), lateWindow())
 	}
 	return from, to, nil
 }
+
+// lateWindow is how long after its end a day's bills may still change, as
+// the exporter counts it, in words.
+func lateWindow() string { return fmt.Sprintf("%g hours", collector.DefaultLateWindow.Hours()) }
 
 func startOfDay(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
@@ -239,6 +243,9 @@ func (b *backfiller) readDays(ctx context.Context, first, last time.Time) ([]sto
 	for d := first; !d.After(last); d = nextDay(d) {
 		day, err := b.readDay(ctx, d)
 		if err != nil {
+			if b.progress != nil && len(days) > 0 {
+				b.progress(-1, total) // ends the progress line before the error
+			}
 			return nil, err
 		}
 		days = append(days, day)
@@ -489,7 +496,8 @@ func writeOutput(name string, stdout io.Writer, write func(io.Writer) error) err
 
 // newProgress shows days done, days to do and the time left on one
 // rewritten line of w, when w is a terminal; else it returns nil: a log
-// file or a CI job gets the final log line only.
+// file or a CI job gets the final log line only. A negative done ends the
+// line early.
 func newProgress(w io.Writer) func(done, total int) {
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
@@ -497,6 +505,10 @@ func newProgress(w io.Writer) func(done, total int) {
 	}
 	start := time.Now()
 	return func(done, total int) {
+		if done < 0 {
+			fmt.Fprintln(f)
+			return
+		}
 		left := time.Duration(float64(time.Since(start)) / float64(done) * float64(total-done)).Round(time.Second)
 		fmt.Fprintf(f, "\rbackfill: %d/%d days read, about %s left   ", done, total, left)
 		if done == total {

@@ -517,3 +517,12 @@ func BenchmarkBackfill90Days(b *testing.B) {
 	b.ReportMetric(float64(requests), "requests")
 	b.ReportMetric(float64(requests)/5/60, "minutes-at-5-req/s")
 }
+
+// TestServeCommand: the exporter is also the explicit command serve, and
+// stays the default.
+func TestServeCommand(t *testing.T) {
+	t.Setenv(tokenEnv, "")
+	base, _, stop := startExporter(t, "serve", "--demo")
+	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
+	assert.Equal(t, 0, stop())
+}
