@@ -218,12 +218,22 @@ type backfiller struct {
 
 func (b *backfiller) run(ctx context.Context, from, to time.Time, extra []labelPair, output string, stdout io.Writer) error {
 	start := time.Now()
+	// The output is opened first: a file that cannot be written must not
+	// be found out after half an hour of reading.
+	w, commit, cleanup, err := openOutput(output, stdout)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	days, err := b.readDays(ctx, startOfMonth(from), to)
 	if err != nil {
 		return err
 	}
 	h := buildHistory(days, startOfMonth(from), from)
-	if err := writeOutput(output, stdout, func(w io.Writer) error { return h.writeOpenMetrics(w, extra) }); err != nil {
+	if err := h.writeOpenMetrics(w, extra); err != nil {
+		return err
+	}
+	if err := commit(); err != nil {
 		return err
 	}
 	level.Info(b.logger).Log("msg", "backfill written", "output", output,
@@ -473,25 +483,25 @@ var (
 
 func escapeHelp(s string) string { return helpEscaper.Replace(s) }
 
-// writeOutput runs write into the named file, replaced atomically once
-// write succeeded so that an interrupted run never leaves a file that
-// looks complete, or into stdout for "-".
-func writeOutput(name string, stdout io.Writer, write func(io.Writer) error) error {
+// openOutput opens the named file, or stdout for "-". A file is written
+// under a temporary name and takes its name only at commit, so that an
+// interrupted run never leaves a file that looks complete; cleanup
+// removes the temporary file if commit was not reached.
+func openOutput(name string, stdout io.Writer) (w io.Writer, commit func() error, cleanup func(), err error) {
 	if name == "-" || name == "" {
-		return write(stdout)
+		return stdout, func() error { return nil }, func() {}, nil
 	}
 	pf, err := renameio.NewPendingFile(name, renameio.WithPermissions(0o644))
 	if err != nil {
-		return fmt.Errorf("--output: %w", err)
+		return nil, nil, nil, fmt.Errorf("--output: %w", err)
 	}
-	defer pf.Cleanup() //nolint:errcheck // after CloseAtomicallyReplace it does nothing
-	if err := write(pf); err != nil {
-		return err
+	commit = func() error {
+		if err := pf.CloseAtomicallyReplace(); err != nil {
+			return fmt.Errorf("--output: %w", err)
+		}
+		return nil
 	}
-	if err := pf.CloseAtomicallyReplace(); err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	return nil
+	return pf, commit, func() { _ = pf.Cleanup() }, nil
 }
 
 // newProgress shows days done, days to do and the time left on one

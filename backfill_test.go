@@ -245,6 +245,11 @@ func TestBackfillRefuses(t *testing.T) {
 		{"label twice", []string{"--from=" + day, "--to=" + day, "--label=job=a", "--label=job=b"}, `"job" given twice`},
 		{"demo", []string{"--demo", "--from=" + day, "--to=" + day}, "--demo"},
 	}
+	// Before any request: the output cannot be written.
+	code, stderr := runBackfillCmd(t, fake, "--from="+day, "--to="+day, "--storage.path=",
+		"--output="+filepath.Join(t.TempDir(), "missing", "out.om"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "--output: ")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, stderr := runBackfillCmd(t, fake, append(tt.args, "--storage.path=")...)
