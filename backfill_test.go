@@ -294,7 +294,7 @@ func TestFormatLabels(t *testing.T) {
 }
 
 // TestBackfillIntoPrometheus takes a backfilled month through the real
-// tools: each day of the file passes promtool check metrics, promtool turns it into
+// tools: one day of the file passes promtool check metrics, promtool turns it into
 // blocks, a real Prometheus serves them, and every sample it returns at a
 // past day's last second equals the fake's sums; the dashboard's month
 // panels return data for that month. It runs on Debian's Prometheus 2 and,
