@@ -116,8 +116,9 @@ type flags struct {
 
 	demo *bool
 
-	// The check command's own flags.
+	// The commands' own flags.
 	checkOutput *string
+	backfill    *backfillFlags
 }
 
 // Commands. The exporter is the default, so command lines without one keep
@@ -170,6 +171,7 @@ func newApp() (*kingpin.Application, *flags) {
 	app.Command(commandServe, "Run the exporter (the default command).").Default()
 	check := app.Command(commandCheck, fmt.Sprintf("Check the settings against the API: read the token, today's first %d pages of bills and the billing groups, print a summary, exit 0 when a deployment would work.", checkMaxBillsRequests))
 	f.checkOutput = check.Flag("output", "Output format: text or json.").Default("text").Enum("text", "json")
+	f.backfill = addBackfillCommand(app)
 	return app, f
 }
 
@@ -310,8 +312,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
 		return 2
 	}
-	if command == commandCheck {
+	switch command {
+	case commandCheck:
 		return runCheck(ctx, f, s, stdout, stderr)
+	case commandBackfill:
+		return runBackfill(ctx, f, s, stdout, stderr)
 	}
 	logger, slogger := newLogger(stderr, &f.log)
 	if err := serve(ctx, f, s, logger, slogger); err != nil {

@@ -716,9 +716,17 @@ func (r *Refresher) fetchDay(ctx context.Context, d date, add func([]fptapi.Bill
 // a closed day, for each filter (none: one unfiltered query). The result is
 // in the store's form, not yet marked final.
 func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters []fptapi.Filter, day time.Time) (store.Day, error) {
-	if len(filters) == 0 {
-		filters = []fptapi.Filter{{}}
+	var unique []fptapi.Filter
+	for _, f := range filters {
+		// The same filter twice would count the same rows twice.
+		if !slices.Contains(unique, f) {
+			unique = append(unique, f)
+		}
 	}
+	if len(unique) == 0 {
+		unique = []fptapi.Filter{{}}
+	}
+	filters = unique
 	d := dateOf(day.In(loc))
 	cost := make(dayCost)
 	_, err := fetchDay(ctx, src, loc, filters, d, func(page []fptapi.Bill) error {
