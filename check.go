@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
@@ -105,7 +106,8 @@ func check(ctx context.Context, s *settings, now time.Time) *checkReport {
 		CostByService:      map[string]float64{},
 		CostByBillingGroup: map[string]float64{},
 		LabelValues:        map[string][]string{},
-		Warnings:           slices.Clone(s.warnings),
+		BillingGroups:      []checkBillingGroup{},
+		Warnings:           append([]string{}, s.warnings...), // [] in JSON, never null
 	}
 	var billsRequests, billInfoRequests, lastStatus atomic.Int64
 	client, err := newAPIClient(s,
@@ -181,9 +183,11 @@ func check(ctx context.Context, s *settings, now time.Time) *checkReport {
 // add sums one row the way the exporter labels it.
 func (r *checkReport) add(b *fptapi.Bill, seen *labelValues) {
 	r.Rows++
-	r.CostVND += b.TotalPrice
-	r.CostByService[b.Service] += b.TotalPrice
-	r.CostByBillingGroup[b.BillingGroupName] += b.TotalPrice
+	// Rounded as the exporter publishes amounts, so sums of amounts with a
+	// few decimals print as that exact decimal.
+	r.CostVND = collector.RoundVND(r.CostVND + b.TotalPrice)
+	r.CostByService[b.Service] = collector.RoundVND(r.CostByService[b.Service] + b.TotalPrice)
+	r.CostByBillingGroup[b.BillingGroupName] = collector.RoundVND(r.CostByBillingGroup[b.BillingGroupName] + b.TotalPrice)
 	seen.add(b, r.BillingDay)
 }
 
@@ -271,6 +275,7 @@ func (r *checkReport) noteDataIssues(l *labelValues) {
 // fail records why a deployment would not work, in one line.
 func (r *checkReport) fail(err error) {
 	r.OK = false
+	r.AllPagesRead = false
 	r.Reason = failureReason(err)
 	r.Error = err.Error()
 }

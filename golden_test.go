@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -68,6 +69,10 @@ func TestDemoGolden(t *testing.T) {
 	registry.MustRegister(collector.New(refresher, requests))
 	families, err := registry.Gather()
 	require.NoError(t, err)
+	// promtool check metrics' rules (base units, suffixes, help), in-process.
+	problems, err := promlint.NewWithMetricFamilies(families).Lint()
+	require.NoError(t, err)
+	assert.Empty(t, problems, "the exposition lints clean")
 	var got bytes.Buffer
 	for _, mf := range families {
 		_, err := expfmt.MetricFamilyToText(&got, mf)

@@ -304,10 +304,10 @@ func TestLoadScrapesMakeNoAPIRequests(t *testing.T) {
 	fake := fptapitest.NewServer(fptapitest.Config{Token: loadToken, RowsPerDay: labelSets, LabelSets: labelSets, Location: loc})
 	t.Cleanup(fake.Close)
 	t.Setenv(tokenEnv, loadToken)
-	base, _, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1h", "--fpt.timezone="+loc.String(),
+	base, _, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1h", "--no-collector.previous-month", "--fpt.timezone="+loc.String(),
 		"--fpt.rate-limit=100000", "--web.max-requests=200")
 	waitFor(t, base+"/-/ready", http.StatusOK, time.Minute)
-	waitForMetric(t, base, "fptcloud_exporter_closed_days_missing", 0, time.Minute)
+	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, time.Minute)
 	before := fake.Requests(fptapi.EndpointBills)
 
 	res := scrapeLoad(base+"/metrics", 200, 2*time.Second)

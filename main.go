@@ -158,7 +158,7 @@ func newApp() (*kingpin.Application, *flags) {
 	f.topResources = app.Flag("collector.top-resources", "How many of the month's most expensive resources (by infra_id, or name without it) get series of their own; 0 turns them off.").Default(strconv.Itoa(collector.DefaultTopResources)).Int()
 	f.maxResources = app.Flag("collector.max-resources", "Distinct resources ranked per day and per month at most, which bounds the memory of --collector.top-resources; the rows of others are counted in fptcloud_exporter_untracked_resource_rows.").Default(strconv.Itoa(collector.DefaultMaxResources)).Int()
 	f.previousMonth = app.Flag("collector.previous-month", "Read the previous billing month once, after the current one, and serve its total as fptcloud_billing_previous_month_cost_vnd (--no-collector.previous-month: not read).").Default("true").Bool()
-	f.storagePath = app.Flag("storage.path", "Directory of the month cache: the sums of closed billing days, kept so that a restart reads only today from the API. Created (mode 0700) if missing; unusable, the exporter runs on in memory. Empty: memory only (the default in --demo).").Default("data/").IsSetByUser(&f.storagePathSet).String()
+	f.storagePath = app.Flag("storage.path", "Directory of the month cache: the sums of closed billing days, kept so that a restart reads only today from the API. Created (mode 0700) if missing; if it cannot be used, the exporter warns and keeps them in memory. Empty: memory only (the default in --demo).").Default("data/").IsSetByUser(&f.storagePathSet).String()
 
 	f.dailyBudget = app.Flag("budget.daily-vnd", "Daily budget for all spend, in VND; exposed as fptcloud_budget_daily_vnd.").PlaceHolder("AMOUNT").String()
 	f.monthlyBudget = app.Flag("budget.monthly-vnd", "Monthly budget for all spend, in VND; exposed as fptcloud_budget_monthly_vnd.").PlaceHolder("AMOUNT").String()
@@ -601,6 +601,15 @@ func rateBurst(perSecond float64) int {
 	return max(1, int(math.Ceil(perSecond)))
 }
 
+// landingDescription says on the landing page, not only in the log, when
+// the data are simulated.
+func landingDescription(demo bool) string {
+	if demo {
+		return "Prometheus exporter for FPT Cloud spend. DEMO MODE: the data are simulated by a built-in fake API, not read from an FPT Cloud account."
+	}
+	return "Prometheus exporter for FPT Cloud spend"
+}
+
 // newHandler routes the landing page, metrics and health endpoints.
 func newHandler(f *flags, registry *prometheus.Registry, refresher *collector.Refresher, slogger *slog.Logger) (http.Handler, error) {
 	mux := http.NewServeMux()
@@ -634,7 +643,7 @@ func newHandler(f *flags, registry *prometheus.Registry, refresher *collector.Re
 	if *f.metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "FPT Cloud Exporter",
-			Description: "Prometheus exporter for FPT Cloud spend",
+			Description: landingDescription(*f.demo),
 			Version:     version.Info(),
 			Profiling:   profiling,
 			Links: []web.LandingLinks{

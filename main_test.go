@@ -133,7 +133,7 @@ func TestRunDemoServesMetrics(t *testing.T) {
 	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
 	waitFor(t, base+"/-/ready", http.StatusOK, 60*time.Second)
 	// Ready serves today; month-to-date follows once the closed days are in.
-	waitForMetric(t, base, "fptcloud_exporter_closed_days_missing", 0, 60*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 60*time.Second)
 
 	code, metrics := get(t, base+"/metrics")
 	require.Equal(t, http.StatusOK, code)
@@ -155,6 +155,7 @@ func TestRunDemoServesMetrics(t *testing.T) {
 	code, landing := get(t, base+"/")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Contains(t, landing, "/metrics")
+	assert.Contains(t, landing, "DEMO MODE", "the landing page says the data are simulated")
 
 	assert.Equal(t, 0, stop(), "exit code after cancellation")
 	assert.Contains(t, logs.String(), "SIMULATED", "demo mode must say its data are simulated")

@@ -24,12 +24,14 @@ func TestRestartWithStore(t *testing.T) {
 	t.Cleanup(fake.Close)
 	t.Setenv(tokenEnv, fptapitest.DefaultToken)
 	dir := filepath.Join(t.TempDir(), "cache")
-	args := []string{"--fpt.api-url=" + fake.URL, "--storage.path=" + dir, "--fpt.rate-limit=1000", "--collector.refresh-interval=1h"}
+	// The previous month is read after the current one: left out, so that
+	// the counts below are the current month's.
+	args := []string{"--fpt.api-url=" + fake.URL, "--storage.path=" + dir, "--no-collector.previous-month", "--fpt.rate-limit=1000", "--collector.refresh-interval=1h"}
 	today := time.Now().In(mustHCM(t)).Day()
 
 	base, logs, stop := startExporter(t, args...)
 	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
-	waitForMetric(t, base, "fptcloud_exporter_closed_days_missing", 0, 30*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
 	first := fake.Requests(fptapi.EndpointBills)
 
 	// SIGHUP: one log line, one more refresh of today, and the process lives.
@@ -56,7 +58,7 @@ func TestRestartWithStore(t *testing.T) {
 	fake.ResetRequests()
 	base, logs, stop = startExporter(t, args...)
 	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
-	waitForMetric(t, base, "fptcloud_exporter_closed_days_missing", 0, 30*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
 	assert.Equal(t, 0, stop())
 	req, ok := fake.LastRequest(fptapi.EndpointBills)
 	require.True(t, ok)

@@ -119,6 +119,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gaugeOf(descLabelSets, float64(snap.labelSets))
 	gaugeOf(descFolded, float64(snap.folded))
 	gaugeOf(descClosedDaysMissing, float64(st.missingDays))
+	if st.previousMissing >= 0 {
+		gaugeOf(descPreviousMonthMissing, float64(st.previousMissing))
+	}
 	if snap.untrackedResourceRows >= 0 {
 		gaugeOf(descUntrackedResourceRows, float64(snap.untrackedResourceRows))
 	}

@@ -72,24 +72,24 @@ func TestCollectKnownDataset(t *testing.T) {
 	require.NoError(t, e.r.Refresh(context.Background()))
 
 	want, names := expo(t, map[string][]string{
-		"fptcloud_billing_cost_vnd":                {lblA + " 150.25", lblB + " 10", lblD + " 0"},
-		"fptcloud_billing_month_to_date_cost_vnd":  {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
-		"fptcloud_billing_vcpus":                   {lblA + " 3", lblB + " 0", lblD + " 0"},
-		"fptcloud_billing_ram_bytes":               {lblA + " 6.442450944e+09", lblB + " 0", lblD + " 0"},
-		"fptcloud_billing_disk_bytes":              {lblA + " 5.36870912e+10", lblB + " 1.073741824e+11", lblD + " 0"},
-		"fptcloud_billing_cpu_quantity":            {lblA + " 3", lblB + " 0", lblD + " 0"},
-		"fptcloud_billing_ram_quantity":            {lblA + " 6", lblB + " 0", lblD + " 0"},
-		"fptcloud_billing_disk_quantity":           {lblA + " 50", lblB + " 100", lblD + " 0"},
-		"fptcloud_exporter_refresh_success":        {" 1"},
-		"fptcloud_exporter_last_refresh_rows":      {" 4"},
-		"fptcloud_exporter_last_refresh_pages":     {" 2"}, // today's, in pages of 2
-		"fptcloud_exporter_closed_days_missing":    {" 0"},
-		"fptcloud_exporter_closed_day_failed":      nil,
-		"fptcloud_exporter_label_sets":             {" 4"},
-		"fptcloud_exporter_folded_label_sets":      {" 0"},
-		"fptcloud_exporter_token_rejected":         {" 0"},
-		"fptcloud_exporter_refresh_failures_total": {" 0"},
-		"fptcloud_exporter_data_age_seconds":       {" 0"},
+		"fptcloud_billing_cost_vnd":                  {lblA + " 150.25", lblB + " 10", lblD + " 0"},
+		"fptcloud_billing_month_to_date_cost_vnd":    {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
+		"fptcloud_billing_vcpus":                     {lblA + " 3", lblB + " 0", lblD + " 0"},
+		"fptcloud_billing_ram_bytes":                 {lblA + " 6.442450944e+09", lblB + " 0", lblD + " 0"},
+		"fptcloud_billing_disk_bytes":                {lblA + " 5.36870912e+10", lblB + " 1.073741824e+11", lblD + " 0"},
+		"fptcloud_billing_cpu_quantity":              {lblA + " 3", lblB + " 0", lblD + " 0"},
+		"fptcloud_billing_ram_quantity":              {lblA + " 6", lblB + " 0", lblD + " 0"},
+		"fptcloud_billing_disk_quantity":             {lblA + " 50", lblB + " 100", lblD + " 0"},
+		"fptcloud_exporter_refresh_success":          {" 1"},
+		"fptcloud_exporter_last_refresh_rows":        {" 4"},
+		"fptcloud_exporter_last_refresh_pages":       {" 2"}, // today's, in pages of 2
+		"fptcloud_exporter_closed_day_reads_missing": {" 0"},
+		"fptcloud_exporter_closed_day_failed":        nil,
+		"fptcloud_exporter_label_sets":               {" 4"},
+		"fptcloud_exporter_folded_label_sets":        {" 0"},
+		"fptcloud_exporter_token_rejected":           {" 0"},
+		"fptcloud_exporter_refresh_failures_total":   {" 0"},
+		"fptcloud_exporter_data_age_seconds":         {" 0"},
 		"fptcloud_exporter_last_success_timestamp_seconds": {
 			" " + strconv.FormatInt(time.Date(2026, 11, 3, 3, 0, 0, 0, time.UTC).Unix(), 10)},
 		// No budget configured: no budget series.
@@ -110,7 +110,7 @@ func TestCollectBeforeFirstRefresh(t *testing.T) {
 	// A first refresh still reading is not a failure: no refresh_success.
 	want, names := expo(t, map[string][]string{
 		"fptcloud_exporter_refresh_success":                nil,
-		"fptcloud_exporter_closed_days_missing":            nil,
+		"fptcloud_exporter_closed_day_reads_missing":       nil,
 		"fptcloud_exporter_last_success_timestamp_seconds": nil,
 		"fptcloud_exporter_data_age_seconds":               nil,
 		"fptcloud_exporter_label_sets":                     {" 0"},

@@ -84,8 +84,10 @@ var (
 		"Configured interval between refreshes (--collector.refresh-interval), for alerts that must scale with it.", nil)
 	descMaxAge = newMetric("fptcloud_exporter_max_age_seconds",
 		"Age after which the billing series are no longer served (--collector.max-age).", nil)
-	descClosedDaysMissing = newMetric("fptcloud_exporter_closed_days_missing",
+	descClosedDaysMissing = newMetric("fptcloud_exporter_closed_day_reads_missing",
 		"Closed days of the current billing month not read yet; month-to-date series are published only when it is 0.", nil)
+	descPreviousMonthMissing = newMetric("fptcloud_exporter_previous_month_day_reads_missing",
+		"Days of the previous billing month not read yet; fptcloud_billing_previous_month_cost_vnd is published when it is 0 (absent with --no-collector.previous-month).", nil)
 	descClosedDayFailed = newMetric("fptcloud_exporter_closed_day_failed",
 		"1 for each closed day of the current billing month whose last read failed (absent for the others).", []string{"day"})
 	descUntrackedResourceRows = newMetric("fptcloud_exporter_untracked_resource_rows",
@@ -124,7 +126,7 @@ var allDescs = []metric{
 	descBudgetDaily, descBudgetMonthly, descBudgetGroupDaily, descBudgetGroupMonthly,
 	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
 	descDataAge, descTokenRejected, descRefreshFailures, descAPIRequests, descLabelSets, descFolded,
-	descRefreshInterval, descMaxAge, descClosedDaysMissing, descClosedDayFailed, descUntrackedResourceRows,
+	descRefreshInterval, descMaxAge, descClosedDaysMissing, descPreviousMonthMissing, descClosedDayFailed, descUntrackedResourceRows,
 }
 
 // gauge is an immutable, prebuilt gauge sample. It is a leaner form of

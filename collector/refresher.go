@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -142,15 +143,16 @@ type state struct {
 	snap *snapshot // last successful refresh; nil before the first
 	// attempted is false until the first refresh of today has ended: a
 	// start still reading is neither a success nor a failure.
-	attempted     bool
-	success       bool
-	tokenRejected bool
-	duration      time.Duration
-	rows, pages   int
-	failures      uint64 // failed refreshes since start
-	failedInARow  uint64
-	missingDays   int    // closed days month-to-date still waits for
-	failedDays    []date // closed days whose last read failed
+	attempted       bool
+	success         bool
+	tokenRejected   bool
+	duration        time.Duration
+	rows, pages     int
+	failures        uint64 // failed refreshes since start
+	failedInARow    uint64
+	missingDays     int    // closed days month-to-date still waits for
+	previousMissing int    // days of the previous month not read; -1 when not read at all
+	failedDays      []date // closed days whose last read failed
 }
 
 // previousMonth is the cost of the month before today's, summed day by day
@@ -350,10 +352,10 @@ func (r *Refresher) Refresh(ctx context.Context) error {
 
 // refreshToday reads today's bills and publishes them. r.mu is held.
 func (r *Refresher) refreshToday(ctx context.Context) error {
+	day := dateOf(r.now().In(r.cfg.Location))
+	r.startDay(day) // loading the store is not part of the refresh's duration
 	start := r.now()
 	r.todayStarted = start
-	day := dateOf(start.In(r.cfg.Location))
-	r.startDay(day)
 
 	usage := make(dayUsage, len(r.today.usage))
 	res := r.newResourceCosts()
@@ -399,7 +401,7 @@ func (r *Refresher) refreshToday(ctx context.Context) error {
 	switch {
 	case prev.snap == nil:
 		level.Info(r.logger).Log("msg", "first refresh succeeded: serving today's bills", "day", day,
-			"rows", st.rows, "pages", st.pages, "duration", dur, "closed_days_missing", r.cache.missing(day))
+			"rows", st.rows, "pages", st.pages, "duration", dur, "closed_day_reads_missing", r.cache.missing(day))
 	case prev.failedInARow > 0:
 		level.Info(r.logger).Log("msg", "refresh succeeded again", "failed_refreshes", prev.failedInARow, "day", day)
 	}
@@ -436,10 +438,18 @@ func (r *Refresher) loadStore(day date) {
 	if r.cfg.Store == nil {
 		return
 	}
-	loaded := 0
+	loaded, foreign := 0, 0
+	var firstForeign error
 	for d := 1; d < day.day; d++ {
 		closed := date{day.year, day.month, d}
 		sd, ok, err := r.cfg.Store.Load(closed.String())
+		if errors.Is(err, store.ErrOtherIdentity) {
+			// A change of configuration: one line, not one per day.
+			if foreign++; foreign == 1 {
+				firstForeign = err
+			}
+			continue
+		}
 		if err != nil {
 			level.Warn(r.logger).Log("msg", "ignoring a stored day that cannot be trusted; reading it from the API again", "err", err)
 			continue
@@ -450,6 +460,10 @@ func (r *Refresher) loadStore(day date) {
 		cost, res := r.fromStore(sd)
 		r.cache.store(d, cost, res, sd.Final)
 		loaded++
+	}
+	if foreign > 0 {
+		level.Warn(r.logger).Log("msg", "stored days were read with another configuration; reading them from the API again",
+			"days", foreign, "first", firstForeign)
 	}
 	// The previous month's days stay: its total is served all month.
 	if err := r.cfg.Store.Prune(date{day.year, day.month - 1, 1}.normalized().String()); err != nil {
@@ -467,6 +481,7 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 	toRead := r.cache.toRead(day)
 	var errs []error
 	failedInARow := 0
+	var lastProgress time.Time
 	for i, d := range toRead {
 		closed := date{day.year, day.month, d}
 		cost, res, err := r.readClosedDay(ctx, closed, r.cache.wasSeen(d))
@@ -501,7 +516,14 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 		}
 		if wasMissing {
 			missing := r.cache.missing(day)
-			level.Info(r.logger).Log("msg", "closed day read", "day", closed, "label_sets", len(cost),
+			// Progress at info level every 10 seconds at most, and at the
+			// first and last day: a fast fill is two lines, a slow one a
+			// line per day at most.
+			lvl := level.Debug(r.logger)
+			if now := r.now(); i == 0 || missing == 0 || now.Sub(lastProgress) >= 10*time.Second {
+				lvl, lastProgress = level.Info(r.logger), now
+			}
+			lvl.Log("msg", "closed day read", "day", closed, "label_sets", len(cost),
 				"closed_days_done", day.day-1-missing, "closed_days", day.day-1, "remaining", len(toRead)-i-1)
 			if missing == 0 {
 				level.Info(r.logger).Log("msg", "month-to-date complete: every closed day is in", "closed_days", day.day-1)
@@ -552,6 +574,7 @@ func (r *Refresher) readPreviousMonth(ctx context.Context) error {
 		}
 		p.cost.merge(cost)
 		p.read |= 1 << d
+		r.publish()
 		if d == days {
 			p.lastDay = cost
 		}
@@ -560,6 +583,21 @@ func (r *Refresher) readPreviousMonth(ctx context.Context) error {
 	level.Info(r.logger).Log("msg", "previous month complete", "month", fmt.Sprintf("%04d-%02d", first.year, first.month), "days", days)
 	r.publish()
 	return nil
+}
+
+// previousMissing is the number of days of the previous month not read
+// yet, or -1 when the previous month is not read.
+func (r *Refresher) previousMissing() int {
+	if !r.cfg.PreviousMonth || r.today.usage == nil {
+		return -1
+	}
+	day := r.today.day
+	first := date{day.year, day.month - 1, 1}.normalized()
+	days := date{day.year, day.month, 0}.normalized().day
+	if r.previous.year != first.year || r.previous.month != first.month {
+		return days
+	}
+	return days - bits.OnesCount64(r.previous.read)
 }
 
 // loadFinal returns a final day from the store.
@@ -655,6 +693,7 @@ func (r *Refresher) publish() {
 	prev := r.state.Load()
 	next := *prev
 	next.missingDays = r.cache.missing(r.today.day)
+	next.previousMissing = r.previousMissing()
 	next.failedDays = r.cache.failedDays()
 	if r.today.usage != nil {
 		complete := next.missingDays == 0

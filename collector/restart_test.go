@@ -161,7 +161,7 @@ func TestTodayFirst(t *testing.T) {
 		}
 		families := gatherBilling(t, e.c)
 		_, mtd := families["fptcloud_billing_month_to_date_cost_vnd"]
-		out, err := testutil.CollectAndFormat(e.c, expfmt.TypeTextPlain, "fptcloud_exporter_closed_days_missing")
+		out, err := testutil.CollectAndFormat(e.c, expfmt.TypeTextPlain, "fptcloud_exporter_closed_day_reads_missing")
 		require.NoError(t, err)
 		closedReads = append(closedReads, seen{e.r.Ready(), strings.TrimSpace(string(out[strings.LastIndex(string(out), " "):])), mtd})
 	}}
@@ -169,8 +169,8 @@ func TestTodayFirst(t *testing.T) {
 	assert.Equal(t, []seen{{true, "2", false}, {true, "1", false}}, closedReads,
 		"closed days are read after today is served, and month-to-date waits for both")
 	want, names := expo(t, map[string][]string{
-		"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
-		"fptcloud_exporter_closed_days_missing":   {" 0"},
+		"fptcloud_billing_month_to_date_cost_vnd":    {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
+		"fptcloud_exporter_closed_day_reads_missing": {" 0"},
 	})
 	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
 	logs := e.logs.String()
@@ -261,11 +261,11 @@ func TestClosedDayAlwaysFails(t *testing.T) {
 	}
 	e.clock.Add(-15 * time.Minute)
 	want, names := expo(t, map[string][]string{
-		"fptcloud_billing_cost_vnd":               {lblA + " 150.25", lblB + " 10", lblD + " 0"},
-		"fptcloud_billing_month_to_date_cost_vnd": nil,
-		"fptcloud_exporter_refresh_success":       {" 1"},
-		"fptcloud_exporter_closed_days_missing":   {" 1"},
-		"fptcloud_exporter_closed_day_failed":     {`{day="2026-11-01"} 1`},
+		"fptcloud_billing_cost_vnd":                  {lblA + " 150.25", lblB + " 10", lblD + " 0"},
+		"fptcloud_billing_month_to_date_cost_vnd":    nil,
+		"fptcloud_exporter_refresh_success":          {" 1"},
+		"fptcloud_exporter_closed_day_reads_missing": {" 1"},
+		"fptcloud_exporter_closed_day_failed":        {`{day="2026-11-01"} 1`},
 	})
 	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
 	assert.True(t, e.r.Ready())
@@ -274,9 +274,9 @@ func TestClosedDayAlwaysFails(t *testing.T) {
 	src.setFailure(nil)
 	require.NoError(t, e.r.Refresh(context.Background()))
 	want, names = expo(t, map[string][]string{
-		"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
-		"fptcloud_exporter_closed_days_missing":   {" 0"},
-		"fptcloud_exporter_closed_day_failed":     nil,
+		"fptcloud_billing_month_to_date_cost_vnd":    {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
+		"fptcloud_exporter_closed_day_reads_missing": {" 0"},
+		"fptcloud_exporter_closed_day_failed":        nil,
 	})
 	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
 }
@@ -374,16 +374,16 @@ func TestUntrustedStoreFile(t *testing.T) {
 		damage   func(t *testing.T, path string) // applied to the 1st's file
 		id       store.Identity                  // of the restarted exporter
 		reread   map[string]int
-		warnings int
+		warnings int // a change of configuration is one warning for all its days
 	}{
 		{"truncated", truncate, storeID, map[string]int{"2026-11-01": 1, "2026-11-03": 1}, 1},
 		{"a flipped byte", flip, storeID, map[string]int{"2026-11-01": 1, "2026-11-03": 1}, 1},
 		{"another API URL", nil, otherID(func(id *store.Identity) { id.APIURL = "https://console-api.fptcloud.jp/api" }),
-			map[string]int{"2026-11-01": 1, "2026-11-02": 1, "2026-11-03": 1}, 2},
+			map[string]int{"2026-11-01": 1, "2026-11-02": 1, "2026-11-03": 1}, 1},
 		{"other filters", nil, otherID(func(id *store.Identity) { id.Filters = []string{"service_type=storage"} }),
-			map[string]int{"2026-11-01": 1, "2026-11-02": 1, "2026-11-03": 1}, 2},
+			map[string]int{"2026-11-01": 1, "2026-11-02": 1, "2026-11-03": 1}, 1},
 		{"another time zone", nil, otherID(func(id *store.Identity) { id.TimeZone = "Asia/Tokyo" }),
-			map[string]int{"2026-11-01": 1, "2026-11-02": 1, "2026-11-03": 1}, 2},
+			map[string]int{"2026-11-01": 1, "2026-11-02": 1, "2026-11-03": 1}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,6 +36,11 @@ const FormatVersion = 1
 // 10,000 label sets a day is about 2 MB.
 const maxFileSize = 64 << 20
 
+// ErrOtherIdentity marks a day file written for another API URL, other
+// filters, another time zone or another per-resource setting: after a
+// change of configuration every file is such, and callers may say so once.
+var ErrOtherIdentity = errors.New("written for another configuration")
+
 // Identity is what a day's sums depend on besides the day. Sums read under
 // another identity are not this exporter's data.
 type Identity struct {
@@ -131,6 +136,8 @@ func Open(dir string, id Identity) (*Store, error) {
 	if err := os.Remove(probe.Name()); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	// "https://…/api/" and "https://…/api" are the same API.
+	id.APIURL = strings.TrimRight(id.APIURL, "/")
 	s := &Store{dir: dir, id: id, writeFile: func(path string, data []byte, perm os.FileMode) error {
 		return renameio.WriteFile(path, data, perm, renameio.WithStaticPermissions(perm), renameio.WithTempDir(dir))
 	}}
@@ -200,10 +207,10 @@ func (s *Store) decode(raw []byte) (entry, error) {
 	case e.Format != FormatVersion:
 		return entry{}, fmt.Errorf("format version %d is not this exporter's %d", e.Format, FormatVersion)
 	case e.APIURL != s.id.APIURL:
-		return entry{}, fmt.Errorf("read from another API URL (%s)", e.APIURL)
+		return entry{}, fmt.Errorf("%w: another API URL (%s)", ErrOtherIdentity, e.APIURL)
 	case !e.equal(s.id):
-		return entry{}, fmt.Errorf("read with other filters, time zone or per-resource setting (filters %q, time zone %s, per resource %v)",
-			e.Filters, e.TimeZone, e.PerResource)
+		return entry{}, fmt.Errorf("%w: other filters, time zone or per-resource setting (filters %q, time zone %s, per resource %v)",
+			ErrOtherIdentity, e.Filters, e.TimeZone, e.PerResource)
 	}
 	return e, nil
 }
