@@ -237,7 +237,7 @@ func BenchmarkRefresh(b *testing.B) {
 func BenchmarkRefreshAPI(b *testing.B) {
 	for _, tc := range []struct{ rows, sets, size, maxSeries int }{
 		{100000, 5000, 1000, 0},       // memory must not follow rows: same peak as a million
-		{1000000, 5000, 1000, 0},      // the figure
+		{1000000, 5000, 1000, 0},      // the documented peak-heap figure
 		{1000000, 5000, 100, 0},       // the same at the default --fpt.page-size: ten times the requests
 		{1000000, 50000, 1000, 50000}, // memory follows label sets when all are served...
 		{1000000, 50000, 1000, 0},     // ...and the default --collector.max-series bounds the snapshot
