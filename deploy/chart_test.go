@@ -424,3 +424,30 @@ func TestPlainManifests(t *testing.T) {
 		assert.False(t, slices.Contains(strings.Split(string(got), "\n"), "kind: Secret"), "no token in plain manifests")
 	}
 }
+
+// TestChartREADMEDocumentsEveryValue holds the values table to values.yaml:
+// every key is in it, itself or through a parent documented as a whole.
+func TestChartREADMEDocumentsEveryValue(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	require.NoError(t, err)
+	var values map[string]any
+	require.NoError(t, yaml.Unmarshal(data, &values))
+	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
+	require.NoError(t, err)
+
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			path := prefix + k
+			if strings.Contains(string(readme), "| `"+path+"` |") {
+				continue
+			}
+			if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
+				walk(path+".", sub)
+				continue
+			}
+			t.Errorf("values.yaml's %s is not in the README's values table", path)
+		}
+	}
+	walk("", values)
+}
