@@ -247,4 +247,3 @@ func startServer(t *testing.T, dir, name, bin string, args ...string) {
 		}
 	})
 }
-

@@ -66,15 +66,14 @@ func get(v any, path ...any) any {
 	for _, p := range path {
 		switch k := p.(type) {
 		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				if mm, ok2 := v.(manifest); ok2 {
-					m = mm
-				} else {
-					return nil
-				}
+			switch m := v.(type) {
+			case manifest:
+				v = m[k]
+			case map[string]any:
+				v = m[k]
+			default:
+				return nil
 			}
-			v = m[k]
 		case int:
 			l, ok := v.([]any)
 			if !ok || k >= len(l) {
