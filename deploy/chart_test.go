@@ -95,14 +95,15 @@ func parseManifests(t *testing.T, rendered string) []manifest {
 	dec := yaml.NewDecoder(strings.NewReader(rendered))
 	var out []manifest
 	for {
-		var m manifest
+		// Into a plain map: yaml would make every nested map a manifest.
+		var m map[string]any
 		err := dec.Decode(&m)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		require.NoError(t, err)
 		if m != nil {
-			out = append(out, m)
+			out = append(out, manifest(m))
 		}
 	}
 	return out
