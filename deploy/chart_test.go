@@ -340,19 +340,20 @@ func checkDashboard(t *testing.T, ms []manifest) {
 }
 
 // badValues are wrong values the chart must refuse before anything reaches
-// the cluster, with a word of the message that says why.
+// the cluster, with the message that says why (none of which repeats the
+// command line, which the error also holds).
 var badValues = []struct {
 	name    string
 	args    []string
 	message string
 }{
-	{"misspelled key", []string{"--set", "token.value=x", "--set", "servicMonitor.enabled=false"}, "servicMonitor"},
-	{"unknown nested key", []string{"--set", "token.value=x", "--set", "storage.emptyDir.sizelimit=1Gi"}, "sizelimit"},
-	{"wrong type", []string{"--set", "token.value=x", "--set", "service.port=http"}, "port"},
-	{"wrong enum", []string{"--set", "token.value=x", "--set", "storage.type=hostPath"}, "storage.type"},
-	{"bad budget", []string{"--set", "token.value=x", "--set", "budgets.dailyVND=5M"}, "dailyVND"},
-	{"missing token", nil, "needs an FPT Cloud API token"},
-	{"two tokens", []string{"--set", "token.value=x", "--set", "token.existingSecret=s"}, "only one of"},
+	{"misspelled key", []string{"--set", "token.value=x", "--set", "servicMonitor.enabled=false"}, "additional properties 'servicMonitor' not allowed"},
+	{"unknown nested key", []string{"--set", "token.value=x", "--set", "storage.emptyDir.sizelimit=1Gi"}, "at '/storage/emptyDir': additional properties 'sizelimit' not allowed"},
+	{"wrong type", []string{"--set", "token.value=x", "--set", "service.port=http"}, "at '/service/port': got string, want integer"},
+	{"wrong enum", []string{"--set", "token.value=x", "--set", "storage.type=hostPath"}, "at '/storage/type': value must be one of"},
+	{"bad budget", []string{"--set", "token.value=x", "--set", "budgets.dailyVND=5M"}, "'5M' does not match pattern"},
+	{"missing token", nil, "the exporter needs an FPT Cloud API token"},
+	{"two tokens", []string{"--set", "token.value=x", "--set", "token.existingSecret=s"}, "set only one of token.existingSecret and token.value"},
 }
 
 func TestChartRefusesWrongValues(t *testing.T) {
