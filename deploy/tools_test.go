@@ -34,7 +34,7 @@ func pinnedVersion(t *testing.T, gomod, module string) string {
 	t.Helper()
 	data, err := os.ReadFile(gomod)
 	require.NoError(t, err)
-	m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(module) + `\s+(v\S+)`).FindSubmatch(data)
+	m := regexp.MustCompile(`(?m)^(?:require)?\s+` + regexp.QuoteMeta(module) + `\s+(v\S+)`).FindSubmatch(data)
 	require.NotNil(t, m, "%s does not require %s", gomod, module)
 	return string(m[1])
 }
