@@ -96,10 +96,12 @@ func runPromtool(t *testing.T, promtool string, args ...string) string {
 }
 
 func TestPromtoolCheckRules(t *testing.T) {
-	promtool := lookTool(t, "promtool", "prometheus")
-	out := runPromtool(t, promtool, append([]string{"check", "rules"}, RuleFiles...)...)
-	assert.NotContains(t, out, "FAILED")
-	assert.Equal(t, len(RuleFiles), strings.Count(out, "SUCCESS"), out)
+	forEachPrometheus(t, "promtool", func(t *testing.T, promtool string) {
+		t.Log(promtoolVersion(t, promtool))
+		out := runPromtool(t, promtool, append([]string{"check", "rules"}, RuleFiles...)...)
+		assert.NotContains(t, out, "FAILED")
+		assert.Equal(t, len(RuleFiles), strings.Count(out, "SUCCESS"), out)
+	})
 }
 
 // alertmanagerExample is the example Alertmanager configuration shipped
@@ -125,13 +127,15 @@ func TestAlertmanagerExampleConfig(t *testing.T) {
 }
 
 func TestPromtoolUnitTests(t *testing.T) {
-	promtool := lookTool(t, "promtool", "prometheus")
-	for _, file := range unitTestFiles(t) {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			out := runPromtool(t, promtool, "test", "rules", file)
-			assert.Contains(t, out, "SUCCESS")
-		})
-	}
+	forEachPrometheus(t, "promtool", func(t *testing.T, promtool string) {
+		t.Log(promtoolVersion(t, promtool))
+		for _, file := range unitTestFiles(t) {
+			t.Run(filepath.Base(file), func(t *testing.T) {
+				out := runPromtool(t, promtool, "test", "rules", file)
+				assert.Contains(t, out, "SUCCESS")
+			})
+		}
+	})
 }
 
 // TestEveryAlertIsUnitTested checks that promtool's tests show every alert

@@ -1,0 +1,250 @@
+package deploy
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestChartOnAPIServer proves the chart on a real kube-apiserver backed by
+// etcd, both on 127.0.0.1: every rendered value set and the plain manifests
+// pass the server's strict validation (the CRDs of prometheus-operator
+// included), a real helm install and uninstall work, and wrong values fail
+// helm install. Nothing runs pods: there is no kubelet, scheduler or
+// controller manager, so the Deployment is stored, not started.
+func TestChartOnAPIServer(t *testing.T) {
+	if testing.Short() && os.Getenv("CI") == "" {
+		t.Skip("API server test: skipped with -short (it always runs when CI is set)")
+	}
+	helm := helmBin(t)
+	kubectl := kubeBin(t, "kubectl")
+	apiserver := kubeBin(t, "kube-apiserver")
+	etcd := lookPath(t, "etcd", "etcd-server")
+	crds := crdFiles(t)
+
+	dir := t.TempDir()
+	r := newRunner(t)
+	// Stopped in reverse order by t.Cleanup: the API server before etcd.
+	etcdURL := startEtcd(t, dir, etcd)
+	kubeconfig := startAPIServer(t, dir, apiserver, etcdURL)
+	r.env = append(r.env, "KUBECONFIG="+kubeconfig)
+	waitAPIServer(t, r, kubectl)
+
+	for _, crd := range crds {
+		r.must(t, kubectl, "apply", "--server-side", "-f", crd)
+	}
+	r.must(t, kubectl, "wait", "--for=condition=Established", "--timeout=60s",
+		"crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com")
+	for _, ns := range []string{"fptcloud", "monitoring"} {
+		r.must(t, kubectl, "create", "namespace", ns)
+	}
+
+	t.Run("every ci value set passes strict server validation", func(t *testing.T) {
+		for _, file := range ciValueFiles(t) {
+			rendered := filepath.Join(t.TempDir(), filepath.Base(file))
+			require.NoError(t, os.WriteFile(rendered, []byte(template(t, r, helm, "--values", file)), 0o644))
+			out := r.must(t, kubectl, "apply", "--dry-run=server", "--validate=strict", "-f", rendered)
+			assert.Contains(t, out, "deployment.apps/fptcloud-fptcloud-exporter created (server dry run)", file)
+		}
+	})
+
+	t.Run("the plain manifests pass strict server validation", func(t *testing.T) {
+		for _, p := range plainManifests {
+			out := r.must(t, kubectl, "apply", "--dry-run=server", "--validate=strict", "-f", p.file)
+			assert.Contains(t, out, "(server dry run)", p.file)
+		}
+	})
+
+	t.Run("strict validation catches a field the schema lets through", func(t *testing.T) {
+		// extraEnv and relabelings are free-form in the chart's schema;
+		// their misspellings are the API server's to catch.
+		for _, set := range []string{
+			"extraEnv[0].name=GOMEMLIMIT,extraEnv[0].valeu=100MiB",
+			"serviceMonitor.relabelings[0].sourceLabel=x",
+		} {
+			rendered := filepath.Join(t.TempDir(), "bad.yaml")
+			require.NoError(t, os.WriteFile(rendered, []byte(template(t, r, helm, "--set", "token.value=x", "--set", set)), 0o644))
+			_, err := r.run(t.Context(), kubectl, "apply", "--dry-run=server", "--validate=strict", "-f", rendered)
+			require.Error(t, err, set)
+			assert.Contains(t, err.Error(), "unknown field", set)
+			t.Logf("refused as it should be: %v", err)
+		}
+	})
+
+	t.Run("helm install and uninstall", func(t *testing.T) {
+		values := filepath.Join(chartDir, "ci", "chart-secret-values.yaml")
+		r.must(t, helm, "install", "ci", chartDir, "--namespace", "fptcloud", "--values", values)
+		// The cluster serves the CRDs, so the operator's objects are made
+		// without being asked for.
+		for _, obj := range []string{
+			"deployment/ci-fptcloud-exporter", "service/ci-fptcloud-exporter", "secret/ci-fptcloud-exporter-token",
+			"configmap/ci-fptcloud-exporter-dashboard", "servicemonitor/ci-fptcloud-exporter",
+			"prometheusrule/ci-fptcloud-exporter", "serviceaccount/ci-fptcloud-exporter",
+		} {
+			r.must(t, kubectl, "--namespace", "fptcloud", "get", obj)
+		}
+		out := r.must(t, helm, "list", "--namespace", "fptcloud", "--short")
+		assert.Equal(t, "ci", strings.TrimSpace(out))
+
+		r.must(t, helm, "uninstall", "ci", "--namespace", "fptcloud", "--wait")
+		out = r.must(t, kubectl, "--namespace", "fptcloud", "get", "deployment,service,secret,configmap,servicemonitor,prometheusrule",
+			"--selector", "app.kubernetes.io/instance=ci", "--output", "name")
+		assert.Empty(t, strings.TrimSpace(out), "left behind by helm uninstall")
+	})
+
+	t.Run("wrong values fail helm install", func(t *testing.T) {
+		for _, bad := range badValues {
+			args := append([]string{"install", "bad", chartDir, "--namespace", "fptcloud"}, bad.args...)
+			_, err := r.run(t.Context(), helm, args...)
+			require.Error(t, err, bad.name)
+			assert.Contains(t, err.Error(), bad.message, bad.name)
+		}
+		out := r.must(t, helm, "list", "--namespace", "fptcloud", "--all", "--short")
+		assert.Empty(t, strings.TrimSpace(out), "a refused install left a release")
+	})
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startEtcd runs a one-member etcd on loopback ports and returns its client
+// URL.
+func startEtcd(t *testing.T, dir, bin string) string {
+	t.Helper()
+	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	startServer(t, dir, "etcd", bin,
+		"--name=ci",
+		"--data-dir="+filepath.Join(dir, "etcd"),
+		"--listen-client-urls="+client, "--advertise-client-urls="+client,
+		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer,
+		"--initial-cluster=ci="+peer,
+		"--log-level=warn",
+	)
+	return client
+}
+
+// startAPIServer runs kube-apiserver on a loopback port with a serving
+// certificate it makes itself and one static admin token, and returns a
+// kubeconfig for it.
+func startAPIServer(t *testing.T, dir, bin, etcdURL string) string {
+	t.Helper()
+	port := freePort(t)
+	const token = "fptcloud-ci-admin" // a throwaway cluster's throwaway token
+	tokens := filepath.Join(dir, "tokens.csv")
+	require.NoError(t, os.WriteFile(tokens, []byte(token+",admin,admin,system:masters\n"), 0o600))
+	saKey := filepath.Join(dir, "service-account.key")
+	writeRSAKey(t, saKey)
+
+	startServer(t, dir, "kube-apiserver", bin,
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", port),
+		"--cert-dir="+filepath.Join(dir, "apiserver-certs"),
+		"--token-auth-file="+tokens,
+		"--authorization-mode=AlwaysAllow",
+		"--service-account-issuer=https://kubernetes.default.svc",
+		"--service-account-key-file="+saKey,
+		"--service-account-signing-key-file="+saKey,
+		"--service-cluster-ip-range=10.96.0.0/24",
+		// Alone on loopback: no Endpoints for the kubernetes Service, which
+		// the default reconciler would insist on (127.0.0.1 is refused).
+		"--endpoint-reconciler-type=none",
+	)
+
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+  - name: ci
+    cluster:
+      server: https://127.0.0.1:%d
+      insecure-skip-tls-verify: true
+users:
+  - name: admin
+    user:
+      token: %s
+contexts:
+  - name: ci
+    context: {cluster: ci, user: admin}
+current-context: ci
+`, port, token)), 0o600))
+	return kubeconfig
+}
+
+func writeRSAKey(t *testing.T, path string) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	block := &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(block), 0o600))
+}
+
+// waitAPIServer waits until the API server is ready and has made the
+// default namespace; 2 minutes at most.
+func waitAPIServer(t *testing.T, r *runner, kubectl string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var err error
+	for time.Now().Before(deadline) {
+		if _, err = r.run(t.Context(), kubectl, "get", "--raw=/readyz"); err == nil {
+			if _, err = r.run(t.Context(), kubectl, "get", "namespace", "default"); err == nil {
+				return
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("the API server is not ready after 2 minutes: %v", err)
+}
+
+// startServer starts a server with its output in dir/name.log and stops it
+// (SIGTERM, then SIGKILL after 15s) when the test ends, showing the end of
+// its log if the test failed.
+func startServer(t *testing.T, dir, name, bin string, args ...string) {
+	t.Helper()
+	logPath := filepath.Join(dir, name+".log")
+	logFile, err := os.Create(logPath)
+	require.NoError(t, err)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	require.NoError(t, cmd.Start(), "starting %s", name)
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		_ = logFile.Close()
+		if t.Failed() {
+			if out, err := os.ReadFile(logPath); err == nil {
+				if len(out) > 4<<10 {
+					out = out[len(out)-4<<10:]
+				}
+				t.Logf("%s log (last 4 KiB):\n%s", name, out)
+			}
+		}
+	})
+}

@@ -1,0 +1,454 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+var update = flag.Bool("update", false, "rewrite the chart's copies of the rules and dashboard, and the plain manifests")
+
+const (
+	chartDir = "helm/fptcloud-exporter"
+	// The token of the ci/ value sets that make the Secret: it must appear
+	// nowhere in a rendering but base64-encoded in that Secret.
+	ciToken = "ci-not-a-real-token"
+	// Every prometheus-operator kind the chart uses, as --api-versions
+	// says a cluster serves it.
+	serviceMonitorAPI = "monitoring.coreos.com/v1/ServiceMonitor"
+	prometheusRuleAPI = "monitoring.coreos.com/v1/PrometheusRule"
+)
+
+// chartCopies are the files the chart ships from elsewhere in the
+// repository: Helm reads no file outside a chart's directory, so the chart
+// holds copies, and this list says of what.
+var chartCopies = map[string]string{
+	"files/fptcloud-rules.yml":    "../alerts/fptcloud-rules.yml",
+	"files/fptcloud-alerts.yml":   "../alerts/fptcloud-alerts.yml",
+	"files/fptcloud-billing.json": "../dashboards/fptcloud-billing.json",
+}
+
+func TestChartCopiesInSync(t *testing.T) {
+	for copyName, source := range chartCopies {
+		want, err := os.ReadFile(source)
+		require.NoError(t, err)
+		path := filepath.Join(chartDir, copyName)
+		if *update {
+			require.NoError(t, os.WriteFile(path, want, 0o644))
+			continue
+		}
+		got, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got),
+			"%s differs from %s: run go test ./deploy -run TestChartCopiesInSync -update", path, source)
+	}
+}
+
+// manifest is one rendered Kubernetes object.
+type manifest map[string]any
+
+func (m manifest) kind() string { return str(m, "kind") }
+func (m manifest) name() string { return str(m, "metadata", "name") }
+
+// get walks maps by key and lists by index (an int key).
+func get(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			switch m := v.(type) {
+			case manifest:
+				v = m[k]
+			case map[string]any:
+				v = m[k]
+			default:
+				return nil
+			}
+		case int:
+			l, ok := v.([]any)
+			if !ok || k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+func str(v any, path ...any) string {
+	s, _ := get(v, path...).(string)
+	return s
+}
+
+func parseManifests(t *testing.T, rendered string) []manifest {
+	t.Helper()
+	dec := yaml.NewDecoder(strings.NewReader(rendered))
+	var out []manifest
+	for {
+		// Into a plain map: yaml would make every nested map a manifest.
+		var m map[string]any
+		err := dec.Decode(&m)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		if m != nil {
+			out = append(out, manifest(m))
+		}
+	}
+	return out
+}
+
+func ofKind(ms []manifest, kind string) []manifest {
+	var out []manifest
+	for _, m := range ms {
+		if m.kind() == kind {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ciValueFiles are the chart's ci/*-values.yaml, the chart-testing
+// convention: each is one way users install it.
+func ciValueFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(chartDir, "ci", "*-values.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	return files
+}
+
+// template renders the chart as a cluster with prometheus-operator would
+// have it, unless more args say otherwise.
+func template(t *testing.T, r *runner, helm string, args ...string) string {
+	t.Helper()
+	return r.must(t, helm, append([]string{"template", "fptcloud", chartDir, "--namespace", "fptcloud",
+		"--api-versions", serviceMonitorAPI, "--api-versions", prometheusRuleAPI}, args...)...)
+}
+
+func TestChartLint(t *testing.T) {
+	helm := helmBin(t)
+	r := newRunner(t)
+	for _, file := range ciValueFiles(t) {
+		out := r.must(t, helm, "lint", "--strict", chartDir, "--values", file)
+		assert.Contains(t, out, "0 chart(s) failed", file)
+	}
+}
+
+func TestChartRendersEachCIValueSet(t *testing.T) {
+	helm := helmBin(t)
+	promtool := lookPath(t, "promtool", "prometheus")
+	r := newRunner(t)
+	for _, file := range ciValueFiles(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			rendered := template(t, r, helm, "--values", file)
+			ms := parseManifests(t, rendered)
+			checkDeployment(t, ms)
+			checkTokenSecret(t, ms, rendered)
+			checkService(t, ms)
+			checkPrometheusRule(t, r, promtool, ms)
+			checkDashboard(t, ms)
+
+			base := filepath.Base(file)
+			deploy := ofKind(ms, "Deployment")[0]
+			pod := get(deploy, "spec", "template", "spec")
+			container := get(pod, "containers", 0)
+			args := stringList(get(container, "args"))
+			switch base {
+			case "pvc-values.yaml":
+				assert.Equal(t, "Recreate", str(deploy, "spec", "strategy", "type"), "a ReadWriteOnce claim needs Recreate")
+				require.Len(t, ofKind(ms, "PersistentVolumeClaim"), 1)
+				assert.Equal(t, ofKind(ms, "PersistentVolumeClaim")[0].name(), str(volume(t, pod, "data"), "persistentVolumeClaim", "claimName"))
+			default:
+				assert.Nil(t, get(deploy, "spec", "strategy"), "RollingUpdate with an emptyDir")
+				assert.NotNil(t, get(volume(t, pod, "data"), "emptyDir"))
+			}
+			if base == "tls-values.yaml" {
+				assert.Contains(t, args, "--web.config.file=/etc/fptcloud_exporter/web/web-config.yml")
+				assert.Equal(t, "fptcloud-web-config", str(volume(t, pod, "web-config"), "secret", "secretName"))
+				assert.Equal(t, "HTTPS", str(container, "readinessProbe", "httpGet", "scheme"))
+				assert.Equal(t, "https", str(ofKind(ms, "ServiceMonitor")[0], "spec", "endpoints", 0, "scheme"))
+			}
+			if base == "no-servicemonitor-values.yaml" {
+				assert.Empty(t, ofKind(ms, "ServiceMonitor"))
+				assert.Empty(t, ofKind(ms, "PrometheusRule"))
+				assert.Contains(t, args, "--collector.max-series=20000")
+			} else {
+				assert.Len(t, ofKind(ms, "ServiceMonitor"), 1)
+				assert.Len(t, ofKind(ms, "PrometheusRule"), 1)
+			}
+		})
+	}
+}
+
+// The ServiceMonitor and PrometheusRule are made by default only where the
+// cluster serves their API.
+func TestChartOperatorObjectsFollowTheCluster(t *testing.T) {
+	helm := helmBin(t)
+	r := newRunner(t)
+	values := filepath.Join(chartDir, "ci", "chart-secret-values.yaml")
+	bare := parseManifests(t, r.must(t, helm, "template", "fptcloud", chartDir, "--values", values))
+	assert.Empty(t, ofKind(bare, "ServiceMonitor"), "no CRD, no ServiceMonitor")
+	assert.Empty(t, ofKind(bare, "PrometheusRule"), "no CRD, no PrometheusRule")
+	withCRDs := parseManifests(t, template(t, r, helm, "--values", values))
+	assert.Len(t, ofKind(withCRDs, "ServiceMonitor"), 1)
+	assert.Len(t, ofKind(withCRDs, "PrometheusRule"), 1)
+}
+
+func stringList(v any) []string {
+	var out []string
+	l, _ := v.([]any)
+	for _, e := range l {
+		s, _ := e.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+func volume(t *testing.T, pod any, name string) any {
+	t.Helper()
+	vols, _ := get(pod, "volumes").([]any)
+	for _, v := range vols {
+		if str(v, "name") == name {
+			return v
+		}
+	}
+	t.Fatalf("no volume %s", name)
+	return nil
+}
+
+func mountPath(pod any, name string) string {
+	mounts, _ := get(pod, "containers", 0, "volumeMounts").([]any)
+	for _, m := range mounts {
+		if str(m, "name") == name {
+			return str(m, "mountPath")
+		}
+	}
+	return ""
+}
+
+// checkDeployment holds what every installation must have: one replica,
+// the token as a file, a locked-down container, probes, sized resources and
+// the month cache volume.
+func checkDeployment(t *testing.T, ms []manifest) {
+	t.Helper()
+	deploys := ofKind(ms, "Deployment")
+	require.Len(t, deploys, 1)
+	d := deploys[0]
+	assert.Equal(t, 1, get(d, "spec", "replicas"))
+	pod := get(d, "spec", "template", "spec")
+	c := get(pod, "containers", 0)
+	args := stringList(get(c, "args"))
+
+	assert.Contains(t, args, "--fpt.token-file=/etc/fptcloud_exporter/token/token")
+	assert.Equal(t, "/etc/fptcloud_exporter/token", mountPath(pod, "token"))
+	assert.NotEmpty(t, str(volume(t, pod, "token"), "secret", "secretName"))
+	assert.Nil(t, get(c, "env"), "the token is never an environment variable")
+
+	assert.Contains(t, args, "--storage.path=/data")
+	assert.Equal(t, "/data", mountPath(pod, "data"))
+
+	assert.Equal(t, true, get(pod, "securityContext", "runAsNonRoot"))
+	assert.Equal(t, "RuntimeDefault", str(pod, "securityContext", "seccompProfile", "type"))
+	assert.Equal(t, false, get(c, "securityContext", "allowPrivilegeEscalation"))
+	assert.Equal(t, true, get(c, "securityContext", "readOnlyRootFilesystem"))
+	assert.Equal(t, []any{"ALL"}, get(c, "securityContext", "capabilities", "drop"))
+	assert.Equal(t, false, get(pod, "automountServiceAccountToken"))
+
+	assert.Equal(t, "/-/ready", str(c, "readinessProbe", "httpGet", "path"))
+	assert.Equal(t, "/-/healthy", str(c, "livenessProbe", "httpGet", "path"))
+	assert.NotEmpty(t, str(c, "resources", "requests", "memory"))
+	assert.NotEmpty(t, str(c, "resources", "limits", "memory"))
+}
+
+func checkTokenSecret(t *testing.T, ms []manifest, rendered string) {
+	t.Helper()
+	secrets := ofKind(ms, "Secret")
+	if len(secrets) == 0 {
+		assert.NotContains(t, rendered, ciToken)
+		return
+	}
+	require.Len(t, secrets, 1)
+	raw, err := base64.StdEncoding.DecodeString(str(secrets[0], "data", "token"))
+	require.NoError(t, err)
+	assert.Equal(t, ciToken, string(raw))
+	assert.NotContains(t, rendered, ciToken, "the token in clear outside the Secret's data")
+}
+
+func checkService(t *testing.T, ms []manifest) {
+	t.Helper()
+	svcs := ofKind(ms, "Service")
+	require.Len(t, svcs, 1)
+	assert.Equal(t, "metrics", str(svcs[0], "spec", "ports", 0, "targetPort"))
+	for _, sm := range ofKind(ms, "ServiceMonitor") {
+		assert.Equal(t, "metrics", str(sm, "spec", "endpoints", 0, "port"))
+	}
+}
+
+// checkPrometheusRule holds the PrometheusRule to exactly the groups of the
+// shipped rule files, and has promtool check them as extracted.
+func checkPrometheusRule(t *testing.T, r *runner, promtool string, ms []manifest) {
+	t.Helper()
+	rules := ofKind(ms, "PrometheusRule")
+	if len(rules) == 0 {
+		return
+	}
+	var want []any
+	for _, f := range []string{"../alerts/fptcloud-rules.yml", "../alerts/fptcloud-alerts.yml"} {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var doc map[string]any
+		require.NoError(t, yaml.Unmarshal(data, &doc))
+		want = append(want, doc["groups"].([]any)...)
+	}
+	got := get(rules[0], "spec", "groups")
+	assert.Equal(t, want, got, "the PrometheusRule's groups are the rule files' groups")
+
+	extracted, err := yaml.Marshal(map[string]any{"groups": got})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "prometheusrule.yml")
+	require.NoError(t, os.WriteFile(path, extracted, 0o644))
+	out := r.must(t, promtool, "check", "rules", path)
+	assert.Contains(t, out, "SUCCESS")
+}
+
+func checkDashboard(t *testing.T, ms []manifest) {
+	t.Helper()
+	var found bool
+	for _, cm := range ofKind(ms, "ConfigMap") {
+		if !strings.HasSuffix(cm.name(), "-dashboard") {
+			continue
+		}
+		found = true
+		want, err := os.ReadFile("../dashboards/fptcloud-billing.json")
+		require.NoError(t, err)
+		assert.Equal(t, string(want), str(cm, "data", "fptcloud-billing.json"), "the dashboard, byte for byte")
+		assert.Equal(t, "1", str(cm, "metadata", "labels", "grafana_dashboard"))
+	}
+	assert.True(t, found, "no dashboard ConfigMap")
+}
+
+// badValues are wrong values the chart must refuse before anything reaches
+// the cluster, with the message that says why (none of which repeats the
+// command line, which the error also holds).
+var badValues = []struct {
+	name    string
+	args    []string
+	message string
+}{
+	{"misspelled key", []string{"--set", "token.value=x", "--set", "servicMonitor.enabled=false"}, "additional properties 'servicMonitor' not allowed"},
+	{"unknown nested key", []string{"--set", "token.value=x", "--set", "storage.emptyDir.sizelimit=1Gi"}, "at '/storage/emptyDir': additional properties 'sizelimit' not allowed"},
+	{"wrong type", []string{"--set", "token.value=x", "--set", "service.port=http"}, "at '/service/port': got string, want integer"},
+	{"wrong enum", []string{"--set", "token.value=x", "--set", "storage.type=hostPath"}, "at '/storage/type': value must be one of"},
+	{"bad budget", []string{"--set", "token.value=x", "--set", "budgets.dailyVND=5M"}, "'5M' does not match pattern"},
+	{"missing token", nil, "the exporter needs an FPT Cloud API token"},
+	{"two tokens", []string{"--set", "token.value=x", "--set", "token.existingSecret=s"}, "set only one of token.existingSecret and token.value"},
+}
+
+func TestChartRefusesWrongValues(t *testing.T) {
+	helm := helmBin(t)
+	r := newRunner(t)
+	for _, bad := range badValues {
+		t.Run(bad.name, func(t *testing.T) {
+			_, err := r.run(t.Context(), helm, append([]string{"template", "fptcloud", chartDir}, bad.args...)...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), bad.message)
+		})
+	}
+}
+
+// The plain manifests, for those without Helm: the chart rendered with
+// plainValues, in two files so that clusters without prometheus-operator
+// can apply the first alone.
+var plainManifests = []struct {
+	file      string
+	templates []string
+}{
+	{"kubernetes/fptcloud-exporter.yaml", []string{"serviceaccount.yaml", "service.yaml", "deployment.yaml", "dashboard.yaml"}},
+	{"kubernetes/prometheus-operator.yaml", []string{"servicemonitor.yaml", "prometheusrule.yaml"}},
+}
+
+var plainValues = []string{
+	"--set", "token.existingSecret=fptcloud-exporter-token",
+	"--set", "serviceMonitor.enabled=true",
+	"--set", "prometheusRule.enabled=true",
+}
+
+const plainHeader = `# Rendered from the Helm chart deploy/helm/fptcloud-exporter by
+#   go test ./deploy -run TestPlainManifests -update
+# Do not edit: change the chart. Namespace monitoring; the token is read
+# from the Secret fptcloud-exporter-token (key: token), which you create:
+#   kubectl -n monitoring create secret generic fptcloud-exporter-token --from-file=token=./token
+`
+
+func renderPlain(t *testing.T, r *runner, helm string, templates []string) string {
+	t.Helper()
+	args := append([]string{"template", "fptcloud-exporter", chartDir, "--namespace", "monitoring"}, plainValues...)
+	for _, tmpl := range templates {
+		args = append(args, "--show-only", "templates/"+tmpl)
+	}
+	var b bytes.Buffer
+	b.WriteString(plainHeader)
+	for _, line := range strings.SplitAfter(r.must(t, helm, args...), "\n") {
+		// Helm's bookkeeping labels would be false without Helm.
+		if strings.Contains(line, "helm.sh/chart:") || strings.Contains(line, "app.kubernetes.io/managed-by:") {
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+func TestPlainManifests(t *testing.T) {
+	helm := helmBin(t)
+	r := newRunner(t)
+	for _, p := range plainManifests {
+		want := renderPlain(t, r, helm, p.templates)
+		if *update {
+			require.NoError(t, os.WriteFile(p.file, []byte(want), 0o644))
+			continue
+		}
+		got, err := os.ReadFile(p.file)
+		require.NoError(t, err)
+		assert.Equal(t, want, string(got), "%s differs from the chart: run go test ./deploy -run TestPlainManifests -update", p.file)
+		assert.False(t, slices.Contains(strings.Split(string(got), "\n"), "kind: Secret"), "no token in plain manifests")
+	}
+}
+
+// TestChartREADMEDocumentsEveryValue holds the values table to values.yaml:
+// every key is in it, itself or through a parent documented as a whole.
+func TestChartREADMEDocumentsEveryValue(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	require.NoError(t, err)
+	var values map[string]any
+	require.NoError(t, yaml.Unmarshal(data, &values))
+	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
+	require.NoError(t, err)
+
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			path := prefix + k
+			if strings.Contains(string(readme), "| `"+path+"` |") {
+				continue
+			}
+			if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
+				walk(path+".", sub)
+				continue
+			}
+			t.Errorf("values.yaml's %s is not in the README's values table", path)
+		}
+	}
+	walk("", values)
+}

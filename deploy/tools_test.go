@@ -1,0 +1,134 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// toolsCache is where tools/install.sh builds the tools: one directory per
+// tool and pinned version.
+func toolsCache() string {
+	if dir := os.Getenv("FPTCLOUD_TOOLS_CACHE"); dir != "" {
+		return dir
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(cache, "fptcloud_exporter-ci")
+}
+
+// pinnedVersion reads the version of module from a go.mod of the tools, so
+// the tests look for exactly what tools/install.sh built.
+func pinnedVersion(t *testing.T, gomod, module string) string {
+	t.Helper()
+	data, err := os.ReadFile(gomod)
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^(?:require)?\s+` + regexp.QuoteMeta(module) + `\s+(v\S+)`).FindSubmatch(data)
+	require.NotNil(t, m, "%s does not require %s", gomod, module)
+	return string(m[1])
+}
+
+// need returns path if it exists. Otherwise the test is skipped with a
+// message saying how to get the tool, or fails when CI is set.
+func need(t *testing.T, path, how string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	msg := path + " not found: " + how
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + "; it is required when CI is set")
+	}
+	t.Skip(msg + " to run this test")
+	return ""
+}
+
+const installHint = "build it with deploy/tools/install.sh"
+
+func helmBin(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("FPTCLOUD_HELM"); p != "" {
+		return need(t, p, "FPTCLOUD_HELM names no file")
+	}
+	v := pinnedVersion(t, "tools/go.mod", "helm.sh/helm/v3")
+	return need(t, filepath.Join(toolsCache(), "helm-"+v, "bin", "helm"), installHint)
+}
+
+func kubeBin(t *testing.T, name string) string {
+	t.Helper()
+	v := pinnedVersion(t, "tools/kubernetes/go.mod", "k8s.io/kubernetes")
+	return need(t, filepath.Join(toolsCache(), "kubernetes-"+v, "bin", name), installHint)
+}
+
+// crdFiles are prometheus-operator's ServiceMonitor and PrometheusRule CRDs,
+// generated from its Go types by tools/install.sh.
+func crdFiles(t *testing.T) []string {
+	t.Helper()
+	v := pinnedVersion(t, "tools/go.mod", "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring")
+	dir := filepath.Join(toolsCache(), "monitoring-crds-"+v, "bin")
+	return []string{
+		need(t, filepath.Join(dir, "monitoring.coreos.com_servicemonitors.yaml"), installHint),
+		need(t, filepath.Join(dir, "monitoring.coreos.com_prometheusrules.yaml"), installHint),
+	}
+}
+
+// lookPath finds a Debian-packaged program on PATH, with the same skip or
+// fail as need.
+func lookPath(t *testing.T, name, pkg string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return need(t, name, "install Debian's "+pkg+" package (apt-get install "+pkg+")")
+}
+
+// runner runs a tool with a fixed environment (Helm's and kubectl's homes in
+// a temp dir, the kubeconfig of the test's API server).
+type runner struct {
+	env []string
+}
+
+func newRunner(t *testing.T) *runner {
+	t.Helper()
+	home := t.TempDir()
+	return &runner{env: append(os.Environ(),
+		"HELM_CACHE_HOME="+filepath.Join(home, "cache"),
+		"HELM_CONFIG_HOME="+filepath.Join(home, "config"),
+		"HELM_DATA_HOME="+filepath.Join(home, "data"),
+		"KUBECONFIG="+filepath.Join(home, "no-cluster"),
+		"HOME="+home,
+	)}
+}
+
+// run returns the command's standard output, and an error carrying its
+// standard error when it fails.
+func (r *runner) run(ctx context.Context, bin string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = r.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s %s: %w\n%s", filepath.Base(bin), strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+func (r *runner) must(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	out, err := r.run(t.Context(), bin, args...)
+	require.NoError(t, err)
+	return out
+}
