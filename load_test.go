@@ -162,8 +162,8 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 // dayRead matches the debug and info lines of every day read completely:
-// today's refreshes, and the closed days.
-var dayRead = regexp.MustCompile(`msg="(refresh of today done|closed day read|closed day read again)"`)
+// today's refreshes, the closed days and the previous month's days.
+var dayRead = regexp.MustCompile(`msg="(refresh of today done|closed day read|closed day read again|previous month day read)"`)
 
 // refreshRequests reads the debug log: the completed refreshes of today and
 // the API requests that the days read completely explain. Every generated

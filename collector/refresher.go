@@ -564,13 +564,18 @@ func (r *Refresher) readPreviousMonth(ctx context.Context) error {
 		if !ok {
 			var err error
 			if cost, _, err = r.readClosedDay(ctx, day, false); err != nil {
-				if errors.Is(err, errDayChanged) || ctx.Err() != nil {
+				if ctx.Err() != nil {
+					level.Debug(r.logger).Log("msg", "refresh canceled", "day", day, "err", err)
+					return nil
+				}
+				if errors.Is(err, errDayChanged) {
 					return nil
 				}
 				level.Warn(r.logger).Log("msg", "reading a day of the previous month failed; its total waits for it", "day", day, "err", err)
 				return err
 			}
 			r.save(day, cost, nil, r.now(), true)
+			level.Debug(r.logger).Log("msg", "previous month day read", "day", day)
 		}
 		p.cost.merge(cost)
 		p.read |= 1 << d
