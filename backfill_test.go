@@ -365,10 +365,6 @@ type prometheusRelease struct {
 	find func(t *testing.T) (promtool, prometheus string)
 }
 
-// prometheus3Version is the Prometheus 3 release CI builds besides
-// Debian's 2.x, into the cache directory that prometheus3Dir names.
-const prometheus3Version = "3.16.0"
-
 func prometheusReleases() []prometheusRelease {
 	return []prometheusRelease{
 		{"prometheus2", func(t *testing.T) (string, string) {
@@ -376,47 +372,26 @@ func prometheusReleases() []prometheusRelease {
 			promtool, err1 := exec.LookPath("promtool")
 			prometheus, err2 := exec.LookPath("prometheus")
 			if err := errors.Join(err1, err2); err != nil {
-				skipOrFailInCI(t, "promtool and prometheus are not on PATH (Debian: apt-get install prometheus): "+err.Error())
+				testhelp.SkipOrFail(t, "promtool and prometheus are not on PATH (Debian: apt-get install prometheus): "+err.Error())
 			}
 			return promtool, prometheus
 		}},
-		{"prometheus" + prometheus3Version, func(t *testing.T) (string, string) {
+		{"prometheus" + testhelp.Prometheus3Version, func(t *testing.T) (string, string) {
 			t.Helper()
-			dir := prometheus3Dir()
+			dir := testhelp.Prometheus3Dir()
 			promtool, prometheus := filepath.Join(dir, "promtool"), filepath.Join(dir, "prometheus")
 			for _, bin := range []string{promtool, prometheus} {
 				if _, err := os.Stat(bin); err != nil {
-					msg := "Prometheus " + prometheus3Version + " is not built in " + dir + " (.ci/run builds it; FPTCLOUD_PROMETHEUS3_DIR names another directory)"
+					msg := "Prometheus " + testhelp.Prometheus3Version + " is not built in " + dir + " (.ci/run builds it; FPTCLOUD_PROMETHEUS3_DIR names another directory)"
 					if os.Getenv("FPTCLOUD_PROMETHEUS3_DIR") == "" {
 						t.Skip(msg)
 					}
-					skipOrFailInCI(t, msg)
+					testhelp.SkipOrFail(t, msg)
 				}
 			}
 			return promtool, prometheus
 		}},
 	}
-}
-
-// prometheus3Dir is $FPTCLOUD_PROMETHEUS3_DIR, else where CI builds
-// Prometheus 3: away from PATH, where Debian's 2.x keeps the plain names.
-func prometheus3Dir() string {
-	if dir := os.Getenv("FPTCLOUD_PROMETHEUS3_DIR"); dir != "" {
-		return dir
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(cache, "fptcloud_exporter-ci", "prometheus-"+prometheus3Version, "bin")
-}
-
-func skipOrFailInCI(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "; required when CI is set")
-	}
-	t.Skip(msg)
 }
 
 // oneDay keeps the comments of an OpenMetrics text and its samples at ts.

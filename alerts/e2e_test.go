@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 	_ "time/tzdata" // the forecast expectation needs Asia/Ho_Chi_Minh on any machine
@@ -121,7 +120,7 @@ func startAlertmanager(ctx context.Context, t *testing.T, dir, bin string) strin
 	require.NoError(t, os.MkdirAll(amDir, 0o755))
 	config, err := filepath.Abs(alertmanagerExample)
 	require.NoError(t, err)
-	startProcess(t, dir, "alertmanager", bin,
+	testhelp.StartProcess(t, dir, "alertmanager", bin,
 		"--config.file="+config,
 		"--storage.path="+filepath.Join(amDir, "data"),
 		"--web.listen-address="+addr,
@@ -160,7 +159,7 @@ scrape_configs:
       - targets: [%q]
 `, model.Duration(scrapeInterval), model.Duration(scrapeInterval),
 		strings.Join(quoteAll(ruleFiles), ", "), amAddr, low, generous)), 0o644))
-	startProcess(t, dir, "prometheus", bin,
+	testhelp.StartProcess(t, dir, "prometheus", bin,
 		"--config.file="+config,
 		"--storage.tsdb.path="+filepath.Join(promDir, "data"),
 		"--web.listen-address="+addr,
@@ -484,7 +483,7 @@ func lookAlertmanager(t *testing.T) string {
 	if path, err := exec.LookPath("prometheus-alertmanager"); err == nil {
 		return path
 	}
-	return lookTool(t, "alertmanager", "prometheus-alertmanager")
+	return testhelp.LookDebian(t, "alertmanager", "prometheus-alertmanager")
 }
 
 func buildExporter(t *testing.T, dir string) string {
@@ -506,7 +505,7 @@ func buildExporter(t *testing.T, dir string) string {
 func demoBillingGroups(ctx context.Context, t *testing.T, bin, dir string) []string {
 	t.Helper()
 	addr := testhelp.FreeAddr(t)
-	stop := startProcess(t, dir, "exporter-discovery", bin,
+	stop := testhelp.StartProcess(t, dir, "exporter-discovery", bin,
 		"--demo", "--web.listen-address="+addr, "--collector.refresh-interval=1s")
 	defer stop()
 	waitReady(ctx, t, "exporter", "http://"+addr+"/-/ready")
@@ -535,54 +534,9 @@ func startExporter(ctx context.Context, t *testing.T, bin, dir, name string, fla
 	t.Helper()
 	addr := testhelp.FreeAddr(t)
 	args := append([]string{"--demo", "--web.listen-address=" + addr, "--collector.refresh-interval=1s"}, flags...)
-	startProcess(t, dir, "exporter-"+name, bin, args...)
+	testhelp.StartProcess(t, dir, "exporter-"+name, bin, args...)
 	waitReady(ctx, t, "exporter "+name, "http://"+addr+"/-/ready")
 	return addr
-}
-
-// startProcess starts a server with its output in dir/name.log and stops it
-// (SIGTERM, then SIGKILL after 10s) at the latest when the test ends. The
-// returned func stops it earlier; the log is shown if the test failed.
-func startProcess(t *testing.T, dir, name, bin string, args ...string) (stop func()) {
-	t.Helper()
-	logPath := filepath.Join(dir, name+".log")
-	logFile, err := os.Create(logPath)
-	require.NoError(t, err)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	require.NoError(t, cmd.Start(), "starting %s", name)
-
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		_ = logFile.Close()
-		if t.Failed() {
-			if out, err := os.ReadFile(logPath); err == nil {
-				t.Logf("%s log (last 4 KiB):\n%s", name, tail(out, 4<<10))
-			}
-		}
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
 }
 
 func waitReady(ctx context.Context, t *testing.T, what, u string) {
@@ -593,7 +547,7 @@ func waitReady(ctx context.Context, t *testing.T, what, u string) {
 			return err
 		}
 		if code != http.StatusOK {
-			return fmt.Errorf("%s: HTTP %d %s", u, code, tail(body, 200))
+			return fmt.Errorf("%s: HTTP %d %s", u, code, testhelp.Tail(body, 200))
 		}
 		return nil
 	})
@@ -763,7 +717,7 @@ func (a amClient) alerts(ctx context.Context) ([]amAlert, error) {
 		return nil, err
 	}
 	if code != http.StatusOK {
-		return nil, fmt.Errorf("alertmanager: HTTP %d %s", code, tail(body, 200))
+		return nil, fmt.Errorf("alertmanager: HTTP %d %s", code, testhelp.Tail(body, 200))
 	}
 	var out []amAlert
 	if err := json.Unmarshal(body, &out); err != nil {

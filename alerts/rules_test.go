@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // contractMetrics are the metrics the exporter exposes, plus Prometheus' own
@@ -72,22 +73,6 @@ func unitTestFiles(t *testing.T) []string {
 	return files
 }
 
-// lookTool finds a binary from Debian's prometheus packages. Without it the
-// test is skipped with a message, except in CI (CI set), where it fails.
-func lookTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	msg := name + " not found on PATH: install Debian's " + pkg + " package (apt-get install " + pkg + ")"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "; it is required when CI is set")
-	}
-	t.Skip(msg + " to run this test")
-	return ""
-}
-
 func runPromtool(t *testing.T, promtool string, args ...string) string {
 	t.Helper()
 	out, err := exec.CommandContext(t.Context(), promtool, args...).CombinedOutput()
@@ -109,7 +94,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 const alertmanagerExample = "alertmanager.example.yml"
 
 func TestAlertmanagerExampleConfig(t *testing.T) {
-	amtool := lookTool(t, "amtool", "prometheus-alertmanager")
+	amtool := testhelp.LookDebian(t, "amtool", "prometheus-alertmanager")
 	out, err := exec.CommandContext(t.Context(), amtool, "check-config", alertmanagerExample).CombinedOutput()
 	require.NoError(t, err, "amtool check-config:\n%s", out)
 	assert.Contains(t, string(out), "SUCCESS")

@@ -8,15 +8,15 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // TestChartOnAPIServer proves the chart on a real kube-apiserver backed by
@@ -32,7 +32,7 @@ func TestChartOnAPIServer(t *testing.T) {
 	helm := helmBin(t)
 	kubectl := kubeBin(t, "kubectl")
 	apiserver := kubeBin(t, "kube-apiserver")
-	etcd := lookPath(t, "etcd", "etcd-server")
+	etcd := testhelp.LookDebian(t, "etcd", "etcd-server")
 	crds := crdFiles(t)
 
 	dir := t.TempDir()
@@ -131,7 +131,7 @@ func startEtcd(t *testing.T, dir, bin string) string {
 	t.Helper()
 	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	startServer(t, dir, "etcd", bin,
+	testhelp.StartProcess(t, dir, "etcd", bin,
 		"--name=ci",
 		"--data-dir="+filepath.Join(dir, "etcd"),
 		"--listen-client-urls="+client, "--advertise-client-urls="+client,
@@ -154,7 +154,7 @@ func startAPIServer(t *testing.T, dir, bin, etcdURL string) string {
 	saKey := filepath.Join(dir, "service-account.key")
 	writeRSAKey(t, saKey)
 
-	startServer(t, dir, "kube-apiserver", bin,
+	testhelp.StartProcess(t, dir, "kube-apiserver", bin,
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -214,37 +214,4 @@ func waitAPIServer(t *testing.T, r *runner, kubectl string) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Fatalf("the API server is not ready after 2 minutes: %v", err)
-}
-
-// startServer starts a server with its output in dir/name.log and stops it
-// (SIGTERM, then SIGKILL after 15s) when the test ends, showing the end of
-// its log if the test failed.
-func startServer(t *testing.T, dir, name, bin string, args ...string) {
-	t.Helper()
-	logPath := filepath.Join(dir, name+".log")
-	logFile, err := os.Create(logPath)
-	require.NoError(t, err)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	require.NoError(t, cmd.Start(), "starting %s", name)
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		_ = logFile.Close()
-		if t.Failed() {
-			if out, err := os.ReadFile(logPath); err == nil {
-				if len(out) > 4<<10 {
-					out = out[len(out)-4<<10:]
-				}
-				t.Logf("%s log (last 4 KiB):\n%s", name, out)
-			}
-		}
-	})
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 var update = flag.Bool("update", false, "rewrite the chart's copies of the rules and dashboard, and the plain manifests")
@@ -148,7 +150,7 @@ func TestChartLint(t *testing.T) {
 
 func TestChartRendersEachCIValueSet(t *testing.T) {
 	helm := helmBin(t)
-	promtool := lookPath(t, "promtool", "prometheus")
+	promtool := testhelp.LookDebian(t, "promtool", "prometheus")
 	r := newRunner(t)
 	for _, file := range ciValueFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {

@@ -13,20 +13,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-)
 
-// toolsCache is where tools/install.sh builds the tools: one directory per
-// tool and pinned version.
-func toolsCache() string {
-	if dir := os.Getenv("FPTCLOUD_TOOLS_CACHE"); dir != "" {
-		return dir
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(cache, "fptcloud_exporter-ci")
-}
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
+)
 
 // pinnedVersion reads the version of module from a go.mod of the tools, so
 // the tests look for exactly what tools/install.sh built.
@@ -46,11 +35,7 @@ func need(t *testing.T, path, how string) string {
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
-	msg := path + " not found: " + how
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "; it is required when CI is set")
-	}
-	t.Skip(msg + " to run this test")
+	testhelp.SkipOrFail(t, path+" not found: "+how)
 	return ""
 }
 
@@ -62,13 +47,13 @@ func helmBin(t *testing.T) string {
 		return need(t, p, "FPTCLOUD_HELM names no file")
 	}
 	v := pinnedVersion(t, "tools/go.mod", "helm.sh/helm/v3")
-	return need(t, filepath.Join(toolsCache(), "helm-"+v, "bin", "helm"), installHint)
+	return need(t, filepath.Join(testhelp.ToolsCache(), "helm-"+v, "bin", "helm"), installHint)
 }
 
 func kubeBin(t *testing.T, name string) string {
 	t.Helper()
 	v := pinnedVersion(t, "tools/kubernetes/go.mod", "k8s.io/kubernetes")
-	return need(t, filepath.Join(toolsCache(), "kubernetes-"+v, "bin", name), installHint)
+	return need(t, filepath.Join(testhelp.ToolsCache(), "kubernetes-"+v, "bin", name), installHint)
 }
 
 // crdFiles are prometheus-operator's ServiceMonitor and PrometheusRule CRDs,
@@ -76,21 +61,11 @@ func kubeBin(t *testing.T, name string) string {
 func crdFiles(t *testing.T) []string {
 	t.Helper()
 	v := pinnedVersion(t, "tools/go.mod", "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring")
-	dir := filepath.Join(toolsCache(), "monitoring-crds-"+v, "bin")
+	dir := filepath.Join(testhelp.ToolsCache(), "monitoring-crds-"+v, "bin")
 	return []string{
 		need(t, filepath.Join(dir, "monitoring.coreos.com_servicemonitors.yaml"), installHint),
 		need(t, filepath.Join(dir, "monitoring.coreos.com_prometheusrules.yaml"), installHint),
 	}
-}
-
-// lookPath finds a Debian-packaged program on PATH, with the same skip or
-// fail as need.
-func lookPath(t *testing.T, name, pkg string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	return need(t, name, "install Debian's "+pkg+" package (apt-get install "+pkg+")")
 }
 
 // runner runs a tool with a fixed environment (Helm's and kubectl's homes in

@@ -1,0 +1,112 @@
+package testhelp
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Prometheus3Version is the Prometheus 3 release that deploy/tools/install.sh
+// builds besides Debian's 2.x.
+const Prometheus3Version = "3.16.0"
+
+// SkipOrFail skips the test for want of a tool, saying how to get it, or
+// fails it when CI is set: CI must run every test.
+func SkipOrFail(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + "; it is required when CI is set")
+	}
+	t.Skip(msg + " to run this test")
+}
+
+// LookDebian finds a program of one of Debian's packages on PATH, or skips
+// (fails in CI) saying which package to install.
+func LookDebian(t testing.TB, name, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		SkipOrFail(t, name+" not found on PATH: install Debian's "+pkg+" package (apt-get install "+pkg+")")
+	}
+	return path
+}
+
+// ToolsCache is where deploy/tools/install.sh builds the tools, one directory
+// per tool and pinned version: $FPTCLOUD_TOOLS_CACHE, else the user's cache.
+func ToolsCache() string {
+	if dir := os.Getenv("FPTCLOUD_TOOLS_CACHE"); dir != "" {
+		return dir
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(cache, "fptcloud_exporter-ci")
+}
+
+// Prometheus3Dir holds Prometheus 3's prometheus and promtool, away from PATH
+// so that Debian's 2.x keeps the plain names: $FPTCLOUD_PROMETHEUS3_DIR, else
+// the install script's directory in ToolsCache.
+func Prometheus3Dir() string {
+	if dir := os.Getenv("FPTCLOUD_PROMETHEUS3_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join(ToolsCache(), "prometheus-"+Prometheus3Version, "bin")
+}
+
+// StartProcess starts a server with its output in dir/name.log and stops it
+// (SIGTERM, then SIGKILL after 15s) at the latest when the test ends; servers
+// stop in the reverse order of their start. The returned func stops it
+// earlier. The end of the log is shown if the test failed.
+func StartProcess(t testing.TB, dir, name, bin string, args ...string) (stop func()) {
+	t.Helper()
+	logPath := filepath.Join(dir, name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	// Stopped by stop below, with a grace period, rather than killed by a
+	// context.
+	cmd := exec.CommandContext(context.Background(), bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		_ = logFile.Close()
+		if t.Failed() {
+			if out, err := os.ReadFile(logPath); err == nil {
+				t.Logf("%s log (last 4 KiB):\n%s", name, Tail(out, 4<<10))
+			}
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// Tail is the last n bytes of b.
+func Tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
