@@ -79,7 +79,7 @@ func runBackfill(ctx context.Context, f *flags, s *settings, stdout, stderr io.W
 	bf := &backfiller{
 		src:      client,
 		loc:      s.location,
-		filters:  uniqueFilters(s.filters),
+		filters:  s.filters, // collector.DayCosts queries each distinct filter once
 		store:    openStore(f, s, logger),
 		logger:   logger,
 		progress: newProgress(stderr),
@@ -89,18 +89,6 @@ func runBackfill(ctx context.Context, f *flags, s *settings, stdout, stderr io.W
 		return 1
 	}
 	return 0
-}
-
-// uniqueFilters drops repeated filters, as the exporter does: the same
-// filter twice would count the same rows twice.
-func uniqueFilters(filters []fptapi.Filter) []fptapi.Filter {
-	var out []fptapi.Filter
-	for _, q := range filters {
-		if !slices.Contains(out, q) {
-			out = append(out, q)
-		}
-	}
-	return out
 }
 
 // parseRange parses --from and --to as billing days in loc and refuses a

@@ -241,15 +241,7 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 	if r.logger == nil {
 		r.logger = log.NewNopLogger()
 	}
-	// Identical filters would count the same rows twice.
-	for _, f := range cfg.Filters {
-		if !slices.Contains(r.filters, f) {
-			r.filters = append(r.filters, f)
-		}
-	}
-	if len(r.filters) == 0 {
-		r.filters = []fptapi.Filter{{}}
-	}
+	r.filters = queryFilters(cfg.Filters)
 	r.state.Store(&state{})
 	return r, nil
 }
@@ -494,7 +486,8 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 		}
 		if err != nil {
 			r.cache.failed[d] = true
-			r.publish()
+			next := r.progress() // a failed read changes no series
+			r.state.Store(&next)
 			level.Warn(r.logger).Log("msg", "reading a closed day failed; month-to-date waits for it", "day", closed, "err", err)
 			errs = append(errs, err)
 			// Two failures in a row look like the API, not the day: the
@@ -579,7 +572,9 @@ func (r *Refresher) readPreviousMonth(ctx context.Context) error {
 		}
 		p.cost.merge(cost)
 		p.read |= 1 << d
-		r.publish()
+		// The snapshot changes only when the month is complete, below.
+		next := r.progress()
+		r.state.Store(&next)
 		if d == days {
 			p.lastDay = cost
 		}
@@ -695,11 +690,8 @@ func (r *Refresher) save(d date, cost dayCost, res *resourceCosts, readAt time.T
 // days held, with month-to-date only when no closed day is missing.
 // r.mu is held.
 func (r *Refresher) publish() {
+	next := r.progress()
 	prev := r.state.Load()
-	next := *prev
-	next.missingDays = r.cache.missing(r.today.day)
-	next.previousMissing = r.previousMissing()
-	next.failedDays = r.cache.failedDays()
 	if r.today.usage != nil {
 		complete := next.missingDays == 0
 		var closed []dayCost
@@ -750,9 +742,36 @@ func (r *Refresher) closedPeriods() closedPeriods {
 	return out
 }
 
+// progress is the served state with the reading progress brought up to
+// date and the snapshot as it is: enough when only the progress changed.
+// r.mu is held.
+func (r *Refresher) progress() state {
+	next := *r.state.Load()
+	next.missingDays = r.cache.missing(r.today.day)
+	next.previousMissing = r.previousMissing()
+	next.failedDays = r.cache.failedDays()
+	return next
+}
+
 // fetchDay runs the day's query for every filter, feeding each page to add.
 func (r *Refresher) fetchDay(ctx context.Context, d date, add func([]fptapi.Bill) error) (refreshStats, error) {
 	return fetchDay(ctx, r.cfg.Source, r.cfg.Location, r.filters, d, add)
+}
+
+// queryFilters are the queries a day takes: each distinct filter once (the
+// same filter twice would count the same rows twice), or one unfiltered
+// query when there are none.
+func queryFilters(filters []fptapi.Filter) []fptapi.Filter {
+	var out []fptapi.Filter
+	for _, f := range filters {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		out = []fptapi.Filter{{}}
+	}
+	return out
 }
 
 // DayCosts reads one billing day (the calendar date of day in loc) through
@@ -760,17 +779,7 @@ func (r *Refresher) fetchDay(ctx context.Context, d date, add func([]fptapi.Bill
 // a closed day, for each filter (none: one unfiltered query). The result is
 // in the store's form, not yet marked final.
 func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters []fptapi.Filter, day time.Time) (store.Day, error) {
-	var unique []fptapi.Filter
-	for _, f := range filters {
-		// The same filter twice would count the same rows twice.
-		if !slices.Contains(unique, f) {
-			unique = append(unique, f)
-		}
-	}
-	if len(unique) == 0 {
-		unique = []fptapi.Filter{{}}
-	}
-	filters = unique
+	filters = queryFilters(filters)
 	d := dateOf(day.In(loc))
 	cost := make(dayCost)
 	_, err := fetchDay(ctx, src, loc, filters, d, func(page []fptapi.Bill) error {
