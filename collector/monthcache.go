@@ -168,6 +168,7 @@ func toStore(d date, cost dayCost, res *resourceCosts, readAt time.Time, final b
 			labelSet{b.VPCID, b.VPCName, b.Service, b.BillingGroup, b.Tag})
 	})
 	if res != nil {
+		out.PerResource = true
 		out.UntrackedResourceRows = res.dropped
 		for k, v := range res.cost {
 			out.Resources = append(out.Resources, store.ResourceCost{VPCID: k.labels.vpcID, VPCName: k.labels.vpcName,

@@ -449,6 +449,12 @@ func (r *Refresher) loadStore(day date) {
 		if !ok {
 			continue
 		}
+		if r.cfg.TopResources > 0 && !sd.PerResource {
+			// Written without per-resource sums (by a backfill, or with
+			// the ranking off): the resources' month needs the day again.
+			level.Debug(r.logger).Log("msg", "stored day has no per-resource sums; reading it again", "day", closed)
+			continue
+		}
 		cost, res := r.fromStore(sd)
 		r.cache.store(d, cost, res, sd.Final)
 		loaded++

@@ -135,3 +135,25 @@ func TestTopResourcesSurviveRestart(t *testing.T) {
 	assert.Equal(t, gatherBilling(t, first.c)["fptcloud_billing_resource_month_to_date_cost_vnd"],
 		gatherBilling(t, second.c)["fptcloud_billing_resource_month_to_date_cost_vnd"])
 }
+
+// TestTopResourcesNeedPerResourceDays: a stored day without per-resource
+// sums (a backfill writes none) serves month-to-date to an exporter without
+// the ranking, but is read again by one that ranks resources.
+func TestTopResourcesNeedPerResourceDays(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
+	first := newEnv(t, newStub(resourceDataset()), now, func(c *Config) { c.Store = openStore(t, dir) })
+	require.NoError(t, first.r.Refresh(context.Background()))
+
+	plain := newStub(resourceDataset())
+	again := newEnv(t, plain, now, func(c *Config) { c.Store = openStore(t, dir) })
+	require.NoError(t, again.r.Refresh(context.Background()))
+	assert.Equal(t, map[string]int{"2026-11-03": 1}, plain.takeCalls(), "without the ranking, the stored days serve")
+
+	ranked := newStub(resourceDataset())
+	e := newEnv(t, ranked, now, func(c *Config) { c.TopResources, c.Store = 3, openStore(t, dir) })
+	require.NoError(t, e.r.Refresh(context.Background()))
+	assert.Equal(t, map[string]int{"2026-11-01": 1, "2026-11-02": 1, "2026-11-03": 1}, ranked.takeCalls(),
+		"the ranking reads the days that have no per-resource sums")
+	assert.Len(t, gatherBilling(t, e.c)["fptcloud_billing_resource_month_to_date_cost_vnd"], 3)
+}

@@ -37,7 +37,7 @@ const FormatVersion = 1
 const maxFileSize = 64 << 20
 
 // ErrOtherIdentity marks a day file written for another API URL, other
-// filters, another time zone or another per-resource setting: after a
+// filters or another time zone: after a
 // change of configuration every file is such, and callers may say so once.
 var ErrOtherIdentity = errors.New("written for another configuration")
 
@@ -47,14 +47,10 @@ type Identity struct {
 	APIURL   string   `json:"api_url"`
 	Filters  []string `json:"filters"` // one string per query filter, in query order
 	TimeZone string   `json:"timezone"`
-	// PerResource is true when the days carry per-resource sums: days
-	// without them cannot serve the most expensive resources.
-	PerResource bool `json:"per_resource"`
 }
 
 func (id Identity) equal(o Identity) bool {
-	return id.APIURL == o.APIURL && id.TimeZone == o.TimeZone && slices.Equal(id.Filters, o.Filters) &&
-		id.PerResource == o.PerResource
+	return id.APIURL == o.APIURL && id.TimeZone == o.TimeZone && slices.Equal(id.Filters, o.Filters)
 }
 
 // Day is one closed billing day's sums.
@@ -65,9 +61,11 @@ type Day struct {
 	// it will not be read again. A day that is not final is read again.
 	Final bool   `json:"final"`
 	Costs []Cost `json:"costs"`
-	// Resources are the per-resource sums, when the exporter ranks the
-	// most expensive resources; UntrackedResourceRows counts the rows of
-	// resources beyond its cap, which are not in Resources.
+	// PerResource is true when the day carries per-resource sums: the
+	// exporter ranking the most expensive resources writes them, a backfill
+	// does not. Resources are those sums; UntrackedResourceRows counts the
+	// rows of resources beyond the exporter's cap, which are not in them.
+	PerResource           bool           `json:"per_resource,omitempty"`
 	Resources             []ResourceCost `json:"resources,omitempty"`
 	UntrackedResourceRows int            `json:"untracked_resource_rows,omitempty"`
 }
@@ -209,8 +207,8 @@ func (s *Store) decode(raw []byte) (entry, error) {
 	case e.APIURL != s.id.APIURL:
 		return entry{}, fmt.Errorf("%w: another API URL (%s)", ErrOtherIdentity, e.APIURL)
 	case !e.equal(s.id):
-		return entry{}, fmt.Errorf("%w: other filters, time zone or per-resource setting (filters %q, time zone %s, per resource %v)",
-			ErrOtherIdentity, e.Filters, e.TimeZone, e.PerResource)
+		return entry{}, fmt.Errorf("%w: other filters or time zone (filters %q, time zone %s)",
+			ErrOtherIdentity, e.Filters, e.TimeZone)
 	}
 	return e, nil
 }
