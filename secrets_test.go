@@ -40,14 +40,27 @@ func metricValue(exposition, name string) (float64, bool) {
 // waitForMetric polls base's /metrics until name has the value want.
 func waitForMetric(t *testing.T, base, name string, want float64, timeout time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	// The timeout counts from the metric's last change, not from the start:
+	// a countdown such as the closed days still to read may take minutes on
+	// a loaded machine (or under -race), and only a stall is a failure. A
+	// value that keeps changing without reaching want is capped at ten
+	// timeouts.
+	start := time.Now()
+	deadline := start.Add(timeout)
+	last, seen := 0.0, false
 	for {
 		code, body := get(t, base+"/metrics")
-		if v, ok := metricValue(body, name); code == http.StatusOK && ok && v == want {
+		v, ok := metricValue(body, name)
+		if code == http.StatusOK && ok && v == want {
 			return body
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never became %v within %s", name, want, timeout)
+		if ok && (!seen || v != last) {
+			last, seen = v, true
+			deadline = time.Now().Add(timeout)
+		}
+		now := time.Now()
+		if now.After(deadline) || now.Sub(start) > 10*timeout {
+			t.Fatalf("%s never became %v: last %v (seen: %v), unchanged for %s or waited %s", name, want, last, seen, timeout, now.Sub(start).Round(time.Second))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -187,6 +187,7 @@ type Refresher struct {
 	previous     previousMonth
 	today        today
 	todayStarted time.Time // when the last refresh of today started
+	todayEnded   time.Time // and when it ended
 	storeFailing bool      // a write to the store failed and was logged
 
 	state atomic.Pointer[state]
@@ -302,15 +303,21 @@ func (r *Refresher) nextWait(start, now time.Time) time.Duration {
 	return max(min(wait, midnight.Sub(now)+time.Second), 0)
 }
 
-// todayDue reports whether today's refresh should run now: its time has
-// come, or it was triggered.
+// todayDue reports whether today's refresh should run now, between two
+// pages of a closed day: it was triggered, or its time has come and the
+// closed days have had, since the last one ended, as much time as it took.
+// Without that share a today that takes longer to read than the interval
+// would leave the month one page per refresh of today, and month-to-date
+// would never be complete.
 func (r *Refresher) todayDue() bool {
 	select {
 	case <-r.trigger:
 		return true
 	default:
 	}
-	return r.nextWait(r.todayStarted, r.now()) <= 0
+	now := r.now()
+	took := r.todayEnded.Sub(r.todayStarted)
+	return r.nextWait(r.todayStarted, now) <= 0 && now.Sub(r.todayEnded) >= took
 }
 
 // refreshStats describes what one read of the API brought.
@@ -362,6 +369,7 @@ func (r *Refresher) refreshToday(ctx context.Context) error {
 		err = fmt.Errorf("bills of %s: %w", day, errEmptyAgain)
 	}
 	done := r.now()
+	r.todayEnded = done
 	dur := done.Sub(start)
 	if err != nil && ctx.Err() != nil {
 		// Shutting down: not an API failure worth reporting.

@@ -246,6 +246,34 @@ func TestTodayRefreshesDuringLongFill(t *testing.T) {
 	}
 }
 
+// TestSlowTodayLeavesTheMonthItsShare: when today takes longer to read
+// than the refresh interval, the closed days still get as much API time as
+// today does, instead of one page per refresh of today.
+func TestSlowTodayLeavesTheMonthItsShare(t *testing.T) {
+	loc := hcm(t)
+	const pagesPerDay, closedDays = 10, 3
+	days := make(map[string][]fptapi.Bill)
+	for d := 1; d <= closedDays+1; d++ {
+		var rows []fptapi.Bill
+		for i := range pagesPerDay * 2 { // pages of 2
+			rows = append(rows, row(setA, float64(d)+float64(i)/100))
+		}
+		days[fmt.Sprintf("2026-11-%02d", d)] = rows
+	}
+	src := newStub(days)
+	start := time.Date(2026, 11, closedDays+1, 10, 0, 0, 0, loc)
+	// Today's 10 pages take 100s of API time, the interval is 60s.
+	e := newEnv(t, src, start, func(c *Config) { c.RefreshInterval = time.Minute })
+	pc := &pagingClock{stubSource: src, clock: e.clock, perPage: 10 * time.Second, today: start.Format(time.DateOnly)}
+	e.r.cfg.Source = pc
+	require.NoError(t, e.r.Refresh(context.Background()))
+
+	// The first read of today, then one after each 10 closed pages at most.
+	assert.LessOrEqual(t, len(pc.todayRuns), 1+closedDays+1, "refreshes of today while %d closed days were read", closedDays)
+	assert.GreaterOrEqual(t, len(pc.todayRuns), 2, "today is still refreshed during the fill")
+	assert.Equal(t, 0, e.r.cache.missing(e.r.today.day))
+}
+
 // TestClosedDayAlwaysFails: a closed day that cannot be read holds back
 // month-to-date only: today is served, the day is named in a gauge, and
 // month-to-date appears, exact, once the day can be read.
