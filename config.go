@@ -29,14 +29,29 @@ const (
 // billingTimezone is the zone of FPT Cloud's billing days.
 const billingTimezone = "Asia/Ho_Chi_Minh"
 
-// timezoneWarning is a warning for a --fpt.timezone other than FPT Cloud's
-// billing zone: valid, but every billing day and month then starts at
-// another hour than FPT's, so the sums are not FPT's days.
-func timezoneWarning(name string) string {
-	if name == billingTimezone || name == "Asia/Saigon" { // the zone's older name
+// timezoneWarning is a warning for a --fpt.timezone whose days do not start
+// when FPT Cloud's billing days do: valid, but the sums are then not FPT's
+// days. A zone that keeps the billing zone's offset (Asia/Saigon, the old
+// name, or Asia/Bangkok) has the same days, and no warning; the offsets are
+// compared at now and at each month of the year after, for summer time.
+func timezoneWarning(loc *time.Location, now time.Time) string {
+	billing, err := time.LoadLocation(billingTimezone)
+	if err != nil { // embedded through time/tzdata: cannot happen
 		return ""
 	}
-	return fmt.Sprintf("--fpt.timezone=%s is not FPT Cloud's billing zone %s: billing days and months will start at another hour than FPT's", name, billingTimezone)
+	for m := range 13 {
+		t := now.AddDate(0, m, 0)
+		if offsetOf(t.In(loc)) != offsetOf(t.In(billing)) {
+			return fmt.Sprintf("--fpt.timezone=%s is not FPT Cloud's billing zone %s: billing days and months will start at another hour than FPT's (UTC%s, not UTC%s)",
+				loc, billingTimezone, t.In(loc).Format("-07:00"), t.In(billing).Format("-07:00"))
+		}
+	}
+	return ""
+}
+
+func offsetOf(t time.Time) int {
+	_, off := t.Zone()
+	return off
 }
 
 // checkAPIURL refuses a --fpt.api-url the client could not use, before

@@ -91,10 +91,21 @@ func TestAPIURLWithoutSchemeFailsLikeAFlag(t *testing.T) {
 }
 
 func TestTimezoneWarning(t *testing.T) {
-	assert.Empty(t, timezoneWarning("Asia/Ho_Chi_Minh"))
-	assert.Empty(t, timezoneWarning("Asia/Saigon"))
-	assert.Contains(t, timezoneWarning("UTC"), "is not FPT Cloud's billing zone Asia/Ho_Chi_Minh")
-	assert.Contains(t, timezoneWarning("Asia/Bangkok"), "Asia/Bangkok")
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	warning := func(name string) string {
+		loc, err := time.LoadLocation(name)
+		require.NoError(t, err)
+		return timezoneWarning(loc, now)
+	}
+	// Zones whose days start when FPT's do.
+	for _, name := range []string{"Asia/Ho_Chi_Minh", "Asia/Saigon", "Asia/Bangkok", "Etc/GMT-7"} {
+		assert.Empty(t, warning(name), name)
+	}
+	assert.Equal(t, "--fpt.timezone=UTC is not FPT Cloud's billing zone Asia/Ho_Chi_Minh: billing days and months will start at another hour than FPT's (UTC+00:00, not UTC+07:00)",
+		warning("UTC"))
+	assert.Contains(t, warning("Asia/Singapore"), "(UTC+08:00, not UTC+07:00)")
+	// A zone with summer time (UTC+11 in November).
+	assert.Contains(t, warning("Australia/Sydney"), "is not FPT Cloud's billing zone")
 }
 
 // TestPprofBehindFlag: no profiling pages or links by default; both with

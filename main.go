@@ -201,7 +201,7 @@ func (f *flags) validate(getenv func(string) string) (*settings, error) {
 	if s.location, err = parseTimezone(*f.timezone); err != nil {
 		return nil, err
 	}
-	for _, w := range []string{timezoneWarning(*f.timezone), apiURLWarning(*f.apiURL)} {
+	for _, w := range []string{timezoneWarning(s.location, time.Now()), apiURLWarning(*f.apiURL)} {
 		if w != "" {
 			s.warnings = append(s.warnings, w)
 		}
