@@ -189,6 +189,7 @@ type Refresher struct {
 	todayStarted time.Time // when the last refresh of today started
 	todayEnded   time.Time // and when it ended
 	storeFailing bool      // a write to the store failed and was logged
+	todaySlow    bool      // reading today took longer than the interval, and that was logged
 
 	state atomic.Pointer[state]
 }
@@ -415,6 +416,13 @@ func (r *Refresher) refreshToday(ctx context.Context) error {
 			"max_series", r.cfg.MaxSeries, "folded", folded)
 	}
 	level.Debug(r.logger).Log("msg", "refresh of today done", "day", day, "rows", st.rows, "pages", st.pages, "duration", dur)
+	if slow := dur > r.cfg.RefreshInterval; slow != r.todaySlow {
+		r.todaySlow = slow
+		if slow {
+			level.Warn(r.logger).Log("msg", "reading today took longer than --collector.refresh-interval: the API is read without pause; raise the interval, or --fpt.rate-limit if the API allows",
+				"duration", dur, "refresh_interval", r.cfg.RefreshInterval, "pages", st.pages)
+		}
+	}
 	return nil
 }
 

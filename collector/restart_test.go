@@ -272,6 +272,8 @@ func TestSlowTodayLeavesTheMonthItsShare(t *testing.T) {
 	assert.LessOrEqual(t, len(pc.todayRuns), 1+closedDays+1, "refreshes of today while %d closed days were read", closedDays)
 	assert.GreaterOrEqual(t, len(pc.todayRuns), 2, "today is still refreshed during the fill")
 	assert.Equal(t, 0, e.r.cache.missing(e.r.today.day))
+	assert.Equal(t, 1, strings.Count(e.logs.String(), "reading today took longer than --collector.refresh-interval"),
+		"one warning, not one per refresh: %s", e.logs.String())
 }
 
 // TestClosedDayAlwaysFails: a closed day that cannot be read holds back
