@@ -227,3 +227,25 @@ func TestFormatVND(t *testing.T) {
 		assert.Equal(t, want, formatVND(in), "%v", in)
 	}
 }
+
+// TestCheckRepeatedFilterCountedOnce: a filter given twice is one query,
+// as in the exporter; the check's rows and "cost so far" are not doubled.
+func TestCheckRepeatedFilterCountedOnce(t *testing.T) {
+	now := time.Now()
+	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 40, LabelSets: 8,
+		Now: func() time.Time { return now }})
+	defer fake.Close()
+
+	group := "--fpt.billing-group=" + fake.BillingGroups()[0].Name
+	code, out, _ := runCheckCommand(t, "--fpt.api-url="+fake.URL, "--output=json", group)
+	require.Equal(t, 0, code, out)
+	once := decodeReport(t, out)
+
+	fake.ResetRequests()
+	code, out, _ = runCheckCommand(t, "--fpt.api-url="+fake.URL, "--output=json", group, group)
+	require.Equal(t, 0, code, out)
+	twice := decodeReport(t, out)
+	assert.Equal(t, 1, fake.Requests(fptapi.EndpointBills), "the exporter queries a repeated filter once")
+	assert.Equal(t, once.Rows, twice.Rows, "rows of one billing group counted more than once")
+	assert.InDelta(t, once.CostVND, twice.CostVND, 1e-6)
+}

@@ -290,12 +290,15 @@ func buildFilters(serviceTypes, billingGroups, billingConfigs []string) ([]fptap
 		}
 		return values
 	}
-	// Repeated values make repeated filters: the refresher drops those.
+	// A value given twice is one filter: every user of the filters (the
+	// refresher, check, backfill, the store's identity) queries it once.
 	var filters []fptapi.Filter
 	for _, s := range orAll(serviceTypes) {
 		for _, g := range orAll(billingGroups) {
 			for _, c := range orAll(billingConfigs) {
-				filters = append(filters, fptapi.Filter{ServiceType: s, BillingGroupName: g, BillingConfigName: c})
+				if f := (fptapi.Filter{ServiceType: s, BillingGroupName: g, BillingConfigName: c}); !slices.Contains(filters, f) {
+					filters = append(filters, f)
+				}
 			}
 		}
 	}

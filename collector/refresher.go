@@ -289,8 +289,9 @@ const notReadyRetry = time.Minute
 
 // nextWait is how long to wait after a refresh of today that started at
 // start, at now: the rest of the interval, but no longer than until just
-// after the next midnight in the billing time zone, so that "today" and
-// month-to-date never describe yesterday for a whole interval.
+// after the midnight that ends start's billing day (none, when a refresh
+// ran past it), so that "today" and month-to-date never describe yesterday
+// for a whole interval.
 func (r *Refresher) nextWait(start, now time.Time) time.Duration {
 	interval := r.cfg.RefreshInterval
 	if !r.Ready() {
@@ -300,16 +301,17 @@ func (r *Refresher) nextWait(start, now time.Time) time.Duration {
 		interval = min(interval, notReadyRetry)
 	}
 	wait := interval - now.Sub(start)
-	midnight := dateOf(now.In(r.cfg.Location)).end(r.cfg.Location)
+	midnight := dateOf(start.In(r.cfg.Location)).end(r.cfg.Location)
 	return max(min(wait, midnight.Sub(now)+time.Second), 0)
 }
 
 // todayDue reports whether today's refresh should run now, between two
-// pages of a closed day: it was triggered, or its time has come and the
-// closed days have had, since the last one ended, as much time as it took.
-// Without that share a today that takes longer to read than the interval
-// would leave the month one page per refresh of today, and month-to-date
-// would never be complete.
+// pages of a closed day: it was triggered, billing midnight has passed
+// since it last ran, or its time has come and the closed days have had
+// their share since the last one ended. The share is as much time as
+// reading today took, so that a today slower to read than the interval
+// does not leave the month one page per refresh of today; but no more than
+// keeps today's data within half of MaxAge, so that they never expire.
 func (r *Refresher) todayDue() bool {
 	select {
 	case <-r.trigger:
@@ -317,8 +319,12 @@ func (r *Refresher) todayDue() bool {
 	default:
 	}
 	now := r.now()
+	if dateOf(now.In(r.cfg.Location)) != dateOf(r.todayStarted.In(r.cfg.Location)) {
+		return true
+	}
 	took := r.todayEnded.Sub(r.todayStarted)
-	return r.nextWait(r.todayStarted, now) <= 0 && now.Sub(r.todayEnded) >= took
+	share := min(took, r.cfg.MaxAge/2-took)
+	return r.nextWait(r.todayStarted, now) <= 0 && now.Sub(r.todayEnded) >= share
 }
 
 // refreshStats describes what one read of the API brought.
@@ -498,6 +504,10 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 	var lastProgress time.Time
 	for i, d := range toRead {
 		closed := date{day.year, day.month, d}
+		// Final when the read started after the late window: a row added
+		// while the first pages were read may be missing from a read that
+		// only ended after it.
+		readAt := r.now()
 		cost, res, err := r.readClosedDay(ctx, closed, r.cache.wasSeen(d))
 		if errors.Is(err, errDayChanged) {
 			return nil
@@ -520,7 +530,6 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 			continue
 		}
 		failedInARow = 0
-		readAt := r.now()
 		final := !readAt.Before(closed.end(r.cfg.Location).Add(r.cfg.LateWindow))
 		wasMissing := !r.cache.has(d)
 		r.cache.store(d, cost, res, final)
@@ -654,7 +663,9 @@ func (r *Refresher) readClosedDay(ctx context.Context, d date, seen bool) (dayCo
 		}
 		before := r.today.day
 		_ = r.refreshToday(ctx) // logged and reported in metrics
-		if r.today.day != before {
+		// A new billing day, read or not: the month cache has moved on to
+		// it, and the next refresh works out what it needs.
+		if dateOf(r.todayStarted.In(r.cfg.Location)) != before {
 			return errDayChanged
 		}
 		return nil

@@ -276,6 +276,61 @@ func TestSlowTodayLeavesTheMonthItsShare(t *testing.T) {
 		"one warning, not one per refresh: %s", e.logs.String())
 }
 
+// TestSlowTodayNeverExpires: when reading today takes more than half of
+// MaxAge, the closed days' share shrinks so that today's data are renewed
+// before they expire.
+func TestSlowTodayNeverExpires(t *testing.T) {
+	loc := hcm(t)
+	const pagesPerDay = 10
+	days := make(map[string][]fptapi.Bill)
+	for d := 1; d <= 4; d++ {
+		var rows []fptapi.Bill
+		for i := range pagesPerDay * 2 { // pages of 2
+			rows = append(rows, row(setA, float64(d)+float64(i)/100))
+		}
+		days[fmt.Sprintf("2026-11-%02d", d)] = rows
+	}
+	src := newStub(days)
+	start := time.Date(2026, 11, 4, 10, 0, 0, 0, loc)
+	// Today takes 100s to read; its data expire 180s after it is read.
+	e := newEnv(t, src, start, func(c *Config) { c.RefreshInterval, c.MaxAge = time.Minute, 3*time.Minute })
+	pc := &pagingClock{stubSource: src, clock: e.clock, perPage: 10 * time.Second, today: "2026-11-04"}
+	e.r.cfg.Source = pc
+	require.NoError(t, e.r.Refresh(context.Background()))
+
+	require.Greater(t, len(pc.todayRuns), 2)
+	for i := 1; i < len(pc.todayRuns); i++ {
+		// From one read's end to the next one's: the gap between their
+		// starts, at most.
+		assert.Less(t, pc.todayRuns[i].Sub(pc.todayRuns[i-1]), 3*time.Minute, "read %d", i)
+	}
+}
+
+// TestMidnightDuringClosedDaysRefreshesToday: a fill that runs past billing
+// midnight reads the new day within a page of it; until then no billing
+// series are served.
+func TestMidnightDuringClosedDaysRefreshesToday(t *testing.T) {
+	loc := hcm(t)
+	const pagesPerDay = 10
+	days := make(map[string][]fptapi.Bill)
+	for d := 1; d <= 11; d++ {
+		var rows []fptapi.Bill
+		for range pagesPerDay * 2 { // pages of 2
+			rows = append(rows, row(setA, float64(d)))
+		}
+		days[fmt.Sprintf("2026-11-%02d", d)] = rows
+	}
+	src := newStub(days)
+	start := time.Date(2026, 11, 10, 23, 58, 0, 0, loc)
+	e := newEnv(t, src, start, nil)
+	pc := &pagingClock{stubSource: src, clock: e.clock, perPage: 10 * time.Second, today: "2026-11-11"}
+	e.r.cfg.Source = pc
+	require.NoError(t, e.r.Refresh(context.Background()))
+	midnight := time.Date(2026, 11, 11, 0, 0, 0, 0, loc)
+	require.NotEmpty(t, pc.todayRuns, "the 11th was never read during the fill (clock at %s)", e.clock.Now())
+	assert.LessOrEqual(t, pc.todayRuns[0].Sub(midnight), pc.perPage, "the 11th was first read at %s", pc.todayRuns[0])
+}
+
 // TestClosedDayAlwaysFails: a closed day that cannot be read holds back
 // month-to-date only: today is served, the day is named in a gauge, and
 // month-to-date appears, exact, once the day can be read.

@@ -29,6 +29,8 @@ func TestNextWaitRefreshesJustAfterBillingMidnight(t *testing.T) {
 		{"midnight comes first", 15 * time.Minute, false, at(23, 59, 40), at(23, 59, 50), 11 * time.Second},
 		{"long interval, midnight first", 6 * time.Hour, false, at(20, 0, 0), at(20, 0, 0), 4*time.Hour + time.Second},
 		{"just after midnight", 15 * time.Minute, false, at(0, 0, 1), at(0, 0, 2), 15*time.Minute - time.Second},
+		// It read the day that has just ended: the new one is due now.
+		{"refresh ran past midnight", 15 * time.Minute, false, at(23, 59, 50), at(23, 59, 50).Add(20 * time.Second), 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -259,6 +259,11 @@ func (s *Store) Prune(keepFrom string) error {
 	return nil
 }
 
+// temporaryMaxAge is the age beyond which a temporary file is taken for
+// one a crash left behind. A younger one may be another process's Save in
+// progress (the exporter and a backfill share a directory): left alone.
+const temporaryMaxAge = time.Hour
+
 // removeTemporaries deletes what a crash during Save may have left: the
 // temporary files renameio writes beside the target (".<name>.json<random>").
 func (s *Store) removeTemporaries() {
@@ -268,7 +273,10 @@ func (s *Store) removeTemporaries() {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if len(name) > 1+len("2006-01-02.json") && name[0] == '.' && isDate(name[1:11]) && name[11:16] == ".json" {
+		if len(name) <= 1+len("2006-01-02.json") || name[0] != '.' || !isDate(name[1:11]) || name[11:16] != ".json" {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > temporaryMaxAge {
 			_ = os.Remove(filepath.Join(s.dir, name))
 		}
 	}

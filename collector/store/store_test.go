@@ -185,14 +185,42 @@ func TestPrune(t *testing.T) {
 }
 
 // TestOpenRemovesTemporaries: what a crash in the middle of a save left is
-// removed at the next start; other files stay.
+// removed at the next start; other files stay, and so does a temporary file
+// young enough to be another process's save in progress.
 func TestOpenRemovesTemporaries(t *testing.T) {
 	dir := t.TempDir()
-	writeAll(t, filepath.Join(dir, ".2026-11-03.json123456"), []byte(`{"sha`))
+	crashed := filepath.Join(dir, ".2026-11-03.json123456")
+	writeAll(t, crashed, []byte(`{"sha`))
+	old := time.Now().Add(-2 * temporaryMaxAge)
+	require.NoError(t, os.Chtimes(crashed, old, old))
+	writeAll(t, filepath.Join(dir, ".2026-11-04.json654321"), []byte(`{"sha`))
 	writeAll(t, filepath.Join(dir, ".keep"), nil)
 	_, err := Open(dir, testID)
 	require.NoError(t, err)
-	assert.Equal(t, []string{".keep"}, names(t, dir))
+	assert.Equal(t, []string{".2026-11-04.json654321", ".keep"}, names(t, dir))
+}
+
+// TestOpenDuringAnotherSave: the backfill command and the exporter share a
+// directory; one opening the store in the middle of the other's Save does
+// not break that Save.
+func TestOpenDuringAnotherSave(t *testing.T) {
+	dir := t.TempDir()
+	writer, err := Open(dir, testID)
+	require.NoError(t, err)
+	write := writer.writeFile
+	writer.writeFile = func(path string, data []byte, perm os.FileMode) error {
+		// renameio's temporary file, as Save leaves it just before the rename.
+		tmp := filepath.Join(dir, "."+filepath.Base(path)+"42")
+		writeAll(t, tmp, data)
+		_, err := Open(dir, testID) // the other process starts now
+		require.NoError(t, err)
+		if _, err := os.Stat(tmp); err != nil {
+			return err
+		}
+		require.NoError(t, os.Remove(tmp))
+		return write(path, data, perm)
+	}
+	require.NoError(t, writer.Save(testDay("2026-11-03")))
 }
 
 func TestNoTokenInFiles(t *testing.T) {
