@@ -17,6 +17,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
@@ -175,9 +180,91 @@ func check(ctx context.Context, s *settings, now time.Time) *checkReport {
 	}
 	if len(groups) == 0 {
 		r.Warnings = append(r.Warnings, "bill/info lists no billing groups: does the token's role have billing permission?")
+	} else if err := r.checkNames(s, groups, seen); err != nil {
+		r.fail(err)
+		return r
 	}
 	r.OK = true
 	return r
+}
+
+// errUnknownName is a filter that names no billing group or config of the
+// account: it selects no bill, and a typo there looks like a quiet account.
+var errUnknownName = errors.New("names no billing group or config of the account")
+
+// checkNames compares the billing groups and configs the flags name with
+// the account's: those bill/info lists and those today's rows carry. An
+// unknown filter fails the check; an unknown budget group is a warning, as
+// its alert can never fire.
+func (r *checkReport) checkNames(s *settings, groups []fptapi.BillingGroup, seen *labelValues) error {
+	knownGroups := maps.Clone(seen.sets["billing_group_name"])
+	knownConfigs := maps.Clone(seen.sets["billing_config_name"])
+	if knownGroups == nil {
+		knownGroups = map[string]struct{}{}
+	}
+	if knownConfigs == nil {
+		knownConfigs = map[string]struct{}{}
+	}
+	for _, g := range groups {
+		knownGroups[g.Name] = struct{}{}
+		for _, c := range g.ConfigNames {
+			knownConfigs[c] = struct{}{}
+		}
+	}
+	var unknown []string
+	for _, f := range s.filters {
+		for _, n := range []struct {
+			flag, name string
+			known      map[string]struct{}
+		}{
+			{"--fpt.billing-group", f.BillingGroupName, knownGroups},
+			{"--fpt.billing-config", f.BillingConfigName, knownConfigs},
+		} {
+			if _, ok := n.known[n.name]; n.name == "" || ok {
+				continue
+			}
+			if msg := fmt.Sprintf("%s=%q%s", n.flag, n.name, didYouMean(n.name, n.known)); !slices.Contains(unknown, msg) {
+				unknown = append(unknown, msg)
+			}
+		}
+	}
+	for _, b := range []struct {
+		flag   string
+		groups map[string]float64
+	}{{"--budget.billing-group-daily-vnd", s.budgets.GroupDaily}, {"--budget.billing-group-monthly-vnd", s.budgets.GroupMonthly}} {
+		for _, g := range slices.Sorted(maps.Keys(b.groups)) {
+			if _, ok := knownGroups[g]; !ok {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %q is not a billing group of the account%s: its budget alert can never fire",
+					b.flag, g, didYouMean(g, knownGroups)))
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("%s %w: it selects no bills (the account's are listed above)", strings.Join(unknown, ", "), errUnknownName)
+	}
+	return nil
+}
+
+// didYouMean suggests the known name that differs from name only in case,
+// spaces or Vietnamese diacritics ("Khoi Cong nghe" for "Khối Công nghệ").
+func didYouMean(name string, known map[string]struct{}) string {
+	for _, k := range slices.Sorted(maps.Keys(known)) {
+		if foldName(k) == foldName(name) {
+			return fmt.Sprintf(" (did you mean %q?)", k)
+		}
+	}
+	return ""
+}
+
+// foldName drops case, spaces and diacritics: đ is a letter of its own, not
+// d with a mark, so it is mapped by hand.
+func foldName(s string) string {
+	stripped, _, err := transform.String(transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn))), s)
+	if err != nil {
+		stripped = s
+	}
+	stripped = strings.NewReplacer("đ", "d", "Đ", "D").Replace(stripped)
+	return strings.ToLower(strings.Join(strings.Fields(stripped), ""))
 }
 
 // add sums one row the way the exporter labels it.
@@ -288,6 +375,8 @@ func failureReason(err error) string {
 		netErr    net.Error
 	)
 	switch {
+	case errors.Is(err, errUnknownName):
+		return "filter: a billing group or config name is not the account's"
 	case errors.Is(err, fptapi.ErrUnauthorized):
 		return "token rejected: create a new token in FPT Cloud's console (Tokens) with billing permission"
 	case errors.As(err, &apiErr) && (apiErr.HTTPStatus == http.StatusNotFound || apiErr.HTTPStatus == http.StatusMethodNotAllowed):

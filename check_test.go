@@ -249,3 +249,43 @@ func TestCheckRepeatedFilterCountedOnce(t *testing.T) {
 	assert.Equal(t, once.Rows, twice.Rows, "rows of one billing group counted more than once")
 	assert.InDelta(t, once.CostVND, twice.CostVND, 1e-6)
 }
+
+// TestCheckNamesTheAccountLacks: a filter naming no billing group or config
+// of the account fails the check, with the near miss when only case, spaces
+// or diacritics differ; a budget for an unknown group is a warning.
+func TestCheckNamesTheAccountLacks(t *testing.T) {
+	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 40, LabelSets: 8})
+	defer fake.Close()
+	group := fake.BillingGroups()[0]
+	require.Equal(t, "Khối Công nghệ", group.Name, "the fake's first group, spelled below without its marks")
+
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		want    string // in the error (code 1) or a warning (code 0)
+		notWant string
+	}{
+		{"group without diacritics", []string{"--fpt.billing-group=Khoi Cong nghe"}, 1,
+			`--fpt.billing-group="Khoi Cong nghe" (did you mean "Khối Công nghệ"?) names no billing group or config of the account`, ""},
+		{"unknown config", []string{"--fpt.billing-config=Nope"}, 1, `--fpt.billing-config="Nope" names no billing group`, "did you mean"},
+		{"known group and config", []string{"--fpt.billing-group=" + group.Name, "--fpt.billing-config=" + group.ConfigNames[0]}, 0, "", "is not a billing group"},
+		{"budget of an unknown group", []string{"--budget.billing-group-monthly-vnd=khối công NGHỆ=5tr"}, 0,
+			`--budget.billing-group-monthly-vnd: "khối công NGHỆ" is not a billing group of the account (did you mean "Khối Công nghệ"?): its budget alert can never fire`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCheckCommand(t, append([]string{"--fpt.api-url=" + fake.URL, "--output=json"}, tt.args...)...)
+			require.Equal(t, tt.code, code, "%s%s", out, errOut)
+			r := decodeReport(t, out)
+			got := strings.Join(append(r.Warnings, r.Error), "\n")
+			if tt.code == 1 {
+				assert.Equal(t, "filter: a billing group or config name is not the account's", r.Reason)
+			}
+			assert.Contains(t, got, tt.want)
+			if tt.notWant != "" {
+				assert.NotContains(t, got, tt.notWant)
+			}
+		})
+	}
+}

@@ -31,22 +31,42 @@ const billingTimezone = "Asia/Ho_Chi_Minh"
 
 // timezoneWarning is a warning for a --fpt.timezone whose days do not start
 // when FPT Cloud's billing days do: valid, but the sums are then not FPT's
-// days. A zone that keeps the billing zone's offset (Asia/Saigon, the old
-// name, or Asia/Bangkok) has the same days, and no warning; the offsets are
-// compared at now and at each month of the year after, for summer time.
+// days.
 func timezoneWarning(loc *time.Location, now time.Time) string {
+	at, differs := offsetDiffers(loc, now)
+	if !differs {
+		return ""
+	}
+	billing, _ := time.LoadLocation(billingTimezone) // loads: offsetDiffers did
+	return fmt.Sprintf("--fpt.timezone=%s is not FPT Cloud's billing zone %s: billing days and months will start at another hour than FPT's (UTC%s, not UTC%s)",
+		loc, billingTimezone, at.In(loc).Format("-07:00"), at.In(billing).Format("-07:00"))
+}
+
+// storeTimeZone is the zone a stored day is valid for: the billing zone for
+// any zone whose days are FPT's (Asia/Saigon, the old name, or Asia/Bangkok),
+// so that moving between such names keeps the month cache.
+func storeTimeZone(loc *time.Location, now time.Time) string {
+	if _, differs := offsetDiffers(loc, now); differs {
+		return loc.String()
+	}
+	return billingTimezone
+}
+
+// offsetDiffers reports the first instant, of now and the same time in each
+// month of the year after (for summer time), when loc's UTC offset is not
+// the billing zone's.
+func offsetDiffers(loc *time.Location, now time.Time) (time.Time, bool) {
 	billing, err := time.LoadLocation(billingTimezone)
 	if err != nil { // embedded through time/tzdata: cannot happen
-		return ""
+		return time.Time{}, loc.String() != billingTimezone
 	}
 	for m := range 13 {
 		t := now.AddDate(0, m, 0)
 		if offsetOf(t.In(loc)) != offsetOf(t.In(billing)) {
-			return fmt.Sprintf("--fpt.timezone=%s is not FPT Cloud's billing zone %s: billing days and months will start at another hour than FPT's (UTC%s, not UTC%s)",
-				loc, billingTimezone, t.In(loc).Format("-07:00"), t.In(billing).Format("-07:00"))
+			return t, true
 		}
 	}
-	return ""
+	return time.Time{}, false
 }
 
 func offsetOf(t time.Time) int {
@@ -85,7 +105,7 @@ func parseTimezone(name string) (*time.Location, error) {
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, fmt.Errorf("--fpt.timezone: unknown time zone %q", name)
+		return nil, fmt.Errorf("--fpt.timezone: unknown time zone %q; FPT Cloud bills in %s (IANA names are Region/City)", name, billingTimezone)
 	}
 	return loc, nil
 }

@@ -477,7 +477,7 @@ func openStore(f *flags, s *settings, logger log.Logger) collector.DayStore {
 		// not its address, is what the stored days depend on.
 		apiURL = "demo"
 	}
-	st, err := store.Open(dir, store.Identity{APIURL: apiURL, Filters: filters, TimeZone: s.location.String()})
+	st, err := store.Open(dir, store.Identity{APIURL: apiURL, Filters: filters, TimeZone: storeTimeZone(s.location, time.Now())})
 	if err != nil {
 		level.Warn(logger).Log("msg", "cannot use --storage.path: closed days are kept in memory only, and a restart reads the month again", "err", err)
 		return nil

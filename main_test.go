@@ -30,7 +30,7 @@ func TestRunRejectsBadSettings(t *testing.T) {
 		want string
 	}{
 		{"no token", nil, "no FPT Cloud API token"},
-		{"unknown time zone", []string{"--demo", "--fpt.timezone=Mars/Olympus_Mons"}, "--fpt.timezone: unknown time zone"},
+		{"unknown time zone", []string{"--demo", "--fpt.timezone=Asia/Hanoi"}, `--fpt.timezone: unknown time zone "Asia/Hanoi"; FPT Cloud bills in Asia/Ho_Chi_Minh`},
 		{"local time zone", []string{"--demo", "--fpt.timezone=Local"}, "--fpt.timezone"},
 		{"page size zero", []string{"--demo", "--fpt.page-size=0"}, "--fpt.page-size: 0 is outside 1-1000"},
 		{"page size too large", []string{"--demo", "--fpt.page-size=5000"}, "--fpt.page-size: 5000 is outside 1-1000"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -83,4 +84,30 @@ func mustHCM(t *testing.T) *time.Location {
 	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
 	require.NoError(t, err)
 	return loc
+}
+
+// TestRestartUnderAnotherNameOfTheZone: Asia/Saigon, the billing zone's old
+// name, has FPT's days: the month cache written under Asia/Ho_Chi_Minh stays
+// valid, where another zone's days would be read again.
+func TestRestartUnderAnotherNameOfTheZone(t *testing.T) {
+	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 20, LabelSets: 5})
+	t.Cleanup(fake.Close)
+	t.Setenv(tokenEnv, fptapitest.DefaultToken)
+	dir := filepath.Join(t.TempDir(), "cache")
+	args := []string{"--fpt.api-url=" + fake.URL, "--storage.path=" + dir, "--no-collector.previous-month", "--fpt.rate-limit=1000", "--collector.refresh-interval=1h"}
+	closedDays := time.Now().In(mustHCM(t)).Day() - 1
+
+	base, _, stop := startExporter(t, append(args, "--fpt.timezone=Asia/Ho_Chi_Minh")...)
+	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
+	assert.Equal(t, 0, stop())
+
+	base, logs, stop := startExporter(t, append(args, "--fpt.timezone=Asia/Saigon")...)
+	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
+	assert.Equal(t, 0, stop())
+	assert.NotContains(t, logs.String(), "another configuration")
+	assert.NotContains(t, logs.String(), "is not FPT Cloud's billing zone")
+	assert.Contains(t, logs.String(), fmt.Sprintf("closed_days_loaded=%d ", closedDays))
+
+	assert.Equal(t, "Asia/Ho_Chi_Minh", storeTimeZone(time.FixedZone("UTC+7", 7*3600), time.Now()))
+	assert.Equal(t, "UTC", storeTimeZone(time.UTC, time.Now()))
 }
