@@ -323,6 +323,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level.Error(logger).Log("msg", "exporter failed", "err", err)
 		return 1
 	}
+	level.Info(logger).Log("msg", "stopped")
 	return 0
 }
 

@@ -40,9 +40,14 @@ func TestRestartWithStore(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="SIGHUP: refreshing today's bills now"`) },
 		10*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return fake.Requests(fptapi.EndpointBills) > first }, 10*time.Second, 10*time.Millisecond)
+	// Its end is logged at info level (the log level here), unlike a
+	// scheduled refresh's.
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="refresh of today done"`) },
+		10*time.Second, 10*time.Millisecond, logs.String())
 	code, _ := get(t, base+"/-/healthy")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, 0, stop())
+	assert.Contains(t, logs.String(), `msg=stopped`)
 
 	info, err := os.Stat(dir)
 	require.NoError(t, err)

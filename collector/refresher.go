@@ -181,6 +181,9 @@ type Refresher struct {
 	logger  log.Logger
 	filters []fptapi.Filter
 	trigger chan struct{} // a refresh asked for out of schedule (SIGHUP)
+	// Set by Trigger, taken by the next refresh of today: the one asked
+	// for is logged at info level, so that whoever asked sees it end.
+	triggered atomic.Bool
 
 	mu           sync.Mutex // serialises refreshes; guards what follows
 	cache        monthCache
@@ -255,6 +258,7 @@ func (r *Refresher) Ready() bool { return r.state.Load().snap != nil }
 // token rotation, say). It never blocks; triggers while one is pending
 // make one refresh.
 func (r *Refresher) Trigger() {
+	r.triggered.Store(true)
 	select {
 	case r.trigger <- struct{}{}:
 	default:
@@ -362,6 +366,7 @@ func (r *Refresher) refreshToday(ctx context.Context) error {
 	r.startDay(day) // loading the store is not part of the refresh's duration
 	start := r.now()
 	r.todayStarted = start
+	asked := r.triggered.Swap(false)
 
 	usage := make(dayUsage, len(r.today.usage))
 	res := r.newResourceCosts()
@@ -421,7 +426,11 @@ func (r *Refresher) refreshToday(ctx context.Context) error {
 		level.Warn(r.logger).Log("msg", "label sets over --collector.max-series folded into __other__",
 			"max_series", r.cfg.MaxSeries, "folded", folded)
 	}
-	level.Debug(r.logger).Log("msg", "refresh of today done", "day", day, "rows", st.rows, "pages", st.pages, "duration", dur)
+	lvl := level.Debug(r.logger)
+	if asked {
+		lvl = level.Info(r.logger)
+	}
+	lvl.Log("msg", "refresh of today done", "day", day, "rows", st.rows, "pages", st.pages, "duration", dur)
 	if slow := dur > r.cfg.RefreshInterval; slow != r.todaySlow {
 		r.todaySlow = slow
 		if slow {
