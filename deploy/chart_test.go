@@ -353,7 +353,10 @@ var badValues = []struct {
 	{"unknown nested key", []string{"--set", "token.value=x", "--set", "storage.emptyDir.sizelimit=1Gi"}, "at '/storage/emptyDir': additional properties 'sizelimit' not allowed"},
 	{"wrong type", []string{"--set", "token.value=x", "--set", "service.port=http"}, "at '/service/port': got string, want integer"},
 	{"wrong enum", []string{"--set", "token.value=x", "--set", "storage.type=hostPath"}, "at '/storage/type': value must be one of"},
-	{"bad budget", []string{"--set", "token.value=x", "--set", "budgets.dailyVND=5M"}, "'5M' does not match pattern"},
+	{"bad budget", []string{"--set", "token.value=x", "--set", "budgets.dailyVND=5 USD"}, "'5 USD' does not match pattern"},
+	{"ambiguous budget", []string{"--set", "token.value=x", "--set", "budgets.billingGroupDailyVND.a=5.000"}, "'5.000' does not match pattern"},
+	{"zero budget", []string{"--set", "token.value=x", "--set", "budgets.monthlyVND=0"}, "at '/budgets/monthlyVND': minimum: got 0, want 1"},
+	{"fractional number budget", []string{"--set", "token.value=x", "--set-json", "budgets.monthlyVND=1.5"}, "at '/budgets/monthlyVND': got number, want integer"},
 	{"missing token", nil, "the exporter needs an FPT Cloud API token"},
 	{"two tokens", []string{"--set", "token.value=x", "--set", "token.existingSecret=s"}, "set only one of token.existingSecret and token.value"},
 }
@@ -428,15 +431,21 @@ func TestPlainManifests(t *testing.T) {
 	}
 }
 
+// chartValuesAndREADME reads the chart's default values and its README.
+func chartValuesAndREADME(t *testing.T) (values map[string]any, readme []byte) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(data, &values))
+	readme, err = os.ReadFile(filepath.Join(chartDir, "README.md"))
+	require.NoError(t, err)
+	return values, readme
+}
+
 // TestChartREADMEDocumentsEveryValue holds the values table to values.yaml:
 // every key is in it, itself or through a parent documented as a whole.
 func TestChartREADMEDocumentsEveryValue(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
-	require.NoError(t, err)
-	var values map[string]any
-	require.NoError(t, yaml.Unmarshal(data, &values))
-	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
-	require.NoError(t, err)
+	values, readme := chartValuesAndREADME(t)
 
 	var walk func(prefix string, m map[string]any)
 	walk = func(prefix string, m map[string]any) {
@@ -453,4 +462,48 @@ func TestChartREADMEDocumentsEveryValue(t *testing.T) {
 		}
 	}
 	walk("", values)
+}
+
+// Budgets are taken as YAML writes them: numbers (a values file's numbers
+// reach the chart as float64, which must not render as 5e+08) and the
+// exporter's own written forms.
+func TestChartBudgets(t *testing.T) {
+	helm := helmBin(t)
+	r := newRunner(t)
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"numbers from --set", []string{
+			"--set", "budgets.dailyVND=5000000", "--set", "budgets.monthlyVND=150000000",
+			"--set", "budgets.billingGroupDailyVND.platform=2000000",
+			"--set", "budgets.billingGroupMonthlyVND.platform=60000000",
+		}, []string{
+			"--budget.daily-vnd=5000000", "--budget.monthly-vnd=150000000",
+			"--budget.billing-group-daily-vnd=platform=2000000",
+			"--budget.billing-group-monthly-vnd=platform=60000000",
+		}},
+		{"numbers and written forms from a values file", []string{
+			"--values", filepath.Join(chartDir, "ci", "budgets-values.yaml"),
+		}, []string{
+			"--budget.daily-vnd=5tr", "--budget.monthly-vnd=500000000",
+			"--budget.billing-group-daily-vnd=data platform=1,5 triệu",
+			"--budget.billing-group-daily-vnd=web=1500000000",
+			"--budget.billing-group-monthly-vnd=data platform=5.000.000",
+			"--budget.billing-group-monthly-vnd=web=123456789012",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ms := parseManifests(t, template(t, r, helm, append([]string{"--set", "token.value=x"}, tt.args...)...))
+			var got []string
+			for _, arg := range stringList(get(ofKind(ms, "Deployment")[0], "spec", "template", "spec", "containers", 0, "args")) {
+				if strings.HasPrefix(arg, "--budget.") {
+					got = append(got, arg)
+				}
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
 }

@@ -72,3 +72,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "fptcloud-exporter.pvcName" -}}
 {{- default (printf "%s-data" (include "fptcloud-exporter.fullname" .)) .Values.storage.persistentVolumeClaim.existingClaim }}
 {{- end }}
+
+{{/*
+A budget amount as the --budget.* flags take it. A values file's numbers
+arrive as float64, which would print as 5e+08: the schema allows whole
+numbers only, so %.0f prints them exactly.
+*/}}
+{{- define "fptcloud-exporter.vnd" -}}
+{{- if kindIs "float64" . }}{{ printf "%.0f" . }}{{ else }}{{ . }}{{ end }}
+{{- end }}
