@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -506,4 +508,44 @@ func TestChartBudgets(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// The month cache's defaults hold a large tenant's two months
+// (docs/month-cache.md, "Disk use"): an emptyDir past its sizeLimit evicts
+// the pod, which wipes the cache, so the next start reads the whole month
+// and outgrows it again.
+func TestChartStorageFitsTwoMonthsAtTheLimits(t *testing.T) {
+	doc, err := os.ReadFile("../docs/month-cache.md")
+	require.NoError(t, err)
+	m := regexp.MustCompile(`([0-9][0-9,]*) MB for two months`).FindSubmatch(doc)
+	require.NotNil(t, m, "docs/month-cache.md no longer says how many MB two months take at the limits")
+	needMB, err := strconv.Atoi(strings.ReplaceAll(string(m[1]), ",", ""))
+	require.NoError(t, err)
+
+	helm := helmBin(t)
+	r := newRunner(t)
+	emptyDir := parseManifests(t, template(t, r, helm, "--set", "token.value=x"))
+	pvc := parseManifests(t, template(t, r, helm, "--set", "token.value=x", "--set", "storage.type=persistentVolumeClaim"))
+	for name, size := range map[string]string{
+		"storage.emptyDir.sizeLimit": str(volume(t, get(ofKind(emptyDir, "Deployment")[0], "spec", "template", "spec"), "data"),
+			"emptyDir", "sizeLimit"),
+		"storage.persistentVolumeClaim.size": str(ofKind(pvc, "PersistentVolumeClaim")[0], "spec", "resources", "requests", "storage"),
+	} {
+		bytes := quantityBytes(t, size)
+		// A day's file is written beside the old one before it replaces it.
+		assert.GreaterOrEqual(t, bytes, int64(needMB)*1e6*11/10, "%s %s: under two months at the limits, %d MB, and 10%%", name, size, needMB)
+	}
+}
+
+// quantityBytes reads a Kubernetes quantity of the binary or decimal
+// suffixes storage sizes use.
+func quantityBytes(t *testing.T, q string) int64 {
+	t.Helper()
+	m := regexp.MustCompile(`^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$`).FindStringSubmatch(q)
+	require.NotNil(t, m, "quantity %q", q)
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	require.NoError(t, err)
+	return n * map[string]int64{
+		"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+	}[m[2]]
 }
