@@ -549,3 +549,26 @@ func quantityBytes(t *testing.T, q string) int64 {
 		"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
 	}[m[2]]
 }
+
+// Grafana's dashboard sidecar puts a dashboard in the folder its annotation
+// names only when the sidecar's folderAnnotation is that annotation and its
+// provider takes folders from the file structure; kube-prometheus-stack sets
+// neither. The chart README must give the values that make
+// dashboard.folder apply.
+func TestChartREADMEGivesTheDashboardFolderSettings(t *testing.T) {
+	values, readme := chartValuesAndREADME(t)
+
+	var found bool
+	for _, block := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(readme), -1) {
+		var doc map[string]any
+		require.NoError(t, yaml.Unmarshal([]byte(block[1]), &doc))
+		dashboards := get(doc, "grafana", "sidecar", "dashboards")
+		if dashboards == nil {
+			continue
+		}
+		found = true
+		assert.Equal(t, str(values, "dashboard", "folderAnnotation"), str(dashboards, "folderAnnotation"))
+		assert.Equal(t, true, get(dashboards, "provider", "foldersFromFilesStructure"))
+	}
+	assert.True(t, found, "the chart README gives no kube-prometheus-stack values for the dashboard folder")
+}
