@@ -359,6 +359,7 @@ var badValues = []struct {
 	{"ambiguous budget", []string{"--set", "token.value=x", "--set", "budgets.billingGroupDailyVND.a=5.000"}, "'5.000' does not match pattern"},
 	{"zero budget", []string{"--set", "token.value=x", "--set", "budgets.monthlyVND=0"}, "at '/budgets/monthlyVND': minimum: got 0, want 1"},
 	{"fractional number budget", []string{"--set", "token.value=x", "--set-json", "budgets.monthlyVND=1.5"}, "at '/budgets/monthlyVND': got number, want integer"},
+	{"bad release label", []string{"--set", "token.value=x", "--set", "kubePrometheusStackRelease=kube prometheus"}, "at '/kubePrometheusStackRelease': 'kube prometheus' does not match pattern"},
 	{"missing token", nil, "the exporter needs an FPT Cloud API token"},
 	{"two tokens", []string{"--set", "token.value=x", "--set", "token.existingSecret=s"}, "set only one of token.existingSecret and token.value"},
 }
@@ -466,6 +467,54 @@ func TestChartREADMEDocumentsEveryValue(t *testing.T) {
 	walk("", values)
 }
 
+// ownLabels are an object's labels without the chart's standard ones.
+func ownLabels(m manifest) map[string]any {
+	out := map[string]any{}
+	labels, _ := get(m, "metadata", "labels").(map[string]any)
+	for k, v := range labels {
+		if !strings.HasPrefix(k, "app.kubernetes.io/") && !strings.HasPrefix(k, "helm.sh/") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// kube-prometheus-stack's default serviceMonitorSelector and ruleSelector
+// match release: <its release name>: an install with the chart's defaults
+// must be scraped and its rules loaded, and the one value naming that
+// release must reach both objects, under the objects' own labels.
+func TestChartSelectedByKubePrometheusStack(t *testing.T) {
+	helm := helmBin(t)
+	r := newRunner(t)
+	tests := []struct {
+		name                  string
+		args                  []string
+		wantMonitor, wantRule map[string]any
+	}{
+		{"defaults", nil,
+			map[string]any{"release": "kube-prometheus-stack"}, map[string]any{"release": "kube-prometheus-stack"}},
+		{"another release name", []string{"--set", "kubePrometheusStackRelease=monitoring"},
+			map[string]any{"release": "monitoring"}, map[string]any{"release": "monitoring"}},
+		{"no release label", []string{"--set", "kubePrometheusStackRelease="},
+			map[string]any{}, map[string]any{}},
+		{"own labels are added and win", []string{
+			"--set", "serviceMonitor.labels.release=prometheus-a", "--set", "serviceMonitor.labels.team=finops",
+			"--set", "prometheusRule.labels.team=finops",
+		},
+			map[string]any{"release": "prometheus-a", "team": "finops"},
+			map[string]any{"release": "kube-prometheus-stack", "team": "finops"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ms := parseManifests(t, template(t, r, helm, append([]string{"--set", "token.value=x"}, tt.args...)...))
+			require.Len(t, ofKind(ms, "ServiceMonitor"), 1)
+			require.Len(t, ofKind(ms, "PrometheusRule"), 1)
+			assert.Equal(t, tt.wantMonitor, ownLabels(ofKind(ms, "ServiceMonitor")[0]))
+			assert.Equal(t, tt.wantRule, ownLabels(ofKind(ms, "PrometheusRule")[0]))
+		})
+	}
+}
+
 // Budgets are taken as YAML writes them: numbers (a values file's numbers
 // reach the chart as float64, which must not render as 5e+08) and the
 // exporter's own written forms.
@@ -548,6 +597,45 @@ func quantityBytes(t *testing.T, q string) int64 {
 	return n * map[string]int64{
 		"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
 	}[m[2]]
+}
+
+// helmInstallCommands are the `helm install` commands of a Markdown file's
+// code blocks, with their continuation lines joined, split into arguments.
+func helmInstallCommands(t *testing.T, path string) [][]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	joined := strings.ReplaceAll(string(data), "\\\n", " ")
+	var out [][]string
+	for _, line := range strings.Split(joined, "\n") {
+		if strings.HasPrefix(line, "helm install ") {
+			out = append(out, strings.Fields(line))
+		}
+	}
+	return out
+}
+
+// The install commands the READMEs give a kube-prometheus-stack user must
+// make objects its default selectors pick up, with nothing more to set.
+func TestREADMEInstallCommandsAreSelectedByKubePrometheusStack(t *testing.T) {
+	helm := helmBin(t)
+	r := newRunner(t)
+	for _, readme := range []string{"../README.md", filepath.Join(chartDir, "README.md")} {
+		commands := helmInstallCommands(t, readme)
+		require.NotEmpty(t, commands, readme)
+		for _, cmd := range commands {
+			require.Greater(t, len(cmd), 4, "%s: %v", readme, cmd)
+			require.Equal(t, "deploy/helm/fptcloud-exporter", cmd[3], "%s: %v installs another chart", readme, cmd)
+			args := append([]string{"template", cmd[2], chartDir,
+				"--api-versions", serviceMonitorAPI, "--api-versions", prometheusRuleAPI}, cmd[4:]...)
+			ms := parseManifests(t, r.must(t, helm, args...))
+			for _, kind := range []string{"ServiceMonitor", "PrometheusRule"} {
+				objs := ofKind(ms, kind)
+				require.Len(t, objs, 1, "%s: %v", readme, cmd)
+				assert.Equal(t, "kube-prometheus-stack", str(objs[0], "metadata", "labels", "release"), "%s: %s of %v", readme, kind, cmd)
+			}
+		}
+	}
 }
 
 // Grafana's dashboard sidecar puts a dashboard in the folder its annotation
