@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
 	"math/big"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,76 +18,79 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
-func TestParseVND(t *testing.T) {
-	tests := []struct {
-		in   string
-		want float64 // 0: refused
-	}{
-		{"5000000", 5e6},
-		{"5.000.000", 5e6},
-		{"5,000,000", 5e6},
-		{"5_000_000", 5e6},
-		{"5e6", 5e6},
-		{"1.5E+6", 1.5e6},
-		{"5,000,000.50", 5000000.5},
-		{"5.000.000,50", 5000000.5},
-		{"5.000,5", 5000.5},
-		{"5,000.5", 5000.5},
-		{"5_000.25", 5000.25},
-		{"12.5", 12.5},
-		{"1,5", 1.5},
-		{"0.5", 0.5},
-		{"1.2345", 1.2345},
-		{" 12.5 ", 12.5},
-		{"5k", 5e3},
-		{"5 nghìn", 5e3},
-		{"5M", 5e6},
-		{"5tr", 5e6},
-		{"1,5tr", 1.5e6},
-		{"1.5 triệu", 1.5e6},
-		{"5 Trieu", 5e6},
-		{"2ty", 2e9},
-		{"2 tỷ", 2e9},
-		{"2B", 2e9},
-		{"1.1tr", 1.1e6}, // the exact decimal, not 1.1 * 1e6 rounded twice
-		{"5.000.000k", 5e9},
+// parseVNDTests are amounts as people write them, and what parseVND
+// reads them as.
+var parseVNDTests = []struct {
+	in   string
+	want float64 // 0: refused
+}{
+	{"5000000", 5e6},
+	{"5.000.000", 5e6},
+	{"5,000,000", 5e6},
+	{"5_000_000", 5e6},
+	{"5e6", 5e6},
+	{"1.5E+6", 1.5e6},
+	{"5,000,000.50", 5000000.5},
+	{"5.000.000,50", 5000000.5},
+	{"5.000,5", 5000.5},
+	{"5,000.5", 5000.5},
+	{"5_000.25", 5000.25},
+	{"12.5", 12.5},
+	{"1,5", 1.5},
+	{"0.5", 0.5},
+	{"1.2345", 1.2345},
+	{" 12.5 ", 12.5},
+	{"5k", 5e3},
+	{"5 nghìn", 5e3},
+	{"5M", 5e6},
+	{"5tr", 5e6},
+	{"1,5tr", 1.5e6},
+	{"1.5 triệu", 1.5e6},
+	{"5 Trieu", 5e6},
+	{"2ty", 2e9},
+	{"2 tỷ", 2e9},
+	{"2B", 2e9},
+	{"1.1tr", 1.1e6}, // the exact decimal, not 1.1 * 1e6 rounded twice
+	{"5.000.000k", 5e9},
 
-		// Ambiguous: a single separator before exactly three digits.
-		{"5.000", 0},
-		{"5,000", 0},
-		{"1.500", 0},
-		{"5.000tr", 0},
-		// Malformed groups, signs, and what is not an amount.
-		{"12,34,567", 0},
-		{"5.00.000", 0},
-		{"5000.000.000", 0},
-		{"5__000", 0},
-		{"5_00", 0},
-		{"5.000.000.50", 0},
-		{"5,000,000,50", 0},
-		{"1.5_000", 0},
-		{"1,000.5,5", 0},
-		{"0x10", 0},
-		{"1_000e3", 0},
-		{"5e6tr", 0},
-		{"5 000 000", 0},
-		{"5.", 0},
-		{".5", 0},
-		{"0", 0},
-		{"0tr", 0},
-		{"", 0},
-		{"_", 0},
-		{"-1", 0},
-		{"+1", 0},
-		{"NaN", 0},
-		{"Inf", 0},
-		{"1e400", 0},
-		{"tr", 0},
-		{"5 đồng", 0},
-		{"5kk", 0},
-		{"5 lots", 0},
-	}
-	for _, tt := range tests {
+	// Ambiguous: a single separator before exactly three digits.
+	{"5.000", 0},
+	{"5,000", 0},
+	{"1.500", 0},
+	{"5.000tr", 0},
+	// Malformed groups, signs, and what is not an amount.
+	{"12,34,567", 0},
+	{"5.00.000", 0},
+	{"5000.000.000", 0},
+	{"5__000", 0},
+	{"5_00", 0},
+	{"5.000.000.50", 0},
+	{"5,000,000,50", 0},
+	{"1.5_000", 0},
+	{"1,000.5,5", 0},
+	{"0x10", 0},
+	{"1_000e3", 0},
+	{"5e6tr", 0},
+	{"5 000 000", 0},
+	{"5.", 0},
+	{".5", 0},
+	{"0", 0},
+	{"0tr", 0},
+	{"", 0},
+	{"_", 0},
+	{"-1", 0},
+	{"+1", 0},
+	{"NaN", 0},
+	{"Inf", 0},
+	{"1e400", 0},
+	{"tr", 0},
+	{"5 đồng", 0},
+	{"5kk", 0},
+	{"5 lots", 0},
+}
+
+func TestParseVND(t *testing.T) {
+	for _, tt := range parseVNDTests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := parseVND(tt.in)
 			if tt.want == 0 {
@@ -199,6 +204,53 @@ func FuzzParseVND(f *testing.F) {
 			t.Fatalf("parseVND(%q) = %v; the reference reads %v", s, got, want)
 		}
 	})
+}
+
+// The Helm chart's values schema checks a budget string at install, before
+// the exporter reads it at start: it must take every form parseVND takes
+// and refuse every form parseVND refuses for its shape. Only the value
+// (0, or too large for a float64) is left to the exporter.
+func TestChartSchemaTakesTheBudgetForms(t *testing.T) {
+	data, err := os.ReadFile("deploy/helm/fptcloud-exporter/values.schema.json")
+	require.NoError(t, err)
+	var schema struct {
+		Definitions struct {
+			VNDAmount struct {
+				AnyOf []struct{ Type, Pattern string } `json:"anyOf"`
+			} `json:"vndAmount"`
+		} `json:"definitions"`
+	}
+	require.NoError(t, json.Unmarshal(data, &schema))
+	var pattern string
+	for _, alt := range schema.Definitions.VNDAmount.AnyOf {
+		if alt.Type == "string" {
+			pattern = alt.Pattern
+		}
+	}
+	require.NotEmpty(t, pattern, "no string pattern in the schema's vndAmount")
+	// Helm's schema validator compiles patterns with Go's regexp.
+	re := regexp.MustCompile(pattern)
+
+	var inputs []string
+	for _, tt := range parseVNDTests {
+		inputs = append(inputs, tt.in)
+	}
+	for suffix := range vndSuffixes {
+		first, size := utf8.DecodeRuneInString(suffix)
+		for _, s := range []string{suffix, strings.ToUpper(suffix), strings.ToUpper(string(first)) + suffix[size:]} {
+			inputs = append(inputs, "5"+s, "1,5 "+s, "5.000.000"+s, "5e6"+s)
+		}
+	}
+	for _, in := range inputs {
+		_, err := parseVND(in)
+		switch {
+		case err == nil:
+			assert.True(t, re.MatchString(in), "the schema refuses %q, which the exporter takes", in)
+		case strings.Contains(err.Error(), "finite, positive"):
+		default:
+			assert.False(t, re.MatchString(in), "the schema takes %q, which the exporter refuses: %v", in, err)
+		}
+	}
 }
 
 func TestParseGroupBudgets(t *testing.T) {

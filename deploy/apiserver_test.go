@@ -96,7 +96,15 @@ func TestChartOnAPIServer(t *testing.T) {
 		} {
 			r.must(t, kubectl, "--namespace", "fptcloud", "get", obj)
 		}
-		out := r.must(t, helm, "list", "--namespace", "fptcloud", "--short")
+		// What kube-prometheus-stack's default serviceMonitorSelector and
+		// ruleSelector select.
+		out := r.must(t, kubectl, "--namespace", "fptcloud", "get", "servicemonitor,prometheusrule",
+			"--selector", "release=kube-prometheus-stack", "--output", "name")
+		assert.ElementsMatch(t, []string{
+			"servicemonitor.monitoring.coreos.com/ci-fptcloud-exporter",
+			"prometheusrule.monitoring.coreos.com/ci-fptcloud-exporter",
+		}, strings.Fields(out))
+		out = r.must(t, helm, "list", "--namespace", "fptcloud", "--short")
 		assert.Equal(t, "ci", strings.TrimSpace(out))
 
 		r.must(t, helm, "uninstall", "ci", "--namespace", "fptcloud", "--wait")

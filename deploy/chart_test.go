@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -353,7 +355,11 @@ var badValues = []struct {
 	{"unknown nested key", []string{"--set", "token.value=x", "--set", "storage.emptyDir.sizelimit=1Gi"}, "at '/storage/emptyDir': additional properties 'sizelimit' not allowed"},
 	{"wrong type", []string{"--set", "token.value=x", "--set", "service.port=http"}, "at '/service/port': got string, want integer"},
 	{"wrong enum", []string{"--set", "token.value=x", "--set", "storage.type=hostPath"}, "at '/storage/type': value must be one of"},
-	{"bad budget", []string{"--set", "token.value=x", "--set", "budgets.dailyVND=5M"}, "'5M' does not match pattern"},
+	{"bad budget", []string{"--set", "token.value=x", "--set", "budgets.dailyVND=5 USD"}, "'5 USD' does not match pattern"},
+	{"ambiguous budget", []string{"--set", "token.value=x", "--set", "budgets.billingGroupDailyVND.a=5.000"}, "'5.000' does not match pattern"},
+	{"zero budget", []string{"--set", "token.value=x", "--set", "budgets.monthlyVND=0"}, "at '/budgets/monthlyVND': minimum: got 0, want 1"},
+	{"fractional number budget", []string{"--set", "token.value=x", "--set-json", "budgets.monthlyVND=1.5"}, "at '/budgets/monthlyVND': got number, want integer"},
+	{"bad release label", []string{"--set", "token.value=x", "--set", "kubePrometheusStackRelease=kube prometheus"}, "at '/kubePrometheusStackRelease': 'kube prometheus' does not match pattern"},
 	{"missing token", nil, "the exporter needs an FPT Cloud API token"},
 	{"two tokens", []string{"--set", "token.value=x", "--set", "token.existingSecret=s"}, "set only one of token.existingSecret and token.value"},
 }
@@ -428,15 +434,21 @@ func TestPlainManifests(t *testing.T) {
 	}
 }
 
+// chartValuesAndREADME reads the chart's default values and its README.
+func chartValuesAndREADME(t *testing.T) (values map[string]any, readme []byte) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(data, &values))
+	readme, err = os.ReadFile(filepath.Join(chartDir, "README.md"))
+	require.NoError(t, err)
+	return values, readme
+}
+
 // TestChartREADMEDocumentsEveryValue holds the values table to values.yaml:
 // every key is in it, itself or through a parent documented as a whole.
 func TestChartREADMEDocumentsEveryValue(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
-	require.NoError(t, err)
-	var values map[string]any
-	require.NoError(t, yaml.Unmarshal(data, &values))
-	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
-	require.NoError(t, err)
+	values, readme := chartValuesAndREADME(t)
 
 	var walk func(prefix string, m map[string]any)
 	walk = func(prefix string, m map[string]any) {
@@ -453,4 +465,198 @@ func TestChartREADMEDocumentsEveryValue(t *testing.T) {
 		}
 	}
 	walk("", values)
+}
+
+// ownLabels are an object's labels without the chart's standard ones.
+func ownLabels(m manifest) map[string]any {
+	out := map[string]any{}
+	labels, _ := get(m, "metadata", "labels").(map[string]any)
+	for k, v := range labels {
+		if !strings.HasPrefix(k, "app.kubernetes.io/") && !strings.HasPrefix(k, "helm.sh/") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// kube-prometheus-stack's default serviceMonitorSelector and ruleSelector
+// match release: <its release name>: an install with the chart's defaults
+// must be scraped and its rules loaded, and the one value naming that
+// release must reach both objects, under the objects' own labels.
+func TestChartSelectedByKubePrometheusStack(t *testing.T) {
+	helm := helmBin(t)
+	r := newRunner(t)
+	tests := []struct {
+		name                  string
+		args                  []string
+		wantMonitor, wantRule map[string]any
+	}{
+		{"defaults", nil,
+			map[string]any{"release": "kube-prometheus-stack"}, map[string]any{"release": "kube-prometheus-stack"}},
+		{"another release name", []string{"--set", "kubePrometheusStackRelease=monitoring"},
+			map[string]any{"release": "monitoring"}, map[string]any{"release": "monitoring"}},
+		{"no release label", []string{"--set", "kubePrometheusStackRelease="},
+			map[string]any{}, map[string]any{}},
+		{"own labels are added and win", []string{
+			"--set", "serviceMonitor.labels.release=prometheus-a", "--set", "serviceMonitor.labels.team=finops",
+			"--set", "prometheusRule.labels.team=finops",
+		},
+			map[string]any{"release": "prometheus-a", "team": "finops"},
+			map[string]any{"release": "kube-prometheus-stack", "team": "finops"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ms := parseManifests(t, template(t, r, helm, append([]string{"--set", "token.value=x"}, tt.args...)...))
+			require.Len(t, ofKind(ms, "ServiceMonitor"), 1)
+			require.Len(t, ofKind(ms, "PrometheusRule"), 1)
+			assert.Equal(t, tt.wantMonitor, ownLabels(ofKind(ms, "ServiceMonitor")[0]))
+			assert.Equal(t, tt.wantRule, ownLabels(ofKind(ms, "PrometheusRule")[0]))
+		})
+	}
+}
+
+// Budgets are taken as YAML writes them: numbers (a values file's numbers
+// reach the chart as float64, which must not render as 5e+08) and the
+// exporter's own written forms.
+func TestChartBudgets(t *testing.T) {
+	helm := helmBin(t)
+	r := newRunner(t)
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"numbers from --set", []string{
+			"--set", "budgets.dailyVND=5000000", "--set", "budgets.monthlyVND=150000000",
+			"--set", "budgets.billingGroupDailyVND.platform=2000000",
+			"--set", "budgets.billingGroupMonthlyVND.platform=60000000",
+		}, []string{
+			"--budget.daily-vnd=5000000", "--budget.monthly-vnd=150000000",
+			"--budget.billing-group-daily-vnd=platform=2000000",
+			"--budget.billing-group-monthly-vnd=platform=60000000",
+		}},
+		{"numbers and written forms from a values file", []string{
+			"--values", filepath.Join(chartDir, "ci", "budgets-values.yaml"),
+		}, []string{
+			"--budget.daily-vnd=5tr", "--budget.monthly-vnd=500000000",
+			"--budget.billing-group-daily-vnd=data platform=1,5 triệu",
+			"--budget.billing-group-daily-vnd=web=1500000000",
+			"--budget.billing-group-monthly-vnd=data platform=5.000.000",
+			"--budget.billing-group-monthly-vnd=web=123456789012",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ms := parseManifests(t, template(t, r, helm, append([]string{"--set", "token.value=x"}, tt.args...)...))
+			var got []string
+			for _, arg := range stringList(get(ofKind(ms, "Deployment")[0], "spec", "template", "spec", "containers", 0, "args")) {
+				if strings.HasPrefix(arg, "--budget.") {
+					got = append(got, arg)
+				}
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// The month cache's defaults hold a large tenant's two months
+// (docs/month-cache.md, "Disk use"): an emptyDir past its sizeLimit evicts
+// the pod, which wipes the cache, so the next start reads the whole month
+// and outgrows it again.
+func TestChartStorageFitsTwoMonthsAtTheLimits(t *testing.T) {
+	doc, err := os.ReadFile("../docs/month-cache.md")
+	require.NoError(t, err)
+	m := regexp.MustCompile(`([0-9][0-9,]*) MB for two months`).FindSubmatch(doc)
+	require.NotNil(t, m, "docs/month-cache.md no longer says how many MB two months take at the limits")
+	needMB, err := strconv.Atoi(strings.ReplaceAll(string(m[1]), ",", ""))
+	require.NoError(t, err)
+
+	helm := helmBin(t)
+	r := newRunner(t)
+	emptyDir := parseManifests(t, template(t, r, helm, "--set", "token.value=x"))
+	pvc := parseManifests(t, template(t, r, helm, "--set", "token.value=x", "--set", "storage.type=persistentVolumeClaim"))
+	for name, size := range map[string]string{
+		"storage.emptyDir.sizeLimit": str(volume(t, get(ofKind(emptyDir, "Deployment")[0], "spec", "template", "spec"), "data"),
+			"emptyDir", "sizeLimit"),
+		"storage.persistentVolumeClaim.size": str(ofKind(pvc, "PersistentVolumeClaim")[0], "spec", "resources", "requests", "storage"),
+	} {
+		bytes := quantityBytes(t, size)
+		// A day's file is written beside the old one before it replaces it.
+		assert.GreaterOrEqual(t, bytes, int64(needMB)*1e6*11/10, "%s %s: under two months at the limits, %d MB, and 10%%", name, size, needMB)
+	}
+}
+
+// quantityBytes reads a Kubernetes quantity of the binary or decimal
+// suffixes storage sizes use.
+func quantityBytes(t *testing.T, q string) int64 {
+	t.Helper()
+	m := regexp.MustCompile(`^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$`).FindStringSubmatch(q)
+	require.NotNil(t, m, "quantity %q", q)
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	require.NoError(t, err)
+	return n * map[string]int64{
+		"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+	}[m[2]]
+}
+
+// helmInstallCommands are the `helm install` commands of a Markdown file's
+// code blocks, with their continuation lines joined, split into arguments.
+func helmInstallCommands(t *testing.T, path string) [][]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	joined := strings.ReplaceAll(string(data), "\\\n", " ")
+	var out [][]string
+	for _, line := range strings.Split(joined, "\n") {
+		if strings.HasPrefix(line, "helm install ") {
+			out = append(out, strings.Fields(line))
+		}
+	}
+	return out
+}
+
+// The install commands the READMEs give a kube-prometheus-stack user must
+// make objects its default selectors pick up, with nothing more to set.
+func TestREADMEInstallCommandsAreSelectedByKubePrometheusStack(t *testing.T) {
+	helm := helmBin(t)
+	r := newRunner(t)
+	for _, readme := range []string{"../README.md", filepath.Join(chartDir, "README.md")} {
+		commands := helmInstallCommands(t, readme)
+		require.NotEmpty(t, commands, readme)
+		for _, cmd := range commands {
+			require.Greater(t, len(cmd), 4, "%s: %v", readme, cmd)
+			require.Equal(t, "deploy/helm/fptcloud-exporter", cmd[3], "%s: %v installs another chart", readme, cmd)
+			args := append([]string{"template", cmd[2], chartDir,
+				"--api-versions", serviceMonitorAPI, "--api-versions", prometheusRuleAPI}, cmd[4:]...)
+			ms := parseManifests(t, r.must(t, helm, args...))
+			for _, kind := range []string{"ServiceMonitor", "PrometheusRule"} {
+				objs := ofKind(ms, kind)
+				require.Len(t, objs, 1, "%s: %v", readme, cmd)
+				assert.Equal(t, "kube-prometheus-stack", str(objs[0], "metadata", "labels", "release"), "%s: %s of %v", readme, kind, cmd)
+			}
+		}
+	}
+}
+
+// Grafana's dashboard sidecar puts a dashboard in the folder its annotation
+// names only when the sidecar's folderAnnotation is that annotation and its
+// provider takes folders from the file structure; kube-prometheus-stack sets
+// neither. The chart README must give the values that make
+// dashboard.folder apply.
+func TestChartREADMEGivesTheDashboardFolderSettings(t *testing.T) {
+	values, readme := chartValuesAndREADME(t)
+
+	var found bool
+	for _, block := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(readme), -1) {
+		var doc map[string]any
+		require.NoError(t, yaml.Unmarshal([]byte(block[1]), &doc))
+		dashboards := get(doc, "grafana", "sidecar", "dashboards")
+		if dashboards == nil {
+			continue
+		}
+		found = true
+		assert.Equal(t, str(values, "dashboard", "folderAnnotation"), str(dashboards, "folderAnnotation"))
+		assert.Equal(t, true, get(dashboards, "provider", "foldersFromFilesStructure"))
+	}
+	assert.True(t, found, "the chart README gives no kube-prometheus-stack values for the dashboard folder")
 }

@@ -72,3 +72,30 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "fptcloud-exporter.pvcName" -}}
 {{- default (printf "%s-data" (include "fptcloud-exporter.fullname" .)) .Values.storage.persistentVolumeClaim.existingClaim }}
 {{- end }}
+
+{{/*
+Labels of the ServiceMonitor or PrometheusRule (dict "root" . "labels" its
+labels value): the chart's, release: <kubePrometheusStackRelease> for
+kube-prometheus-stack's default selectors, then the object's own labels,
+which replace a release label of the first two.
+*/}}
+{{- define "fptcloud-exporter.operatorLabels" -}}
+{{- $own := dict }}
+{{- with .root.Values.kubePrometheusStackRelease }}
+{{- $_ := set $own "release" . }}
+{{- end }}
+{{- $own = mergeOverwrite $own (.labels | default dict) }}
+{{- include "fptcloud-exporter.labels" .root }}
+{{- with $own }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+A budget amount as the --budget.* flags take it. A values file's numbers
+arrive as float64, which would print as 5e+08: the schema allows whole
+numbers only, so %.0f prints them exactly.
+*/}}
+{{- define "fptcloud-exporter.vnd" -}}
+{{- if kindIs "float64" . }}{{ printf "%.0f" . }}{{ else }}{{ . }}{{ end }}
+{{- end }}
