@@ -76,11 +76,12 @@ func runBackfill(ctx context.Context, f *flags, s *settings, stdout, stderr io.W
 		level.Error(logger).Log("msg", "backfill failed", "err", err)
 		return 1
 	}
+	monthCache, _ := openStore(f, s, logger) // the backfill runs without one, as the exporter does
 	bf := &backfiller{
 		src:      client,
 		loc:      s.location,
 		filters:  s.filters, // collector.DayCosts queries each distinct filter once
-		store:    openStore(f, s, logger),
+		store:    monthCache,
 		logger:   logger,
 		progress: newProgress(stderr),
 	}

@@ -413,7 +413,7 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 	if err != nil {
 		return err
 	}
-	monthCache := openStore(f, s, logger)
+	monthCache, storeUnusable := openStore(f, s, logger)
 	refresher, err := collector.NewRefresher(collector.Config{
 		Source:          client,
 		Location:        s.location,
@@ -426,6 +426,7 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 		MaxResources:    *f.maxResources,
 		Budgets:         s.budgets,
 		Store:           monthCache,
+		StoreUnusable:   storeUnusable,
 		Logger:          logger,
 	})
 	if err != nil {
@@ -461,11 +462,12 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 // openStore opens the month cache named by --storage.path, or returns nil
 // (memory only) when it is empty, in demo mode unless asked for, or
 // unusable: a read-only volume must not stop the exporter, which then
-// works as it would without the flag.
-func openStore(f *flags, s *settings, logger log.Logger) collector.DayStore {
+// works as it would without the flag. unusable tells the last case apart,
+// for the metric that lets an alert see it.
+func openStore(f *flags, s *settings, logger log.Logger) (st collector.DayStore, unusable bool) {
 	dir := *f.storagePath
 	if dir == "" || (*f.demo && !f.storagePathSet) {
-		return nil
+		return nil, false
 	}
 	filters := make([]string, 0, len(s.filters))
 	for _, q := range s.filters {
@@ -478,13 +480,13 @@ func openStore(f *flags, s *settings, logger log.Logger) collector.DayStore {
 		// not its address, is what the stored days depend on.
 		apiURL = "demo"
 	}
-	st, err := store.Open(dir, store.Identity{APIURL: apiURL, Filters: filters, TimeZone: storeTimeZone(s.location, time.Now())})
+	opened, err := store.Open(dir, store.Identity{APIURL: apiURL, Filters: filters, TimeZone: storeTimeZone(s.location, time.Now())})
 	if err != nil {
 		level.Warn(logger).Log("msg", "cannot use --storage.path: closed days are kept in memory only, and a restart reads the month again", "err", err)
-		return nil
+		return nil, true
 	}
 	level.Info(logger).Log("msg", "month cache on disk", "path", dir)
-	return st
+	return opened, false
 }
 
 // reloadOnSIGHUP makes SIGHUP, which service managers send to "reload",

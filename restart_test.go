@@ -32,8 +32,12 @@ func TestRestartWithStore(t *testing.T) {
 
 	base, logs, stop := startExporter(t, args...)
 	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
-	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
+	body := waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
 	first := fake.Requests(fptapi.EndpointBills)
+	for name, want := range map[string]float64{"fptcloud_exporter_storage_ok": 1, "fptcloud_exporter_storage_write_failures_total": 0} {
+		v, ok := metricValue(body, name)
+		assert.True(t, ok && v == want, "%s: %v (present: %v), want %v", name, v, ok, want)
+	}
 
 	// SIGHUP: one log line, one more refresh of today, and the process lives.
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
@@ -74,12 +78,16 @@ func TestRestartWithStore(t *testing.T) {
 }
 
 // TestUnusableStorePath: a --storage.path that cannot be a directory is one
-// warning; the exporter runs on in memory.
+// warning and fptcloud_exporter_storage_ok 0, for an alert; the exporter
+// runs on in memory.
 func TestUnusableStorePath(t *testing.T) {
 	blocker := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
 	base, logs, stop := startExporter(t, "--demo", "--storage.path="+filepath.Join(blocker, "data"))
 	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
+	_, body := get(t, base+"/metrics")
+	v, ok := metricValue(body, "fptcloud_exporter_storage_ok")
+	assert.True(t, ok && v == 0, "fptcloud_exporter_storage_ok: %v (present: %v), want 0", v, ok)
 	assert.Equal(t, 0, stop())
 	assert.Equal(t, 1, strings.Count(logs.String(), "cannot use --storage.path"), logs.String())
 }

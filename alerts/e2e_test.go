@@ -97,10 +97,13 @@ func startStack(t *testing.T, exporter, promBin, amBin string) *stack {
 
 	groups := demoBillingGroups(ctx, t, exporter, dir)
 	require.NotEmpty(t, groups, "the demo has no billing groups")
+	// The low one keeps a month cache, so that its storage metrics are
+	// exposed too (the demo is memory-only without the flag).
+	lowFlags := append(budgetFlags(lowBudget, groups), "--storage.path="+filepath.Join(dir, "low-cache"))
 	s := &stack{
 		ctx:      ctx,
 		groups:   groups,
-		low:      startExporter(ctx, t, exporter, dir, "low", budgetFlags(lowBudget, groups)),
+		low:      startExporter(ctx, t, exporter, dir, "low", lowFlags),
 		generous: startExporter(ctx, t, exporter, dir, "generous", budgetFlags(generousBudget, groups)),
 	}
 	amAddr := startAlertmanager(ctx, t, dir, amBin)

@@ -102,6 +102,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gaugeOf(descRefreshInterval, c.r.cfg.RefreshInterval.Seconds())
 	gaugeOf(descMaxAge, c.r.cfg.MaxAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(descRefreshFailures.Desc, prometheus.CounterValue, float64(st.failures))
+	// A store off by choice has no series: nothing to alert on.
+	if c.r.cfg.Store != nil || c.r.cfg.StoreUnusable {
+		gaugeOf(descStorageOK, boolFloat(c.r.cfg.Store != nil && !st.storeFailing))
+		ch <- prometheus.MustNewConstMetric(descStorageWriteFailures.Desc, prometheus.CounterValue, float64(st.storeFailures))
+	}
 	if c.reqs != nil {
 		c.reqs.collect(ch)
 	}

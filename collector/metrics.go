@@ -92,6 +92,10 @@ var (
 		"1 for each closed day of the current billing month whose last read failed (absent for the others).", []string{"day"})
 	descUntrackedResourceRows = newMetric("fptcloud_exporter_untracked_resource_rows",
 		"Billing rows of the month left out of the top resources because their resource was beyond --collector.max-resources (absent when top resources are off).", nil)
+	descStorageOK = newMetric("fptcloud_exporter_storage_ok",
+		"1 if the month cache (--storage.path) is in use and its last write succeeded, 0 if it was asked for but cannot be opened or its last write failed: a restart then reads the whole month from the API again (absent when it is off: --storage.path empty, or --demo without it).", nil)
+	descStorageWriteFailures = newMetric("fptcloud_exporter_storage_write_failures_total",
+		"Writes of a closed day to the month cache (--storage.path) that failed (absent when it is off).", nil)
 	descFolded = newMetric("fptcloud_exporter_folded_label_sets",
 		"Label sets folded into the __other__ series by --collector.max-series in the snapshot being served.", nil)
 )
@@ -127,6 +131,7 @@ var allDescs = []metric{
 	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
 	descDataAge, descTokenRejected, descRefreshFailures, descAPIRequests, descLabelSets, descFolded,
 	descRefreshInterval, descMaxAge, descClosedDaysMissing, descPreviousMonthMissing, descClosedDayFailed, descUntrackedResourceRows,
+	descStorageOK, descStorageWriteFailures,
 }
 
 // gauge is an immutable, prebuilt gauge sample. It is a leaner form of

@@ -93,9 +93,13 @@ type Config struct {
 	PreviousMonth bool
 	// Store keeps closed days across restarts; nil keeps them in memory
 	// only.
-	Store  DayStore
-	Now    func() time.Time // injectable clock; nil -> time.Now
-	Logger log.Logger       // nil -> log.NewNopLogger()
+	Store DayStore
+	// StoreUnusable says a store was asked for but could not be opened:
+	// Store is then nil, and fptcloud_exporter_storage_ok is 0 instead of
+	// absent, so that a memory-only run nobody chose can be alerted on.
+	StoreUnusable bool
+	Now           func() time.Time // injectable clock; nil -> time.Now
+	Logger        log.Logger       // nil -> log.NewNopLogger()
 }
 
 // date is a calendar day in the billing time zone.
@@ -153,6 +157,8 @@ type state struct {
 	missingDays     int    // closed days month-to-date still waits for
 	previousMissing int    // days of the previous month not read; -1 when not read at all
 	failedDays      []date // closed days whose last read failed
+	storeFailing    bool   // the last write to the store failed
+	storeFailures   uint64 // failed writes to the store since start
 }
 
 // previousMonth is the cost of the month before today's, summed day by day
@@ -185,14 +191,15 @@ type Refresher struct {
 	// for is logged at info level, so that whoever asked sees it end.
 	triggered atomic.Bool
 
-	mu           sync.Mutex // serialises refreshes; guards what follows
-	cache        monthCache
-	previous     previousMonth
-	today        today
-	todayStarted time.Time // when the last refresh of today started
-	todayEnded   time.Time // and when it ended
-	storeFailing bool      // a write to the store failed and was logged
-	todaySlow    bool      // reading today took longer than the interval, and that was logged
+	mu            sync.Mutex // serialises refreshes; guards what follows
+	cache         monthCache
+	previous      previousMonth
+	today         today
+	todayStarted  time.Time // when the last refresh of today started
+	todayEnded    time.Time // and when it ended
+	storeFailing  bool      // the last write to the store failed, and that was logged
+	storeFailures uint64    // failed writes to the store since start
+	todaySlow     bool      // reading today took longer than the interval, and that was logged
 
 	state atomic.Pointer[state]
 }
@@ -214,6 +221,8 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 		return nil, fmt.Errorf("collector: negative max series %d", cfg.MaxSeries)
 	case cfg.TopResources < 0 || cfg.MaxResources < 0:
 		return nil, fmt.Errorf("collector: negative top resources %d or max resources %d", cfg.TopResources, cfg.MaxResources)
+	case cfg.Store != nil && cfg.StoreUnusable:
+		return nil, errors.New("collector: a store that is both given and unusable")
 	}
 	if cfg.MaxResources == 0 {
 		cfg.MaxResources = DefaultMaxResources
@@ -710,12 +719,17 @@ func (r *Refresher) fromStore(day store.Day) (dayCost, *resourceCosts) {
 }
 
 // save writes a closed day to the store. The first failure is a warning;
-// the exporter runs on in memory, and says so again once writes work.
+// the exporter runs on in memory, and says so again once writes work. The
+// outcome reaches the metrics with the next published state, which every
+// caller publishes after saving. r.mu is held.
 func (r *Refresher) save(d date, cost dayCost, res *resourceCosts, readAt time.Time, final bool) {
 	if r.cfg.Store == nil {
 		return
 	}
 	err := r.cfg.Store.Save(toStore(d, cost, res, readAt, final))
+	if err != nil {
+		r.storeFailures++
+	}
 	switch {
 	case err != nil && !r.storeFailing:
 		r.storeFailing = true
@@ -792,6 +806,7 @@ func (r *Refresher) progress() state {
 	next.missingDays = r.cache.missing(r.today.day)
 	next.previousMissing = r.previousMissing()
 	next.failedDays = r.cache.failedDays()
+	next.storeFailing, next.storeFailures = r.storeFailing, r.storeFailures
 	return next
 }
 

@@ -498,12 +498,18 @@ func TestUntrustedStoreFile(t *testing.T) {
 	}
 }
 
-// failingStore fails every write, like a full disk.
-type failingStore struct{ saves int }
+// failingStore fails every write, like a full disk, until it is freed.
+type failingStore struct {
+	saves int
+	freed bool
+}
 
 func (s *failingStore) Load(string) (store.Day, bool, error) { return store.Day{}, false, nil }
 func (s *failingStore) Save(store.Day) error {
 	s.saves++
+	if s.freed {
+		return nil
+	}
 	return errors.New("write /data/2026-11-01.json: no space left on device")
 }
 func (s *failingStore) Prune(string) error { return nil }
@@ -519,6 +525,69 @@ func TestStoreWriteFailureWarnsOnce(t *testing.T) {
 		"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
 	})
 	require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
+}
+
+// TestStorageMetrics: fptcloud_exporter_storage_ok and the count of failed
+// writes follow the store through a failed open, failing writes and their
+// recovery, and are absent when the store is off by choice.
+func TestStorageMetrics(t *testing.T) {
+	start := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
+	storageSamples := func(ok, failures string) (string, []string) {
+		if ok == "" {
+			return expo(t, map[string][]string{
+				"fptcloud_exporter_storage_ok":                   nil,
+				"fptcloud_exporter_storage_write_failures_total": nil,
+			})
+		}
+		return expo(t, map[string][]string{
+			"fptcloud_exporter_storage_ok":                   {" " + ok},
+			"fptcloud_exporter_storage_write_failures_total": {" " + failures},
+		})
+	}
+	check := func(t *testing.T, c *Collector, ok, failures string) {
+		t.Helper()
+		want, names := storageSamples(ok, failures)
+		require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want), names...))
+	}
+
+	t.Run("off", func(t *testing.T) {
+		e := newEnv(t, newStub(knownDataset()), start, nil)
+		require.NoError(t, e.r.Refresh(context.Background()))
+		check(t, e.c, "", "")
+	})
+	t.Run("unusable", func(t *testing.T) {
+		e := newEnv(t, newStub(knownDataset()), start, func(c *Config) { c.StoreUnusable = true })
+		check(t, e.c, "0", "0")
+		require.NoError(t, e.r.Refresh(context.Background()))
+		check(t, e.c, "0", "0")
+	})
+	t.Run("writes", func(t *testing.T) {
+		e := newEnv(t, newStub(knownDataset()), start, func(c *Config) { c.Store = openStore(t, t.TempDir()) })
+		check(t, e.c, "1", "0")
+		require.NoError(t, e.r.Refresh(context.Background()))
+		check(t, e.c, "1", "0")
+	})
+	t.Run("failing then freed", func(t *testing.T) {
+		fs := &failingStore{}
+		e := newEnv(t, newStub(knownDataset()), start, func(c *Config) { c.Store = fs })
+		check(t, e.c, "1", "0") // opened: the open checks that it can write
+		require.NoError(t, e.r.Refresh(context.Background()))
+		require.Equal(t, 2, fs.saves)
+		check(t, e.c, "0", "2")
+
+		// The next day, the 3rd is closed and written: the space is back.
+		fs.freed = true
+		e.clock.Set(start.AddDate(0, 0, 1))
+		require.NoError(t, e.r.Refresh(context.Background()))
+		require.Greater(t, fs.saves, 2)
+		check(t, e.c, "1", "2")
+		assert.Contains(t, e.logs.String(), "writing the month cache works again")
+	})
+}
+
+func TestStoreGivenAndUnusable(t *testing.T) {
+	_, err := NewRefresher(Config{Source: newStub(nil), Location: hcm(t), Store: &failingStore{}, StoreUnusable: true})
+	assert.Error(t, err)
 }
 
 // TestTrigger: a triggered Run refreshes at once instead of waiting for
