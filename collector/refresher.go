@@ -528,6 +528,12 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 		readAt := r.now()
 		cost, res, err := r.readClosedDay(ctx, closed, r.cache.wasSeen(d))
 		if errors.Is(err, errDayChanged) {
+			if r.today.day != day {
+				// The new day is read and served: go on with what its
+				// month needs (yesterday now among the closed days)
+				// rather than wait an interval.
+				return r.readClosedDays(ctx)
+			}
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -329,6 +329,15 @@ func TestMidnightDuringClosedDaysRefreshesToday(t *testing.T) {
 	midnight := time.Date(2026, 11, 11, 0, 0, 0, 0, loc)
 	require.NotEmpty(t, pc.todayRuns, "the 11th was never read during the fill (clock at %s)", e.clock.Now())
 	assert.LessOrEqual(t, pc.todayRuns[0].Sub(midnight), pc.perPage, "the 11th was first read at %s", pc.todayRuns[0])
+	// And the same refresh went on with the new day's month: the 10th,
+	// closed now, is in, and month-to-date with it.
+	assert.Equal(t, date{2026, 11, 11}, e.r.today.day)
+	assert.Equal(t, 0, e.r.cache.missing(e.r.today.day))
+	got := gatherBilling(t, e.c)["fptcloud_billing_month_to_date_cost_vnd"]
+	require.Len(t, got, 1)
+	for _, v := range got {
+		assert.InDelta(t, float64(pagesPerDay*2*(1+2+3+4+5+6+7+8+9+10+11)), v, 1e-6)
+	}
 }
 
 // TestClosedDayAlwaysFails: a closed day that cannot be read holds back
