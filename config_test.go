@@ -208,28 +208,45 @@ func FuzzParseVND(f *testing.F) {
 
 // The Helm chart's values schema checks a budget string at install, before
 // the exporter reads it at start: it must take every form parseVND takes
-// and refuse every form parseVND refuses for its shape. Only the value
-// (0, or too large for a float64) is left to the exporter.
+// and refuse every form parseVND refuses for its shape, and zero. Only an
+// amount too large for a float64 is left to the exporter.
 func TestChartSchemaTakesTheBudgetForms(t *testing.T) {
 	data, err := os.ReadFile("deploy/helm/fptcloud-exporter/values.schema.json")
 	require.NoError(t, err)
+	type patterned struct{ Pattern string }
 	var schema struct {
 		Definitions struct {
 			VNDAmount struct {
-				AnyOf []struct{ Type, Pattern string } `json:"anyOf"`
+				AnyOf []struct {
+					Type  string
+					AllOf []patterned `json:"allOf"`
+				} `json:"anyOf"`
 			} `json:"vndAmount"`
 		} `json:"definitions"`
 	}
 	require.NoError(t, json.Unmarshal(data, &schema))
-	var pattern string
+	var patterns []*regexp.Regexp
 	for _, alt := range schema.Definitions.VNDAmount.AnyOf {
-		if alt.Type == "string" {
-			pattern = alt.Pattern
+		if alt.Type != "string" {
+			continue
+		}
+		for _, p := range alt.AllOf {
+			// Helm's schema validator compiles patterns with Go's regexp.
+			patterns = append(patterns, regexp.MustCompile(p.Pattern))
 		}
 	}
-	require.NotEmpty(t, pattern, "no string pattern in the schema's vndAmount")
-	// Helm's schema validator compiles patterns with Go's regexp.
-	re := regexp.MustCompile(pattern)
+	require.NotEmpty(t, patterns, "no string patterns in the schema's vndAmount")
+	matches := func(s string) bool {
+		for _, p := range patterns {
+			if !p.MatchString(s) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, zero := range []string{"0", "0tr", "0,00", "0.000.000", "0e6"} {
+		assert.False(t, matches(zero), "the schema takes %q, which the exporter refuses", zero)
+	}
 
 	var inputs []string
 	for _, tt := range parseVNDTests {
@@ -245,10 +262,10 @@ func TestChartSchemaTakesTheBudgetForms(t *testing.T) {
 		_, err := parseVND(in)
 		switch {
 		case err == nil:
-			assert.True(t, re.MatchString(in), "the schema refuses %q, which the exporter takes", in)
+			assert.True(t, matches(in), "the schema refuses %q, which the exporter takes", in)
 		case strings.Contains(err.Error(), "finite, positive"):
 		default:
-			assert.False(t, re.MatchString(in), "the schema takes %q, which the exporter refuses: %v", in, err)
+			assert.False(t, matches(in), "the schema takes %q, which the exporter refuses: %v", in, err)
 		}
 	}
 }

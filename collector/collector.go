@@ -115,7 +115,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if snap != nil {
 		gaugeOf(descLastSuccess, float64(snap.at.Unix())+float64(snap.at.Nanosecond())/1e9)
 	}
-	if snap == nil || now.Sub(snap.at) > c.r.cfg.MaxAge || snap.day != today {
+	if !c.r.fresh(snap, now) {
 		gaugeOf(descLabelSets, 0)
 		gaugeOf(descFolded, 0)
 		return

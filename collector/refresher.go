@@ -307,15 +307,22 @@ const notReadyRetry = time.Minute
 // for a whole interval.
 func (r *Refresher) nextWait(start, now time.Time) time.Duration {
 	interval := r.cfg.RefreshInterval
-	if !r.Ready() {
-		// Nothing is served and /-/ready answers 503 until a refresh
-		// succeeds: after a failed first refresh (a DNS blip as the pod
-		// starts) try again within a minute, not a whole interval.
+	if !r.fresh(r.state.Load().snap, now) {
+		// No billing series are served until a refresh succeeds: after a
+		// failed first refresh (a DNS blip as the pod starts), or a failed
+		// first read of a new day, try again within a minute, not a whole
+		// interval.
 		interval = min(interval, notReadyRetry)
 	}
 	wait := interval - now.Sub(start)
 	midnight := dateOf(start.In(r.cfg.Location)).end(r.cfg.Location)
 	return max(min(wait, midnight.Sub(now)+time.Second), 0)
+}
+
+// fresh reports whether snap's billing series are served at now: it
+// describes today and is no older than MaxAge.
+func (r *Refresher) fresh(snap *snapshot, now time.Time) bool {
+	return snap != nil && snap.day == dateOf(now.In(r.cfg.Location)) && now.Sub(snap.at) <= r.cfg.MaxAge
 }
 
 // todayDue reports whether today's refresh should run now, between two
@@ -374,6 +381,11 @@ func (r *Refresher) refreshToday(ctx context.Context) error {
 	day := dateOf(r.now().In(r.cfg.Location))
 	r.startDay(day) // loading the store is not part of the refresh's duration
 	start := r.now()
+	if d := dateOf(start.In(r.cfg.Location)); d != day {
+		// Loading the store ran past billing midnight: read the new day.
+		day = d
+		r.startDay(day)
+	}
 	r.todayStarted = start
 	asked := r.triggered.Swap(false)
 
@@ -532,7 +544,7 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 				// The new day is read and served: go on with what its
 				// month needs (yesterday now among the closed days)
 				// rather than wait an interval.
-				return r.readClosedDays(ctx)
+				return errors.Join(append(errs, r.readClosedDays(ctx))...)
 			}
 			return nil
 		}

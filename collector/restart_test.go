@@ -617,3 +617,52 @@ func TestTrigger(t *testing.T) {
 		return src.calls["2026-11-03"] == 1
 	}, 10*time.Second, time.Millisecond, "the trigger refreshes today, though the clock did not move")
 }
+
+// twoDays is one row on each of the 1st and 2nd of November.
+func twoDays() map[string][]fptapi.Bill {
+	return map[string][]fptapi.Bill{"2026-11-01": {row(setA, 1)}, "2026-11-02": {row(setA, 2)}}
+}
+
+// TestFailedNewDayRetriesSoon: when the first read of a new billing day
+// fails, no billing series are served (the snapshot is yesterday's), as
+// before a first success: the retry comes within a minute, not an interval.
+func TestFailedNewDayRetriesSoon(t *testing.T) {
+	loc := hcm(t)
+	e := newEnv(t, newStub(twoDays()), time.Date(2026, 11, 1, 23, 59, 0, 0, loc), nil)
+	require.NoError(t, e.r.Refresh(context.Background()))
+	e.clock.Set(time.Date(2026, 11, 2, 0, 0, 1, 0, loc))
+	e.src.setFailure(&failure{page: 1, err: errors.New("HTTP 503")})
+	require.Error(t, e.r.Refresh(context.Background()))
+	require.Empty(t, gatherBilling(t, e.c)["fptcloud_billing_cost_vnd"], "nothing billing is served")
+	assert.LessOrEqual(t, e.r.nextWait(e.r.todayStarted, e.clock.Now()), notReadyRetry)
+}
+
+// slowLoadStore holds nothing and takes a second of the clock per Load,
+// as a large month cache read at start does.
+type slowLoadStore struct {
+	failingStore
+	clock *fakeClock
+}
+
+func (s *slowLoadStore) Load(string) (store.Day, bool, error) {
+	s.clock.Add(time.Second)
+	return store.Day{}, false, nil
+}
+
+// TestStartJustBeforeMidnightReadsTheNewDay: a start whose month cache
+// loads until after billing midnight reads the new day, not the one that
+// has just ended (which nothing would serve).
+func TestStartJustBeforeMidnightReadsTheNewDay(t *testing.T) {
+	loc := hcm(t)
+	days := map[string][]fptapi.Bill{}
+	for d := 1; d <= 29; d++ {
+		days[fmt.Sprintf("2026-11-%02d", d)] = []fptapi.Bill{row(setA, float64(d))}
+	}
+	st := &slowLoadStore{failingStore: failingStore{freed: true}}
+	e := newEnv(t, newStub(days), time.Date(2026, 11, 28, 23, 59, 50, 0, loc), func(c *Config) { c.Store = st })
+	st.clock = e.clock
+	require.NoError(t, e.r.Refresh(context.Background()))
+	require.Equal(t, 29, e.clock.Now().In(loc).Day(), "the load ran past midnight")
+	assert.Equal(t, date{2026, 11, 29}, e.r.today.day, "the day read as today")
+	assert.NotEmpty(t, gatherBilling(t, e.c)["fptcloud_billing_cost_vnd"], "today's cost is served")
+}

@@ -37,7 +37,8 @@ func TestNextWaitRefreshesJustAfterBillingMidnight(t *testing.T) {
 			r, err := NewRefresher(Config{Source: newStub(nil), Location: hcm, RefreshInterval: tt.interval})
 			require.NoError(t, err)
 			if !tt.notReady {
-				r.state.Store(&state{snap: &snapshot{}})
+				// Served: the day the refresh read, as read at its end.
+				r.state.Store(&state{snap: &snapshot{day: dateOf(tt.start.In(hcm)), at: tt.end}})
 			}
 			// The machine's zone must not matter: pass UTC times.
 			assert.Equal(t, tt.want, r.nextWait(tt.start.UTC(), tt.end.UTC()))

@@ -359,6 +359,10 @@ var badValues = []struct {
 	{"ambiguous budget", []string{"--set", "token.value=x", "--set", "budgets.billingGroupDailyVND.a=5.000"}, "'5.000' does not match pattern"},
 	{"zero budget", []string{"--set", "token.value=x", "--set", "budgets.monthlyVND=0"}, "at '/budgets/monthlyVND': minimum: got 0, want 1"},
 	{"fractional number budget", []string{"--set", "token.value=x", "--set-json", "budgets.monthlyVND=1.5"}, "at '/budgets/monthlyVND': got number, want integer"},
+	// The exporter refuses these at start (a crash loop): the schema must too.
+	{"zero budget as a string", []string{"--set", "token.value=x", "--set-string", "budgets.dailyVND=0"}, "at '/budgets/dailyVND'"},
+	{"zero budget with a suffix", []string{"--set", "token.value=x", "--set-string", "budgets.monthlyVND=0tr"}, "at '/budgets/monthlyVND'"},
+	{"budget for an empty group name", []string{"--set", "token.value=x", "--set-json", `budgets.billingGroupDailyVND={"":"5tr"}`}, "invalid propertyName ''"},
 	{"bad release label", []string{"--set", "token.value=x", "--set", "kubePrometheusStackRelease=kube prometheus"}, "at '/kubePrometheusStackRelease': 'kube prometheus' does not match pattern"},
 	{"missing token", nil, "the exporter needs an FPT Cloud API token"},
 	{"two tokens", []string{"--set", "token.value=x", "--set", "token.existingSecret=s"}, "set only one of token.existingSecret and token.value"},
