@@ -17,17 +17,25 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 )
 
+// storeFixture starts a fake API with cfg, and returns it with a fresh
+// --storage.path and the flags of an exporter on both. The previous month
+// is read after the current one: left out, so that the counts are the
+// current month's.
+func storeFixture(t *testing.T, cfg fptapitest.Config) (*fptapitest.Server, string, []string) {
+	t.Helper()
+	fake := fptapitest.NewServer(cfg)
+	t.Cleanup(fake.Close)
+	t.Setenv(tokenEnv, fptapitest.DefaultToken)
+	dir := filepath.Join(t.TempDir(), "cache")
+	return fake, dir, []string{"--fpt.api-url=" + fake.URL, "--storage.path=" + dir, "--no-collector.previous-month",
+		"--fpt.rate-limit=1000", "--collector.refresh-interval=1h"}
+}
+
 // TestRestartWithStore runs the real exporter twice on one --storage.path:
 // the first run writes one private file per closed day, the second reads
 // no closed day from the API; SIGHUP refreshes at once and does not kill.
 func TestRestartWithStore(t *testing.T) {
-	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 200, LabelSets: 20})
-	t.Cleanup(fake.Close)
-	t.Setenv(tokenEnv, fptapitest.DefaultToken)
-	dir := filepath.Join(t.TempDir(), "cache")
-	// The previous month is read after the current one: left out, so that
-	// the counts below are the current month's.
-	args := []string{"--fpt.api-url=" + fake.URL, "--storage.path=" + dir, "--no-collector.previous-month", "--fpt.rate-limit=1000", "--collector.refresh-interval=1h"}
+	fake, dir, args := storeFixture(t, fptapitest.Config{RowsPerDay: 200, LabelSets: 20})
 	today := time.Now().In(mustHCM(t)).Day()
 
 	base, logs, stop := startExporter(t, args...)
@@ -103,11 +111,7 @@ func mustHCM(t *testing.T) *time.Location {
 // name, has FPT's days: the month cache written under Asia/Ho_Chi_Minh stays
 // valid, where another zone's days would be read again.
 func TestRestartUnderAnotherNameOfTheZone(t *testing.T) {
-	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 20, LabelSets: 5})
-	t.Cleanup(fake.Close)
-	t.Setenv(tokenEnv, fptapitest.DefaultToken)
-	dir := filepath.Join(t.TempDir(), "cache")
-	args := []string{"--fpt.api-url=" + fake.URL, "--storage.path=" + dir, "--no-collector.previous-month", "--fpt.rate-limit=1000", "--collector.refresh-interval=1h"}
+	_, _, args := storeFixture(t, fptapitest.Config{RowsPerDay: 20, LabelSets: 5})
 	closedDays := time.Now().In(mustHCM(t)).Day() - 1
 
 	base, _, stop := startExporter(t, append(args, "--fpt.timezone=Asia/Ho_Chi_Minh")...)

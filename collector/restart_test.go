@@ -207,28 +207,46 @@ func (p *pagingClock) Bills(ctx context.Context, day time.Time, f fptapi.Filter,
 	})
 }
 
+// novemberDays is rowsPerDay rows on each of November's first n days,
+// row i of day d costing d+i/100, and the sum of them all.
+func novemberDays(n, rowsPerDay int) (map[string][]fptapi.Bill, float64) {
+	days := make(map[string][]fptapi.Bill)
+	var total float64
+	for d := 1; d <= n; d++ {
+		var rows []fptapi.Bill
+		for i := range rowsPerDay {
+			rows = append(rows, row(setA, float64(d)+float64(i)/100))
+			total += float64(d) + float64(i)/100
+		}
+		days[fmt.Sprintf("2026-11-%02d", d)] = rows
+	}
+	return days, total
+}
+
+// pagesPerDay is the pages of each day in pagedRefresh, in pages of 2.
+const pagesPerDay = 10
+
+// pagedRefresh runs one refresh at start over November's first n days,
+// every page taking 10s of the clock, and records when each read of today
+// (the day named) began. It returns the sum of the n days too.
+func pagedRefresh(t *testing.T, n int, start time.Time, today string, edit func(*Config)) (*testEnv, *pagingClock, float64) {
+	t.Helper()
+	days, total := novemberDays(n, pagesPerDay*2)
+	src := newStub(days)
+	e := newEnv(t, src, start, edit)
+	pc := &pagingClock{stubSource: src, clock: e.clock, perPage: 10 * time.Second, today: today}
+	e.r.cfg.Source = pc
+	require.NoError(t, e.r.Refresh(context.Background()))
+	return e, pc, total
+}
+
 // TestTodayRefreshesDuringLongFill: a 27-day fill that takes 45 minutes of
 // API time does not hold today back: today is refreshed every interval in
 // between, within one page of schedule, and month-to-date ends up exact.
 func TestTodayRefreshesDuringLongFill(t *testing.T) {
 	loc := hcm(t)
-	const pagesPerDay = 10
-	days := make(map[string][]fptapi.Bill)
-	var wantMTD float64
-	for d := 1; d <= 28; d++ {
-		var rows []fptapi.Bill
-		for i := range pagesPerDay * 2 { // pages of 2
-			rows = append(rows, row(setA, float64(d)+float64(i)/100))
-			wantMTD += float64(d) + float64(i)/100
-		}
-		days[fmt.Sprintf("2026-11-%02d", d)] = rows
-	}
-	src := newStub(days)
 	start := time.Date(2026, 11, 28, 10, 0, 0, 0, loc)
-	e := newEnv(t, src, start, nil)
-	pc := &pagingClock{stubSource: src, clock: e.clock, perPage: 10 * time.Second, today: "2026-11-28"}
-	e.r.cfg.Source = pc
-	require.NoError(t, e.r.Refresh(context.Background()))
+	e, pc, wantMTD := pagedRefresh(t, 28, start, "2026-11-28", nil)
 
 	fill := e.clock.Now().Sub(start)
 	assert.GreaterOrEqual(t, fill, 45*time.Minute)
@@ -251,22 +269,10 @@ func TestTodayRefreshesDuringLongFill(t *testing.T) {
 // today does, instead of one page per refresh of today.
 func TestSlowTodayLeavesTheMonthItsShare(t *testing.T) {
 	loc := hcm(t)
-	const pagesPerDay, closedDays = 10, 3
-	days := make(map[string][]fptapi.Bill)
-	for d := 1; d <= closedDays+1; d++ {
-		var rows []fptapi.Bill
-		for i := range pagesPerDay * 2 { // pages of 2
-			rows = append(rows, row(setA, float64(d)+float64(i)/100))
-		}
-		days[fmt.Sprintf("2026-11-%02d", d)] = rows
-	}
-	src := newStub(days)
+	const closedDays = 3
 	start := time.Date(2026, 11, closedDays+1, 10, 0, 0, 0, loc)
 	// Today's 10 pages take 100s of API time, the interval is 60s.
-	e := newEnv(t, src, start, func(c *Config) { c.RefreshInterval = time.Minute })
-	pc := &pagingClock{stubSource: src, clock: e.clock, perPage: 10 * time.Second, today: start.Format(time.DateOnly)}
-	e.r.cfg.Source = pc
-	require.NoError(t, e.r.Refresh(context.Background()))
+	e, pc, _ := pagedRefresh(t, closedDays+1, start, start.Format(time.DateOnly), func(c *Config) { c.RefreshInterval = time.Minute })
 
 	// The first read of today, then one after each 10 closed pages at most.
 	assert.LessOrEqual(t, len(pc.todayRuns), 1+closedDays+1, "refreshes of today while %d closed days were read", closedDays)
@@ -281,22 +287,9 @@ func TestSlowTodayLeavesTheMonthItsShare(t *testing.T) {
 // before they expire.
 func TestSlowTodayNeverExpires(t *testing.T) {
 	loc := hcm(t)
-	const pagesPerDay = 10
-	days := make(map[string][]fptapi.Bill)
-	for d := 1; d <= 4; d++ {
-		var rows []fptapi.Bill
-		for i := range pagesPerDay * 2 { // pages of 2
-			rows = append(rows, row(setA, float64(d)+float64(i)/100))
-		}
-		days[fmt.Sprintf("2026-11-%02d", d)] = rows
-	}
-	src := newStub(days)
 	start := time.Date(2026, 11, 4, 10, 0, 0, 0, loc)
 	// Today takes 100s to read; its data expire 180s after it is read.
-	e := newEnv(t, src, start, func(c *Config) { c.RefreshInterval, c.MaxAge = time.Minute, 3*time.Minute })
-	pc := &pagingClock{stubSource: src, clock: e.clock, perPage: 10 * time.Second, today: "2026-11-04"}
-	e.r.cfg.Source = pc
-	require.NoError(t, e.r.Refresh(context.Background()))
+	_, pc, _ := pagedRefresh(t, 4, start, "2026-11-04", func(c *Config) { c.RefreshInterval, c.MaxAge = time.Minute, 3*time.Minute })
 
 	require.Greater(t, len(pc.todayRuns), 2)
 	for i := 1; i < len(pc.todayRuns); i++ {
@@ -311,21 +304,8 @@ func TestSlowTodayNeverExpires(t *testing.T) {
 // series are served.
 func TestMidnightDuringClosedDaysRefreshesToday(t *testing.T) {
 	loc := hcm(t)
-	const pagesPerDay = 10
-	days := make(map[string][]fptapi.Bill)
-	for d := 1; d <= 11; d++ {
-		var rows []fptapi.Bill
-		for range pagesPerDay * 2 { // pages of 2
-			rows = append(rows, row(setA, float64(d)))
-		}
-		days[fmt.Sprintf("2026-11-%02d", d)] = rows
-	}
-	src := newStub(days)
 	start := time.Date(2026, 11, 10, 23, 58, 0, 0, loc)
-	e := newEnv(t, src, start, nil)
-	pc := &pagingClock{stubSource: src, clock: e.clock, perPage: 10 * time.Second, today: "2026-11-11"}
-	e.r.cfg.Source = pc
-	require.NoError(t, e.r.Refresh(context.Background()))
+	e, pc, wantMTD := pagedRefresh(t, 11, start, "2026-11-11", nil)
 	midnight := time.Date(2026, 11, 11, 0, 0, 0, 0, loc)
 	require.NotEmpty(t, pc.todayRuns, "the 11th was never read during the fill (clock at %s)", e.clock.Now())
 	assert.LessOrEqual(t, pc.todayRuns[0].Sub(midnight), pc.perPage, "the 11th was first read at %s", pc.todayRuns[0])
@@ -336,7 +316,7 @@ func TestMidnightDuringClosedDaysRefreshesToday(t *testing.T) {
 	got := gatherBilling(t, e.c)["fptcloud_billing_month_to_date_cost_vnd"]
 	require.Len(t, got, 1)
 	for _, v := range got {
-		assert.InDelta(t, float64(pagesPerDay*2*(1+2+3+4+5+6+7+8+9+10+11)), v, 1e-6)
+		assert.InDelta(t, wantMTD, v, 1e-6)
 	}
 }
 
@@ -618,17 +598,13 @@ func TestTrigger(t *testing.T) {
 	}, 10*time.Second, time.Millisecond, "the trigger refreshes today, though the clock did not move")
 }
 
-// twoDays is one row on each of the 1st and 2nd of November.
-func twoDays() map[string][]fptapi.Bill {
-	return map[string][]fptapi.Bill{"2026-11-01": {row(setA, 1)}, "2026-11-02": {row(setA, 2)}}
-}
-
 // TestFailedNewDayRetriesSoon: when the first read of a new billing day
 // fails, no billing series are served (the snapshot is yesterday's), as
 // before a first success: the retry comes within a minute, not an interval.
 func TestFailedNewDayRetriesSoon(t *testing.T) {
 	loc := hcm(t)
-	e := newEnv(t, newStub(twoDays()), time.Date(2026, 11, 1, 23, 59, 0, 0, loc), nil)
+	days, _ := novemberDays(2, 1)
+	e := newEnv(t, newStub(days), time.Date(2026, 11, 1, 23, 59, 0, 0, loc), nil)
 	require.NoError(t, e.r.Refresh(context.Background()))
 	e.clock.Set(time.Date(2026, 11, 2, 0, 0, 1, 0, loc))
 	e.src.setFailure(&failure{page: 1, err: errors.New("HTTP 503")})
@@ -654,10 +630,7 @@ func (s *slowLoadStore) Load(string) (store.Day, bool, error) {
 // has just ended (which nothing would serve).
 func TestStartJustBeforeMidnightReadsTheNewDay(t *testing.T) {
 	loc := hcm(t)
-	days := map[string][]fptapi.Bill{}
-	for d := 1; d <= 29; d++ {
-		days[fmt.Sprintf("2026-11-%02d", d)] = []fptapi.Bill{row(setA, float64(d))}
-	}
+	days, _ := novemberDays(29, 1)
 	st := &slowLoadStore{failingStore: failingStore{freed: true}}
 	e := newEnv(t, newStub(days), time.Date(2026, 11, 28, 23, 59, 50, 0, loc), func(c *Config) { c.Store = st })
 	st.clock = e.clock
