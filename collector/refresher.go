@@ -195,11 +195,12 @@ type Refresher struct {
 	cache         monthCache
 	previous      previousMonth
 	today         today
-	todayStarted  time.Time // when the last refresh of today started
-	todayEnded    time.Time // and when it ended
-	storeFailing  bool      // the last write to the store failed, and that was logged
-	storeFailures uint64    // failed writes to the store since start
-	todaySlow     bool      // reading today took longer than the interval, and that was logged
+	todayStarted  time.Time  // when the last refresh of today started
+	todayEnded    time.Time  // and when it ended
+	storeFailing  bool       // the last write to the store failed, and that was logged
+	storeFailures uint64     // failed writes to the store since start
+	unsaved       *store.Day // the last day whose write failed, written again at each refresh
+	todaySlow     bool       // reading today took longer than the interval, and that was logged
 
 	state atomic.Pointer[state]
 }
@@ -370,6 +371,7 @@ var errDayChanged = errors.New("billing day changed")
 func (r *Refresher) Refresh(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.retrySave()
 	if err := r.refreshToday(ctx); err != nil {
 		return err
 	}
@@ -744,9 +746,26 @@ func (r *Refresher) save(d date, cost dayCost, res *resourceCosts, readAt time.T
 	if r.cfg.Store == nil {
 		return
 	}
-	err := r.cfg.Store.Save(toStore(d, cost, res, readAt, final))
+	day := toStore(d, cost, res, readAt, final)
+	r.noteSave(day, r.cfg.Store.Save(day))
+}
+
+// retrySave writes again the last day whose write failed, so that a volume
+// fixed shows in fptcloud_exporter_storage_ok within a refresh, not at the
+// next closed day (up to a day later). r.mu is held.
+func (r *Refresher) retrySave() {
+	if r.unsaved != nil {
+		r.noteSave(*r.unsaved, r.cfg.Store.Save(*r.unsaved))
+	}
+}
+
+// noteSave records the outcome of a write of day to the store. r.mu is held.
+func (r *Refresher) noteSave(day store.Day, err error) {
 	if err != nil {
 		r.storeFailures++
+		r.unsaved = &day
+	} else if r.unsaved != nil && r.unsaved.Date == day.Date {
+		r.unsaved = nil // written, or overwritten by a newer read of the day
 	}
 	switch {
 	case err != nil && !r.storeFailing:

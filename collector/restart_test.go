@@ -572,6 +572,22 @@ func TestStorageMetrics(t *testing.T) {
 		check(t, e.c, "1", "2")
 		assert.Contains(t, e.logs.String(), "writing the month cache works again")
 	})
+	t.Run("freed with no day to write", func(t *testing.T) {
+		fs := &failingStore{}
+		e := newEnv(t, newStub(knownDataset()), start, func(c *Config) { c.Store = fs })
+		require.NoError(t, e.r.Refresh(context.Background()))
+		check(t, e.c, "0", "2")
+		require.NoError(t, e.r.Refresh(context.Background()))
+		check(t, e.c, "0", "3") // the last failed day is written again, and fails
+
+		// Same day, every closed day in: only the retry writes, and the
+		// gauge is 1 again after one refresh, not at the next closed day.
+		fs.freed = true
+		require.NoError(t, e.r.Refresh(context.Background()))
+		check(t, e.c, "1", "3")
+		require.NoError(t, e.r.Refresh(context.Background()))
+		assert.Equal(t, 4, fs.saves, "nothing left to write again")
+	})
 }
 
 func TestStoreGivenAndUnusable(t *testing.T) {
