@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -311,87 +310,49 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	wantCost, wantMTD := expectedSums(t, fake, from, to)
 
-	for _, rel := range prometheusReleases() {
-		t.Run(rel.name, func(t *testing.T) {
-			promtool, prometheus := rel.find(t)
+	testhelp.ForEachPrometheus(t, func(t *testing.T, look func(string) string) {
+		promtool, prometheus := look("promtool"), look("prometheus")
 
-			// promtool check metrics lints one scrape, where a series has
-			// one sample: it is given one day of the file.
-			check := exec.CommandContext(t.Context(), promtool, "check", "metrics")
-			check.Stdin = strings.NewReader(oneDay(mustRead(t, file), nextDay(to).Unix()-1))
-			out, err := check.CombinedOutput()
-			require.NoError(t, err, "promtool check metrics:\n%s", out)
-			assert.Empty(t, strings.TrimSpace(string(out)), "promtool check metrics finds nothing to say")
+		// promtool check metrics lints one scrape, where a series has
+		// one sample: it is given one day of the file.
+		check := exec.CommandContext(t.Context(), promtool, "check", "metrics")
+		check.Stdin = strings.NewReader(oneDay(mustRead(t, file), nextDay(to).Unix()-1))
+		out, err := check.CombinedOutput()
+		require.NoError(t, err, "promtool check metrics:\n%s", out)
+		assert.Empty(t, strings.TrimSpace(string(out)), "promtool check metrics finds nothing to say")
 
-			data := t.TempDir()
-			out, err = exec.CommandContext(t.Context(), promtool, "tsdb", "create-blocks-from", "openmetrics",
-				"--max-block-duration=720h", file, data).CombinedOutput()
-			require.NoError(t, err, "promtool tsdb create-blocks-from openmetrics:\n%s", out)
+		data := t.TempDir()
+		out, err = exec.CommandContext(t.Context(), promtool, "tsdb", "create-blocks-from", "openmetrics",
+			"--max-block-duration=720h", file, data).CombinedOutput()
+		require.NoError(t, err, "promtool tsdb create-blocks-from openmetrics:\n%s", out)
 
-			base := startPrometheus(t, prometheus, data)
-			for d := from; !d.After(to); d = nextDay(d) {
-				ts := nextDay(d).Unix() - 1
-				assertQuery(t, base, "fptcloud_billing_cost_vnd", ts, wantCost)
-				assertQuery(t, base, "fptcloud_billing_month_to_date_cost_vnd", ts, wantMTD)
+		base := startPrometheus(t, prometheus, data)
+		for d := from; !d.After(to); d = nextDay(d) {
+			ts := nextDay(d).Unix() - 1
+			assertQuery(t, base, "fptcloud_billing_cost_vnd", ts, wantCost)
+			assertQuery(t, base, "fptcloud_billing_month_to_date_cost_vnd", ts, wantMTD)
+		}
+
+		queries, err := dashboards.Queries("5m")
+		require.NoError(t, err)
+		panels := 0
+		for _, q := range queries {
+			// Month panels that need only what a backfill holds: not
+			// the budget (a flag of the running exporter) nor the spend
+			// rate (a change within the hour; a backfill has one
+			// sample a day), nor the top resources (not backfilled).
+			if !strings.Contains(q.Expr, "month_to_date") || strings.Contains(q.Expr, "budget") || strings.Contains(q.Expr, "delta(") ||
+				strings.Contains(q.Expr, "resource_") {
+				continue
 			}
-
-			queries, err := dashboards.Queries("5m")
-			require.NoError(t, err)
-			panels := 0
-			for _, q := range queries {
-				// Month panels that need only what a backfill holds: not
-				// the budget (a flag of the running exporter) nor the spend
-				// rate (a change within the hour; a backfill has one
-				// sample a day), nor the top resources (not backfilled).
-				if !strings.Contains(q.Expr, "month_to_date") || strings.Contains(q.Expr, "budget") || strings.Contains(q.Expr, "delta(") ||
-					strings.Contains(q.Expr, "resource_") {
-					continue
-				}
-				panels++
-				for _, ts := range []int64{nextDay(from).Unix() - 1, nextDay(to).Unix() - 1, nextDay(to).Unix() + 60} {
-					res := query(t, base, q.Expr, ts)
-					assert.NotEmpty(t, res, "panel %q, %s at %s", q.Panel, q.Expr, time.Unix(ts, 0).In(loc))
-				}
+			panels++
+			for _, ts := range []int64{nextDay(from).Unix() - 1, nextDay(to).Unix() - 1, nextDay(to).Unix() + 60} {
+				res := query(t, base, q.Expr, ts)
+				assert.NotEmpty(t, res, "panel %q, %s at %s", q.Panel, q.Expr, time.Unix(ts, 0).In(loc))
 			}
-			assert.GreaterOrEqual(t, panels, 7, "month panels checked")
-		})
-	}
-}
-
-// prometheusRelease finds the promtool and prometheus binaries of one
-// Prometheus release, or skips (fails when CI is set) without them.
-type prometheusRelease struct {
-	name string
-	find func(t *testing.T) (promtool, prometheus string)
-}
-
-func prometheusReleases() []prometheusRelease {
-	return []prometheusRelease{
-		{"prometheus2", func(t *testing.T) (string, string) {
-			t.Helper()
-			promtool, err1 := exec.LookPath("promtool")
-			prometheus, err2 := exec.LookPath("prometheus")
-			if err := errors.Join(err1, err2); err != nil {
-				testhelp.SkipOrFail(t, "promtool and prometheus are not on PATH (Debian: apt-get install prometheus): "+err.Error())
-			}
-			return promtool, prometheus
-		}},
-		{"prometheus" + testhelp.Prometheus3Version, func(t *testing.T) (string, string) {
-			t.Helper()
-			dir := testhelp.Prometheus3Dir()
-			promtool, prometheus := filepath.Join(dir, "promtool"), filepath.Join(dir, "prometheus")
-			for _, bin := range []string{promtool, prometheus} {
-				if _, err := os.Stat(bin); err != nil {
-					msg := "Prometheus " + testhelp.Prometheus3Version + " is not built in " + dir + " (.ci/run builds it; FPTCLOUD_PROMETHEUS3_DIR names another directory)"
-					if os.Getenv("FPTCLOUD_PROMETHEUS3_DIR") == "" {
-						t.Skip(msg)
-					}
-					testhelp.SkipOrFail(t, msg)
-				}
-			}
-			return promtool, prometheus
-		}},
-	}
+		}
+		assert.GreaterOrEqual(t, panels, 7, "month panels checked")
+	})
 }
 
 // oneDay keeps the comments of an OpenMetrics text and its samples at ts.
@@ -417,22 +378,12 @@ func mustRead(t *testing.T, path string) string {
 // 127.0.0.1, and returns its base URL once it is ready.
 func startPrometheus(t *testing.T, bin, data string) string {
 	t.Helper()
-	config := filepath.Join(t.TempDir(), "prometheus.yml")
+	dir := t.TempDir()
+	config := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(config, []byte("global:\n  scrape_interval: 1m\n"), 0o600))
 	addr := testhelp.FreeAddr(t)
-	logs := &testhelp.SyncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "--config.file="+config, "--storage.tsdb.path="+data,
+	testhelp.StartProcess(t, dir, "prometheus", bin, "--config.file="+config, "--storage.tsdb.path="+data,
 		"--web.listen-address="+addr, "--storage.tsdb.retention.time=100y")
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", logs.String())
-		}
-	})
 	base := "http://" + addr
 	waitFor(t, base+"/-/ready", http.StatusOK, 60*time.Second)
 	return base

@@ -67,7 +67,8 @@ func TestEndToEnd(t *testing.T) {
 	// may take minutes, which says nothing about the servers.
 	exporter := buildExporter(t, t.TempDir())
 
-	forEachPrometheus(t, "prometheus", func(t *testing.T, promBin string) {
+	testhelp.ForEachPrometheus(t, func(t *testing.T, look func(string) string) {
+		promBin := look("prometheus")
 		s := startStack(t, exporter, promBin, amBin)
 		t.Run("exporter exposes every contract metric", s.checkContractMetrics)
 		t.Run("every dashboard query returns data with All", s.checkDashboardQueries)

@@ -81,7 +81,8 @@ func runPromtool(t *testing.T, promtool string, args ...string) string {
 }
 
 func TestPromtoolCheckRules(t *testing.T) {
-	forEachPrometheus(t, "promtool", func(t *testing.T, promtool string) {
+	testhelp.ForEachPrometheus(t, func(t *testing.T, look func(string) string) {
+		promtool := look("promtool")
 		t.Log(promtoolVersion(t, promtool))
 		out := runPromtool(t, promtool, append([]string{"check", "rules"}, RuleFiles...)...)
 		assert.NotContains(t, out, "FAILED")
@@ -112,7 +113,8 @@ func TestAlertmanagerExampleConfig(t *testing.T) {
 }
 
 func TestPromtoolUnitTests(t *testing.T) {
-	forEachPrometheus(t, "promtool", func(t *testing.T, promtool string) {
+	testhelp.ForEachPrometheus(t, func(t *testing.T, look func(string) string) {
+		promtool := look("promtool")
 		t.Log(promtoolVersion(t, promtool))
 		for _, file := range unitTestFiles(t) {
 			t.Run(filepath.Base(file), func(t *testing.T) {
@@ -202,4 +204,12 @@ func TestContractListHasNoDuplicates(t *testing.T) {
 	sorted := slices.Clone(contractMetrics)
 	slices.Sort(sorted)
 	assert.Len(t, slices.Compact(slices.Clone(sorted)), len(sorted))
+}
+
+// promtoolVersion is the first line of promtool --version, for messages.
+func promtoolVersion(t *testing.T, promtool string) string {
+	t.Helper()
+	out, _ := exec.CommandContext(t.Context(), promtool, "--version").CombinedOutput()
+	first, _, _ := strings.Cut(string(out), "\n")
+	return first
 }

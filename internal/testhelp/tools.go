@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +34,36 @@ func LookDebian(t testing.TB, name, pkg string) string {
 		SkipOrFail(t, name+" not found on PATH: install Debian's "+pkg+" package (apt-get install "+pkg+")")
 	}
 	return path
+}
+
+// ForEachPrometheus runs f as a subtest for Debian's Prometheus 2 and for
+// Prometheus 3, with look, which finds a binary of that release (prometheus
+// or promtool). A missing binary skips its subtest, saying how to get it,
+// or fails it when CI is set.
+func ForEachPrometheus(t *testing.T, f func(t *testing.T, look func(name string) string)) {
+	t.Helper()
+	t.Run("prometheus2", func(t *testing.T) {
+		f(t, func(name string) string { return LookDebian(t, name, "prometheus") })
+	})
+	t.Run("prometheus3", func(t *testing.T) {
+		f(t, func(name string) string { return lookPrometheus3(t, name) })
+	})
+}
+
+// lookPrometheus3 finds a binary of Prometheus 3 in Prometheus3Dir, and
+// checks that it is that release, not a stray 2.x.
+func lookPrometheus3(t *testing.T, name string) string {
+	t.Helper()
+	bin := filepath.Join(Prometheus3Dir(), name)
+	if _, err := os.Stat(bin); err != nil {
+		SkipOrFail(t, "Prometheus "+Prometheus3Version+" "+name+" not found at "+bin+
+			": build it with deploy/tools/install.sh (or set FPTCLOUD_PROMETHEUS3_DIR)")
+	}
+	out, err := exec.CommandContext(t.Context(), bin, "--version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "version "+Prometheus3Version) {
+		t.Fatalf("%s --version: want version %s, got %v:\n%s", bin, Prometheus3Version, err, out)
+	}
+	return bin
 }
 
 // ToolsCache is where deploy/tools/install.sh builds the tools, one directory
