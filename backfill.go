@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/google/renameio/v2"
+	"github.com/prometheus/common/model"
 	"golang.org/x/term"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
@@ -80,7 +80,7 @@ func runBackfill(ctx context.Context, f *flags, s *settings, stdout, stderr io.W
 	bf := &backfiller{
 		src:      client,
 		loc:      s.location,
-		filters:  s.filters, // collector.DayCosts queries each distinct filter once
+		filters:  s.filters,
 		store:    monthCache,
 		logger:   logger,
 		progress: newProgress(stderr),
@@ -134,10 +134,6 @@ func startOfMonth(day time.Time) time.Time {
 	return time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, day.Location())
 }
 
-// labelNameRE is Prometheus' classic label name syntax, which every
-// Prometheus release accepts.
-var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-
 // labelPair is one label of an exposed series.
 type labelPair struct{ name, value string }
 
@@ -150,9 +146,10 @@ func parseExtraLabels(args []string) ([]labelPair, error) {
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("--label: %q is not NAME=VALUE", a)
-		case !labelNameRE.MatchString(name) || strings.HasPrefix(name, "__"):
+		// The classic label name syntax, which every Prometheus release accepts.
+		case !model.LegacyValidation.IsValidLabelName(name) || strings.HasPrefix(name, "__"):
 			return nil, fmt.Errorf("--label: %q is not a label name (letters, digits and _, not starting with a digit or __)", name)
-		case slices.Contains(billingLabelNames, name):
+		case slices.Contains(collector.BillingLabels(), name):
 			return nil, fmt.Errorf("--label: %q is a label of the billing series themselves", name)
 		case slices.ContainsFunc(out, func(p labelPair) bool { return p.name == name }):
 			return nil, fmt.Errorf("--label: %q given twice", name)
@@ -161,9 +158,6 @@ func parseExtraLabels(args []string) ([]labelPair, error) {
 	}
 	return out, nil
 }
-
-// billingLabelNames are the labels of the exporter's billing series.
-var billingLabelNames = []string{"billing_group", "service", "tag", "vpc_id", "vpc_name"}
 
 // dayStore is what the backfill needs of the exporter's month cache.
 type dayStore interface {
@@ -267,7 +261,7 @@ func (b *backfiller) readDay(ctx context.Context, d time.Time) (store.Day, error
 type seriesKey struct{ billingGroup, service, tag, vpcID, vpcName string }
 
 func (k seriesKey) values() []string {
-	return []string{k.billingGroup, k.service, k.tag, k.vpcID, k.vpcName} // order of billingLabelNames
+	return []string{k.billingGroup, k.service, k.tag, k.vpcID, k.vpcName} // order of collector.BillingLabels
 }
 
 // point is one day of one series.
@@ -362,11 +356,12 @@ func (h *history) writeOpenMetrics(w io.Writer, extra []labelPair) error {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b seriesKey) int { return slices.Compare(a.values(), b.values()) })
+	names := collector.BillingLabels()
 	labels := make([]string, len(keys))
 	for i, k := range keys {
 		pairs := slices.Clone(extra)
 		for j, v := range k.values() {
-			pairs = append(pairs, labelPair{billingLabelNames[j], v})
+			pairs = append(pairs, labelPair{names[j], v})
 		}
 		labels[i] = formatLabels(pairs)
 	}

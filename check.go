@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -60,7 +61,7 @@ type checkReport struct {
 	CostVND            float64             `json:"cost_vnd"`
 	CostByService      map[string]float64  `json:"cost_by_service_vnd"`
 	CostByBillingGroup map[string]float64  `json:"cost_by_billing_group_vnd"`
-	LabelValues        map[string][]string `json:"label_values"` // per exporter label, the first values seen
+	LabelValues        map[string][]string `json:"label_values"` // per API field the exporter labels by, the first values seen
 	BillingGroups      []checkBillingGroup `json:"billing_groups"`
 	Warnings           []string            `json:"warnings"`
 }
@@ -139,11 +140,7 @@ func check(ctx context.Context, s *settings, now time.Time) *checkReport {
 
 	seen := newLabelValues()
 	r.AllPagesRead = true
-	filters := s.filters
-	if len(filters) == 0 {
-		filters = []fptapi.Filter{{}}
-	}
-	for _, filter := range filters {
+	for _, filter := range collector.QueryFilters(s.filters) {
 		if billsRequests.Load() >= checkMaxBillsRequests {
 			r.AllPagesRead = false
 			break
@@ -197,14 +194,9 @@ var errUnknownName = errors.New("names no billing group or config of the account
 // unknown filter fails the check; an unknown budget group is a warning, as
 // its alert can never fire.
 func (r *checkReport) checkNames(s *settings, groups []fptapi.BillingGroup, seen *labelValues) error {
-	knownGroups := maps.Clone(seen.sets["billing_group_name"])
-	knownConfigs := maps.Clone(seen.sets["billing_config_name"])
-	if knownGroups == nil {
-		knownGroups = map[string]struct{}{}
-	}
-	if knownConfigs == nil {
-		knownConfigs = map[string]struct{}{}
-	}
+	knownGroups, knownConfigs := map[string]struct{}{}, map[string]struct{}{}
+	maps.Copy(knownGroups, seen.sets["billing_group_name"])
+	maps.Copy(knownConfigs, seen.sets["billing_config_name"])
 	for _, g := range groups {
 		knownGroups[g.Name] = struct{}{}
 		for _, c := range g.ConfigNames {
@@ -248,8 +240,9 @@ func (r *checkReport) checkNames(s *settings, groups []fptapi.BillingGroup, seen
 // didYouMean suggests the known name that differs from name only in case,
 // spaces or Vietnamese diacritics ("Khoi Cong nghe" for "Khối Công nghệ").
 func didYouMean(name string, known map[string]struct{}) string {
+	folded := foldName(name)
 	for _, k := range slices.Sorted(maps.Keys(known)) {
-		if foldName(k) == foldName(name) {
+		if foldName(k) == folded {
 			return fmt.Sprintf(" (did you mean %q?)", k)
 		}
 	}
@@ -288,8 +281,9 @@ type labelValues struct {
 	negative   int
 }
 
-// checkLabels are the exporter's billing labels, and billing_config_name
-// (what --fpt.billing-config filters on), with the row field each comes from.
+// checkLabels are the API fields the exporter's billing labels come from,
+// and billing_config_name (what --fpt.billing-config filters on), with the
+// row field of each.
 var checkLabels = []struct {
 	name  string
 	value func(*fptapi.Bill) string
@@ -461,13 +455,7 @@ func writeCosts(b *strings.Builder, title string, costs map[string]float64) {
 	fmt.Fprintf(b, "  %s:\n", title)
 	// Largest first: the lines a reader looks for.
 	keys := slices.SortedFunc(maps.Keys(costs), func(x, y string) int {
-		if costs[x] != costs[y] {
-			if costs[x] > costs[y] {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(x, y)
+		return cmp.Or(cmp.Compare(costs[y], costs[x]), strings.Compare(x, y))
 	})
 	for _, k := range keys {
 		fmt.Fprintf(b, "    %-28q %18s VND\n", k, formatVND(costs[k]))

@@ -33,11 +33,10 @@ const billingTimezone = "Asia/Ho_Chi_Minh"
 // when FPT Cloud's billing days do: valid, but the sums are then not FPT's
 // days.
 func timezoneWarning(loc *time.Location, now time.Time) string {
-	at, differs := offsetDiffers(loc, now)
+	at, billing, differs := offsetDiffers(loc, now)
 	if !differs {
 		return ""
 	}
-	billing, _ := time.LoadLocation(billingTimezone) // loads: offsetDiffers did
 	return fmt.Sprintf("--fpt.timezone=%s is not FPT Cloud's billing zone %s: billing days and months will start at another hour than FPT's (UTC%s, not UTC%s)",
 		loc, billingTimezone, at.In(loc).Format("-07:00"), at.In(billing).Format("-07:00"))
 }
@@ -46,7 +45,7 @@ func timezoneWarning(loc *time.Location, now time.Time) string {
 // any zone whose days are FPT's (Asia/Saigon, the old name, or Asia/Bangkok),
 // so that moving between such names keeps the month cache.
 func storeTimeZone(loc *time.Location, now time.Time) string {
-	if _, differs := offsetDiffers(loc, now); differs {
+	if _, _, differs := offsetDiffers(loc, now); differs {
 		return loc.String()
 	}
 	return billingTimezone
@@ -54,19 +53,19 @@ func storeTimeZone(loc *time.Location, now time.Time) string {
 
 // offsetDiffers reports the first instant, of now and the same time in each
 // month of the year after (for summer time), when loc's UTC offset is not
-// the billing zone's.
-func offsetDiffers(loc *time.Location, now time.Time) (time.Time, bool) {
+// that of billing, the billing zone.
+func offsetDiffers(loc *time.Location, now time.Time) (at time.Time, billing *time.Location, differs bool) {
 	billing, err := time.LoadLocation(billingTimezone)
 	if err != nil { // embedded through time/tzdata: cannot happen
-		return time.Time{}, loc.String() != billingTimezone
+		return now, time.UTC, loc.String() != billingTimezone
 	}
 	for m := range 13 {
 		t := now.AddDate(0, m, 0)
 		if offsetOf(t.In(loc)) != offsetOf(t.In(billing)) {
-			return t, true
+			return t, billing, true
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, billing, false
 }
 
 func offsetOf(t time.Time) int {
@@ -310,8 +309,8 @@ func buildFilters(serviceTypes, billingGroups, billingConfigs []string) ([]fptap
 		}
 		return values
 	}
-	// A value given twice is one filter: every user of the filters (the
-	// refresher, check, backfill, the store's identity) queries it once.
+	// A value given twice is one filter: the refresher, check and backfill
+	// query it once, and the store's identity lists it once.
 	var filters []fptapi.Filter
 	for _, s := range orAll(serviceTypes) {
 		for _, g := range orAll(billingGroups) {

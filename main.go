@@ -471,8 +471,7 @@ func openStore(f *flags, s *settings, logger log.Logger) (st collector.DayStore,
 	}
 	filters := make([]string, 0, len(s.filters))
 	for _, q := range s.filters {
-		filters = append(filters, fmt.Sprintf("service_type=%q billing_group_name=%q billing_config_name=%q",
-			q.ServiceType, q.BillingGroupName, q.BillingConfigName))
+		filters = append(filters, q.String())
 	}
 	apiURL := s.apiURL
 	if *f.demo {

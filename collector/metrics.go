@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -8,6 +10,10 @@ import (
 // Label names of the billing series, in sorted order: the label pairs built
 // below are handed to the registry as they are, and it expects them sorted.
 var billingLabels = []string{"billing_group", "service", "tag", "vpc_id", "vpc_name"}
+
+// BillingLabels are the labels of the billing series, in the order of their
+// values in each sample.
+func BillingLabels() []string { return slices.Clone(billingLabels) }
 
 // Label names of the per-resource series, sorted likewise: the billing
 // labels, resource_id (infra_id) and resource_name (name).
@@ -110,8 +116,10 @@ func MetricNames() []string {
 	return names
 }
 
-// metric is a descriptor with its name, which prometheus.Desc does not
-// expose: allDescs then gives both what Describe sends and MetricNames.
+// metric is a descriptor with its name, help and labels, which
+// prometheus.Desc does not expose: allDescs then gives both what Describe
+// sends and MetricNames, and APIRequestCounter builds its CounterVec from
+// the same.
 type metric struct {
 	name, help string
 	labels     []string
@@ -135,7 +143,7 @@ var allDescs = []metric{
 }
 
 // gauge is an immutable, prebuilt gauge sample. It is a leaner form of
-// prometheus.MustNewConstMetric for the snapshot: the eight metrics of a
+// prometheus.MustNewConstMetric for the snapshot: the billing metrics of a
 // label set share one label-pair slice (a const metric builds its own), and
 // the dto.Gauge is built once per refresh rather than on every scrape. The
 // registry treats a written dto.Metric's parts as immutable, so sharing them

@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"cmp"
 	"math/bits"
 	"slices"
 	"time"
@@ -22,8 +21,8 @@ type monthCache struct {
 	// The same per resource, when top resources are on.
 	finalRes   *resourceCosts
 	pendingRes map[int]*resourceCosts
-	seen       uint64       // bit d set: day d was seen with rows
-	failed     map[int]bool // days whose last read failed
+	seen       uint64 // bit d set: day d was seen with rows
+	failed     uint64 // bit d set: day d's last read failed
 	// latest is the last closed day stored: yesterday's cost, once
 	// yesterday is in.
 	latestDay  int
@@ -37,7 +36,7 @@ func (c *monthCache) forDay(today date) bool {
 	fresh := false
 	if c.year != today.year || c.month != today.month || c.finalDays>>today.day != 0 || c.final == nil {
 		*c = monthCache{year: today.year, month: today.month, final: make(dayCost),
-			pending: make(map[int]dayCost), pendingRes: make(map[int]*resourceCosts), failed: make(map[int]bool)}
+			pending: make(map[int]dayCost), pendingRes: make(map[int]*resourceCosts)}
 		fresh = true
 	}
 	for d := range c.pending {
@@ -61,7 +60,7 @@ func (c *monthCache) has(day int) bool {
 
 // store keeps a closed day's costs; res is nil when top resources are off.
 func (c *monthCache) store(day int, cost dayCost, res *resourceCosts, final bool) {
-	delete(c.failed, day)
+	c.failed &^= 1 << day
 	if day >= c.latestDay {
 		c.latestDay, c.latestCost = day, cost
 	}
@@ -148,10 +147,11 @@ func (c *monthCache) closedResources() []*resourceCosts {
 // failedDays lists the days whose last read failed, in order.
 func (c *monthCache) failedDays() []date {
 	var out []date
-	for d := range c.failed {
-		out = append(out, date{c.year, c.month, d})
+	for d := 1; d < 32; d++ {
+		if c.failed&(1<<d) != 0 {
+			out = append(out, date{c.year, c.month, d})
+		}
 	}
-	slices.SortFunc(out, func(a, b date) int { return cmp.Compare(a.day, b.day) })
 	return out
 }
 

@@ -256,7 +256,7 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 	if r.logger == nil {
 		r.logger = log.NewNopLogger()
 	}
-	r.filters = queryFilters(cfg.Filters)
+	r.filters = QueryFilters(cfg.Filters)
 	r.state.Store(&state{})
 	return r, nil
 }
@@ -555,7 +555,7 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if err != nil {
-			r.cache.failed[d] = true
+			r.cache.failed |= 1 << d
 			next := r.progress() // a failed read changes no series
 			r.state.Store(&next)
 			level.Warn(r.logger).Log("msg", "reading a closed day failed; month-to-date waits for it", "day", closed, "err", err)
@@ -852,10 +852,10 @@ func (r *Refresher) fetchDay(ctx context.Context, d date, add func([]fptapi.Bill
 	return fetchDay(ctx, r.cfg.Source, r.cfg.Location, r.filters, d, add)
 }
 
-// queryFilters are the queries a day takes: each distinct filter once (the
+// QueryFilters are the queries a day takes: each distinct filter once (the
 // same filter twice would count the same rows twice), or one unfiltered
 // query when there are none.
-func queryFilters(filters []fptapi.Filter) []fptapi.Filter {
+func QueryFilters(filters []fptapi.Filter) []fptapi.Filter {
 	var out []fptapi.Filter
 	for _, f := range filters {
 		if !slices.Contains(out, f) {
@@ -873,7 +873,7 @@ func queryFilters(filters []fptapi.Filter) []fptapi.Filter {
 // a closed day, for each filter (none: one unfiltered query). The result is
 // in the store's form, not yet marked final.
 func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters []fptapi.Filter, day time.Time) (store.Day, error) {
-	filters = queryFilters(filters)
+	filters = QueryFilters(filters)
 	d := dateOf(day.In(loc))
 	cost := make(dayCost)
 	_, err := fetchDay(ctx, src, loc, filters, d, func(page []fptapi.Bill) error {
@@ -906,5 +906,5 @@ func describeFilter(f fptapi.Filter) string {
 	if f == (fptapi.Filter{}) {
 		return ""
 	}
-	return fmt.Sprintf(" (service_type=%q billing_group_name=%q billing_config_name=%q)", f.ServiceType, f.BillingGroupName, f.BillingConfigName)
+	return " (" + f.String() + ")"
 }

@@ -1,5 +1,7 @@
 package fptapi
 
+import "fmt"
+
 // Bill is one row of FPT Cloud's "Get Bills by paging" response: the fields
 // the exporter reads. The API sends more (names of the organisation and
 // tenant, site, pool, storage policy, start and running time, totals); they
@@ -41,6 +43,12 @@ type Filter struct {
 	ServiceType       string // service_type
 	BillingGroupName  string // billing_group_name
 	BillingConfigName string // billing_config_name
+}
+
+// String names the filter by the API's fields, for messages and for what
+// the month cache's files were read with.
+func (f Filter) String() string {
+	return fmt.Sprintf("service_type=%q billing_group_name=%q billing_config_name=%q", f.ServiceType, f.BillingGroupName, f.BillingConfigName)
 }
 
 // BillingGroup is one entry of the "Bill Info" response.

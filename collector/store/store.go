@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -32,8 +33,8 @@ import (
 // again from the API, never misread.
 const FormatVersion = 1
 
-// maxFileSize bounds what Load reads: at the default cardinality guard of
-// 10,000 label sets a day is about 2 MB.
+// maxFileSize bounds what Load reads: a day at the default limits (10,000
+// label sets, 50,000 resources) is about 15 MB.
 const maxFileSize = 64 << 20
 
 // ErrOtherIdentity marks a day file written for another API URL, other
@@ -143,9 +144,6 @@ func Open(dir string, id Identity) (*Store, error) {
 	return s, nil
 }
 
-// Dir is the store's directory.
-func (s *Store) Dir() string { return s.dir }
-
 func (s *Store) path(date string) string { return filepath.Join(s.dir, date+".json") }
 
 // Load returns the stored sums of date. ok is false when there are none;
@@ -184,7 +182,8 @@ func readFile(path string) ([]byte, error) {
 	if info.Size() > maxFileSize {
 		return nil, fmt.Errorf("%d bytes is over the %d-byte limit", info.Size(), maxFileSize)
 	}
-	return os.ReadFile(path)
+	// The file checked, not one another process renamed over it since.
+	return io.ReadAll(io.LimitReader(f, maxFileSize))
 }
 
 func (s *Store) decode(raw []byte) (entry, error) {
