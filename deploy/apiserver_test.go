@@ -125,20 +125,12 @@ func TestChartOnAPIServer(t *testing.T) {
 	})
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startEtcd runs a one-member etcd on loopback ports and returns its client
 // URL.
 func startEtcd(t *testing.T, dir, bin string) string {
 	t.Helper()
-	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	client := "http://" + testhelp.FreeAddr(t)
+	peer := "http://" + testhelp.FreeAddr(t)
 	testhelp.StartProcess(t, dir, "etcd", bin,
 		"--name=ci",
 		"--data-dir="+filepath.Join(dir, "etcd"),
@@ -155,7 +147,9 @@ func startEtcd(t *testing.T, dir, bin string) string {
 // kubeconfig for it.
 func startAPIServer(t *testing.T, dir, bin, etcdURL string) string {
 	t.Helper()
-	port := freePort(t)
+	addr := testhelp.FreeAddr(t)
+	_, port, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
 	const token = "fptcloud-ci-admin" // a throwaway cluster's throwaway token
 	tokens := filepath.Join(dir, "tokens.csv")
 	require.NoError(t, os.WriteFile(tokens, []byte(token+",admin,admin,system:masters\n"), 0o600))
@@ -166,7 +160,7 @@ func startAPIServer(t *testing.T, dir, bin, etcdURL string) string {
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
-		fmt.Sprintf("--secure-port=%d", port),
+		"--secure-port="+port,
 		"--cert-dir="+filepath.Join(dir, "apiserver-certs"),
 		"--token-auth-file="+tokens,
 		"--authorization-mode=AlwaysAllow",
@@ -185,7 +179,7 @@ kind: Config
 clusters:
   - name: ci
     cluster:
-      server: https://127.0.0.1:%d
+      server: https://%s
       insecure-skip-tls-verify: true
 users:
   - name: admin
@@ -195,7 +189,7 @@ contexts:
   - name: ci
     context: {cluster: ci, user: admin}
 current-context: ci
-`, port, token)), 0o600))
+`, addr, token)), 0o600))
 	return kubeconfig
 }
 

@@ -28,32 +28,21 @@ func pinnedVersion(t *testing.T, gomod, module string) string {
 	return string(m[1])
 }
 
-// need returns path if it exists. Otherwise the test is skipped with a
-// message saying how to get the tool, or fails when CI is set.
-func need(t *testing.T, path, how string) string {
-	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	testhelp.SkipOrFail(t, path+" not found: "+how)
-	return ""
-}
-
 const installHint = "build it with deploy/tools/install.sh"
 
 func helmBin(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("FPTCLOUD_HELM"); p != "" {
-		return need(t, p, "FPTCLOUD_HELM names no file")
+		return testhelp.NeedFile(t, p, "FPTCLOUD_HELM names no file")
 	}
 	v := pinnedVersion(t, "tools/go.mod", "helm.sh/helm/v3")
-	return need(t, filepath.Join(testhelp.ToolsCache(), "helm-"+v, "bin", "helm"), installHint)
+	return testhelp.NeedFile(t, filepath.Join(testhelp.ToolDir("helm", v), "helm"), installHint)
 }
 
 func kubeBin(t *testing.T, name string) string {
 	t.Helper()
 	v := pinnedVersion(t, "tools/kubernetes/go.mod", "k8s.io/kubernetes")
-	return need(t, filepath.Join(testhelp.ToolsCache(), "kubernetes-"+v, "bin", name), installHint)
+	return testhelp.NeedFile(t, filepath.Join(testhelp.ToolDir("kubernetes", v), name), installHint)
 }
 
 // crdFiles are prometheus-operator's ServiceMonitor and PrometheusRule CRDs,
@@ -61,10 +50,10 @@ func kubeBin(t *testing.T, name string) string {
 func crdFiles(t *testing.T) []string {
 	t.Helper()
 	v := pinnedVersion(t, "tools/go.mod", "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring")
-	dir := filepath.Join(testhelp.ToolsCache(), "monitoring-crds-"+v, "bin")
+	dir := testhelp.ToolDir("monitoring-crds", v)
 	return []string{
-		need(t, filepath.Join(dir, "monitoring.coreos.com_servicemonitors.yaml"), installHint),
-		need(t, filepath.Join(dir, "monitoring.coreos.com_prometheusrules.yaml"), installHint),
+		testhelp.NeedFile(t, filepath.Join(dir, "monitoring.coreos.com_servicemonitors.yaml"), installHint),
+		testhelp.NeedFile(t, filepath.Join(dir, "monitoring.coreos.com_prometheusrules.yaml"), installHint),
 	}
 }
 

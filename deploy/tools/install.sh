@@ -98,7 +98,7 @@ build controller-gen "${cgen_version}" -- build_controller_gen
 build monitoring-crds "${promop_version}" -- build_crds
 build prometheus "${PROMETHEUS3_VERSION}" -- build_prometheus3
 
-# What the tests read; see deploy/k8s_test.go and alerts/.
+# What the tests read (deploy/tools_test.go, internal/testhelp) and .ci/run.
 echo "FPTCLOUD_PROMETHEUS3_DIR=${cache}/prometheus-${PROMETHEUS3_VERSION}/bin"
 echo "FPTCLOUD_KUBE_BIN=${cache}/kubernetes-${kube_version}/bin"
 echo "FPTCLOUD_HELM=${cache}/helm-${helm_version}/bin/helm"

@@ -13,8 +13,10 @@
 // running time, quantities and price covering only the part of the day
 // elapsed in Config.Location (so cost grows through the day); days after
 // today are empty. Row i is the same resource every day (name, infra_id,
-// sizes) with a schedule of its own each day (created or deleted mid-day, GPU
-// jobs, storage growth through the month), so a month varies a little.
+// sizes; one slot in 40 holds another resource from the 15th, as a
+// resource replaced mid-month) with a schedule of its own each day
+// (created or deleted mid-day, GPU jobs, storage growth through the
+// month), so a month varies a little.
 //
 // Row i belongs to label set i mod LabelSets, a distinct (vpc_id, vpc_name,
 // service, billing_group_name, tag). Services are the lower-case values
@@ -96,7 +98,6 @@ type Fault struct {
 	Oversize     int64         // pad the body (a long message) to at least this many bytes
 	Reset        bool          // hijack and close the TCP connection without answering
 
-	// Additions.
 	NumbersAsStrings bool // numeric row fields as JSON strings, e.g. "12.5"
 	NullNumbers      bool // numeric row fields as null
 }

@@ -374,14 +374,12 @@ func appendPad6(b []byte, v int) []byte {
 	return append(b, d[:]...)
 }
 
-// bill is a generated row as sent. Numbers are fixed-point values divided
-// once, and encoding/json writes the shortest text that reads back as the
-// same float64, so a client decodes exactly these values.
-// Resources are stable across days, so that a resource's cost adds up over
-// the month, with what real tenants have too: a resource replaced in the
-// middle of the month (row slots with index%40 == 7 hold one resource until
-// the 15th, another from then on), public IPs named alike in every VPC, and
-// one IP row in ten without an infra_id.
+// resourceID and resourceName keep a row slot's resource across days, so
+// that a resource's cost adds up over the month, with what real tenants
+// have too: a resource replaced in the middle of the month (row slots with
+// index%40 == 7 hold one resource until the 15th, another from then on),
+// public IPs named alike in every VPC, and one IP row in ten without an
+// infra_id.
 func (g *gen) resourceID(r *row) string {
 	if r.l.svc == svcIP && r.index%10 == 0 {
 		return ""
@@ -404,6 +402,9 @@ func (g *gen) resourceName(r *row, prefix, vpcSlug string) string {
 	return name
 }
 
+// bill is a generated row as sent. Numbers are fixed-point values divided
+// once, and encoding/json writes the shortest text that reads back as the
+// same float64, so a client decodes exactly these values.
 func (g *gen) bill(r *row, day string) wireBill {
 	vpc := vpcs[r.l.vpc]
 	svc := services[r.l.svc]
@@ -457,11 +458,10 @@ func (g *gen) bill(r *row, day string) wireBill {
 type filter struct {
 	svc, grp, cfg int
 	none          bool // a name that matches nothing
-	raw           fptapi.Filter
 }
 
 func resolveFilter(f fptapi.Filter) filter {
-	out := filter{svc: -1, grp: -1, cfg: -1, raw: f}
+	out := filter{svc: -1, grp: -1, cfg: -1}
 	if f.ServiceType != "" {
 		out.none = true
 		for i, s := range services {
@@ -537,7 +537,7 @@ func matchBill(f *fptapi.Filter, b *fptapi.Bill) bool {
 		(f.BillingConfigName == "" || f.BillingConfigName == b.BillingConfigName)
 }
 
-// BillingGroups are the groups and config names generated rows use.
+// generatedGroups are the groups and config names generated rows use.
 func generatedGroups() []fptapi.BillingGroup {
 	out := make([]fptapi.BillingGroup, len(groups))
 	for i, g := range groups {

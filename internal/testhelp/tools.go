@@ -54,11 +54,8 @@ func ForEachPrometheus(t *testing.T, f func(t *testing.T, look func(name string)
 // checks that it is that release, not a stray 2.x.
 func lookPrometheus3(t *testing.T, name string) string {
 	t.Helper()
-	bin := filepath.Join(Prometheus3Dir(), name)
-	if _, err := os.Stat(bin); err != nil {
-		SkipOrFail(t, "Prometheus "+Prometheus3Version+" "+name+" not found at "+bin+
-			": build it with deploy/tools/install.sh (or set FPTCLOUD_PROMETHEUS3_DIR)")
-	}
+	bin := NeedFile(t, filepath.Join(Prometheus3Dir(), name),
+		"build Prometheus "+Prometheus3Version+" with deploy/tools/install.sh (or set FPTCLOUD_PROMETHEUS3_DIR)")
 	out, err := exec.CommandContext(t.Context(), bin, "--version").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "version "+Prometheus3Version) {
 		t.Fatalf("%s --version: want version %s, got %v:\n%s", bin, Prometheus3Version, err, out)
@@ -86,7 +83,23 @@ func Prometheus3Dir() string {
 	if dir := os.Getenv("FPTCLOUD_PROMETHEUS3_DIR"); dir != "" {
 		return dir
 	}
-	return filepath.Join(ToolsCache(), "prometheus-"+Prometheus3Version, "bin")
+	return ToolDir("prometheus", Prometheus3Version)
+}
+
+// ToolDir holds the binaries deploy/tools/install.sh builds of one tool at
+// one version.
+func ToolDir(name, version string) string {
+	return filepath.Join(ToolsCache(), name+"-"+version, "bin")
+}
+
+// NeedFile returns path if it exists. Otherwise the test is skipped with a
+// message saying how to get it, or fails when CI is set.
+func NeedFile(t testing.TB, path, how string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		SkipOrFail(t, path+" not found: "+how)
+	}
+	return path
 }
 
 // StartProcess starts a server with its output in dir/name.log and stops it
