@@ -349,28 +349,50 @@ func (s *Server) eachRow(day string, f fptapi.Filter, fn func(w *wireBill) bool)
 	if err != nil {
 		return err
 	}
+	s.walk(&q, f, 0, func(_ int, w wireBill) bool { return fn(&w) })
+	return nil
+}
+
+// walk calls fn with the rows of q that match f, from row index start on,
+// in paging order, until fn returns false. It is the one paging order of
+// the fake: of the pages it answers and of EachBill.
+func (s *Server) walk(q *dayQuery, f fptapi.Filter, start int, fn func(i int, w wireBill) bool) {
 	if q.explicit != nil {
-		for i := range *q.explicit {
-			if b := &(*q.explicit)[i]; matchBill(&f, b) {
-				if w := wireOf(b); !fn(&w) {
-					return nil
+		all := *q.explicit
+		for i := start; i < len(all); i++ {
+			if matchBill(&f, &all[i]) {
+				if !fn(i, wireOf(&all[i])) {
+					return
 				}
 			}
 		}
-		return nil
+		return
 	}
 	flt := resolveFilter(f)
 	var r row
-	for i := 0; i < q.n; i++ {
-		if !s.gen.matchK(&flt, i%s.gen.labelSets) {
-			continue
-		}
-		s.gen.fill(&r, q.dayNum, q.dom, q.elapsed, i)
-		if w := s.gen.bill(&r, day); !fn(&w) {
-			return nil
+	for i := start; i < q.n; i++ {
+		if s.gen.matchK(&flt, i%s.gen.labelSets) {
+			s.gen.fill(&r, q.dayNum, q.dom, q.elapsed, i)
+			if !fn(i, s.gen.bill(&r, q.day)) {
+				return
+			}
 		}
 	}
-	return nil
+}
+
+// count is how many rows of q match f.
+func (s *Server) count(q *dayQuery, f fptapi.Filter) int {
+	if q.explicit == nil {
+		flt := resolveFilter(f)
+		return s.countGenerated(&flt, q.n)
+	}
+	n := 0
+	for i := range *q.explicit {
+		if matchBill(&f, &(*q.explicit)[i]) {
+			n++
+		}
+	}
+	return n
 }
 
 // takeFault pops the first fault matching endpoint and page.
@@ -730,42 +752,13 @@ type pageRequest struct {
 
 // renderPage is a bills page answer.
 func (s *Server) renderPage(p *pageRequest) []byte {
-	if p.q.explicit != nil {
-		return s.renderExplicit(p)
-	}
-	g := s.gen
-	flt := resolveFilter(p.flt)
-	n := p.q.n
 	var rows []wireBill
-	last := -1
-	if !flt.none {
-		var r row
-		for i := p.start; i < n && len(rows) < p.size; i++ {
-			if g.matchK(&flt, i%g.labelSets) {
-				g.fill(&r, p.q.dayNum, p.q.dom, p.q.elapsed, i)
-				rows = append(rows, g.bill(&r, p.q.day))
-				last = i
-			}
-		}
-	}
-	return s.pageAnswer(p, rows, last, s.countGenerated(&flt, n))
-}
-
-func (s *Server) renderExplicit(p *pageRequest) []byte {
-	all := *p.q.explicit
-	var rows []wireBill
-	last, total := -1, 0
-	for i := range all {
-		if !matchBill(&p.flt, &all[i]) {
-			continue
-		}
-		total++
-		if i >= p.start && len(rows) < p.size {
-			rows = append(rows, wireOf(&all[i]))
-			last = i
-		}
-	}
-	return s.pageAnswer(p, rows, last, total)
+	last := -1 // the row index of the page's last row: the next cursor
+	s.walk(&p.q, p.flt, p.start, func(i int, w wireBill) bool {
+		rows, last = append(rows, w), i
+		return len(rows) < p.size
+	})
+	return s.pageAnswer(p, rows, last, s.count(&p.q, p.flt))
 }
 
 // pageAnswer marshals a page of rows whose last row index is last (-1 for
