@@ -540,7 +540,8 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 		// while the first pages were read may be missing from a read that
 		// only ended after it.
 		readAt := r.now()
-		cost, res, err := r.readClosedDay(ctx, closed, r.cache.wasSeen(d))
+		res := r.newResourceCosts()
+		cost, err := r.readClosedDay(ctx, closed, r.cache.wasSeen(d), res)
 		if errors.Is(err, errDayChanged) {
 			if r.today.day != day {
 				// The new day is read and served: go on with what its
@@ -575,8 +576,7 @@ func (r *Refresher) readClosedDays(ctx context.Context) error {
 		r.publish()
 		if !wasMissing {
 			level.Debug(r.logger).Log("msg", "closed day read again", "day", closed, "final", final)
-		}
-		if wasMissing {
+		} else {
 			missing := r.cache.missing(day)
 			// Progress at info level every 10 seconds at most, and at the
 			// first and last day: a fast fill is two lines, a slow one a
@@ -625,7 +625,8 @@ func (r *Refresher) readPreviousMonth(ctx context.Context) error {
 		cost, ok := r.loadFinal(day)
 		if !ok {
 			var err error
-			if cost, _, err = r.readClosedDay(ctx, day, false); err != nil {
+			// Only its total is served: no per-resource sums.
+			if cost, err = r.readClosedDay(ctx, day, false, nil); err != nil {
 				if ctx.Err() != nil {
 					level.Debug(r.logger).Log("msg", "refresh canceled", "day", day, "err", err)
 					return nil
@@ -685,12 +686,11 @@ func (r *Refresher) loadFinal(d date) (dayCost, bool) {
 	return fromStore(sd), true
 }
 
-// readClosedDay reads one closed day's costs, refreshing today between two
-// pages when that is due.
-// A day seen with rows before that now has none is a failure.
-func (r *Refresher) readClosedDay(ctx context.Context, d date, seen bool) (dayCost, *resourceCosts, error) {
+// readClosedDay reads one closed day's costs, and its per-resource sums
+// into res unless res is nil, refreshing today between two pages when that
+// is due. A day seen with rows before that now has none is a failure.
+func (r *Refresher) readClosedDay(ctx context.Context, d date, seen bool, res *resourceCosts) (dayCost, error) {
 	cost := make(dayCost)
-	res := r.newResourceCosts()
 	_, err := r.fetchDay(ctx, d, func(page []fptapi.Bill) error {
 		cost.addPage(page)
 		if res != nil {
@@ -709,12 +709,12 @@ func (r *Refresher) readClosedDay(ctx context.Context, d date, seen bool) (dayCo
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if len(cost) == 0 && seen {
-		return nil, nil, fmt.Errorf("bills of %s: %w", d, errEmptyAgain)
+		return nil, fmt.Errorf("bills of %s: %w", d, errEmptyAgain)
 	}
-	return cost, res, nil
+	return cost, nil
 }
 
 // newResourceCosts returns an empty per-resource sum, or nil when top
