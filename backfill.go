@@ -55,10 +55,6 @@ func addBackfillCommand(app *kingpin.Application) *backfillFlags {
 
 // runBackfill is the backfill command: it returns the exit code.
 func runBackfill(ctx context.Context, f *flags, s *settings, stdout, stderr io.Writer) int {
-	if *f.demo {
-		fmt.Fprintf(stderr, "%s: --demo: the backfill reads the API of --fpt.api-url, not simulated data\n", exporterName)
-		return 2
-	}
 	b := f.backfill
 	from, to, err := parseRange(*b.from, *b.to, s.location, time.Now())
 	if err != nil {
@@ -71,6 +67,17 @@ func runBackfill(ctx context.Context, f *flags, s *settings, stdout, stderr io.W
 		return 2
 	}
 	logger, _ := newLogger(stderr, &f.log)
+	if *f.demo {
+		// The exporter's demo API, so that the backfill and promtool can be
+		// tried without an account.
+		stop, err := startDemoAPI(s, f.rateLimitSet)
+		if err != nil {
+			level.Error(logger).Log("msg", "backfill failed", "err", err)
+			return 1
+		}
+		defer stop()
+		level.Warn(logger).Log("msg", "demo mode: backfilling SIMULATED billing data from a built-in fake FPT Cloud API, not your account: keep it out of a Prometheus that holds real data")
+	}
 	client, err := newAPIClient(s)
 	if err != nil {
 		level.Error(logger).Log("msg", "backfill failed", "err", err)

@@ -220,6 +220,31 @@ func TestBackfillStdout(t *testing.T) {
 	assert.True(t, strings.HasSuffix(buf.String(), "\n# EOF\n"))
 }
 
+// TestBackfillDemo: --demo backfills from the exporter's fake API, with no
+// token, and the file holds that fake's sums.
+func TestBackfillDemo(t *testing.T) {
+	loc := mustHCM(t)
+	t.Setenv(tokenEnv, "")
+	month := backfillMonth(t, loc)
+	from, to := month, month.AddDate(0, 0, 1)
+	out := filepath.Join(t.TempDir(), "demo.om")
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{commandBackfill, "--demo",
+		"--from=" + from.Format(time.DateOnly), "--to=" + to.Format(time.DateOnly), "--output=" + out}, io.Discard, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	assert.Contains(t, stderr.String(), "SIMULATED billing data")
+	assert.Contains(t, stderr.String(), "days_from_store=0 days_from_api=2", "the demo keeps no store unless --storage.path is given")
+
+	// The demo's data depend on its configuration alone: another fake
+	// with it serves the same rows.
+	reference := fptapitest.NewServer(demoAPIConfig(loc))
+	t.Cleanup(reference.Close)
+	got := parseBackfill(t, out, nil)
+	wantCost, wantMTD := expectedSums(t, reference, from, to)
+	assertSums(t, "cost", wantCost, got["fptcloud_billing_cost_vnd"])
+	assertSums(t, "month to date", wantMTD, got["fptcloud_billing_month_to_date_cost_vnd"])
+}
+
 func TestBackfillRefuses(t *testing.T) {
 	loc := mustHCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 10, Location: loc})
@@ -242,7 +267,6 @@ func TestBackfillRefuses(t *testing.T) {
 		{"reserved label name", []string{"--from=" + day, "--to=" + day, "--label=__name__=x"}, "is not a label name"},
 		{"billing label", []string{"--from=" + day, "--to=" + day, "--label=service=x"}, "a label of the billing series"},
 		{"label twice", []string{"--from=" + day, "--to=" + day, "--label=job=a", "--label=job=b"}, `"job" given twice`},
-		{"demo", []string{"--demo", "--from=" + day, "--to=" + day}, "--demo"},
 	}
 	// Before any request: the output cannot be written.
 	code, stderr := runBackfillCmd(t, fake, "--from="+day, "--to="+day, "--storage.path=",

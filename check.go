@@ -102,6 +102,13 @@ func runCheck(ctx context.Context, f *flags, s *settings, stdout, stderr io.Writ
 }
 
 // check talks to the API as the exporter would, within the check's bounds.
+// It decides on the bills, which is all the exporter reads: their failure
+// fails the check. bill/info only lists the account's billing groups and
+// configs, to verify the names the flags give, so its failure (any status,
+// a timeout, an answer that is not JSON) is a warning, and the names are
+// then verified against the rows read: a --fpt.billing-group or
+// --fpt.billing-config that today's rows carry exists, and one that none
+// carries cannot be verified either way and fails the check.
 func check(ctx context.Context, s *settings, now time.Time) *checkReport {
 	day := now.In(s.location)
 	r := &checkReport{
@@ -167,34 +174,70 @@ func check(ctx context.Context, s *settings, now time.Time) *checkReport {
 	r.LabelValues = seen.values()
 	r.noteDataIssues(seen)
 
-	groups, err := client.BillInfo(ctx)
-	if err != nil {
-		r.fail(err)
-		return r
-	}
+	// bill/info's path is inferred from an undocumented page, and roles
+	// without billing-group permission are refused there.
+	groups, infoErr := client.BillInfo(ctx)
 	for _, g := range groups {
 		r.BillingGroups = append(r.BillingGroups, checkBillingGroup{Name: g.Name, Configs: g.ConfigNames})
 	}
-	if len(groups) == 0 {
+	switch {
+	case infoErr != nil:
+		r.Warnings = append(r.Warnings, billInfoWarning(infoErr))
+		if err := r.checkNames(s, nil, infoErr, seen); err != nil {
+			r.fail(err)
+			return r
+		}
+	case len(groups) == 0:
 		r.Warnings = append(r.Warnings, "bill/info lists no billing groups: does the token's role have billing permission?")
-	} else if err := r.checkNames(s, groups, seen); err != nil {
-		r.fail(err)
-		return r
+	default:
+		if err := r.checkNames(s, groups, nil, seen); err != nil {
+			r.fail(err)
+			return r
+		}
 	}
 	r.OK = true
 	return r
+}
+
+// billInfoWarning says what a failed bill/info leaves unverified, and why.
+func billInfoWarning(err error) string {
+	return "bill/info failed: " + billInfoFailure(err) + "; the billing groups and configs could not be listed, so the names given to " +
+		"--fpt.billing-group, --fpt.billing-config and --budget.billing-group-* are verified against today's bills only " +
+		"(the exporter does not use bill/info)"
+}
+
+// billInfoFailure describes a bill/info error as what it means when the
+// bills, from the same base URL and token, were read: a 404 says nothing
+// about --fpt.api-url then, and a 401 or 403 nothing about the token.
+func billInfoFailure(err error) string {
+	var apiErr *fptapi.APIError
+	switch {
+	case errors.As(err, &apiErr) && (apiErr.HTTPStatus == http.StatusNotFound || apiErr.HTTPStatus == http.StatusMethodNotAllowed):
+		return fmt.Sprintf("HTTP %d %s from %s (bill/info's path is inferred from an undocumented page, and this API may serve it elsewhere)",
+			apiErr.HTTPStatus, http.StatusText(apiErr.HTTPStatus), apiErr.URL)
+	case errors.Is(err, fptapi.ErrUnauthorized):
+		return fmt.Sprintf("%v (the token, accepted for the bills, is refused here: its role may lack billing-group permission)", err)
+	}
+	return err.Error()
 }
 
 // errUnknownName is a filter that names no billing group or config of the
 // account: it selects no bill, and a typo there looks like a quiet account.
 var errUnknownName = errors.New("names no billing group or config of the account")
 
+// errUnverifiedName is a filter that neither bill/info (which failed) nor
+// today's bills confirm: it may be a typo, which the check exists to catch.
+var errUnverifiedName = errors.New("cannot verify")
+
 // checkNames compares the billing groups and configs the flags name with
 // the account's: those bill/info lists and those today's rows carry. An
 // unknown filter fails the check; an unknown budget group is a warning, as
-// its alert can never fire.
-func (r *checkReport) checkNames(s *settings, groups []fptapi.BillingGroup, seen *labelValues) error {
+// its alert can never fire. With infoErr, bill/info failed and the rows
+// alone vouch for a name: a filter whose rows were read exists, one
+// without any cannot be verified either way and fails the check.
+func (r *checkReport) checkNames(s *settings, groups []fptapi.BillingGroup, infoErr error, seen *labelValues) error {
 	knownGroups, knownConfigs := map[string]struct{}{}, map[string]struct{}{}
+	// Rows with an empty billing group make "" a group a budget may name.
 	maps.Copy(knownGroups, seen.sets["billing_group_name"])
 	maps.Copy(knownConfigs, seen.sets["billing_config_name"])
 	for _, g := range groups {
@@ -225,16 +268,34 @@ func (r *checkReport) checkNames(s *settings, groups []fptapi.BillingGroup, seen
 		groups map[string]float64
 	}{{"--budget.billing-group-daily-vnd", s.budgets.GroupDaily}, {"--budget.billing-group-monthly-vnd", s.budgets.GroupMonthly}} {
 		for _, g := range slices.Sorted(maps.Keys(b.groups)) {
-			if _, ok := knownGroups[g]; !ok {
+			if _, ok := knownGroups[g]; ok {
+				continue
+			}
+			switch {
+			case g == "":
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: \"\" is the rows without a billing group, and no bill read today is one: "+
+					"its budget alert can fire only once such rows appear", b.flag))
+			case infoErr != nil:
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %q is not verified: no bill read today carries it%s, and bill/info failed",
+					b.flag, g, didYouMean(g, knownGroups)))
+			default:
 				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %q is not a billing group of the account%s: its budget alert can never fire",
 					b.flag, g, didYouMean(g, knownGroups)))
 			}
 		}
 	}
-	if len(unknown) > 0 {
-		return fmt.Errorf("%s %w: it selects no bills (the account's are listed above)", strings.Join(unknown, ", "), errUnknownName)
+	switch {
+	case len(unknown) == 0:
+		return nil
+	case infoErr != nil:
+		it := "it"
+		if len(unknown) > 1 {
+			it = "them"
+		}
+		return fmt.Errorf("%w %s: bill/info failed (%s) and no bill read today carries %s; the exporter would still query %s, and a wrong name reads no bills",
+			errUnverifiedName, strings.Join(unknown, ", "), billInfoFailure(infoErr), it, it)
 	}
-	return nil
+	return fmt.Errorf("%s %w: it selects no bills (the account's are listed above)", strings.Join(unknown, ", "), errUnknownName)
 }
 
 // didYouMean suggests the known name that differs from name only in case,
@@ -345,7 +406,11 @@ func (r *checkReport) noteDataIssues(l *labelValues) {
 	}
 	for _, label := range checkLabels {
 		if n := l.emptyField[label.name]; n > 0 {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%d of %d rows have an empty %s", n, r.Rows, label.name))
+			hint := ""
+			if label.name == "billing_group_name" {
+				hint = " (a budget for them: --budget.billing-group-daily-vnd==AMOUNT, the group left empty)"
+			}
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%d of %d rows have an empty %s%s", n, r.Rows, label.name, hint))
 		}
 	}
 	if l.negative > 0 {
@@ -371,6 +436,8 @@ func failureReason(err error) string {
 	switch {
 	case errors.Is(err, errUnknownName):
 		return "filter: a billing group or config name is not the account's"
+	case errors.Is(err, errUnverifiedName):
+		return "filter: a billing group or config name cannot be verified"
 	case errors.Is(err, fptapi.ErrUnauthorized):
 		return "token rejected: create a new token in FPT Cloud's console (Tokens) with billing permission"
 	case errors.As(err, &apiErr) && (apiErr.HTTPStatus == http.StatusNotFound || apiErr.HTTPStatus == http.StatusMethodNotAllowed):

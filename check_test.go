@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,8 +133,6 @@ func TestCheckFailures(t *testing.T) {
 		{name: "timeout", args: []string{"--fpt.timeout=200ms"}, fault: &fptapitest.Fault{Delay: 5 * time.Second, Times: 1},
 			reason: "timeout", billsAsked: 1},
 		{name: "not JSON", fault: &fptapitest.Fault{Truncate: true, Times: 1}, reason: "not JSON", billsAsked: 1},
-		{name: "bill info fails", fault: &fptapitest.Fault{Endpoint: fptapi.EndpointBillInfo, Code: 500, Times: 1},
-			reason: "API error: HTTP 500", billsAsked: 1, billInfoAsks: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,6 +284,135 @@ func TestCheckNamesTheAccountLacks(t *testing.T) {
 			assert.Contains(t, got, tt.want)
 			if tt.notWant != "" {
 				assert.NotContains(t, got, tt.notWant)
+			}
+		})
+	}
+}
+
+// TestCheckBillInfoFailure: the exporter reads bills only, so a failed
+// bill/info is a warning saying what it leaves unverified. It fails the
+// check only for a filter that no row read vouches for either.
+func TestCheckBillInfoFailure(t *testing.T) {
+	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 40, LabelSets: 8})
+	defer fake.Close()
+	group := fake.BillingGroups()[0].Name
+	billInfo := func(f fptapitest.Fault) *fptapitest.Fault {
+		f.Endpoint, f.Times = fptapi.EndpointBillInfo, 1
+		return &f
+	}
+
+	tests := []struct {
+		name    string
+		fault   *fptapitest.Fault
+		args    []string
+		code    int
+		warning string // in the warnings, text and JSON, on exit 0
+		err     string // in the error on exit 1
+	}{
+		{name: "404", fault: billInfo(fptapitest.Fault{Code: 404}), code: 0,
+			warning: "bill/info failed: HTTP 404 Not Found from " + fake.URL + "/v1/billing/bill/info (bill/info's path is inferred from an undocumented page, and this API may serve it elsewhere); " +
+				"the billing groups and configs could not be listed"},
+		{name: "403", fault: billInfo(fptapitest.Fault{Code: 403}), code: 0,
+			warning: "bill/info failed: fptapi: bill_info: HTTP 403 Forbidden"},
+		{name: "401", fault: billInfo(fptapitest.Fault{Code: 401}), code: 0,
+			warning: `bill/info failed: fptapi: bill_info: HTTP 401 Unauthorized: token invalid or expired: status "401": Unauthorized ` +
+				"(the token, accepted for the bills, is refused here: its role may lack billing-group permission); the billing groups"},
+		{name: "500", fault: billInfo(fptapitest.Fault{Code: 500}), code: 0, warning: "bill/info failed: fptapi: bill_info: HTTP 500"},
+		{name: "truncated JSON", fault: billInfo(fptapitest.Fault{Truncate: true}), code: 0, warning: "bill/info failed: "},
+		{name: "HTML page", fault: billInfo(fptapitest.Fault{HTML: true}), code: 0, warning: "bill/info failed: "},
+		{name: "timeout", fault: billInfo(fptapitest.Fault{Delay: 10 * time.Second}), args: []string{"--fpt.timeout=1s"}, code: 0,
+			warning: "bill/info failed: "},
+		{name: "filter with rows", fault: billInfo(fptapitest.Fault{Code: 404}), args: []string{"--fpt.billing-group=" + group}, code: 0,
+			warning: "bill/info failed"},
+		{name: "filter without rows", fault: billInfo(fptapitest.Fault{Code: 403}), args: []string{"--fpt.billing-group=Nope"}, code: 1,
+			err: `cannot verify --fpt.billing-group="Nope": bill/info failed (fptapi: bill_info: HTTP 403 Forbidden`},
+		{name: "filter without rows, 404", fault: billInfo(fptapitest.Fault{Code: 404}), args: []string{"--fpt.billing-group=Nope"}, code: 1,
+			err: `cannot verify --fpt.billing-group="Nope": bill/info failed (HTTP 404 Not Found from ` + fake.URL + `/v1/billing/bill/info`},
+		{name: "config filter without rows", fault: billInfo(fptapitest.Fault{Code: 500}), args: []string{"--fpt.billing-config=Nope"}, code: 1,
+			err: `cannot verify --fpt.billing-config="Nope": bill/info failed (fptapi: bill_info: HTTP 500`},
+		{name: "budget of a group without rows", fault: billInfo(fptapitest.Fault{Code: 404}), args: []string{"--budget.billing-group-daily-vnd=Nope=5tr"}, code: 0,
+			warning: `--budget.billing-group-daily-vnd: "Nope" is not verified: no bill read today carries it, and bill/info failed`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, output := range []string{"text", "json"} {
+				fake.ResetRequests()
+				fake.ClearFaults()
+				fake.InjectFault(*tt.fault)
+				args := append([]string{"--fpt.api-url=" + fake.URL, "--output=" + output}, tt.args...)
+				code, out, errOut := runCheckCommand(t, args...)
+				require.Equal(t, tt.code, code, "%s%s", out, errOut)
+				assert.Equal(t, 1, fake.Requests(fptapi.EndpointBillInfo), "one bill/info request, no retry")
+				if output == "text" {
+					if tt.code == 0 {
+						assert.Contains(t, out, "warning: "+tt.warning)
+						assert.Contains(t, out, "OK: a deployment with these settings would work")
+					} else {
+						assert.Contains(t, out, "FAILED: filter: a billing group or config name cannot be verified\n")
+						assert.Contains(t, out, tt.err)
+						assert.Contains(t, out, "the exporter would still query it")
+					}
+					continue
+				}
+				r := decodeReport(t, out)
+				assert.Equal(t, tt.code == 0, r.OK)
+				assert.Positive(t, r.BillsRequests)
+				assert.Equal(t, 1, r.BillInfoRequests)
+				assert.Empty(t, r.BillingGroups)
+				if tt.code == 0 {
+					assert.Positive(t, r.Rows, "the filter's rows vouch for it")
+					assert.Empty(t, r.Reason)
+					assert.True(t, slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, tt.warning) }), "%q", r.Warnings)
+					assert.True(t, slices.ContainsFunc(r.Warnings, func(w string) bool {
+						return strings.Contains(w, "the names given to --fpt.billing-group, --fpt.billing-config and --budget.billing-group-* are verified against today's bills only")
+					}), "%q", r.Warnings)
+				} else {
+					assert.Equal(t, "filter: a billing group or config name cannot be verified", r.Reason)
+					assert.Contains(t, r.Error, tt.err)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckEmptyBillingGroupBudget: a budget with an empty GROUP is that of
+// the rows without a billing group, known to the check when such rows come.
+func TestCheckEmptyBillingGroupBudget(t *testing.T) {
+	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken})
+	defer fake.Close()
+	loc, err := time.LoadLocation(billingTimezone)
+	require.NoError(t, err)
+	today := time.Now().In(loc).Format(time.DateOnly)
+	group := fake.BillingGroups()[0]
+	row := fptapi.Bill{Day: today, VPCID: "v1", VPCName: "prod", Service: "storage", BillingConfigName: group.ConfigNames[0], TotalPrice: 1500}
+	grouped := row
+	grouped.BillingGroupName = group.Name
+
+	tests := []struct {
+		name    string
+		rows    []fptapi.Bill
+		warning string // "": no warning about the budget
+	}{
+		{"rows without a group", []fptapi.Bill{row, grouped}, ""},
+		{"every row in a group", []fptapi.Bill{grouped}, `"" is the rows without a billing group, and no bill read today is one`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake.SetBills(today, tt.rows)
+			code, out, errOut := runCheckCommand(t, "--fpt.api-url="+fake.URL, "--output=json",
+				"--budget.billing-group-daily-vnd==5tr", "--budget.billing-group-monthly-vnd==100tr")
+			require.Equal(t, 0, code, "%s%s", out, errOut)
+			budgetWarnings := slices.DeleteFunc(decodeReport(t, out).Warnings, func(w string) bool {
+				return !strings.HasPrefix(w, "--budget.")
+			})
+			if tt.warning == "" {
+				assert.Empty(t, budgetWarnings)
+				return
+			}
+			assert.Len(t, budgetWarnings, 2, "the daily and the monthly budget")
+			for _, w := range budgetWarnings {
+				assert.Contains(t, w, tt.warning)
+				assert.NotContains(t, w, "is not a billing group of the account")
 			}
 		})
 	}

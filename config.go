@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -153,6 +154,12 @@ func parseVND(s string) (float64, error) {
 		decimal = number
 	} else {
 		intPart, frac, why := splitGrouped(number)
+		if why == whyAmbiguous {
+			if msg := ambiguity(number, strings.TrimSpace(s)[len(number):]); msg != "" {
+				return 0, fmt.Errorf("%q %s", s, msg)
+			}
+			return fail("is not a finite, positive amount in VND")
+		}
 		if why != "" {
 			return fail(why)
 		}
@@ -196,8 +203,8 @@ func splitGrouped(s string) (intPart, frac, why string) {
 	intPart = s
 	if mark != "" {
 		intPart, frac, _ = strings.Cut(s, mark)
-		if group == "" && len(frac) == 3 {
-			return "", "", "is ambiguous: is the " + mark + " a thousands separator or a decimal mark?"
+		if group == "" && len(frac) == 3 && !strings.ContainsFunc(intPart+frac, isNotDigit) {
+			return intPart, frac, whyAmbiguous
 		}
 	}
 	if group != "" {
@@ -209,13 +216,46 @@ func splitGrouped(s string) (intPart, frac, why string) {
 		}
 		intPart = strings.Join(groups, "")
 	}
-	if strings.ContainsFunc(intPart+frac, func(r rune) bool { return r < '0' || r > '9' }) {
+	if strings.ContainsFunc(intPart+frac, isNotDigit) {
 		return "", "", "is not an amount in VND"
 	}
 	if frac == "" {
 		frac = "0"
 	}
 	return intPart, frac, ""
+}
+
+// whyAmbiguous is splitGrouped's reason for a single "." or "," before
+// exactly three digits, which parseVND turns into suggestions.
+const whyAmbiguous = "is ambiguous"
+
+// ambiguity says how to write number (a single "." or "," before exactly
+// three digits, such as 12,500), followed by suffix as given, so that it
+// reads one way: without the separator (or, with no suffix, in k) for the
+// thousands reading, with a decimal mark that no three digits follow for
+// the other. It is "" for 0.000, whose readings are both zero: no
+// spelling makes that a budget.
+func ambiguity(number, suffix string) string {
+	i := strings.IndexAny(number, ".,")
+	mark, intPart, frac := number[i:i+1], number[:i], number[i+1:]
+	whole := strings.TrimLeft(intPart+frac, "0")
+	if whole == "" {
+		return ""
+	}
+	intPart = cmp.Or(strings.TrimLeft(intPart, "0"), "0")
+	thousands := whole + suffix
+	if trimmed := strings.TrimRight(frac, "0"); suffix == "" && len(trimmed) < 3 {
+		thousands += " or " + intPart + strings.TrimSuffix("."+trimmed, ".") + "k"
+	}
+	decimal := strings.TrimRight(frac, "0")
+	switch len(decimal) {
+	case 0:
+		decimal = "0"
+	case 3: // 1.125 is as ambiguous as the input: a fourth digit settles it
+		decimal += "0"
+	}
+	return fmt.Sprintf("is ambiguous: write %s if the %q separates thousands, or %s.%s%s if it is the decimal mark",
+		thousands, mark, intPart, decimal, suffix)
 }
 
 // separators finds the thousands separator and the decimal mark of s, each
@@ -243,13 +283,17 @@ func separators(s string) (group, mark string) {
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
+func isNotDigit(r rune) bool { return r < '0' || r > '9' }
+
 // parseGroupBudgets parses repeated GROUP=AMOUNT values. The amount follows
-// the last "=", so billing group names may themselves contain "=".
+// the last "=", as amounts never contain one, so billing group names may
+// (a=b=5tr is group "a=b"). An empty GROUP (=5tr) is the rows without a
+// billing group, which the API sends too.
 func parseGroupBudgets(flag string, values []string) (map[string]float64, error) {
 	budgets := make(map[string]float64, len(values))
 	for _, v := range values {
 		i := strings.LastIndex(v, "=")
-		if i <= 0 {
+		if i < 0 {
 			return nil, fmt.Errorf("--%s: %q is not BILLING_GROUP=AMOUNT", flag, v)
 		}
 		group := v[:i]

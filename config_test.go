@@ -95,7 +95,9 @@ func TestParseVND(t *testing.T) {
 			got, err := parseVND(tt.in)
 			if tt.want == 0 {
 				require.Error(t, err)
-				assert.Contains(t, err.Error(), "accepted forms: 5000000, 5.000.000", "every refusal lists the accepted forms")
+				if !strings.Contains(err.Error(), "is ambiguous: write ") { // those suggest spellings instead
+					assert.Contains(t, err.Error(), "accepted forms: 5000000, 5.000.000", "every other refusal lists the accepted forms")
+				}
 				return
 			}
 			require.NoError(t, err)
@@ -103,9 +105,58 @@ func TestParseVND(t *testing.T) {
 		})
 	}
 
-	_, err := parseVND("5.000")
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "ambiguous")
+}
+
+// TestParseVNDAmbiguous: a single separator before exactly three digits is
+// refused in one sentence that spells the input both ways it may be meant,
+// in forms parseVND reads one way only.
+func TestParseVNDAmbiguous(t *testing.T) {
+	tests := []struct {
+		in, want               string
+		thousands, decimal     []string // the suggested spellings and what they read as
+		asThousands, asDecimal float64
+	}{
+		{`5.000`, `"5.000" is ambiguous: write 5000 or 5k if the "." separates thousands, or 5.0 if it is the decimal mark`,
+			[]string{"5000", "5k"}, []string{"5.0"}, 5000, 5},
+		{`5,000`, `"5,000" is ambiguous: write 5000 or 5k if the "," separates thousands, or 5.0 if it is the decimal mark`,
+			[]string{"5000", "5k"}, []string{"5.0"}, 5000, 5},
+		{`12,500`, `"12,500" is ambiguous: write 12500 or 12.5k if the "," separates thousands, or 12.5 if it is the decimal mark`,
+			[]string{"12500", "12.5k"}, []string{"12.5"}, 12500, 12.5},
+		{`1.250`, `"1.250" is ambiguous: write 1250 or 1.25k if the "." separates thousands, or 1.25 if it is the decimal mark`,
+			[]string{"1250", "1.25k"}, []string{"1.25"}, 1250, 1.25},
+		{`1.125`, `"1.125" is ambiguous: write 1125 if the "." separates thousands, or 1.1250 if it is the decimal mark`,
+			[]string{"1125"}, []string{"1.1250"}, 1125, 1.125},
+		{`0,500`, `"0,500" is ambiguous: write 500 or 0.5k if the "," separates thousands, or 0.5 if it is the decimal mark`,
+			[]string{"500", "0.5k"}, []string{"0.5"}, 500, 0.5},
+		{`5.000tr`, `"5.000tr" is ambiguous: write 5000tr if the "." separates thousands, or 5.0tr if it is the decimal mark`,
+			[]string{"5000tr"}, []string{"5.0tr"}, 5e9, 5e6},
+		{` 1,500 triệu `, `" 1,500 triệu " is ambiguous: write 1500 triệu if the "," separates thousands, or 1.5 triệu if it is the decimal mark`,
+			[]string{"1500 triệu"}, []string{"1.5 triệu"}, 1.5e9, 1.5e6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := parseVND(tt.in)
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+			for _, spellings := range []struct {
+				in   []string
+				want float64
+			}{{tt.thousands, tt.asThousands}, {tt.decimal, tt.asDecimal}} {
+				for _, s := range spellings.in {
+					got, err := parseVND(s)
+					require.NoError(t, err, "suggested %q", s)
+					assert.InDelta(t, spellings.want, got, 1e-9, "suggested %q", s)
+				}
+			}
+		})
+	}
+
+	for _, in := range []string{"0.000", "0,A00"} { // both readings zero; not digits
+		_, err := parseVND(in)
+		require.Error(t, err, in)
+		assert.NotContains(t, err.Error(), "write", in)
+		assert.Contains(t, err.Error(), "accepted forms: ", in)
+	}
 }
 
 // Reference forms for FuzzParseVND, written independently of parseVND: one
@@ -191,6 +242,9 @@ func FuzzParseVND(f *testing.F) {
 		if err == nil && (math.IsNaN(got) || math.IsInf(got, 0) || got <= 0) {
 			t.Fatalf("parseVND(%q) = %v: accepted a non-finite or non-positive amount", s, got)
 		}
+		if m := vndSuggestions.FindStringSubmatch(fmtErr(err)); m != nil {
+			checkSuggestions(t, s, strings.Split(m[1], " or "), m[2])
+		}
 		want, ok, known := referenceVND(s)
 		if !known {
 			return
@@ -204,6 +258,38 @@ func FuzzParseVND(f *testing.F) {
 			t.Fatalf("parseVND(%q) = %v; the reference reads %v", s, got, want)
 		}
 	})
+}
+
+// vndSuggestions finds the spellings an ambiguity error suggests.
+var vndSuggestions = regexp.MustCompile(`is ambiguous: write (.+) if the "[.,]" separates thousands, or (.+) if it is the decimal mark$`)
+
+func fmtErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// checkSuggestions: every suggested spelling is read, the thousands ones
+// alike, and the decimal one a thousandth of them.
+func checkSuggestions(t *testing.T, in string, thousands []string, decimal string) {
+	t.Helper()
+	read := func(s string) float64 {
+		v, err := parseVND(s)
+		if err != nil {
+			t.Fatalf("parseVND(%q) suggests %q, which it refuses: %v", in, s, err)
+		}
+		return v
+	}
+	want := read(thousands[0])
+	for _, s := range thousands[1:] {
+		if got := read(s); math.Abs(got-want) > want*1e-12 {
+			t.Fatalf("parseVND(%q) suggests %q = %v and %q = %v for the same reading", in, thousands[0], want, s, got)
+		}
+	}
+	if got := read(decimal); math.Abs(got*1000-want) > want*1e-12 {
+		t.Fatalf("parseVND(%q) suggests %q = %v for the decimal reading of %v", in, decimal, got, want)
+	}
 }
 
 // The Helm chart's values schema checks a budget string at install, before
@@ -271,11 +357,13 @@ func TestChartSchemaTakesTheBudgetForms(t *testing.T) {
 }
 
 func TestParseGroupBudgets(t *testing.T) {
-	got, err := parseGroupBudgets("f", []string{"team-a=100", "a=b=2e3", "Phòng Kỹ thuật=1_000"})
+	// The amount follows the last "=": "=5tr" is the rows without a billing
+	// group, "==5" a group called "=".
+	got, err := parseGroupBudgets("f", []string{"team-a=100", "a=b=2e3", "Phòng Kỹ thuật=1_000", "=5tr", "==5"})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]float64{"team-a": 100, "a=b": 2000, "Phòng Kỹ thuật": 1000}, got)
+	assert.Equal(t, map[string]float64{"team-a": 100, "a=b": 2000, "Phòng Kỹ thuật": 1000, "": 5e6, "=": 5}, got)
 
-	for _, bad := range [][]string{{"=5"}, {"noamount"}, {"g="}, {"g=-1"}, {"g=0"}, {"g=1", "g=2"}} {
+	for _, bad := range [][]string{{"="}, {"noamount"}, {"g="}, {"g=-1"}, {"g=0"}, {"g=1", "g=2"}, {"=1", "=2"}, {"g=5=000"}} {
 		_, err := parseGroupBudgets("f", bad)
 		assert.Error(t, err, "%q", bad)
 	}
@@ -335,7 +423,8 @@ func FuzzParseGroupBudgets(f *testing.F) {
 		}
 		require.Len(t, got, 1)
 		for group, amount := range got {
-			if group == "" || !strings.HasPrefix(s, group+"=") {
+			// The amount never contains "=": the group is all before the last.
+			if !strings.HasPrefix(s, group+"=") || strings.Contains(s[len(group)+1:], "=") {
 				t.Fatalf("%q parsed into group %q", s, group)
 			}
 			if math.IsNaN(amount) || math.IsInf(amount, 0) || amount <= 0 {

@@ -52,6 +52,12 @@ const (
 	tokenEnv       = "FPTCLOUD_TOKEN"
 	// shutdownGrace is how long in-flight scrapes may take after SIGTERM.
 	shutdownGrace = 10 * time.Second
+	// refreshStopWait is how long the exit waits for a cancelled refresh.
+	refreshStopWait = 2 * time.Second
+	// stopTimeout bounds the whole exit after SIGTERM, whatever the
+	// process is doing (a read blocked on a hung volume, say): the grace
+	// period and a margin, well inside Kubernetes' default 30 seconds.
+	stopTimeout = shutdownGrace + 5*time.Second
 )
 
 func main() {
@@ -76,7 +82,18 @@ func setVersionFromBuildInfo() {
 func runUntilSignal() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go exitWhenStuck(ctx, stopTimeout, os.Stderr)
 	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+}
+
+// exitWhenStuck ends the process timeout after ctx is done if it is still
+// running then: an exit must never wait on something that does not honour
+// the context, such as a read blocked in the kernel.
+func exitWhenStuck(ctx context.Context, timeout time.Duration, stderr io.Writer) {
+	<-ctx.Done()
+	time.Sleep(timeout)
+	fmt.Fprintf(stderr, "%s: still running %s after the signal to stop: exiting\n", exporterName, timeout)
+	os.Exit(1)
 }
 
 // flags holds every command-line setting, as kingpin parsed it.
@@ -140,7 +157,7 @@ func newApp() (*kingpin.Application, *flags) {
 	f.enablePprof = app.Flag("web.enable-pprof", "Serve Go profiling data under /debug/pprof/ (and link it from the landing page).").Bool()
 
 	f.apiURL = app.Flag("fpt.api-url", "Base URL of FPT Cloud's Console API (the Japan region: https://console-api.fptcloud.jp/api).").Default(fptapi.DefaultBaseURL).String()
-	f.tokenFile = app.Flag("fpt.token-file", "File holding the FPT Cloud API token; re-read when it changes. Without it the token comes from $"+tokenEnv+".").PlaceHolder("PATH").String()
+	f.tokenFile = app.Flag("fpt.token-file", "File holding the FPT Cloud API token, read at start and again before every API request, so a rotated token needs no restart. Without it the token comes from $"+tokenEnv+".").PlaceHolder("PATH").String()
 	f.timezone = app.Flag("fpt.timezone", "IANA time zone of FPT Cloud's billing days and months.").Default(billingTimezone).String()
 	f.pageSize = app.Flag("fpt.page-size", fmt.Sprintf("Bill rows per API request (1-%d). FPT Cloud documents 100 and not its maximum: a server that silently returned fewer rows than asked would end paging early.", fptapi.MaxPageSize)).Default("100").Int()
 	f.timeout = app.Flag("fpt.timeout", "Timeout of one API request, including reading its body.").Default("30s").Duration()
@@ -239,6 +256,13 @@ func (f *flags) validate(getenv func(string) string) (*settings, error) {
 	if err := checkTelemetryPath(*f.metricsPath); err != nil {
 		return nil, err
 	}
+	if !*f.web.WebSystemdSocket {
+		for _, addr := range *f.web.WebListenAddresses {
+			if err := checkListenAddress(addr); err != nil {
+				return nil, fmt.Errorf("--web.listen-address: %w", err)
+			}
+		}
+	}
 	if err := web.Validate(*f.web.WebConfigFile); err != nil {
 		return nil, fmt.Errorf("--web.config.file: %w", err)
 	}
@@ -301,6 +325,13 @@ func (f *flags) parseBudgets() (collector.Budgets, error) {
 // run is main without the process: it returns the exit code, so tests can
 // drive the real start-up path and stop it by cancelling ctx.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// SIGHUP is caught before anything else: its default action ends the
+	// process, and a service manager's reload may come at any time. One
+	// before the refresher runs is kept for it (a refresh at once).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	app, f := newApp()
 	command, err := app.Parse(args)
 	if err != nil {
@@ -318,8 +349,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case commandBackfill:
 		return runBackfill(ctx, f, s, stdout, stderr)
 	}
+	unlock, err := lockStore(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
+		return 2
+	}
+	defer unlock()
 	logger, slogger := newLogger(stderr, &f.log)
-	if err := serve(ctx, f, s, logger, slogger); err != nil {
+	if err := serve(ctx, hup, f, s, logger, slogger); err != nil {
 		level.Error(logger).Log("msg", "exporter failed", "err", err)
 		return 1
 	}
@@ -388,7 +425,7 @@ func demoAPIConfig(loc *time.Location) fptapitest.Config {
 
 // serve wires the API client, the refresher and the web server, and runs
 // until ctx is cancelled.
-func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogger *slog.Logger) error {
+func serve(ctx context.Context, hup <-chan os.Signal, f *flags, s *settings, logger log.Logger, slogger *slog.Logger) error {
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 
 	if *f.demo {
@@ -445,7 +482,7 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 		return err
 	}
 
-	stopReload := reloadOnSIGHUP(ctx, refresher, logger)
+	stopReload := reloadOnSIGHUP(ctx, hup, refresher, logger)
 	defer stopReload()
 
 	refreshCtx, stopRefresh := context.WithCancel(ctx)
@@ -454,7 +491,16 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 		defer close(refreshDone)
 		refresher.Run(refreshCtx)
 	}()
-	defer func() { stopRefresh(); <-refreshDone }()
+	defer func() {
+		stopRefresh()
+		// A refresh stops at its next request; one stuck in the kernel
+		// (a hung volume) must not hold the exit.
+		select {
+		case <-refreshDone:
+		case <-time.After(refreshStopWait):
+			level.Warn(logger).Log("msg", "the refresh did not stop in time: exiting without it", "waited", refreshStopWait)
+		}
+	}()
 
 	return listenAndServe(ctx, handler, f.web, shutdownGrace, logger, slogger)
 }
@@ -465,8 +511,8 @@ func serve(ctx context.Context, f *flags, s *settings, logger log.Logger, slogge
 // works as it would without the flag. unusable tells the last case apart,
 // for the metric that lets an alert see it.
 func openStore(f *flags, s *settings, logger log.Logger) (st collector.DayStore, unusable bool) {
-	dir := *f.storagePath
-	if dir == "" || (*f.demo && !f.storagePathSet) {
+	dir := storeDir(f)
+	if dir == "" {
 		return nil, false
 	}
 	filters := make([]string, 0, len(s.filters))
@@ -488,12 +534,57 @@ func openStore(f *flags, s *settings, logger log.Logger) (st collector.DayStore,
 	return opened, false
 }
 
+// storeDir is the month cache's directory, or "" when there is none:
+// --storage.path empty, or the demo without it.
+func storeDir(f *flags) string {
+	if *f.demo && !f.storagePathSet {
+		return ""
+	}
+	return *f.storagePath
+}
+
+// lockStore takes the month cache's lock until unlock is called: two
+// exporters on one directory would overwrite each other's days. It fails
+// only when another process holds the lock; without a store, or when the
+// directory cannot be locked for another reason, there is nothing to
+// unlock, and openStore says what is wrong with the directory.
+func lockStore(f *flags) (unlock func(), err error) {
+	dir := storeDir(f)
+	if dir == "" {
+		return func() {}, nil
+	}
+	lock, err := store.Lock(dir)
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		return nil, fmt.Errorf("--storage.path: %w", err)
+	case err != nil:
+		return func() {}, nil
+	}
+	return func() { _ = lock.Unlock() }, nil
+}
+
+// checkListenAddress refuses, before anything starts, an address the web
+// server could not listen on for its form alone: no port, or a port out of
+// range. vsock:// addresses are the toolkit's to check.
+func checkListenAddress(addr string) error {
+	if strings.HasPrefix(addr, "vsock://") {
+		return nil
+	}
+	example := fmt.Sprintf(`write HOST:PORT, such as ":%[1]s" (every interface) or "127.0.0.1:%[1]s"`, strings.TrimPrefix(defaultAddress, ":"))
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not an address to listen on: %s", addr, example)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
+		return fmt.Errorf("%q has no valid port (0-65535): %s", addr, example)
+	}
+	return nil
+}
+
 // reloadOnSIGHUP makes SIGHUP, which service managers send to "reload",
 // refresh today's bills at once instead of killing the process: useful
 // after a token rotation. The returned function stops listening.
-func reloadOnSIGHUP(ctx context.Context, r *collector.Refresher, logger log.Logger) func() {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+func reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal, r *collector.Refresher, logger log.Logger) func() {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -510,7 +601,6 @@ func reloadOnSIGHUP(ctx context.Context, r *collector.Refresher, logger log.Logg
 		}
 	}()
 	return func() {
-		signal.Stop(hup)
 		close(stop)
 		<-done
 	}

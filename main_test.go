@@ -71,6 +71,31 @@ func TestRunRejectsBadSettings(t *testing.T) {
 	}
 }
 
+// TestBadListenAddress: an address the server cannot listen on for its
+// form is a bad flag like any other: exit 2, one line naming the flag, and
+// nothing created on disk.
+func TestBadListenAddress(t *testing.T) {
+	for _, addr := range []string{"10117", "localhost", "127.0.0.1:99999", "foo:bar", ":", "127.0.0.1:-1", "[::1"} {
+		t.Run(addr, func(t *testing.T) {
+			storePath := filepath.Join(t.TempDir(), "store")
+			var stderr bytes.Buffer
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			code := run(ctx, []string{"--demo", "--storage.path=" + storePath, "--web.listen-address=" + addr}, io.Discard, &stderr)
+			assert.Equal(t, 2, code)
+			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
+			assert.Contains(t, stderr.String(), "--web.listen-address: ")
+			assert.Contains(t, stderr.String(), "127.0.0.1:10117", "it says what to write")
+			assert.NoDirExists(t, storePath)
+		})
+	}
+	t.Run("good forms pass", func(t *testing.T) {
+		for _, addr := range []string{":10117", "127.0.0.1:0", "[::1]:10117", "localhost:http", "vsock://:10117"} {
+			assert.NoError(t, checkListenAddress(addr), addr)
+		}
+	})
+}
+
 // startExporter runs the real start-up path in the background and returns
 // its base URL and a function that stops it and returns the exit code.
 func startExporter(t *testing.T, args ...string) (string, *testhelp.SyncBuffer, func() int) {

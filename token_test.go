@@ -69,3 +69,26 @@ func TestTokenFileErrorsNeverContainTheToken(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "too large")
 }
+
+// TestTokenFileHelpSaysWhatItDoes: the flag's help and docs/flags.md say
+// when the file is read, in the same words, and that is what Token does
+// (TestTokenFileRereadsOnChange).
+func TestTokenFileHelpSaysWhatItDoes(t *testing.T) {
+	const when = "read at start and again before every API request, so a rotated token needs no restart"
+	app, _ := newApp()
+	flag := app.GetFlag("fpt.token-file")
+	require.NotNil(t, flag)
+	help := flag.Model().Help
+	assert.Contains(t, help, when)
+
+	docs, err := os.ReadFile("docs/flags.md")
+	require.NoError(t, err)
+	var row string
+	for line := range strings.Lines(string(docs)) {
+		if strings.HasPrefix(line, "| `--fpt.token-file` |") {
+			row = strings.ReplaceAll(line, "`", "")
+		}
+	}
+	require.NotEmpty(t, row, "docs/flags.md has no row for --fpt.token-file")
+	assert.Contains(t, row, help, "docs/flags.md says what --help says")
+}

@@ -107,6 +107,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gaugeOf(descStorageOK, boolFloat(c.r.cfg.Store != nil && !st.storeFailing))
 		ch <- prometheus.MustNewConstMetric(descStorageWriteFailures.Desc, prometheus.CounterValue, float64(st.storeFailures))
 	}
+	for f, field := range labelFields {
+		ch <- prometheus.MustNewConstMetric(descLabelValuesTruncated.Desc, prometheus.CounterValue, float64(c.r.cuts.count(f)), field)
+	}
 	if c.reqs != nil {
 		c.reqs.collect(ch)
 	}

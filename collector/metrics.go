@@ -99,9 +99,11 @@ var (
 	descUntrackedResourceRows = newMetric("fptcloud_exporter_untracked_resource_rows",
 		"Billing rows of the month left out of the top resources because their resource was beyond --collector.max-resources (absent when top resources are off).", nil)
 	descStorageOK = newMetric("fptcloud_exporter_storage_ok",
-		"1 if the month cache (--storage.path) is in use and its last write succeeded, 0 if it was asked for but cannot be opened or its last write failed: a restart then reads the whole month from the API again (absent when it is off: --storage.path empty, or --demo without it).", nil)
+		"1 if the month cache (--storage.path) is in use and holds every closed day read, 0 if it was asked for but cannot be opened or a day could not be written: a restart would then read those days from the API again (absent when it is off: --storage.path empty, or --demo without it).", nil)
 	descStorageWriteFailures = newMetric("fptcloud_exporter_storage_write_failures_total",
 		"Writes of a closed day to the month cache (--storage.path) that failed (absent when it is off).", nil)
+	descLabelValuesTruncated = newMetric("fptcloud_exporter_label_values_truncated_total",
+		"Billing rows whose value of a label was longer than the exporter keeps (collector.MaxLabelValueBytes, 1024 bytes) and was cut, by label.", []string{"field"})
 	descFolded = newMetric("fptcloud_exporter_folded_label_sets",
 		"Label sets folded into the __other__ series by --collector.max-series in the snapshot being served.", nil)
 )
@@ -139,7 +141,7 @@ var allDescs = []metric{
 	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
 	descDataAge, descTokenRejected, descRefreshFailures, descAPIRequests, descLabelSets, descFolded,
 	descRefreshInterval, descMaxAge, descClosedDaysMissing, descPreviousMonthMissing, descClosedDayFailed, descUntrackedResourceRows,
-	descStorageOK, descStorageWriteFailures,
+	descStorageOK, descStorageWriteFailures, descLabelValuesTruncated,
 }
 
 // gauge is an immutable, prebuilt gauge sample. It is a leaner form of

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/bits"
 	"slices"
 	"sync"
@@ -157,7 +158,7 @@ type state struct {
 	missingDays     int    // closed days month-to-date still waits for
 	previousMissing int    // days of the previous month not read; -1 when not read at all
 	failedDays      []date // closed days whose last read failed
-	storeFailing    bool   // the last write to the store failed
+	storeFailing    bool   // a day held in memory is not written to the store
 	storeFailures   uint64 // failed writes to the store since start
 }
 
@@ -187,6 +188,7 @@ type Refresher struct {
 	logger  log.Logger
 	filters []fptapi.Filter
 	trigger chan struct{} // a refresh asked for out of schedule (SIGHUP)
+	cuts    labelCuts     // rows whose label values were cut, per field
 	// Set by Trigger, taken by the next refresh of today: the one asked
 	// for is logged at info level, so that whoever asked sees it end.
 	triggered atomic.Bool
@@ -195,12 +197,15 @@ type Refresher struct {
 	cache         monthCache
 	previous      previousMonth
 	today         today
-	todayStarted  time.Time  // when the last refresh of today started
-	todayEnded    time.Time  // and when it ended
-	storeFailing  bool       // the last write to the store failed, and that was logged
-	storeFailures uint64     // failed writes to the store since start
-	unsaved       *store.Day // the last day whose write failed, written again at each refresh
-	todaySlow     bool       // reading today took longer than the interval, and that was logged
+	todayStarted  time.Time // when the last refresh of today started
+	todayEnded    time.Time // and when it ended
+	storeFailures uint64    // failed writes to the store since start
+	// unsaved holds, by date, every day whose last write to the store
+	// failed: each is written again at every refresh, and the store is
+	// reported healthy only when none is left, so that a restart after
+	// a full disk was freed reads only today.
+	unsaved   map[string]store.Day
+	todaySlow bool // reading today took longer than the interval, and that was logged
 
 	state atomic.Pointer[state]
 }
@@ -518,7 +523,9 @@ func (r *Refresher) loadStore(day date) {
 			"days", foreign, "first", firstForeign)
 	}
 	// The previous month's days stay: its total is served all month.
-	if err := r.cfg.Store.Prune(date{day.year, day.month - 1, 1}.normalized().String()); err != nil {
+	keepFrom := date{day.year, day.month - 1, 1}.normalized().String()
+	r.dropUnsaved(keepFrom)
+	if err := r.cfg.Store.Prune(keepFrom); err != nil {
 		level.Warn(r.logger).Log("msg", "could not remove the stored days of earlier months", "err", err)
 	}
 	level.Info(r.logger).Log("msg", "month cache loaded from the store", "month", fmt.Sprintf("%04d-%02d", day.year, day.month),
@@ -739,44 +746,70 @@ func (r *Refresher) fromStore(day store.Day) (dayCost, *resourceCosts) {
 }
 
 // save writes a closed day to the store. The first failure is a warning;
-// the exporter runs on in memory, and says so again once writes work. The
-// outcome reaches the metrics with the next published state, which every
-// caller publishes after saving. r.mu is held.
+// the exporter runs on in memory, and says so again once every day held
+// only in memory is written. The outcome reaches the metrics with the next
+// published state, which every caller publishes after saving. r.mu is held.
 func (r *Refresher) save(d date, cost dayCost, res *resourceCosts, readAt time.Time, final bool) {
 	if r.cfg.Store == nil {
 		return
 	}
 	day := toStore(d, cost, res, readAt, final)
-	r.noteSave(day, r.cfg.Store.Save(day))
+	err := r.cfg.Store.Save(day)
+	if errors.Is(err, store.ErrTooLarge) {
+		// No disk would help: the day is served from memory, and a
+		// restart reads it from the API again.
+		delete(r.unsaved, day.Date)
+		level.Warn(r.logger).Log("msg", "a closed day is too large for the month cache: serving it from memory; a restart reads it again",
+			"day", day.Date, "err", err)
+		return
+	}
+	r.noteSave(day, err)
+	if err == nil {
+		r.retrySave() // the store works: write what an earlier failure left
+	}
 }
 
-// retrySave writes again the last day whose write failed, so that a volume
-// fixed shows in fptcloud_exporter_storage_ok within a refresh, not at the
-// next closed day (up to a day later). r.mu is held.
+// retrySave writes again, oldest first, the days whose write failed, until
+// one fails again, so that a volume fixed shows in
+// fptcloud_exporter_storage_ok within a refresh, not at the next closed
+// day (up to a day later). r.mu is held.
 func (r *Refresher) retrySave() {
-	if r.unsaved != nil {
-		r.noteSave(*r.unsaved, r.cfg.Store.Save(*r.unsaved))
+	for _, date := range slices.Sorted(maps.Keys(r.unsaved)) {
+		day := r.unsaved[date]
+		if err := r.cfg.Store.Save(day); err != nil {
+			r.noteSave(day, err)
+			return
+		}
+		r.noteSave(day, nil)
 	}
 }
 
 // noteSave records the outcome of a write of day to the store. r.mu is held.
 func (r *Refresher) noteSave(day store.Day, err error) {
+	failing := len(r.unsaved) > 0
 	if err != nil {
 		r.storeFailures++
-		r.unsaved = &day
-	} else if r.unsaved != nil && r.unsaved.Date == day.Date {
-		r.unsaved = nil // written, or overwritten by a newer read of the day
+		if r.unsaved == nil {
+			r.unsaved = make(map[string]store.Day)
+		}
+		r.unsaved[day.Date] = day
+	} else {
+		delete(r.unsaved, day.Date) // written, or overwritten by a newer read of the day
 	}
 	switch {
-	case err != nil && !r.storeFailing:
-		r.storeFailing = true
+	case err != nil && !failing:
 		level.Warn(r.logger).Log("msg", "cannot write the month cache: running on in memory; a restart will read these days again", "err", err)
 	case err != nil:
-		level.Debug(r.logger).Log("msg", "cannot write the month cache", "err", err)
-	case r.storeFailing:
-		r.storeFailing = false
-		level.Info(r.logger).Log("msg", "writing the month cache works again")
+		level.Debug(r.logger).Log("msg", "cannot write the month cache", "err", err, "days_unsaved", len(r.unsaved))
+	case failing && len(r.unsaved) == 0:
+		level.Info(r.logger).Log("msg", "writing the month cache works again: every day held in memory is written")
 	}
+}
+
+// dropUnsaved forgets the unwritten days before keepFrom (YYYY-MM-DD),
+// which the store would prune anyway. r.mu is held.
+func (r *Refresher) dropUnsaved(keepFrom string) {
+	maps.DeleteFunc(r.unsaved, func(date string, _ store.Day) bool { return date < keepFrom })
 }
 
 // publish builds the snapshot of the last read of today and the closed
@@ -843,13 +876,19 @@ func (r *Refresher) progress() state {
 	next.missingDays = r.cache.missing(r.today.day)
 	next.previousMissing = r.previousMissing()
 	next.failedDays = r.cache.failedDays()
-	next.storeFailing, next.storeFailures = r.storeFailing, r.storeFailures
+	next.storeFailing, next.storeFailures = len(r.unsaved) > 0, r.storeFailures
 	return next
 }
 
 // fetchDay runs the day's query for every filter, feeding each page to add.
 func (r *Refresher) fetchDay(ctx context.Context, d date, add func([]fptapi.Bill) error) (refreshStats, error) {
-	return fetchDay(ctx, r.cfg.Source, r.cfg.Location, r.filters, d, add)
+	return fetchDay(ctx, r.cfg.Source, r.cfg.Location, r.filters, d, func(page []fptapi.Bill) error {
+		for _, field := range r.cuts.limitPage(page) {
+			level.Warn(r.logger).Log("msg", "label values longer than the limit are cut; the rows are counted in fptcloud_exporter_label_values_truncated_total",
+				"field", field, "limit_bytes", MaxLabelValueBytes)
+		}
+		return add(page)
+	})
 }
 
 // QueryFilters are the queries a day takes: each distinct filter once (the
@@ -876,7 +915,9 @@ func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters [
 	filters = QueryFilters(filters)
 	d := dateOf(day.In(loc))
 	cost := make(dayCost)
+	var cuts labelCuts // as the exporter cuts them, so that both write the same sums
 	_, err := fetchDay(ctx, src, loc, filters, d, func(page []fptapi.Bill) error {
+		cuts.limitPage(page)
 		cost.addPage(page)
 		return nil
 	})

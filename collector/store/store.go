@@ -7,8 +7,14 @@
 // version, API base URL, filters, billing time zone). A file whose checksum,
 // version or identity does not match is reported as untrusted and never
 // served; the caller reads the day from the API again and overwrites it.
-// Files are written atomically (temporary file, fsync, rename) and readable
-// by the exporter's user only. Nothing in them identifies the API token.
+// Files are written atomically (temporary file, fsync, rename), always mode
+// 0600 whatever the mode of the file they replace, and never larger than
+// Load reads. Load reads only regular files: a FIFO, device, socket or
+// symbolic link in a day file's place is untrusted and never opened for
+// reading. Nothing in the files identifies the API token.
+//
+// Lock takes the directory's lock file, so that one process at a time
+// writes a store.
 package store
 
 import (
@@ -26,6 +32,7 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
+	"golang.org/x/sys/unix"
 )
 
 // FormatVersion is the version of the file format this package writes and
@@ -33,9 +40,13 @@ import (
 // again from the API, never misread.
 const FormatVersion = 1
 
-// maxFileSize bounds what Load reads: a day at the default limits (10,000
-// label sets, 50,000 resources) is about 15 MB.
+// maxFileSize bounds what Load reads and Save writes: a day at the default
+// limits (10,000 label sets, 50,000 resources) is about 15 MB.
 const maxFileSize = 64 << 20
+
+// ErrTooLarge marks a day that Save refused to write because Load would
+// refuse to read it back: the day can be served from memory only.
+var ErrTooLarge = errors.New("too large for a day file")
 
 // ErrOtherIdentity marks a day file written for another API URL, other
 // filters or another time zone: after a
@@ -112,9 +123,11 @@ type file struct {
 type Store struct {
 	dir string
 	id  Identity
-	// writeFile is renameio.WriteFile; tests replace it to simulate a
+	// writeFile replaces path atomically; tests replace it to simulate a
 	// full disk.
-	writeFile func(path string, data []byte, perm os.FileMode) error
+	writeFile func(path string, data []byte) error
+	// maxSize is maxFileSize; tests lower it rather than build a 64 MiB day.
+	maxSize int64
 }
 
 // Open prepares dir (created 0700 if missing) for id's day files and checks
@@ -137,8 +150,8 @@ func Open(dir string, id Identity) (*Store, error) {
 	}
 	// "https://…/api/" and "https://…/api" are the same API.
 	id.APIURL = strings.TrimRight(id.APIURL, "/")
-	s := &Store{dir: dir, id: id, writeFile: func(path string, data []byte, perm os.FileMode) error {
-		return renameio.WriteFile(path, data, perm, renameio.WithStaticPermissions(perm), renameio.WithTempDir(dir))
+	s := &Store{dir: dir, id: id, maxSize: maxFileSize, writeFile: func(path string, data []byte) error {
+		return writeAtomic(dir, path, data)
 	}}
 	s.removeTemporaries()
 	return s, nil
@@ -152,7 +165,7 @@ func (s *Store) path(date string) string { return filepath.Join(s.dir, date+".js
 // then be read again, and the error names the file and the reason.
 func (s *Store) Load(date string) (day Day, ok bool, err error) {
 	path := s.path(date)
-	raw, err := readFile(path)
+	raw, err := readRegular(path, s.maxSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Day{}, false, nil
 	}
@@ -169,21 +182,57 @@ func (s *Store) Load(date string) (day Day, ok bool, err error) {
 	return e.Day, true, nil
 }
 
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// readRegular reads path if it is a regular file of at most limit bytes.
+// Anything else is refused before a byte is read: a FIFO would block the
+// reader, a device or a link could feed it endless or foreign data.
+func readRegular(path string, limit int64) ([]byte, error) {
+	// O_NOFOLLOW: a symbolic link fails to open. O_NONBLOCK: a FIFO opens
+	// at once instead of waiting for a writer; it has no effect on a
+	// regular file.
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
+		// A link, a socket or a device may fail to open: say what it is
+		// rather than why the open failed.
+		if info, lerr := os.Lstat(path); lerr == nil && !info.Mode().IsRegular() {
+			return nil, notRegular(info.Mode())
+		}
 		return nil, err
 	}
 	defer f.Close()
+	// The open descriptor is checked, not the path: a file renamed over
+	// path since the open cannot slip through.
 	info, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if info.Size() > maxFileSize {
-		return nil, fmt.Errorf("%d bytes is over the %d-byte limit", info.Size(), maxFileSize)
+	if !info.Mode().IsRegular() {
+		return nil, notRegular(info.Mode())
 	}
-	// The file checked, not one another process renamed over it since.
-	return io.ReadAll(io.LimitReader(f, maxFileSize))
+	if info.Size() > limit {
+		return nil, fmt.Errorf("%d bytes is over the %d-byte limit", info.Size(), limit)
+	}
+	return io.ReadAll(io.LimitReader(f, limit))
+}
+
+func notRegular(mode fs.FileMode) error {
+	var what string
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		what = "a symbolic link"
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	case mode&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case mode&fs.ModeDevice != 0:
+		what = "a block device"
+	case mode.IsDir():
+		what = "a directory"
+	default:
+		what = fmt.Sprintf("of type %s", mode.Type())
+	}
+	return fmt.Errorf("is %s, not a regular file", what)
 }
 
 func (s *Store) decode(raw []byte) (entry, error) {
@@ -213,17 +262,48 @@ func (s *Store) decode(raw []byte) (entry, error) {
 }
 
 // Save writes day atomically: a crash or a full disk leaves the previous
-// file or none, never a partial one.
+// file or none, never a partial one. A day larger than Load reads is not
+// written: the error wraps ErrTooLarge.
 func (s *Store) Save(day Day) error {
 	e, err := json.Marshal(entry{Format: FormatVersion, Identity: s.id, Day: day})
 	if err != nil {
 		return fmt.Errorf("store: encoding %s: %w", day.Date, err)
 	}
+	data := seal(e)
+	if int64(len(data)) > s.maxSize {
+		return fmt.Errorf("store: day %s: %w: %d bytes, over the %d-byte limit", day.Date, ErrTooLarge, len(data), s.maxSize)
+	}
 	path := s.path(day.Date)
-	if err := s.writeFile(path, seal(e), 0o600); err != nil {
+	err = s.writeFile(path, data)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The directory went away under the running exporter (a cleanup, a
+		// volume remounted): recreate it rather than fail every day from
+		// now on. Only then, so that a Save costs no extra system call.
+		if mkErr := os.MkdirAll(s.dir, 0o700); mkErr != nil {
+			return fmt.Errorf("store: writing %s: %w", path, mkErr)
+		}
+		err = s.writeFile(path, data)
+	}
+	if err != nil {
 		return fmt.Errorf("store: writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeAtomic replaces path with data through a temporary file in dir. The
+// file is 0600 whatever the umask and whatever the mode of the file it
+// replaces: renameio.WriteFile would keep that mode, so a file once made
+// unreadable would be rewritten unreadable forever.
+func writeAtomic(dir, path string, data []byte) error {
+	f, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir), renameio.WithStaticPermissions(0o600))
+	if err != nil {
+		return err
+	}
+	defer f.Cleanup()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	return f.CloseAtomicallyReplace()
 }
 
 // seal wraps an entry's bytes with their checksum.

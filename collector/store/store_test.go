@@ -160,7 +160,7 @@ func TestFullDisk(t *testing.T) {
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
 	require.NoError(t, s.Save(testDay("2026-11-03")))
-	s.writeFile = func(string, []byte, os.FileMode) error { return errors.New("no space left on device") }
+	s.writeFile = func(string, []byte) error { return errors.New("no space left on device") }
 	changed := testDay("2026-11-03")
 	changed.Costs[0].TotalPrice = 1
 	err = s.Save(changed)
@@ -208,7 +208,7 @@ func TestOpenDuringAnotherSave(t *testing.T) {
 	writer, err := Open(dir, testID)
 	require.NoError(t, err)
 	write := writer.writeFile
-	writer.writeFile = func(path string, data []byte, perm os.FileMode) error {
+	writer.writeFile = func(path string, data []byte) error {
 		// renameio's temporary file, as Save leaves it just before the rename.
 		tmp := filepath.Join(dir, "."+filepath.Base(path)+"42")
 		writeAll(t, tmp, data)
@@ -218,7 +218,7 @@ func TestOpenDuringAnotherSave(t *testing.T) {
 			return err
 		}
 		require.NoError(t, os.Remove(tmp))
-		return write(path, data, perm)
+		return write(path, data)
 	}
 	require.NoError(t, writer.Save(testDay("2026-11-03")))
 }

@@ -1,0 +1,61 @@
+package collector
+
+import (
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+)
+
+// MaxLabelValueBytes is the longest label value the exporter keeps, in
+// bytes. A longer value from the API is cut to it (ending in "…") before
+// it reaches the sums: memory, each scrape and each day file then stay
+// bounded whatever the API sends, since every label set and resource costs
+// at most a few of these. Real names and tags are far shorter; two values
+// that differ only past the limit are summed as one.
+const MaxLabelValueBytes = 1024
+
+// ellipsis ends a cut value, so that nobody mistakes it for the real one.
+const ellipsis = "…"
+
+// labelFields are the bill fields that become label values, named by their
+// label: the order of the counters in labelCuts.
+var labelFields = [...]string{"vpc_id", "vpc_name", "service", "billing_group", "tag", "resource_id", "resource_name"}
+
+// labelCuts counts, per field, the rows whose value was cut. Scrapes read
+// the counts while a refresh adds to them.
+type labelCuts struct {
+	rows [len(labelFields)]atomic.Uint64
+}
+
+// limitPage cuts the over-long label values of page in place, and returns
+// the fields cut for the first time, so that each is logged once.
+func (c *labelCuts) limitPage(page []fptapi.Bill) (first []string) {
+	for i := range page {
+		b := &page[i]
+		for f, v := range [...]*string{&b.VPCID, &b.VPCName, &b.Service, &b.BillingGroupName, &b.Tag, &b.InfraID, &b.Name} {
+			if len(*v) <= MaxLabelValueBytes {
+				continue
+			}
+			*v = cutLabelValue(*v)
+			if c.rows[f].Add(1) == 1 {
+				first = append(first, labelFields[f])
+			}
+		}
+	}
+	return first
+}
+
+// count returns how many rows had field f's value cut.
+func (c *labelCuts) count(f int) uint64 { return c.rows[f].Load() }
+
+// cutLabelValue returns the longest prefix of s that, with the ellipsis,
+// fits MaxLabelValueBytes, never splitting a UTF-8 sequence.
+func cutLabelValue(s string) string {
+	n := MaxLabelValueBytes - len(ellipsis)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	// The concatenation copies: the cut value does not pin the long one.
+	return s[:n] + ellipsis
+}
