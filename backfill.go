@@ -84,6 +84,17 @@ func runBackfill(ctx context.Context, f *flags, s *settings, stdout, stderr io.W
 		return 1
 	}
 	monthCache, _ := openStore(f, s, logger) // the backfill runs without one, as the exporter does
+	if monthCache != nil {
+		// One writer per store: beside a running exporter, the backfill
+		// reads the days it stored and writes none.
+		unlock, err := lockStore(f)
+		if err != nil {
+			level.Info(logger).Log("msg", "the month cache is in use: reading it, writing nothing", "err", err)
+			monthCache = readOnlyStore{monthCache}
+		} else {
+			defer unlock()
+		}
+	}
 	bf := &backfiller{
 		src:      client,
 		loc:      s.location,
@@ -497,3 +508,8 @@ func newProgress(w io.Writer) func(done, total int) {
 		}
 	}
 }
+
+// readOnlyStore reads a store another process writes, and writes nothing.
+type readOnlyStore struct{ collector.DayStore }
+
+func (readOnlyStore) Save(store.Day) error { return nil }

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/dashboards"
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
@@ -495,4 +496,34 @@ func TestServeCommand(t *testing.T) {
 	base, _, stop := startExporter(t, "serve", "--demo")
 	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
 	assert.Equal(t, 0, stop())
+}
+
+// TestBackfillBesideALockedStore: with the store locked by an exporter, a
+// backfill reads it and writes no day; with the store free, it writes them.
+func TestBackfillBesideALockedStore(t *testing.T) {
+	loc := mustHCM(t)
+	t.Setenv(tokenEnv, "")
+	month := backfillMonth(t, loc)
+	args := func(dir string) []string {
+		return []string{commandBackfill, "--demo", "--storage.path=" + dir,
+			"--from=" + month.Format(time.DateOnly), "--to=" + month.AddDate(0, 0, 1).Format(time.DateOnly),
+			"--output=" + filepath.Join(t.TempDir(), "out.om")}
+	}
+	locked := t.TempDir()
+	lock, err := store.Lock(locked)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lock.Unlock() })
+	var stderr bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), args(locked), io.Discard, &stderr), stderr.String())
+	assert.Contains(t, stderr.String(), "reading it, writing nothing")
+	days, err := filepath.Glob(filepath.Join(locked, "*.json"))
+	require.NoError(t, err)
+	assert.Empty(t, days)
+
+	free := t.TempDir()
+	stderr.Reset()
+	require.Equal(t, 0, run(context.Background(), args(free), io.Discard, &stderr), stderr.String())
+	days, err = filepath.Glob(filepath.Join(free, "*.json"))
+	require.NoError(t, err)
+	assert.Len(t, days, 2)
 }

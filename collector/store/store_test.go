@@ -3,14 +3,17 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 var testID = Identity{APIURL: "https://console-api.fptcloud.com/api", Filters: []string{""}, TimeZone: "Asia/Ho_Chi_Minh"}
@@ -267,4 +270,180 @@ func names(t *testing.T, dir string) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// TestLoadRefusesNonRegularFiles: only a regular file is read. Anything
+// else named like a day file is untrusted at once, without blocking and
+// without reading it, and the error says what it is.
+func TestLoadRefusesNonRegularFiles(t *testing.T) {
+	const date = "2026-11-03"
+	tests := []struct {
+		name   string
+		make   func(t *testing.T, path string)
+		reason string
+	}{
+		{"named pipe", func(t *testing.T, path string) {
+			require.NoError(t, syscall.Mkfifo(path, 0o600))
+		}, "is a named pipe, not a regular file"},
+		{"socket", func(t *testing.T, path string) {
+			require.NoError(t, unix.Mknod(path, unix.S_IFSOCK|0o600, 0))
+		}, "is a socket, not a regular file"},
+		{"character device", func(t *testing.T, path string) {
+			err := unix.Mknod(path, unix.S_IFCHR|0o600, int(unix.Mkdev(1, 5))) // /dev/zero
+			if errors.Is(err, unix.EPERM) {
+				t.Skip("no CAP_MKNOD here; the link to /dev/zero covers the device")
+			}
+			require.NoError(t, err)
+		}, "is a character device, not a regular file"},
+		{"link to /dev/zero", func(t *testing.T, path string) {
+			require.NoError(t, os.Symlink("/dev/zero", path))
+		}, "is a symbolic link, not a regular file"},
+		{"link to a valid day file", func(t *testing.T, path string) {
+			other, err := Open(t.TempDir(), testID)
+			require.NoError(t, err)
+			require.NoError(t, other.Save(testDay(date)))
+			require.NoError(t, os.Symlink(other.path(date), path))
+		}, "is a symbolic link, not a regular file"},
+		{"dangling link", func(t *testing.T, path string) {
+			require.NoError(t, os.Symlink(filepath.Join(filepath.Dir(path), "nowhere"), path))
+		}, "is a symbolic link, not a regular file"},
+		{"directory", func(t *testing.T, path string) {
+			require.NoError(t, os.Mkdir(path, 0o700))
+		}, "is a directory, not a regular file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(t.TempDir(), testID)
+			require.NoError(t, err)
+			path := s.path(date)
+			tt.make(t, path)
+			got, ok, err := loadWithin(t, s, date)
+			require.Error(t, err)
+			assert.False(t, ok)
+			assert.Zero(t, got)
+			assert.Contains(t, err.Error(), path, "the error names the file")
+			assert.Contains(t, err.Error(), tt.reason)
+		})
+	}
+}
+
+// loadWithin is s.Load(date), failing the test if it blocks.
+func loadWithin(t *testing.T, s *Store, date string) (Day, bool, error) {
+	t.Helper()
+	type result struct {
+		day Day
+		ok  bool
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		day, ok, err := s.Load(date)
+		done <- result{day, ok, err}
+	}()
+	select {
+	case r := <-done:
+		return r.day, r.ok, r.err
+	case <-time.After(2 * time.Second):
+		t.Fatalf("Load(%s) blocked", date)
+		return Day{}, false, nil
+	}
+}
+
+// TestLoadRefusesOversizedFile: a file over the limit is refused on its
+// size, before it is read (it is sparse: reading it would take 64 MiB).
+func TestLoadRefusesOversizedFile(t *testing.T) {
+	s, err := Open(t.TempDir(), testID)
+	require.NoError(t, err)
+	path := s.path("2026-11-03")
+	writeAll(t, path, nil)
+	require.NoError(t, os.Truncate(path, maxFileSize+1))
+	_, ok, err := loadWithin(t, s, "2026-11-03")
+	assert.False(t, ok)
+	require.ErrorContains(t, err, path)
+	require.ErrorContains(t, err, fmt.Sprintf("%d bytes is over the %d-byte limit", maxFileSize+1, maxFileSize))
+}
+
+// TestSaveResetsMode: whatever the mode of the file a Save replaces (one
+// made unreadable, one readable by all) and whatever the umask, the new
+// file is 0600 and loads.
+func TestSaveResetsMode(t *testing.T) {
+	const date = "2026-11-03"
+	for _, mode := range []os.FileMode{0o000, 0o644, 0o400} {
+		t.Run(mode.String(), func(t *testing.T) {
+			s, err := Open(t.TempDir(), testID)
+			require.NoError(t, err)
+			require.NoError(t, s.Save(testDay(date)))
+			require.NoError(t, os.Chmod(s.path(date), mode))
+			require.NoError(t, s.Save(testDay(date)))
+			assertMode(t, s.path(date), 0o600)
+			_, ok, err := s.Load(date)
+			require.NoError(t, err)
+			assert.True(t, ok)
+			assert.Equal(t, []string{date + ".json"}, names(t, s.dir), "no temporary file left")
+		})
+	}
+	t.Run("umask", func(t *testing.T) {
+		s, err := Open(t.TempDir(), testID)
+		require.NoError(t, err)
+		old := syscall.Umask(0o277) // the umask is the process's: restored at once
+		errNew := s.Save(testDay(date))
+		errOld := s.Save(testDay(date))
+		syscall.Umask(old)
+		require.NoError(t, errNew)
+		require.NoError(t, errOld)
+		assertMode(t, s.path(date), 0o600)
+	})
+}
+
+func assertMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	info, err := os.Lstat(path)
+	require.NoError(t, err)
+	assert.True(t, info.Mode().IsRegular(), "%s is %s", path, info.Mode())
+	assert.Equal(t, want, info.Mode().Perm(), path)
+}
+
+// TestSaveRecreatesDirectory: a directory removed under the running
+// exporter comes back, 0700, at the next Save.
+func TestSaveRecreatesDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := Open(dir, testID)
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, s.Save(testDay("2026-11-03")))
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+	assertMode(t, s.path("2026-11-03"), 0o600)
+	got, ok, err := s.Load("2026-11-03")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, testDay("2026-11-03"), got)
+}
+
+// TestSaveTooLarge: a day larger than Load reads is not written, the
+// previous file stays, and the error says which day and both sizes.
+func TestSaveTooLarge(t *testing.T) {
+	const date = "2026-11-03"
+	s, err := Open(t.TempDir(), testID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(maxFileSize), s.maxSize, "Load's limit is Save's")
+	require.NoError(t, s.Save(testDay(date)))
+	size := int64(len(readAll(t, s.path(date))))
+
+	s.maxSize = size // exactly the limit is written
+	require.NoError(t, s.Save(testDay(date)))
+
+	s.maxSize = size - 1
+	bigger := testDay(date)
+	bigger.Final = false
+	err = s.Save(bigger)
+	require.ErrorIs(t, err, ErrTooLarge)
+	assert.Contains(t, err.Error(), date)
+	assert.Contains(t, err.Error(), fmt.Sprintf("%d bytes, over the %d-byte limit", size, size-1))
+	s.maxSize = size
+	got, ok, err := s.Load(date)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.True(t, got.Final, "the previous file is left as it was")
 }
