@@ -21,8 +21,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fptcloud-exporter/fptcloud_exporter/dashboards"
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
+	"github.com/fptcloud-exporter/fptcloud_exporter/dashboards"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
