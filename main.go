@@ -575,7 +575,7 @@ func checkListenAddress(addr string) error {
 	if err != nil {
 		return fmt.Errorf("%q is not an address to listen on: %s", addr, example)
 	}
-	if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
+	if _, err := net.DefaultResolver.LookupPort(context.Background(), "tcp", port); err != nil || port == "" {
 		return fmt.Errorf("%q has no valid port (0-65535): %s", addr, example)
 	}
 	return nil

@@ -299,7 +299,7 @@ func writeAtomic(dir, path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer f.Cleanup()
+	defer func() { _ = f.Cleanup() }() // after a successful replace, a no-op
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
