@@ -434,16 +434,15 @@ func TestSaveTooLarge(t *testing.T) {
 	s.maxSize = size // exactly the limit is written
 	require.NoError(t, s.Save(testDay(date)))
 
+	before, err := os.Stat(s.path(date))
+	require.NoError(t, err)
 	s.maxSize = size - 1
-	bigger := testDay(date)
-	bigger.Final = false
-	err = s.Save(bigger)
+	err = s.Save(testDay(date))
 	require.ErrorIs(t, err, ErrTooLarge)
 	assert.Contains(t, err.Error(), date)
-	assert.Contains(t, err.Error(), fmt.Sprintf("%d bytes, over the %d-byte limit", size+1, size-1), "\"final\":false is a byte longer")
-	s.maxSize = size
-	got, ok, err := s.Load(date)
+	assert.Contains(t, err.Error(), fmt.Sprintf("%d bytes, over the %d-byte limit", size, size-1))
+	after, err := os.Stat(s.path(date))
 	require.NoError(t, err)
-	require.True(t, ok)
-	assert.True(t, got.Final, "the previous file is left as it was")
+	assert.True(t, os.SameFile(before, after), "the previous file is left as it was")
+	assert.Equal(t, []string{date + ".json"}, names(t, s.dir), "no temporary file left")
 }
