@@ -122,6 +122,7 @@ type Client struct {
 	observer         Observer
 	token            string
 	tokenFunc        func() (string, error)
+	sleep            func(context.Context, time.Duration) error // the wait before a retry; tests replace it
 }
 
 // NewClient returns a client that authenticates with token (see WithTokenFunc for rotation).
@@ -136,6 +137,7 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 		maxResponseBytes: DefaultMaxResponseBytes,
 		maxPages:         DefaultMaxPages,
 		token:            token,
+		sleep:            sleep,
 	}
 	for _, o := range opts {
 		o(c)
@@ -163,6 +165,15 @@ func (c *Client) validate() error {
 		}
 		c.token = t
 	}
+	if err := c.validateRequests(); err != nil {
+		return err
+	}
+	return c.validateLimits()
+}
+
+// validateRequests checks what goes into every request: the URL and the
+// User-Agent.
+func (c *Client) validateRequests() error {
 	u, err := url.Parse(c.baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("base URL %q: want an absolute http(s) URL", c.baseURL)
@@ -170,6 +181,11 @@ func (c *Client) validate() error {
 	if c.userAgent == "" || strings.ContainsFunc(c.userAgent, isCtl) {
 		return fmt.Errorf("user agent %q: want a non-empty header value", c.userAgent)
 	}
+	return nil
+}
+
+// validateLimits checks the rate, retry, paging and size bounds.
+func (c *Client) validateLimits() error {
 	if math.IsNaN(c.ratePerSecond) || c.ratePerSecond <= 0 {
 		return fmt.Errorf("rate limit %v: want > 0 requests per second", c.ratePerSecond)
 	}
@@ -279,7 +295,7 @@ func (c *Client) call(ctx context.Context, endpoint, method string, body []byte,
 			return a.token, fmt.Errorf("%w (no retry: waiting %s would pass the context deadline: %w)",
 				a.err, delay.Round(time.Millisecond), context.DeadlineExceeded)
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := c.sleep(ctx, delay); err != nil {
 			return a.token, fmt.Errorf("%w (while waiting to retry: %w)", a.err, err)
 		}
 	}

@@ -43,6 +43,7 @@ func realPage(n int, cursor string) []byte {
 }
 
 func TestRealPageShape(t *testing.T) {
+	t.Parallel()
 	body := realPage(100, `["1736899200000","x"]`)
 	resp, rows, err := decodeBills(body, nil)
 	require.NoError(t, err)
@@ -313,6 +314,7 @@ func checkBill(t *testing.T, b *Bill) {
 }
 
 func TestErrorFromBody(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		body, status, message string
 	}{
@@ -334,6 +336,7 @@ func TestErrorFromBody(t *testing.T) {
 }
 
 func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := mustTime("Wed, 15 Jan 2025 10:00:00 GMT")
 	tests := []struct {
 		in   string
@@ -356,6 +359,7 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
+	t.Parallel()
 	p := RetryPolicy{MaxRetries: 10, BaseDelay: 100, MaxDelay: 1000}
 	for retry := range 40 {
 		for range 50 {
@@ -374,6 +378,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestWaitsFor(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		maxDelay, retryAfter time.Duration
 		want                 bool
@@ -392,6 +397,7 @@ func TestWaitsFor(t *testing.T) {
 }
 
 func TestCleanMessage(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("é", 600)
 	got := cleanMessage(long, "")
 	require.True(t, utf8.ValidString(got))

@@ -24,6 +24,7 @@ func decodeOne(t *testing.T, body string) ([]fptapi.Bill, error) {
 }
 
 func TestDecodeRows(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		body    string
@@ -122,6 +123,7 @@ func TestDecodeRows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := decodeOne(t, tt.body)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)

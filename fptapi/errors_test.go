@@ -15,6 +15,7 @@ import (
 )
 
 func TestAPIErrors(t *testing.T) {
+	t.Parallel()
 	bigHTML := "<html><head><title>502 Bad Gateway</title></head><body>" + strings.Repeat("<p>nginx</p>", 100000) + "</body></html>"
 	tests := []struct {
 		name         string
@@ -72,6 +73,7 @@ func TestAPIErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			s := newScript(t, tt.resp)
 			_, err := collect(context.Background(), t, newClient(t, s.URL()))
 			var apiErr *fptapi.APIError
@@ -90,6 +92,7 @@ func TestAPIErrors(t *testing.T) {
 }
 
 func TestDecodeErrorNamesPage(t *testing.T) {
+	t.Parallel()
 	s := newScript(t,
 		response{body: pageBody(`["c1"]`, rows("a", 3))},
 		response{body: `{"status":0,"last_sort_value":["c2"],"data":[{"name":"x","total_pri`},
@@ -105,6 +108,7 @@ func TestDecodeErrorNamesPage(t *testing.T) {
 }
 
 func TestResponseTooLarge(t *testing.T) {
+	t.Parallel()
 	big := pageBody(`[]`, rows("a", 200))
 	chunked := response{handler: func(w http.ResponseWriter, _ *http.Request) {
 		// Written in pieces with flushes, so there is no Content-Length.
@@ -121,6 +125,7 @@ func TestResponseTooLarge(t *testing.T) {
 		{"chunked", chunked},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			s := newScript(t, tt.resp)
 			_, err := collect(context.Background(), t, newClient(t, s.URL(), fptapi.WithMaxResponseBytes(4096)))
 			require.ErrorIs(t, err, fptapi.ErrResponseTooLarge)
@@ -133,6 +138,7 @@ func TestResponseTooLarge(t *testing.T) {
 // TestTokenNeverInErrors makes a server echo the token everywhere it can
 // and checks that no error string carries it.
 func TestTokenNeverInErrors(t *testing.T) {
+	t.Parallel()
 	echo := func(code int, tmpl string) response {
 		return response{handler: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(code)
@@ -155,6 +161,7 @@ func TestTokenNeverInErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			s := newScript(t, tt.resp)
 			c := newClient(t, s.URL(), fptapi.WithPageSize(1), fptapi.WithRetryPolicy(fptapi.RetryPolicy{}))
 			_, err := collect(context.Background(), t, c)
@@ -168,6 +175,7 @@ func TestTokenNeverInErrors(t *testing.T) {
 }
 
 func TestBillInfo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		body    string
@@ -187,6 +195,7 @@ func TestBillInfo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var obs observed
 			s := newScript(t, response{body: tt.body})
 			got, err := newClient(t, s.URL(), fptapi.WithObserver(obs.observe)).BillInfo(context.Background())
@@ -206,6 +215,7 @@ func TestBillInfo(t *testing.T) {
 // 404; the error shows the URL asked for and the base URL's form, never the
 // token.
 func TestNotFoundShowsTheURL(t *testing.T) {
+	t.Parallel()
 	const token = "not-found-test-token"
 	fake := fptapitest.NewServer(fptapitest.Config{Token: token})
 	defer fake.Close()

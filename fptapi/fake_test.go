@@ -13,6 +13,7 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // Tests against the fake API: paging, retries and errors end to end.
@@ -64,6 +65,7 @@ func expected(t *testing.T, srv *fptapitest.Server, f fptapi.Filter) sums {
 }
 
 func TestFakePagingTermination(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		rows      int
@@ -83,6 +85,7 @@ func TestFakePagingTermination(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := newFake(t, tt.rows)
 			if tt.empty {
 				srv.SetBills(fakeDay, nil)
@@ -100,6 +103,7 @@ func TestFakePagingTermination(t *testing.T) {
 }
 
 func TestFakeFaults(t *testing.T) {
+	t.Parallel()
 	const rows, size = 250, 100 // three pages
 	var none error
 	tests := []struct {
@@ -146,6 +150,7 @@ func TestFakeFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := newFake(t, rows)
 			srv.InjectFault(tt.fault)
 			var obs observed
@@ -197,6 +202,7 @@ func TestFakeFaults(t *testing.T) {
 }
 
 func TestFakeNullNumbers(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, 120)
 	srv.InjectFault(fptapitest.Fault{NullNumbers: true})
 	got, err := query(context.Background(), newClient(t, srv.URL), fptapi.Filter{})
@@ -206,6 +212,7 @@ func TestFakeNullNumbers(t *testing.T) {
 }
 
 func TestFakeMaxPages(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, 100)
 	c := newClient(t, srv.URL, fptapi.WithPageSize(10), fptapi.WithMaxPages(5))
 	got, err := query(context.Background(), c, fptapi.Filter{})
@@ -215,6 +222,7 @@ func TestFakeMaxPages(t *testing.T) {
 }
 
 func TestFakeWrongTokenAndRotation(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, 10)
 	srv.SetToken("the-new-token-0001")
 	var obs observed
@@ -236,42 +244,60 @@ func TestFakeWrongTokenAndRotation(t *testing.T) {
 	assert.Equal(t, 10, got.rows)
 }
 
+// TestFakeRetryAfterPastDeadlineFailsFast: a Retry-After beyond the
+// context's deadline ends the call at once: nothing slept, and the
+// deadline, a minute off, not reached.
 func TestFakeRetryAfterPastDeadlineFailsFast(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, 10)
 	srv.InjectFault(fptapitest.Fault{Code: 429, RetryAfter: "120"})
-	c := newClient(t, srv.URL, fptapi.WithRetryPolicy(fptapi.RetryPolicy{MaxRetries: 5, BaseDelay: time.Millisecond, MaxDelay: time.Hour}))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	var sl sleeper
+	c := newClient(t, srv.URL, fptapi.WithSleep(sl.sleep),
+		fptapi.WithRetryPolicy(fptapi.RetryPolicy{MaxRetries: 5, BaseDelay: time.Millisecond, MaxDelay: time.Hour}))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	start := time.Now()
 	_, err := query(ctx, c, fptapi.Filter{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	var apiErr *fptapi.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, http.StatusTooManyRequests, apiErr.HTTPStatus)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	require.NoError(t, ctx.Err(), "given up before the deadline, not at it")
+	assert.Empty(t, sl.waits())
 	assert.Equal(t, 1, srv.Requests(fptapi.EndpointBills))
 }
 
+// TestFakeCancelDuringBackoff: cancelling ends the hour's wait that a 503
+// with Retry-After asked for; a wait deaf to the context would fail the
+// test after testhelp.Patience.
 func TestFakeCancelDuringBackoff(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, 10)
 	srv.InjectFault(fptapitest.Fault{Code: 503, RetryAfter: "3600"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var sl sleeper
 	c := newClient(t, srv.URL,
 		fptapi.WithRetryPolicy(fptapi.RetryPolicy{MaxRetries: 5, BaseDelay: time.Hour, MaxDelay: time.Hour}),
-		fptapi.WithObserver(func(fptapi.RequestInfo) { time.AfterFunc(20*time.Millisecond, cancel) }))
-	start := time.Now()
-	_, err := query(ctx, c, fptapi.Filter{})
+		fptapi.WithSleep(sl.cancelling(cancel)))
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err = c.Bills(ctx, testDay, fptapi.Filter{}, func([]fptapi.Bill) error { return nil })
+	}()
+	testhelp.Await(t, done, "the cancelled backoff to end")
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, []time.Duration{time.Hour}, sl.waits())
 	assert.Equal(t, 1, srv.Requests(fptapi.EndpointBills))
 }
 
 func TestFakeSlowResponseTimesOut(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, 10)
 	srv.InjectFault(fptapitest.Fault{Page: 1, Times: 1, Delay: time.Minute})
 	var obs observed
-	c := newClient(t, srv.URL, fptapi.WithObserver(obs.observe), fptapi.WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}))
+	c := newClient(t, srv.URL, fptapi.WithObserver(obs.observe), fptapi.WithRetryPolicy(patientRetry),
+		fptapi.WithHTTPClient(&http.Client{Timeout: 200 * time.Millisecond}))
 	got, err := query(context.Background(), c, fptapi.Filter{})
 	require.NoError(t, err)
 	assert.Equal(t, 10, got.rows)
@@ -284,6 +310,7 @@ func TestFakeSlowResponseTimesOut(t *testing.T) {
 // TestFakeNullData: "data": null from the fake is an empty page, on page
 // 1 (a day without rows) and later (the end of the day).
 func TestFakeNullData(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		page, wantRows, wantPages int
 	}{
@@ -302,6 +329,7 @@ func TestFakeNullData(t *testing.T) {
 }
 
 func TestFakeBillInfo(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, 10)
 	c := newClient(t, srv.URL)
 	got, err := c.BillInfo(context.Background())

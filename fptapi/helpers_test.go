@@ -23,6 +23,44 @@ const testToken = "tok-3f9a1c0d7e2b4a5f8c6d9e0a1b2c3d4e"
 // fastRetry keeps retries real but their waits negligible.
 var fastRetry = fptapi.RetryPolicy{MaxRetries: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}
 
+// patientRetry is for tests whose attempts fail by a real timeout: the
+// attempt meant to pass has many chances on a loaded machine.
+var patientRetry = fptapi.RetryPolicy{MaxRetries: 20, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}
+
+// sleeper stands in for the client's wait before a retry: it records the
+// wait asked for and returns at once, so that a test asserts the backoff
+// instead of timing it.
+type sleeper struct {
+	mu    sync.Mutex
+	asked []time.Duration
+}
+
+func (s *sleeper) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asked = append(s.asked, d)
+	return ctx.Err()
+}
+
+// cancelling returns a wait that records d and then waits for real, as the
+// client does, while cancel is called: whether the cancel lands before or
+// during the wait, the wait must end.
+func (s *sleeper) cancelling(cancel context.CancelFunc) func(context.Context, time.Duration) error {
+	return func(ctx context.Context, d time.Duration) error {
+		s.mu.Lock()
+		s.asked = append(s.asked, d)
+		s.mu.Unlock()
+		go cancel()
+		return fptapi.Sleep(ctx, d)
+	}
+}
+
+func (s *sleeper) waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.asked...)
+}
+
 // newClient returns a client for base with test-friendly defaults; opts override them.
 func newClient(t testing.TB, base string, opts ...fptapi.Option) *fptapi.Client {
 	t.Helper()

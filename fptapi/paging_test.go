@@ -17,6 +17,7 @@ import (
 // numbers, missing cursors), page size 3. TestFakePagingTermination and
 // TestFakeFaults cover the rest against the fake.
 func TestPagingTerminationRawJSON(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		pages     []string
@@ -91,6 +92,7 @@ func TestPagingTerminationRawJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			resps := make([]response, len(tt.pages))
 			for i, p := range tt.pages {
 				resps[i] = response{body: p}
@@ -122,6 +124,7 @@ func TestPagingTerminationRawJSON(t *testing.T) {
 // later page the day ended with the page before. A failed answer stays an
 // APIError whatever its data.
 func TestEmptyPages(t *testing.T) {
+	t.Parallel()
 	full := func(cursor, prefix string) string { return pageBody(cursor, rows(prefix, 3)) }
 	tests := []struct {
 		name      string
@@ -147,6 +150,7 @@ func TestEmptyPages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			resps := make([]response, len(tt.pages))
 			for i, p := range tt.pages {
 				resps[i] = response{body: p}
@@ -178,6 +182,7 @@ func TestEmptyPages(t *testing.T) {
 }
 
 func TestPagingCallbackError(t *testing.T) {
+	t.Parallel()
 	s := newScript(t, response{body: pageBody(`["c1"]`, rows("a", 3))}, response{body: pageBody(`["c2"]`, rows("b", 1))})
 	c := newClient(t, s.URL(), fptapi.WithPageSize(3))
 	stop := errors.New("enough")
@@ -192,6 +197,7 @@ func TestPagingCallbackError(t *testing.T) {
 }
 
 func TestPagingReusesSlice(t *testing.T) {
+	t.Parallel()
 	s := newScript(t, response{body: pageBody(`["c1"]`, rows("a", 3))}, response{body: pageBody(`["c2"]`, rows("b", 3))}, response{body: pageBody(`[]`, "")})
 	c := newClient(t, s.URL(), fptapi.WithPageSize(3))
 	var first *fptapi.Bill

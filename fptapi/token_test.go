@@ -12,6 +12,7 @@ import (
 )
 
 func TestCleanToken(t *testing.T) {
+	t.Parallel()
 	tok, err := fptapi.CleanToken("  eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln\n")
 	require.NoError(t, err)
 	assert.Equal(t, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", tok)
@@ -28,6 +29,7 @@ func TestCleanToken(t *testing.T) {
 // TestCleanTokenSaysWhatToDo: the mistakes people make when they paste a
 // token get a message naming the fix, not a 401 from the API later.
 func TestCleanTokenSaysWhatToDo(t *testing.T) {
+	t.Parallel()
 	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"
 	for name, in := range map[string]string{
 		"Notepad BOM and CRLF": "\ufeff" + jwt + "\r\n",

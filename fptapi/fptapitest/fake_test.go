@@ -135,6 +135,7 @@ func expected(t testing.TB, s *Server, day string, f fptapi.Filter) []wireBill {
 }
 
 func TestDeterminism(t *testing.T) {
+	t.Parallel()
 	a := newTestServer(t, Config{Seed: 7})
 	b := newTestServer(t, Config{Seed: 7})
 	c := newTestServer(t, Config{Seed: 8})
@@ -152,6 +153,7 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestRowsAreRealistic(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 2000, LabelSets: 300})
 	rows, _, _ := fetchAll(t, s, query("2025-03-10", 1000, fptapi.Filter{}))
 	require.Len(t, rows, 2000)
@@ -218,6 +220,7 @@ func TestRowsAreRealistic(t *testing.T) {
 // TestResourcesAcrossDays: a resource keeps its infra_id from day to day,
 // but for the slots replaced in the middle of the month.
 func TestResourcesAcrossDays(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 400, LabelSets: 50,
 		Now: func() time.Time { return time.Date(2025, 3, 31, 12, 0, 0, 0, time.UTC) }})
 	idsOn := func(day string) map[int]string {
@@ -255,6 +258,7 @@ func sortedKeys(m map[string]int, order []string) []string {
 }
 
 func TestLabelSetsBeyondPeriod(t *testing.T) {
+	t.Parallel()
 	// More label sets than the 840 combinations of the base tables.
 	g := newGen(1, 5000, 2500)
 	seen := map[[5]string]bool{}
@@ -268,6 +272,7 @@ func TestLabelSetsBeyondPeriod(t *testing.T) {
 }
 
 func TestPagingCoversEveryRowOnce(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 400, MaxPageSize: 150})
 	want := expected(t, s, "2025-03-05", fptapi.Filter{})
 	require.Len(t, want, 400)
@@ -290,6 +295,7 @@ func TestPagingCoversEveryRowOnce(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 700, LabelSets: 90})
 	day := "2025-03-01"
 	all := expected(t, s, day, fptapi.Filter{})
@@ -336,6 +342,7 @@ func TestFilters(t *testing.T) {
 }
 
 func TestCountIsTotalOnEveryPage(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 250})
 	q := query("2025-03-01", 100, fptapi.Filter{ServiceType: "storage"})
 	want := len(expected(t, s, q.SearchDate, fptapi.Filter{ServiceType: "storage"}))
@@ -350,6 +357,7 @@ func TestCountIsTotalOnEveryPage(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{Token: "secret-1"})
 	bills := s.URL + "/v1/billing/bills"
 	info := s.URL + "/v1/billing/bill/info"
@@ -380,6 +388,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 20})
 	bills := s.URL + "/v1/billing/bills"
 	_, p1 := postBills(t, s, query("2025-03-01", 5, fptapi.Filter{}))
@@ -423,6 +432,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestTodayIsPartialAndFutureEmpty(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2025, 3, 15, 6, 0, 0, 0, time.FixedZone("ICT", 7*3600))
 	clock := func() time.Time { return now }
 	s := newTestServer(t, Config{RowsPerDay: 300, Now: clock})
@@ -458,6 +468,7 @@ func TestTodayIsPartialAndFutureEmpty(t *testing.T) {
 }
 
 func TestMonthLooksReal(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 400})
 	var totals []float64
 	for d := 1; d <= 14; d++ {
@@ -479,6 +490,7 @@ func TestMonthLooksReal(t *testing.T) {
 }
 
 func TestBillInfo(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{})
 	info := s.URL + "/v1/billing/bill/info"
 	type infoResp struct {
@@ -535,6 +547,7 @@ func oddBills() []fptapi.Bill {
 }
 
 func TestSetBillsRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{})
 	in := oddBills()
 	s.SetBills("2025-03-02", in)
@@ -578,6 +591,7 @@ func TestSetBillsRoundTrip(t *testing.T) {
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
 
 func TestNonFiniteNumbersAreStrings(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{})
 	b := oddBills()[3]
 	b.TotalPrice = math.NaN()
@@ -593,6 +607,7 @@ func TestNonFiniteNumbersAreStrings(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 300})
 	type result struct {
 		rows int
@@ -658,6 +673,7 @@ func countRows(s *Server, day string, size int) (int, error) {
 }
 
 func TestNewServerListensOnLoopback(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{})
 	assert.True(t, strings.HasPrefix(s.URL, "http://127.0.0.1:"), s.URL)
 	assert.True(t, strings.HasSuffix(s.URL, "/api"), s.URL)
@@ -666,6 +682,7 @@ func TestNewServerListensOnLoopback(t *testing.T) {
 }
 
 func TestAuthScheme(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{})
 	body := `{"size":1,"search_date":"2025-03-01"}`
 	for _, tc := range []struct {
@@ -691,6 +708,7 @@ func TestAuthScheme(t *testing.T) {
 }
 
 func TestHandlerEmbeds(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 10})
 	outer := http.NewServeMux()
 	outer.Handle("/api/", s.Handler())

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	const day = "2025-03-03"
 	first := query(day, 10, fptapi.Filter{})
 	for _, tc := range []struct {
@@ -96,6 +99,7 @@ func TestFaults(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := newTestServer(t, Config{})
 			s.InjectFault(tc.fault)
 			start := time.Now()
@@ -133,6 +137,7 @@ func statusOf(t *testing.T, s *Server, q billsReq) int {
 }
 
 func TestFaultPageAndTimes(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 100})
 	// Queue order matters: the first matching fault fires.
 	s.InjectFault(Fault{Page: 3, Times: 2, Code: 500})
@@ -160,6 +165,7 @@ func TestFaultPageAndTimes(t *testing.T) {
 }
 
 func TestFaultAnswersBeforeAuth(t *testing.T) {
+	t.Parallel()
 	// A proxy in front of the API fails whatever the token; modifier faults
 	// still go through the token check.
 	s := newTestServer(t, Config{})
@@ -171,6 +177,7 @@ func TestFaultAnswersBeforeAuth(t *testing.T) {
 }
 
 func TestFaultRepeatCursor(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{RowsPerDay: 100})
 	s.InjectFault(Fault{Page: 2, RepeatCursor: true})
 	q := query("2025-03-03", 10, fptapi.Filter{})
@@ -183,6 +190,7 @@ func TestFaultRepeatCursor(t *testing.T) {
 }
 
 func TestFaultReset(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{})
 	s.InjectFault(Fault{Reset: true, Times: 1})
 	q := query("2025-03-03", 10, fptapi.Filter{})
@@ -191,39 +199,68 @@ func TestFaultReset(t *testing.T) {
 	assert.Equal(t, 2, s.Requests(fptapi.EndpointBills))
 }
 
+// TestFaultDelayEndsWithTheRequest: a delayed answer is abandoned as soon
+// as its client gives up, and Close ends a pending delay rather than
+// waiting for it. A delay that ran on, an hour here, would fail the test
+// after testhelp.Patience.
 func TestFaultDelayEndsWithTheRequest(t *testing.T) {
-	s := newTestServer(t, Config{})
+	t.Parallel()
+	s := newServer(Config{Now: fixedNow})
 	s.InjectFault(Fault{Delay: time.Hour})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	entered, returned := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		s.Handler().ServeHTTP(w, r)
+		close(returned)
+	}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/v1/billing/bills",
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+BillsPath,
 		strings.NewReader(`{"size":10,"search_date":"2025-03-03"}`))
 	require.NoError(t, err)
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	if err == nil {
-		resp.Body.Close()
-	}
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 10*time.Second)
-
-	// Close does not wait for a pending delay either.
+	errs := make(chan error, 1)
 	go func() {
-		r, err := http.NewRequest(http.MethodPost, s.URL+"/v1/billing/bills", strings.NewReader(`{}`))
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
-			resp, err := http.DefaultClient.Do(r)
-			if err == nil {
-				resp.Body.Close()
-			}
+			resp.Body.Close()
 		}
+		errs <- err
 	}()
-	require.Eventually(t, func() bool { return s.Requests(fptapi.EndpointBills) == 2 }, 5*time.Second, time.Millisecond)
-	start = time.Now()
-	s.Close()
-	assert.Less(t, time.Since(start), 4*time.Second)
+	testhelp.Await(t, entered, "the request to reach the fake")
+	cancel()
+	testhelp.Await(t, returned, "the delayed handler to return once its client gave up")
+	require.ErrorIs(t, <-errs, context.Canceled)
+}
+
+// TestCloseEndsAPendingDelay: Close does not wait for a pending delay: the
+// delayed request is ended by the fake, which still answers it, rather
+// than cut off when Close's grace period runs out.
+func TestCloseEndsAPendingDelay(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Config{})
+	s.InjectFault(Fault{Delay: time.Hour})
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := http.Post(s.URL+"/v1/billing/bills", "application/json", strings.NewReader(`{}`))
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	require.Eventually(t, func() bool { return s.Requests(fptapi.EndpointBills) == 1 }, testhelp.Patience, time.Millisecond)
+	closed := make(chan struct{})
+	go func() {
+		s.Close()
+		close(closed)
+	}()
+	testhelp.Await(t, closed, "Close with a delay pending")
+	require.NoError(t, <-answered, "the delayed request was cut off, not ended by the fake")
 }
 
 func TestBillInfoFaults(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, Config{})
 	url := s.URL + "/v1/billing/bill/info"
 	s.InjectFault(Fault{Endpoint: fptapi.EndpointBillInfo, NullData: true, Times: 1})

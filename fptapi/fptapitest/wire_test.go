@@ -12,6 +12,7 @@ import (
 )
 
 func TestGeneratedPagesAreValidJSON(t *testing.T) {
+	t.Parallel()
 	// Many seeds and label sets, past the 840 base combinations, every mode.
 	for _, seed := range []int64{0, 1, -42} {
 		s := newServer(Config{Seed: seed, RowsPerDay: 3000, LabelSets: 1500, Now: fixedNow})
@@ -26,6 +27,7 @@ func TestGeneratedPagesAreValidJSON(t *testing.T) {
 // TestGeneratedJSONMatchesBill: a client decodes exactly the values
 // EachBill reports, bit for bit (sums can then be compared with ==).
 func TestGeneratedJSONMatchesBill(t *testing.T) {
+	t.Parallel()
 	s := newServer(Config{Seed: 3, RowsPerDay: 2000, LabelSets: 1000, Now: fixedNow})
 	q := mustDay(t, s, "2025-03-15") // partial day: odd running times
 	p := pageRequest{q: q, size: 2000, page: 1}
@@ -42,6 +44,7 @@ func TestGeneratedJSONMatchesBill(t *testing.T) {
 }
 
 func TestNumberModes(t *testing.T) {
+	t.Parallel()
 	w := wireBill{Name: "a", TotalPrice: 1234.5, VCPU: math.NaN(), RAM: math.Inf(-1)}
 	for _, tc := range []struct {
 		m                numMode
