@@ -695,29 +695,30 @@ func (s *Server) handleBills(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, "invalid request body: "+decErr.Error())
 		return
 	}
-	if req.Size == nil || *req.Size <= 0 {
-		s.writeError(w, http.StatusBadRequest, "invalid size: want a positive integer")
+	p, msg := s.parsePage(&req, page)
+	if msg != "" {
+		s.writeError(w, http.StatusBadRequest, msg)
 		return
+	}
+	p.fault = f
+	s.write(w, http.StatusOK, "application/json; charset=utf-8", s.renderPage(&p), f.Truncate)
+}
+
+// parsePage resolves a decoded bills request, page number page, to the
+// page it asks for, or returns the message of a 400 answer.
+func (s *Server) parsePage(req *billsRequest, page int) (pageRequest, string) {
+	if req.Size == nil || *req.Size <= 0 {
+		return pageRequest{}, "invalid size: want a positive integer"
 	}
 	q, err := s.resolveDay(req.SearchDate)
 	if err != nil {
-		s.writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return pageRequest{}, err.Error()
 	}
-	start := 0
-	if len(req.LastSortValue) > 0 {
-		limit := q.n
-		if q.explicit != nil {
-			limit = len(*q.explicit)
-		}
-		last, err := strconv.Atoi(cursorIndex(req.LastSortValue))
-		if page < 2 || req.LastSortValue[0] != req.SearchDate || err != nil || last < 0 || last >= limit {
-			s.writeError(w, http.StatusBadRequest, "unknown last_sort_value")
-			return
-		}
-		start = last + 1
+	start, ok := startAfter(req, &q, page)
+	if !ok {
+		return pageRequest{}, "unknown last_sort_value"
 	}
-	p := pageRequest{
+	return pageRequest{
 		q:     q,
 		size:  min(*req.Size, s.maxPageSize),
 		start: start,
@@ -727,10 +728,25 @@ func (s *Server) handleBills(w http.ResponseWriter, r *http.Request) {
 			BillingGroupName:  req.BillingGroupName,
 			BillingConfigName: req.BillingConfigName,
 		},
-		fault:  f,
 		cursor: req.LastSortValue,
+	}, ""
+}
+
+// startAfter returns the first row index of q after the request's cursor,
+// false when the cursor is not one the fake gave for this day.
+func startAfter(req *billsRequest, q *dayQuery, page int) (int, bool) {
+	if len(req.LastSortValue) == 0 {
+		return 0, true
 	}
-	s.write(w, http.StatusOK, "application/json; charset=utf-8", s.renderPage(&p), f.Truncate)
+	limit := q.n
+	if q.explicit != nil {
+		limit = len(*q.explicit)
+	}
+	last, err := strconv.Atoi(cursorIndex(req.LastSortValue))
+	if page < 2 || req.LastSortValue[0] != req.SearchDate || err != nil || last < 0 || last >= limit {
+		return 0, false
+	}
+	return last + 1, true
 }
 
 func cursorIndex(c []string) string {

@@ -281,25 +281,30 @@ func (g *gen) fill(r *row, dayNum int64, dom int, elapsed int64, i int) {
 	r.vcpu, r.ram, r.disk, r.gpus = 0, 0, 0, 0
 	r.attach = g.attachIndex(r.l.vpc, mix(hr^0x3c3c))
 
+	start, stop := r.shape(hd)
+	r.startSec = start
+	secs := min(stop, elapsed) - start
+	if secs < 0 {
+		secs = 0
+	}
+	r.rt = (secs*25 + 4) / 9 // seconds to hours/10000, rounded
+	r.price = (g.perHour(r)*r.rt + 5000) / 10000
+}
+
+// shape sets the row's sizes, policy and attached VM from its resource hash
+// r.hr and the day's hash hd, and returns the seconds of the day between
+// which it ran.
+func (r *row) shape(hd uint64) (start, stop int64) {
+	hr := r.hr
 	// Growth through the month, reset by clean-ups: storage that keeps data.
 	grow := func(base int64) int64 {
-		return base + base*int64(dom)/60 + base*int64(hd>>50&7)/200
+		return base + base*int64(r.dom)/60 + base*int64(hd>>50&7)/200
 	}
-	start, stop := int64(0), int64(86400)
+	start, stop = 0, 86400
 	p := hd % 1000
 	switch r.l.svc {
 	case svcInstance:
-		r.vcpu = [...]int64{1, 2, 2, 4, 4, 8, 16, 32}[hr&7]
-		r.ram = r.vcpu * [...]int64{1, 2, 4}[(hr>>8)%3]
-		r.disk = [...]int64{20, 40, 50, 80, 100, 200, 500}[(hr>>16)%7]
-		r.policy = int(hr>>24) & 1
-		switch {
-		case p < 40: // created during the day
-			start = int64(hd>>20) % 86400
-		case p < 70: // deleted or powered off during the day
-			stop = int64(hd>>20) % 86400
-		}
-		r.attach = int64(i)
+		return r.shapeInstance(hd)
 	case svcStorage:
 		r.disk = [...]int64{50, 100, 200, 500, 1000, 2000}[(hr>>16)%6]
 		r.policy = int((hr >> 24) % 3)
@@ -317,47 +322,67 @@ func (g *gen) fill(r *row, dayNum int64, dom int, elapsed int64, i int) {
 		r.disk = grow(20 + int64(hr>>16)%980)
 		r.policy = polHDD
 	case svcGPU:
-		r.gpus = [...]int64{1, 1, 1, 1, 2}[(hr>>16)%5]
-		r.vcpu = 8 * r.gpus
-		r.ram = 64 * r.gpus
-		r.disk = 200 * r.gpus
-		r.policy = polPremium
-		r.attach = int64(i)
-		// Training jobs: a GPU VM runs on 8 days in 10, for 1 to 6 hours.
-		if p < 200 {
-			start, stop = 0, 0
-		} else {
-			start = int64(hd>>20) % 72000
-			stop = min(start+3600+int64(hd>>40)%18000, 86400)
-		}
+		return r.shapeGPU(hd)
 	case svcS3:
 		r.disk = grow(100 + int64(hr>>16)%4900)
 		r.policy = polStandard
 	}
-	r.startSec = start
-	secs := min(stop, elapsed) - start
-	if secs < 0 {
-		secs = 0
-	}
-	r.rt = (secs*25 + 4) / 9 // seconds to hours/10000, rounded
+	return start, stop
+}
 
+// shapeInstance is shape for a VM.
+func (r *row) shapeInstance(hd uint64) (start, stop int64) {
+	hr := r.hr
+	r.vcpu = [...]int64{1, 2, 2, 4, 4, 8, 16, 32}[hr&7]
+	r.ram = r.vcpu * [...]int64{1, 2, 4}[(hr>>8)%3]
+	r.disk = [...]int64{20, 40, 50, 80, 100, 200, 500}[(hr>>16)%7]
+	r.policy = int(hr>>24) & 1
+	r.attach = int64(r.index)
+	start, stop = 0, 86400
+	switch p := hd % 1000; {
+	case p < 40: // created during the day
+		start = int64(hd>>20) % 86400
+	case p < 70: // deleted or powered off during the day
+		stop = int64(hd>>20) % 86400
+	}
+	return start, stop
+}
+
+// shapeGPU is shape for a GPU VM.
+func (r *row) shapeGPU(hd uint64) (start, stop int64) {
+	r.gpus = [...]int64{1, 1, 1, 1, 2}[(r.hr>>16)%5]
+	r.vcpu = 8 * r.gpus
+	r.ram = 64 * r.gpus
+	r.disk = 200 * r.gpus
+	r.policy = polPremium
+	r.attach = int64(r.index)
+	// Training jobs: a GPU VM runs on 8 days in 10, for 1 to 6 hours.
+	if hd%1000 < 200 {
+		return 0, 0
+	}
+	start = int64(hd>>20) % 72000
+	return start, min(start+3600+int64(hd>>40)%18000, 86400)
+}
+
+// perHour is what an hour of the row's running time costs, in 1/100 VND,
+// at its billing config's prices.
+func (g *gen) perHour(r *row) int64 {
 	pr := &g.prices[r.l.grp][r.l.cfg]
-	var perHour int64 // 1/100 VND per hour of running time
 	switch r.l.svc {
 	case svcInstance, svcGPU:
-		perHour = r.vcpu*pr.cpu + r.ram*pr.ram + r.disk*pr.disk[r.policy] + r.gpus*pr.gpu
+		return r.vcpu*pr.cpu + r.ram*pr.ram + r.disk*pr.disk[r.policy] + r.gpus*pr.gpu
 	case svcStorage:
-		perHour = r.disk * pr.disk[r.policy]
+		return r.disk * pr.disk[r.policy]
 	case svcIP:
-		perHour = pr.ip
+		return pr.ip
 	case svcLB:
-		perHour = pr.lb
+		return pr.lb
 	case svcBackup:
-		perHour = r.disk * pr.backup
+		return r.disk * pr.backup
 	case svcS3:
-		perHour = r.disk * pr.s3
+		return r.disk * pr.s3
 	}
-	r.price = (perHour*r.rt + 5000) / 10000
+	return 0
 }
 
 func append2(b []byte, v int64) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
