@@ -59,6 +59,7 @@ const billingTimezone = "Asia/Ho_Chi_Minh"
 // theirs, so that a health alert (FPTCloudExporterDown after one slow
 // scrape, say) cannot fire within the few minutes of the test.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("end-to-end test: skipped with -short (it always runs when CI is set)")
 	}
@@ -68,6 +69,7 @@ func TestEndToEnd(t *testing.T) {
 	exporter := buildExporter(t, t.TempDir())
 
 	testhelp.ForEachPrometheus(t, func(t *testing.T, look func(string) string) {
+		t.Parallel()
 		promBin := look("prometheus")
 		s := startStack(t, exporter, promBin, amBin)
 		t.Run("exporter exposes every contract metric", s.checkContractMetrics)
@@ -119,17 +121,16 @@ func startStack(t *testing.T, exporter, promBin, amBin string) *stack {
 // the machine.
 func startAlertmanager(ctx context.Context, t *testing.T, dir, bin string) string {
 	t.Helper()
-	addr := testhelp.FreeAddr(t)
 	amDir := filepath.Join(dir, "alertmanager")
 	require.NoError(t, os.MkdirAll(amDir, 0o755))
 	config, err := filepath.Abs(alertmanagerExample)
 	require.NoError(t, err)
-	testhelp.StartProcess(t, dir, "alertmanager", bin,
+	addr, _ := testhelp.StartServer(t, dir, "alertmanager", testhelp.ListeningOn, bin,
 		"--config.file="+config,
 		"--storage.path="+filepath.Join(amDir, "data"),
-		"--web.listen-address="+addr,
+		"--web.listen-address=127.0.0.1:0",
 		"--cluster.listen-address=", // no gossip, no port 9094
-		"--log.level=warn",
+		"--log.level=info",          // for the "Listening on" line
 	)
 	waitReady(ctx, t, "alertmanager", "http://"+addr+"/-/ready")
 	return addr
@@ -140,7 +141,6 @@ func startAlertmanager(ctx context.Context, t *testing.T, dir, bin string) strin
 // fptcloud-generous.
 func startPrometheus(ctx context.Context, t *testing.T, dir, bin, amAddr, low, generous string) string {
 	t.Helper()
-	addr := testhelp.FreeAddr(t)
 	promDir := filepath.Join(dir, "prometheus")
 	require.NoError(t, os.MkdirAll(promDir, 0o755))
 	ruleFiles := shortenFor(t, promDir, budgetAlertNames(t))
@@ -163,11 +163,11 @@ scrape_configs:
       - targets: [%q]
 `, model.Duration(scrapeInterval), model.Duration(scrapeInterval),
 		strings.Join(quoteAll(ruleFiles), ", "), amAddr, low, generous)), 0o644))
-	testhelp.StartProcess(t, dir, "prometheus", bin,
+	addr, _ := testhelp.StartServer(t, dir, "prometheus", testhelp.ListeningOn, bin,
 		"--config.file="+config,
 		"--storage.tsdb.path="+filepath.Join(promDir, "data"),
-		"--web.listen-address="+addr,
-		"--log.level=warn",
+		"--web.listen-address=127.0.0.1:0",
+		"--log.level=info", // for the "Listening on" line
 	)
 	waitReady(ctx, t, "prometheus", "http://"+addr+"/-/ready")
 	return addr
@@ -508,9 +508,8 @@ func buildExporter(t *testing.T, dir string) string {
 // it, so that the real runs can set a budget for each group.
 func demoBillingGroups(ctx context.Context, t *testing.T, bin, dir string) []string {
 	t.Helper()
-	addr := testhelp.FreeAddr(t)
-	stop := testhelp.StartProcess(t, dir, "exporter-discovery", bin,
-		"--demo", "--web.listen-address="+addr, "--collector.refresh-interval=1s")
+	addr, stop := testhelp.StartServer(t, dir, "exporter-discovery", testhelp.ListeningOn, bin,
+		"--demo", "--web.listen-address=127.0.0.1:0", "--collector.refresh-interval=1s")
 	defer stop()
 	waitReady(ctx, t, "exporter", "http://"+addr+"/-/ready")
 	// Ready serves today; month-to-date follows once the closed days are in.
@@ -536,9 +535,8 @@ func demoBillingGroups(ctx context.Context, t *testing.T, bin, dir string) []str
 
 func startExporter(ctx context.Context, t *testing.T, bin, dir, name string, flags []string) string {
 	t.Helper()
-	addr := testhelp.FreeAddr(t)
-	args := append([]string{"--demo", "--web.listen-address=" + addr, "--collector.refresh-interval=1s"}, flags...)
-	testhelp.StartProcess(t, dir, "exporter-"+name, bin, args...)
+	args := append([]string{"--demo", "--web.listen-address=127.0.0.1:0", "--collector.refresh-interval=1s"}, flags...)
+	addr, _ := testhelp.StartServer(t, dir, "exporter-"+name, testhelp.ListeningOn, bin, args...)
 	waitReady(ctx, t, "exporter "+name, "http://"+addr+"/-/ready")
 	return addr
 }

@@ -81,7 +81,9 @@ func runPromtool(t *testing.T, promtool string, args ...string) string {
 }
 
 func TestPromtoolCheckRules(t *testing.T) {
+	t.Parallel()
 	testhelp.ForEachPrometheus(t, func(t *testing.T, look func(string) string) {
+		t.Parallel()
 		promtool := look("promtool")
 		t.Log(promtoolVersion(t, promtool))
 		out := runPromtool(t, promtool, append([]string{"check", "rules"}, RuleFiles...)...)
@@ -95,6 +97,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 const alertmanagerExample = "alertmanager.example.yml"
 
 func TestAlertmanagerExampleConfig(t *testing.T) {
+	t.Parallel()
 	amtool := testhelp.LookDebian(t, "amtool", "prometheus-alertmanager")
 	out, err := exec.CommandContext(t.Context(), amtool, "check-config", alertmanagerExample).CombinedOutput()
 	require.NoError(t, err, "amtool check-config:\n%s", out)
@@ -113,11 +116,14 @@ func TestAlertmanagerExampleConfig(t *testing.T) {
 }
 
 func TestPromtoolUnitTests(t *testing.T) {
+	t.Parallel()
 	testhelp.ForEachPrometheus(t, func(t *testing.T, look func(string) string) {
+		t.Parallel()
 		promtool := look("promtool")
 		t.Log(promtoolVersion(t, promtool))
 		for _, file := range unitTestFiles(t) {
 			t.Run(filepath.Base(file), func(t *testing.T) {
+				t.Parallel()
 				out := runPromtool(t, promtool, "test", "rules", file)
 				assert.Contains(t, out, "SUCCESS")
 			})
@@ -128,6 +134,7 @@ func TestPromtoolUnitTests(t *testing.T) {
 // TestEveryAlertIsUnitTested checks that promtool's tests show every alert
 // both firing and silent, and that they load exactly the shipped files.
 func TestEveryAlertIsUnitTested(t *testing.T) {
+	t.Parallel()
 	fires := map[string]bool{}
 	silent := map[string]bool{}
 	for _, file := range unitTestFiles(t) {
@@ -166,6 +173,7 @@ var (
 )
 
 func TestRuleConventions(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for _, r := range loadRules(t) {
 		name := r.Record + r.Alert
@@ -201,6 +209,7 @@ func TestRuleConventions(t *testing.T) {
 }
 
 func TestContractListHasNoDuplicates(t *testing.T) {
+	t.Parallel()
 	sorted := slices.Clone(contractMetrics)
 	slices.Sort(sorted)
 	assert.Len(t, slices.Compact(slices.Clone(sorted)), len(sorted))

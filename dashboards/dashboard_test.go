@@ -73,8 +73,10 @@ func loadAll(t *testing.T) map[string]*Dashboard {
 }
 
 func TestDashboardModel(t *testing.T) {
+	t.Parallel()
 	for name, d := range loadAll(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			assert.NotEmpty(t, d.UID)
 			assert.NotEmpty(t, d.Title)
 			// 38 is Grafana 10.0's schema; Grafana 11 migrates it forward on import.
@@ -109,6 +111,7 @@ func TestDashboardModel(t *testing.T) {
 // TestNoHardCodedDatasource walks the whole JSON: every datasource reference
 // and every uid except the dashboard's own must be the ${datasource} variable.
 func TestNoHardCodedDatasource(t *testing.T) {
+	t.Parallel()
 	all, err := Files()
 	require.NoError(t, err)
 	for name, data := range all {
@@ -147,6 +150,7 @@ func TestNoHardCodedDatasource(t *testing.T) {
 }
 
 func TestPanelsUseTheDatasourceVariable(t *testing.T) {
+	t.Parallel()
 	for name, d := range loadAll(t) {
 		for _, p := range d.AllPanels() {
 			if p.Type == "row" {
@@ -161,8 +165,10 @@ func TestPanelsUseTheDatasourceVariable(t *testing.T) {
 }
 
 func TestVariables(t *testing.T) {
+	t.Parallel()
 	for name, d := range loadAll(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			defined := map[string]Variable{}
 			for _, v := range d.Templating.List {
 				defined[v.Name] = v
@@ -220,6 +226,7 @@ func TestVariables(t *testing.T) {
 }
 
 func TestQueriesUseContractMetricsAndFilters(t *testing.T) {
+	t.Parallel()
 	for name, d := range loadAll(t) {
 		for _, p := range d.AllPanels() {
 			for _, tg := range p.Targets {
@@ -252,6 +259,7 @@ func isBillingSeries(metric string) bool {
 }
 
 func TestUnits(t *testing.T) {
+	t.Parallel()
 	for name, d := range loadAll(t) {
 		for _, p := range d.AllPanels() {
 			if p.Type == "row" || p.Type == "table" && p.FieldConfig.Defaults.Unit == "" {
@@ -278,6 +286,7 @@ func TestUnits(t *testing.T) {
 // TestQueriesResolveForAll checks the helper the end-to-end test uses: every
 // query resolves with "All", and no Grafana variable is left.
 func TestQueriesResolveForAll(t *testing.T) {
+	t.Parallel()
 	qs, err := Queries("5m")
 	require.NoError(t, err)
 	require.NotEmpty(t, qs)
@@ -291,6 +300,7 @@ func TestQueriesResolveForAll(t *testing.T) {
 }
 
 func TestMetricNames(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		expr string
 		want []string

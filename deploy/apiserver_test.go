@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ import (
 // helm install. Nothing runs pods: there is no kubelet, scheduler or
 // controller manager, so the Deployment is stored, not started.
 func TestChartOnAPIServer(t *testing.T) {
+	t.Parallel()
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("API server test: skipped with -short (it always runs when CI is set)")
 	}
@@ -125,53 +127,96 @@ func TestChartOnAPIServer(t *testing.T) {
 	})
 }
 
-// startEtcd runs a one-member etcd on loopback ports and returns its client
-// URL.
+// startEtcd runs a one-member etcd on loopback ports of its own choosing
+// (port 0) and returns its client URL, read from its log. Its gRPC gateway
+// is off: the gateway would dial the client URL as given, port 0, and the
+// API server speaks gRPC to the port etcd bound.
 func startEtcd(t *testing.T, dir, bin string) string {
 	t.Helper()
-	client := "http://" + testhelp.FreeAddr(t)
-	peer := "http://" + testhelp.FreeAddr(t)
-	testhelp.StartProcess(t, dir, "etcd", bin,
+	const anyPort = "http://127.0.0.1:0"
+	addr, _ := testhelp.StartServer(t, dir, "etcd", etcdClientAddr, bin,
 		"--name=ci",
 		"--data-dir="+filepath.Join(dir, "etcd"),
-		"--listen-client-urls="+client, "--advertise-client-urls="+client,
-		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer,
-		"--initial-cluster=ci="+peer,
-		"--log-level=warn",
+		"--listen-client-urls="+anyPort, "--advertise-client-urls="+anyPort,
+		"--listen-peer-urls="+anyPort, "--initial-advertise-peer-urls="+anyPort,
+		"--initial-cluster=ci="+anyPort, // one member: its peer URL is never dialled
+		"--enable-grpc-gateway=false",
+		"--logger=zap", "--log-level=info", // for the line etcdClientAddr reads
 	)
-	return client
+	return "http://" + addr
+}
+
+// etcdClientLineRE matches the line etcd's zap logger writes once its client
+// listener is bound, e.g.
+//
+//	{"level":"info",...,"msg":"serving client traffic insecurely; this is strongly discouraged!","address":"127.0.0.1:38775"}
+var etcdClientLineRE = regexp.MustCompile(`"msg":"serving client traffic insecurely[^"]*","address":"([^"]+)"`)
+
+func etcdClientAddr(log string) (string, bool) {
+	m := etcdClientLineRE.FindStringSubmatch(log)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// apiServerServingOn is the AddrFunc of kube-apiserver: klog's line once
+// the secure port is bound.
+func apiServerServingOn(log string) (string, bool) {
+	_, rest, ok := strings.Cut(log, "Serving securely on ")
+	if !ok {
+		return "", false
+	}
+	addr, _, complete := strings.Cut(rest, "\n")
+	return strings.TrimSpace(addr), complete
 }
 
 // startAPIServer runs kube-apiserver on a loopback port with a serving
 // certificate it makes itself and one static admin token, and returns a
 // kubeconfig for it.
+//
+// kube-apiserver cannot take port 0: --secure-port "cannot be switched off
+// with 0", and 0 is refused. So it binds a port testhelp.FreeAddr freed a
+// moment before; should another process have taken the port in between,
+// the API server exits saying so, and it is started again on another one.
 func startAPIServer(t *testing.T, dir, bin, etcdURL string) string {
 	t.Helper()
-	addr := testhelp.FreeAddr(t)
-	_, port, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
 	const token = "fptcloud-ci-admin" // a throwaway cluster's throwaway token
 	tokens := filepath.Join(dir, "tokens.csv")
 	require.NoError(t, os.WriteFile(tokens, []byte(token+",admin,admin,system:masters\n"), 0o600))
 	saKey := filepath.Join(dir, "service-account.key")
 	writeRSAKey(t, saKey)
 
-	testhelp.StartProcess(t, dir, "kube-apiserver", bin,
-		"--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
-		"--secure-port="+port,
-		"--cert-dir="+filepath.Join(dir, "apiserver-certs"),
-		"--token-auth-file="+tokens,
-		"--authorization-mode=AlwaysAllow",
-		"--service-account-issuer=https://kubernetes.default.svc",
-		"--service-account-key-file="+saKey,
-		"--service-account-signing-key-file="+saKey,
-		"--service-cluster-ip-range=10.96.0.0/24",
-		// Alone on loopback: no Endpoints for the kubernetes Service, which
-		// the default reconciler would insist on (127.0.0.1 is refused).
-		"--endpoint-reconciler-type=none",
-	)
+	var addr string
+	for attempt := 1; ; attempt++ {
+		addr = testhelp.FreeAddr(t)
+		_, port, err := net.SplitHostPort(addr)
+		require.NoError(t, err)
+		p := testhelp.Start(t, dir, fmt.Sprintf("kube-apiserver-%d", attempt), bin,
+			"--etcd-servers="+etcdURL,
+			"--bind-address=127.0.0.1",
+			"--advertise-address=127.0.0.1",
+			"--secure-port="+port,
+			"--cert-dir="+filepath.Join(dir, "apiserver-certs"),
+			"--token-auth-file="+tokens,
+			"--authorization-mode=AlwaysAllow",
+			"--service-account-issuer=https://kubernetes.default.svc",
+			"--service-account-key-file="+saKey,
+			"--service-account-signing-key-file="+saKey,
+			"--service-cluster-ip-range=10.96.0.0/24",
+			// Alone on loopback: no Endpoints for the kubernetes Service, which
+			// the default reconciler would insist on (127.0.0.1 is refused).
+			"--endpoint-reconciler-type=none",
+		)
+		_, err = p.Addr(t, apiServerServingOn)
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(p.Log(), "address already in use") {
+			t.Fatal(err)
+		}
+		t.Logf("port %s was taken before the API server bound it; again on another", port)
+	}
 
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	require.NoError(t, os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1

@@ -44,6 +44,9 @@ var chartCopies = map[string]string{
 }
 
 func TestChartCopiesInSync(t *testing.T) {
+	if !*update { // -update rewrites files that the other tests read
+		t.Parallel()
+	}
 	for copyName, source := range chartCopies {
 		want, err := os.ReadFile(source)
 		require.NoError(t, err)
@@ -142,6 +145,7 @@ func template(t *testing.T, r *runner, helm string, args ...string) string {
 }
 
 func TestChartLint(t *testing.T) {
+	t.Parallel()
 	helm := helmBin(t)
 	r := newRunner(t)
 	for _, file := range ciValueFiles(t) {
@@ -151,11 +155,13 @@ func TestChartLint(t *testing.T) {
 }
 
 func TestChartRendersEachCIValueSet(t *testing.T) {
+	t.Parallel()
 	helm := helmBin(t)
 	promtool := testhelp.LookDebian(t, "promtool", "prometheus")
 	r := newRunner(t)
 	for _, file := range ciValueFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
 			rendered := template(t, r, helm, "--values", file)
 			ms := parseManifests(t, rendered)
 			checkDeployment(t, ms)
@@ -199,6 +205,7 @@ func TestChartRendersEachCIValueSet(t *testing.T) {
 // The ServiceMonitor and PrometheusRule are made by default only where the
 // cluster serves their API.
 func TestChartOperatorObjectsFollowTheCluster(t *testing.T) {
+	t.Parallel()
 	helm := helmBin(t)
 	r := newRunner(t)
 	values := filepath.Join(chartDir, "ci", "chart-secret-values.yaml")
@@ -369,10 +376,12 @@ var badValues = []struct {
 }
 
 func TestChartRefusesWrongValues(t *testing.T) {
+	t.Parallel()
 	helm := helmBin(t)
 	r := newRunner(t)
 	for _, bad := range badValues {
 		t.Run(bad.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := r.run(t.Context(), helm, append([]string{"template", "fptcloud", chartDir}, bad.args...)...)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), bad.message)
@@ -423,6 +432,9 @@ func renderPlain(t *testing.T, r *runner, helm string, templates []string) strin
 }
 
 func TestPlainManifests(t *testing.T) {
+	if !*update { // -update rewrites files that the other tests read
+		t.Parallel()
+	}
 	helm := helmBin(t)
 	r := newRunner(t)
 	for _, p := range plainManifests {
@@ -452,6 +464,7 @@ func chartValuesAndREADME(t *testing.T) (values map[string]any, readme []byte) {
 // TestChartREADMEDocumentsEveryValue holds the values table to values.yaml:
 // every key is in it, itself or through a parent documented as a whole.
 func TestChartREADMEDocumentsEveryValue(t *testing.T) {
+	t.Parallel()
 	values, readme := chartValuesAndREADME(t)
 
 	var walk func(prefix string, m map[string]any)
@@ -488,6 +501,7 @@ func ownLabels(m manifest) map[string]any {
 // must be scraped and its rules loaded, and the one value naming that
 // release must reach both objects, under the objects' own labels.
 func TestChartSelectedByKubePrometheusStack(t *testing.T) {
+	t.Parallel()
 	helm := helmBin(t)
 	r := newRunner(t)
 	tests := []struct {
@@ -510,6 +524,7 @@ func TestChartSelectedByKubePrometheusStack(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			ms := parseManifests(t, template(t, r, helm, append([]string{"--set", "token.value=x"}, tt.args...)...))
 			require.Len(t, ofKind(ms, "ServiceMonitor"), 1)
 			require.Len(t, ofKind(ms, "PrometheusRule"), 1)
@@ -523,6 +538,7 @@ func TestChartSelectedByKubePrometheusStack(t *testing.T) {
 // reach the chart as float64, which must not render as 5e+08) and the
 // exporter's own written forms.
 func TestChartBudgets(t *testing.T) {
+	t.Parallel()
 	helm := helmBin(t)
 	r := newRunner(t)
 	tests := []struct {
@@ -551,6 +567,7 @@ func TestChartBudgets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			ms := parseManifests(t, template(t, r, helm, append([]string{"--set", "token.value=x"}, tt.args...)...))
 			var got []string
 			for _, arg := range stringList(get(ofKind(ms, "Deployment")[0], "spec", "template", "spec", "containers", 0, "args")) {
@@ -568,6 +585,7 @@ func TestChartBudgets(t *testing.T) {
 // the pod, which wipes the cache, so the next start reads the whole month
 // and outgrows it again.
 func TestChartStorageFitsTwoMonthsAtTheLimits(t *testing.T) {
+	t.Parallel()
 	doc, err := os.ReadFile("../docs/month-cache.md")
 	require.NoError(t, err)
 	m := regexp.MustCompile(`([0-9][0-9,]*) MB for two months`).FindSubmatch(doc)
@@ -622,6 +640,7 @@ func helmInstallCommands(t *testing.T, path string) [][]string {
 // The install commands the READMEs give a kube-prometheus-stack user must
 // make objects its default selectors pick up, with nothing more to set.
 func TestREADMEInstallCommandsAreSelectedByKubePrometheusStack(t *testing.T) {
+	t.Parallel()
 	helm := helmBin(t)
 	r := newRunner(t)
 	for _, readme := range []string{"../README.md", filepath.Join(chartDir, "README.md")} {
@@ -648,6 +667,7 @@ func TestREADMEInstallCommandsAreSelectedByKubePrometheusStack(t *testing.T) {
 // neither. The chart README must give the values that make
 // dashboard.folder apply.
 func TestChartREADMEGivesTheDashboardFolderSettings(t *testing.T) {
+	t.Parallel()
 	values, readme := chartValuesAndREADME(t)
 
 	var found bool

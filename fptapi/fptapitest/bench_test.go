@@ -84,7 +84,9 @@ func BenchmarkServePages(b *testing.B) {
 
 // TestLargeDay pages a whole day of 100,000 rows (about 85 MB of JSON)
 // over HTTP and checks that the fake's memory stays bounded: it never
-// builds the day, only the page asked for.
+// builds the day, only the page asked for. Not parallel: the heap it
+// measures is the whole process's, and the parallel tests wait until it
+// is done.
 func TestLargeDay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100,000 rows take a few seconds")

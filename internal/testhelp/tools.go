@@ -1,14 +1,11 @@
 package testhelp
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // Prometheus3Version is the Prometheus 3 release that deploy/tools/install.sh
@@ -100,51 +97,6 @@ func NeedFile(t testing.TB, path, how string) string {
 		SkipOrFail(t, path+" not found: "+how)
 	}
 	return path
-}
-
-// StartProcess starts a server with its output in dir/name.log and stops it
-// (SIGTERM, then SIGKILL after 15s) at the latest when the test ends; servers
-// stop in the reverse order of their start. The returned func stops it
-// earlier. The end of the log is shown if the test failed.
-func StartProcess(t testing.TB, dir, name, bin string, args ...string) (stop func()) {
-	t.Helper()
-	logPath := filepath.Join(dir, name+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	// Stopped by stop below, with a grace period, rather than killed by a
-	// context.
-	cmd := exec.CommandContext(context.Background(), bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		_ = logFile.Close()
-		if t.Failed() {
-			if out, err := os.ReadFile(logPath); err == nil {
-				t.Logf("%s log (last 4 KiB):\n%s", name, Tail(out, 4<<10))
-			}
-		}
-	}
-	t.Cleanup(stop)
-	return stop
 }
 
 // Tail is the last n bytes of b.
