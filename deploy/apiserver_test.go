@@ -175,10 +175,11 @@ func apiServerServingOn(log string) (string, bool) {
 // certificate it makes itself and one static admin token, and returns a
 // kubeconfig for it.
 //
-// kube-apiserver cannot take port 0: --secure-port "cannot be switched off
-// with 0", and 0 is refused. So it binds a port testhelp.FreeAddr freed a
-// moment before; should another process have taken the port in between,
-// the API server exits saying so, and it is started again on another one.
+// kube-apiserver cannot take port 0 ("--secure-port 0 must be between 1
+// and 65535, inclusive. It cannot be turned off with 0"). So it binds a
+// port testhelp.FreeAddr freed a moment before; should another process
+// have taken the port in between, the API server exits saying so, and it
+// is started again on another one.
 func startAPIServer(t *testing.T, dir, bin, etcdURL string) string {
 	t.Helper()
 	const token = "fptcloud-ci-admin" // a throwaway cluster's throwaway token
