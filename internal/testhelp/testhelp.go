@@ -29,7 +29,10 @@ func (b *SyncBuffer) String() string {
 }
 
 // FreeAddr returns a loopback address whose port was free a moment ago, for
-// a server that must be told its address before it listens.
+// a server that must be told its address before it listens. Another
+// process may take the port before the server binds it: a server that can
+// listen on port 0 and log the port it got is better started with
+// StartServer (a subprocess) or WaitAddr (in the test's process).
 func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
