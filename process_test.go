@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
@@ -43,7 +44,7 @@ type exporterProcess struct {
 func startProcess(t *testing.T, args ...string) *exporterProcess {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
-	cmd.Env = append(os.Environ(), asMainEnv+"=1", tokenEnv+"=")
+	cmd.Env = append(os.Environ(), asMainEnv+"=1", config.TokenEnv+"=")
 	pipe, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	p := &exporterProcess{cmd: cmd, stderr: &testhelp.SyncBuffer{}, done: make(chan struct{}), firstLine: make(chan struct{})}
@@ -138,7 +139,7 @@ func TestSecondExporterOnOneStore(t *testing.T) {
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // should the lock wrongly be taken, run must not serve
-	code := run(ctx, []string{"--demo", "--storage.path=" + dir, "--web.listen-address=127.0.0.1:0"}, io.Discard, &stderr)
+	code := run(ctx, os.Getenv, []string{"--demo", "--storage.path=" + dir, "--web.listen-address=127.0.0.1:0"}, io.Discard, &stderr)
 	assert.Equal(t, 2, code)
 	assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 	assert.Contains(t, stderr.String(), "--storage.path")
