@@ -59,6 +59,7 @@ type Report struct {
 	Warnings           []string            `json:"warnings"`
 }
 
+// BillingGroup is one billing group of the account and its configs.
 type BillingGroup struct {
 	Name    string   `json:"billing_group_name"`
 	Configs []string `json:"billing_config_names"`

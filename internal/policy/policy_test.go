@@ -35,7 +35,7 @@ func TestBinaryDeps(t *testing.T) {
 
 // No Docker engine runs where the project is tested, so the image is not
 // built here: this test reads the Dockerfile for what a release relies on.
-// That the binary embeds the time zone database is deps_test.go's job.
+// That the binary embeds the time zone database is TestBinaryDeps' job.
 func TestDockerfile(t *testing.T) {
 	dockerfile, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
 	require.NoError(t, err)
