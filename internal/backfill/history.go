@@ -2,6 +2,7 @@ package backfill
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -105,53 +106,27 @@ type sample struct {
 	ts    int64
 }
 
-// writeOpenMetrics writes the history as OpenMetrics text, one family
-// after the other: each family is built and encoded alone, so that memory
-// holds the history and one family, never the whole file. Each series'
-// samples are together and in time order, as promtool requires, and series
-// in label order, so that a run is reproducible.
+// writeOpenMetrics writes the history as OpenMetrics text: one family
+// after the other, each series' samples together and in time order, as
+// promtool requires, and series in label order so that a run is
+// reproducible. A family is encoded a series at a time, so that memory
+// holds the history and one series' samples, never a family or the file.
 func (h *history) writeOpenMetrics(w io.Writer, extra []config.Label) error {
 	keys := slices.SortedFunc(maps.Keys(h.series), billing.Compare)
-	labels := make([][]*dto.LabelPair, len(keys))
-	for i, k := range keys {
-		labels[i] = labelPairs(extra, billingLabels(k)...)
-	}
 	calendarLabels := labelPairs(extra)
-
 	bw := bufio.NewWriterSize(w, 64<<10)
 	families := []struct {
 		name, help string
-		each       func(emit func(labels []*dto.LabelPair, s sample))
+		each       func(series func(labels []*dto.LabelPair, samples []sample) error) error
 	}{
-		{"fptcloud_billing_cost_vnd", helpCost, func(emit func([]*dto.LabelPair, sample)) {
-			for i, k := range keys {
-				for _, p := range h.series[k] {
-					if p.hasCost {
-						emit(labels[i], sample{p.cost, p.ts})
-					}
-				}
-			}
-		}},
-		{"fptcloud_billing_month_to_date_cost_vnd", helpMonthToDate, func(emit func([]*dto.LabelPair, sample)) {
-			for i, k := range keys {
-				for _, p := range h.series[k] {
-					emit(labels[i], sample{p.monthToDate, p.ts})
-				}
-			}
-		}},
-		{"fptcloud_billing_month_elapsed_ratio", helpElapsed, func(emit func([]*dto.LabelPair, sample)) {
-			for _, c := range h.calendar {
-				emit(calendarLabels, sample{c.monthElapsed, c.ts})
-			}
-		}},
-		{"fptcloud_billing_month_length_seconds", helpMonthLength, func(emit func([]*dto.LabelPair, sample)) {
-			for _, c := range h.calendar {
-				emit(calendarLabels, sample{c.monthLenS, c.ts})
-			}
-		}},
+		{"fptcloud_billing_cost_vnd", helpCost, h.eachSeries(keys, extra, func(p point) (float64, bool) { return p.cost, p.hasCost })},
+		{"fptcloud_billing_month_to_date_cost_vnd", helpMonthToDate, h.eachSeries(keys, extra, func(p point) (float64, bool) { return p.monthToDate, true })},
+		{"fptcloud_billing_month_elapsed_ratio", helpElapsed, h.eachCalendar(calendarLabels, func(c calendarPoint) float64 { return c.monthElapsed })},
+		{"fptcloud_billing_month_length_seconds", helpMonthLength, h.eachCalendar(calendarLabels, func(c calendarPoint) float64 { return c.monthLenS })},
 	}
 	for _, f := range families {
-		if err := writeFamily(bw, f.name, f.help, f.each); err != nil {
+		fw := &familyWriter{w: bw, name: f.name, help: f.help}
+		if err := f.each(fw.series); err != nil {
 			return fmt.Errorf("writing OpenMetrics: %w", err)
 		}
 	}
@@ -164,27 +139,78 @@ func (h *history) writeOpenMetrics(w io.Writer, extra []config.Label) error {
 	return nil
 }
 
-// writeFamily encodes one gauge family of the samples each emits. The
-// family's metrics, gauges and timestamps are allocated in one slice each:
-// a family is one short-lived batch, not a million small objects.
-func writeFamily(w io.Writer, name, help string, each func(emit func(labels []*dto.LabelPair, s sample))) error {
-	n := 0
-	each(func([]*dto.LabelPair, sample) { n++ })
-	if n == 0 {
-		return nil // a family without samples has nothing to say
+// eachSeries calls series with the samples of each label set in keys that
+// value picks from its points (ok false: no sample that day).
+func (h *history) eachSeries(keys []billing.Labels, extra []config.Label, value func(point) (float64, bool)) func(func([]*dto.LabelPair, []sample) error) error {
+	return func(series func([]*dto.LabelPair, []sample) error) error {
+		var samples []sample
+		for _, k := range keys {
+			samples = samples[:0]
+			for _, p := range h.series[k] {
+				if v, ok := value(p); ok {
+					samples = append(samples, sample{v, p.ts})
+				}
+			}
+			if err := series(labelPairs(extra, billingLabels(k)...), samples); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	metrics, gauges := make([]dto.Metric, n), make([]dto.Gauge, n)
-	values, stamps := make([]float64, n), make([]int64, n)
-	mf := &dto.MetricFamily{Name: &name, Help: &help, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, n)}
-	i := 0
-	each(func(labels []*dto.LabelPair, s sample) {
+}
+
+// eachCalendar calls series once, with the calendar's value of every day.
+func (h *history) eachCalendar(labels []*dto.LabelPair, value func(calendarPoint) float64) func(func([]*dto.LabelPair, []sample) error) error {
+	return func(series func([]*dto.LabelPair, []sample) error) error {
+		samples := make([]sample, len(h.calendar))
+		for i, c := range h.calendar {
+			samples[i] = sample{value(c), c.ts}
+		}
+		return series(labels, samples)
+	}
+}
+
+// familyWriter encodes one gauge family through expfmt, a series at a
+// time. expfmt writes a family's metadata at every call: the first series
+// is written with it, the later ones without their repeated TYPE line, so
+// that the file holds the family once.
+type familyWriter struct {
+	w          io.Writer
+	name, help string
+	started    bool
+	buf        bytes.Buffer
+}
+
+// series writes the samples of one label set, in time order.
+func (f *familyWriter) series(labels []*dto.LabelPair, samples []sample) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	metrics, gauges := make([]dto.Metric, len(samples)), make([]dto.Gauge, len(samples))
+	values, stamps := make([]float64, len(samples)), make([]int64, len(samples))
+	mf := &dto.MetricFamily{Name: &f.name, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, len(samples))}
+	for i, s := range samples {
 		values[i], stamps[i] = s.value, s.ts*1000
 		gauges[i].Value = &values[i]
 		metrics[i].Label, metrics[i].Gauge, metrics[i].TimestampMs = labels, &gauges[i], &stamps[i]
 		mf.Metric[i] = &metrics[i]
-		i++
-	})
-	_, err := expfmt.MetricFamilyToOpenMetrics(w, mf)
+	}
+	if !f.started {
+		f.started = true
+		mf.Help = &f.help
+		_, err := expfmt.MetricFamilyToOpenMetrics(f.w, mf)
+		return err
+	}
+	f.buf.Reset()
+	if _, err := expfmt.MetricFamilyToOpenMetrics(&f.buf, mf); err != nil {
+		return err
+	}
+	typeLine := "# TYPE " + f.name + " gauge\n"
+	rest, ok := bytes.CutPrefix(f.buf.Bytes(), []byte(typeLine))
+	if !ok {
+		return fmt.Errorf("expfmt wrote %s without its TYPE line first", f.name)
+	}
+	_, err := f.w.Write(rest)
 	return err
 }
 
