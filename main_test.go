@@ -620,14 +620,17 @@ func TestShutdownLetsInFlightScrapesFinish(t *testing.T) {
 				}
 				_, _ = w.Write([]byte("metrics\n"))
 			})
-			addr := testhelp.FreeAddr(t)
-			flags := &web.FlagConfig{WebListenAddresses: &[]string{addr}, WebSystemdSocket: new(bool), WebConfigFile: new(string)}
+			flags := &web.FlagConfig{WebListenAddresses: &[]string{"127.0.0.1:0"}, WebSystemdSocket: new(bool), WebConfigFile: new(string)}
+			logs := &testhelp.SyncBuffer{}
+			_, slogger := newLogger(logs, &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			done := make(chan error, 1)
+			done, exited := make(chan error, 1), make(chan struct{})
 			go func() {
-				done <- listenAndServe(ctx, handler, flags, tt.grace, log.NewNopLogger(), promslog.NewNopLogger())
+				done <- listenAndServe(ctx, handler, flags, tt.grace, log.NewNopLogger(), slogger)
+				close(exited)
 			}()
+			addr := listeningAddress(t, logs, exited)
 
 			type answer struct {
 				code int

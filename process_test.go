@@ -97,7 +97,7 @@ func (p *exporterProcess) waitExit(t *testing.T, timeout time.Duration) int {
 // web server exist (systemd's ExecReload may send it then), never ends the
 // process; SIGTERM then stops it cleanly.
 func TestSIGHUPAtStart(t *testing.T) {
-	p := startProcess(t, "--demo", "--storage.path="+t.TempDir(), "--web.listen-address="+testhelp.FreeAddr(t))
+	p := startProcess(t, "--demo", "--storage.path="+t.TempDir(), "--web.listen-address=127.0.0.1:0")
 	<-p.firstLine // main runs and has logged, but has started nothing else yet
 	for range 3 {
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
@@ -116,7 +116,7 @@ func TestSIGHUPAtStart(t *testing.T) {
 func TestSIGTERMWhileBlocked(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
-	p := startProcess(t, "--fpt.token-file="+fifo, "--web.listen-address="+testhelp.FreeAddr(t))
+	p := startProcess(t, "--fpt.token-file="+fifo, "--web.listen-address=127.0.0.1:0")
 	time.Sleep(300 * time.Millisecond)
 	require.False(t, p.exited(), p.stderr.String())
 	start := time.Now()
@@ -131,7 +131,7 @@ func TestSIGTERMWhileBlocked(t *testing.T) {
 // backfill and a check beside it run.
 func TestSecondExporterOnOneStore(t *testing.T) {
 	dir := t.TempDir()
-	first := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address="+testhelp.FreeAddr(t))
+	first := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
 	<-first.firstLine
 	require.Eventually(t, func() bool { return strings.Contains(first.stderr.String(), "month cache on disk") },
 		30*time.Second, 10*time.Millisecond, first.stderr.String())
@@ -149,14 +149,13 @@ func TestSecondExporterOnOneStore(t *testing.T) {
 	require.NoError(t, first.cmd.Process.Signal(syscall.SIGTERM))
 	require.Equal(t, 0, first.waitExit(t, stopTimeout))
 	// The lock goes with the process.
-	addr := testhelp.FreeAddr(t)
-	second := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address="+addr)
+	second := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
 	require.Eventually(t, func() bool { return strings.Contains(second.stderr.String(), "month cache on disk") },
 		30*time.Second, 10*time.Millisecond, second.stderr.String())
 	require.NoError(t, second.cmd.Process.Signal(syscall.SIGKILL))
 	second.waitExit(t, 10*time.Second)
 	// A lock left by kill -9 is no lock.
-	third := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address="+addr)
+	third := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
 	require.Eventually(t, func() bool { return strings.Contains(third.stderr.String(), "month cache on disk") },
 		30*time.Second, 10*time.Millisecond, third.stderr.String())
 }
