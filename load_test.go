@@ -225,8 +225,8 @@ func TestLoadConcurrentScrapes(t *testing.T) {
 	t.Logf("billing time zone %s (local time %s)", loc, time.Now().In(loc).Format("15:04"))
 	fake := fptapitest.NewServer(fptapitest.Config{Token: loadToken, RowsPerDay: labelSets, LabelSets: labelSets, Location: loc})
 	t.Cleanup(fake.Close)
-	t.Setenv(config.TokenEnv, loadToken)
-	base, logs, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1s", "--fpt.timezone="+loc.String(),
+	env := tokenEnv(loadToken)
+	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1s", "--fpt.timezone="+loc.String(),
 		"--fpt.page-size="+strconv.Itoa(pageSize), "--fpt.rate-limit=100000", "--web.max-requests=0", "--log.level=debug")
 	waitFor(t, base+"/-/ready", http.StatusOK, 2*time.Minute)
 
@@ -304,8 +304,8 @@ func TestLoadScrapesMakeNoAPIRequests(t *testing.T) {
 	loc := loadTimezone(t)
 	fake := fptapitest.NewServer(fptapitest.Config{Token: loadToken, RowsPerDay: labelSets, LabelSets: labelSets, Location: loc})
 	t.Cleanup(fake.Close)
-	t.Setenv(config.TokenEnv, loadToken)
-	base, _, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1h", "--no-collector.previous-month", "--fpt.timezone="+loc.String(),
+	env := tokenEnv(loadToken)
+	base, _, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1h", "--no-collector.previous-month", "--fpt.timezone="+loc.String(),
 		"--fpt.rate-limit=100000", "--web.max-requests=200")
 	waitFor(t, base+"/-/ready", http.StatusOK, time.Minute)
 	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, time.Minute)
@@ -345,6 +345,7 @@ func (c *slowCollector) Collect(ch chan<- prometheus.Metric) {
 // that arrives while another is in flight gets 503 at once; the other
 // endpoints are not capped, and the cap frees when the slow scrape ends.
 func TestMaxRequestsCapsConcurrentScrapes(t *testing.T) {
+	t.Parallel()
 	cfg, err := config.NewApp().Resolve([]string{"--demo", "--web.max-requests=1"}, noEnv)
 	require.NoError(t, err)
 	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")

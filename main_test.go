@@ -48,6 +48,7 @@ import (
 )
 
 func TestRunRejectsBadSettings(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	emptyToken := filepath.Join(dir, "empty")
 	require.NoError(t, os.WriteFile(emptyToken, []byte("\n"), 0o600))
@@ -86,12 +87,12 @@ func TestRunRejectsBadSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(config.TokenEnv, "")
+			env := tokenEnv("")
 			var stderr bytes.Buffer
 			// Should validation wrongly pass, run must not serve on the default port.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			code := run(ctx, os.Getenv, append(tt.args, "--web.listen-address=127.0.0.1:0"), io.Discard, &stderr)
+			code := run(ctx, env, append(tt.args, "--web.listen-address=127.0.0.1:0"), io.Discard, &stderr)
 			assert.Equal(t, 2, code)
 			assert.Contains(t, stderr.String(), tt.want)
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one clear line: %q", stderr.String())
@@ -103,13 +104,15 @@ func TestRunRejectsBadSettings(t *testing.T) {
 // form is a bad flag like any other: exit 2, one line naming the flag, and
 // nothing created on disk.
 func TestBadListenAddress(t *testing.T) {
+	t.Parallel()
+	env := noEnv
 	for _, addr := range []string{"10117", "localhost", "127.0.0.1:99999", "foo:bar", ":", "127.0.0.1:-1", "[::1"} {
 		t.Run(addr, func(t *testing.T) {
 			storePath := filepath.Join(t.TempDir(), "store")
 			var stderr bytes.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			code := run(ctx, os.Getenv, []string{"--demo", "--storage.path=" + storePath, "--web.listen-address=" + addr}, io.Discard, &stderr)
+			code := run(ctx, env, []string{"--demo", "--storage.path=" + storePath, "--web.listen-address=" + addr}, io.Discard, &stderr)
 			assert.Equal(t, 2, code)
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 			assert.Contains(t, stderr.String(), "--web.listen-address: ")
@@ -127,7 +130,7 @@ func TestBadListenAddress(t *testing.T) {
 
 // startExporter runs the real start-up path in the background and returns
 // its base URL and a function that stops it and returns the exit code.
-func startExporter(t *testing.T, args ...string) (string, *testhelp.SyncBuffer, func() int) {
+func startExporter(t *testing.T, getenv func(string) string, args ...string) (string, *testhelp.SyncBuffer, func() int) {
 	t.Helper()
 	logs := &testhelp.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -139,7 +142,7 @@ func startExporter(t *testing.T, args ...string) (string, *testhelp.SyncBuffer, 
 	}
 	go func() {
 		defer close(exited)
-		code = run(ctx, os.Getenv, append(args, "--web.listen-address=127.0.0.1:0"), io.Discard, logs)
+		code = run(ctx, getenv, append(args, "--web.listen-address=127.0.0.1:0"), io.Discard, logs)
 	}()
 	t.Cleanup(func() { cancel() })
 	addr := listeningAddress(t, logs, exited)
@@ -208,8 +211,9 @@ func waitFor(t *testing.T, url string, want int, timeout time.Duration) {
 }
 
 func TestRunDemoServesMetrics(t *testing.T) {
-	t.Setenv(config.TokenEnv, "")
-	base, logs, stop := startExporter(t, "--demo", "--collector.refresh-interval=1s", "--log.level=debug")
+	t.Parallel()
+	env := tokenEnv("")
+	base, logs, stop := startExporter(t, env, "--demo", "--collector.refresh-interval=1s", "--log.level=debug")
 
 	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
 	waitFor(t, base+"/-/ready", http.StatusOK, 60*time.Second)
@@ -243,11 +247,12 @@ func TestRunDemoServesMetrics(t *testing.T) {
 }
 
 func TestRunNotReadyUntilFirstRefresh(t *testing.T) {
+	t.Parallel()
 	// An API that never answers keeps the exporter unready but healthy.
 	blocked := make(chan struct{})
 	api := newBlockingAPI(t, blocked)
-	t.Setenv(config.TokenEnv, "test-token")
-	base, _, stop := startExporter(t, "--fpt.api-url="+api, "--collector.refresh-interval=1s")
+	env := tokenEnv("test-token")
+	base, _, stop := startExporter(t, env, "--fpt.api-url="+api, "--collector.refresh-interval=1s")
 
 	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
 	code, _ := get(t, base+"/-/ready")
@@ -284,6 +289,7 @@ func newBlockingAPI(t *testing.T, release <-chan struct{}) string {
 // the exporter at start with the fix, whether it comes from the
 // environment or a file, and the token is never echoed.
 func TestRunRefusesPastedTokens(t *testing.T) {
+	t.Parallel()
 	const token = "eyJhbGciOiJIUzI1NiJ9.pasted.c2ln"
 	for value, want := range map[string]string{
 		"Bearer " + token:       `starts with "Bearer ": remove the prefix`,
@@ -294,9 +300,9 @@ func TestRunRefusesPastedTokens(t *testing.T) {
 		for _, source := range []string{"env", "file"} {
 			t.Run(source+" "+want, func(t *testing.T) {
 				args := []string{"--web.listen-address=127.0.0.1:0"}
-				t.Setenv(config.TokenEnv, "")
+				env := tokenEnv("")
 				if source == "env" {
-					t.Setenv(config.TokenEnv, value)
+					env = tokenEnv(value)
 				} else {
 					path := filepath.Join(t.TempDir(), "token")
 					require.NoError(t, os.WriteFile(path, []byte(value), 0o600))
@@ -305,7 +311,7 @@ func TestRunRefusesPastedTokens(t *testing.T) {
 				var stderr bytes.Buffer
 				ctx, cancel := context.WithCancel(context.Background())
 				cancel()
-				assert.Equal(t, 2, run(ctx, os.Getenv, args, &bytes.Buffer{}, &stderr))
+				assert.Equal(t, 2, run(ctx, env, args, &bytes.Buffer{}, &stderr))
 				assert.Contains(t, stderr.String(), want)
 				assert.NotContains(t, stderr.String(), token)
 				assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), stderr.String())
@@ -317,14 +323,15 @@ func TestRunRefusesPastedTokens(t *testing.T) {
 // TestRunLogsTokenSourceAndWarnings: with both token sources set the log
 // says which one is used; a time zone other than FPT's is warned about once.
 func TestRunLogsTokenSourceAndWarnings(t *testing.T) {
+	t.Parallel()
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 10})
 	defer fake.Close()
 	path := filepath.Join(t.TempDir(), "token")
 	// Saved by Notepad: a byte order mark and CRLF; the exporter must work.
 	require.NoError(t, os.WriteFile(path, []byte("\ufeff"+fptapitest.DefaultToken+"\r\n"), 0o600))
-	t.Setenv(config.TokenEnv, "an-env-token")
+	env := tokenEnv("an-env-token")
 
-	base, logs, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path,
+	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path,
 		"--fpt.timezone=UTC", "--collector.refresh-interval=1s")
 	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
 	assert.Equal(t, 0, stop())
@@ -337,12 +344,13 @@ func TestRunLogsTokenSourceAndWarnings(t *testing.T) {
 }
 
 func TestAPIURLWithoutSchemeFailsLikeAFlag(t *testing.T) {
-	t.Setenv(config.TokenEnv, "some-token")
+	t.Parallel()
+	env := tokenEnv("some-token")
 	for _, u := range []string{"console-api.fptcloud.com/api", "ftp://console-api.fptcloud.com/api", "https://user:pw@host/api", "://"} {
 		var stderr bytes.Buffer
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		assert.Equal(t, 2, run(ctx, os.Getenv, []string{"--fpt.api-url=" + u, "--web.listen-address=127.0.0.1:0"}, &bytes.Buffer{}, &stderr), u)
+		assert.Equal(t, 2, run(ctx, env, []string{"--fpt.api-url=" + u, "--web.listen-address=127.0.0.1:0"}, &bytes.Buffer{}, &stderr), u)
 		assert.True(t, strings.HasPrefix(stderr.String(), config.Name+": --fpt.api-url: "), stderr.String())
 		assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), stderr.String())
 		assert.NotContains(t, stderr.String(), "pw")
@@ -352,8 +360,9 @@ func TestAPIURLWithoutSchemeFailsLikeAFlag(t *testing.T) {
 // TestPprofBehindFlag: no profiling pages or links by default; both with
 // --web.enable-pprof.
 func TestPprofBehindFlag(t *testing.T) {
-	t.Setenv(config.TokenEnv, "")
-	base, _, stop := startExporter(t, "--demo")
+	t.Parallel()
+	env := tokenEnv("")
+	base, _, stop := startExporter(t, env, "--demo")
 	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
 	code, landing := get(t, base+"/")
 	assert.Equal(t, http.StatusOK, code)
@@ -362,7 +371,7 @@ func TestPprofBehindFlag(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Equal(t, 0, stop())
 
-	base, _, stop = startExporter(t, "--demo", "--web.enable-pprof")
+	base, _, stop = startExporter(t, env, "--demo", "--web.enable-pprof")
 	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
 	_, landing = get(t, base+"/")
 	assert.Contains(t, landing, "debug/pprof/heap")
@@ -376,8 +385,9 @@ func TestPprofBehindFlag(t *testing.T) {
 // TestServeCommand: the exporter is also the explicit command serve, and
 // stays the default.
 func TestServeCommand(t *testing.T) {
-	t.Setenv(config.TokenEnv, "")
-	base, _, stop := startExporter(t, "serve", "--demo")
+	t.Parallel()
+	env := tokenEnv("")
+	base, _, stop := startExporter(t, env, "serve", "--demo")
 	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
 	assert.Equal(t, 0, stop())
 }
@@ -446,7 +456,8 @@ func scrapeAll(t *testing.T, base string) string {
 // one; neither token appears in any log line, any page the exporter serves,
 // or any start-up error.
 func TestSecretsNeverInOutput(t *testing.T) {
-	t.Setenv(config.TokenEnv, "")
+	t.Parallel()
+	env := tokenEnv("")
 	fake := fptapitest.NewServer(fptapitest.Config{Token: secretRight, RowsPerDay: 40, LabelSets: 10})
 	t.Cleanup(fake.Close)
 	// The API echoes the token it was sent, in a 401 and in a status error.
@@ -454,7 +465,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token")
 	writeToken(t, path, secretWrong+"\n", time.Now().Add(-time.Hour))
 
-	base, logs, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path, "--log.level=debug",
+	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path, "--log.level=debug",
 		"--collector.refresh-interval=1s", "--fpt.rate-limit=1000")
 	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
 	waitForMetric(t, base, "fptcloud_exporter_token_rejected", 1, 20*time.Second)
@@ -513,15 +524,15 @@ func TestSecretsNeverInOutput(t *testing.T) {
 			p := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_"))
 			require.NoError(t, os.WriteFile(p, []byte(tt.content), 0o600))
 			var stderr bytes.Buffer
-			assert.Equal(t, 2, run(ctx, os.Getenv, append(args, "--fpt.token-file="+p), io.Discard, &stderr))
+			assert.Equal(t, 2, run(ctx, env, append(args, "--fpt.token-file="+p), io.Discard, &stderr))
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 			assert.NotContains(t, stderr.String(), secretRight)
 			if !tt.env {
 				return
 			}
-			t.Setenv(config.TokenEnv, tt.content)
+			env := tokenEnv(tt.content)
 			stderr.Reset()
-			assert.Equal(t, 2, run(ctx, os.Getenv, args, io.Discard, &stderr))
+			assert.Equal(t, 2, run(ctx, env, args, io.Discard, &stderr))
 			assert.Contains(t, stderr.String(), "$"+config.TokenEnv)
 			assert.NotContains(t, stderr.String(), secretRight)
 		})
@@ -532,14 +543,15 @@ func TestSecretsNeverInOutput(t *testing.T) {
 // the new one into the token file and the running exporter picks it up at
 // its next refresh, with no restart.
 func TestTokenRotationEndToEnd(t *testing.T) {
+	t.Parallel()
 	const tokenA, tokenB = "tok-ROTATE-A-0f1e2d3c", "tok-ROTATE-B-4b5a6978"
-	t.Setenv(config.TokenEnv, "")
+	env := tokenEnv("")
 	fake := fptapitest.NewServer(fptapitest.Config{Token: tokenA, RowsPerDay: 40, LabelSets: 10})
 	t.Cleanup(fake.Close)
 	path := filepath.Join(t.TempDir(), "token")
 	writeToken(t, path, tokenA+"\n", time.Now().Add(-time.Hour))
 
-	base, logs, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path,
+	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path,
 		"--collector.refresh-interval=1s", "--fpt.rate-limit=1000")
 	waitFor(t, base+"/-/ready", http.StatusOK, 20*time.Second)
 	waitForMetric(t, base, "fptcloud_exporter_refresh_success", 1, 10*time.Second)
@@ -600,6 +612,7 @@ func counterAtLeast(t *testing.T, body string, floor float64, when string) float
 // is clean. A scrape that outlasts
 // the grace period is cut off, and the shutdown is still clean.
 func TestShutdownLetsInFlightScrapesFinish(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		grace       time.Duration
@@ -737,8 +750,9 @@ func fetch(client *http.Client, url, user, password string) (int, string, error)
 // holding a TLS certificate and a basic-auth user, and scrapes it the ways
 // a Prometheus server and a stranger would.
 func TestWebConfigTLSAndBasicAuth(t *testing.T) {
+	t.Parallel()
 	const user, password = "prometheus", "s3cret-Scrape-Pass"
-	t.Setenv(config.TokenEnv, "")
+	env := tokenEnv("")
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
 	// The lowest cost keeps the test fast; exporter-toolkit accepts any.
@@ -749,7 +763,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 		"tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n",
 		certFile, keyFile, user, hash), 0o600))
 
-	base, logs, stop := startExporter(t, "--demo", "--web.config.file="+webConfig)
+	base, logs, stop := startExporter(t, env, "--demo", "--web.config.file="+webConfig)
 	tlsBase := strings.Replace(base, "http://", "https://", 1)
 	trusting := &http.Client{
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
@@ -818,7 +832,6 @@ func storeFixture(t *testing.T, cfg fptapitest.Config) (*fptapitest.Server, stri
 	t.Helper()
 	fake := fptapitest.NewServer(cfg)
 	t.Cleanup(fake.Close)
-	t.Setenv(config.TokenEnv, fptapitest.DefaultToken)
 	dir := filepath.Join(t.TempDir(), "cache")
 	return fake, dir, []string{"--fpt.api-url=" + fake.URL, "--storage.path=" + dir, "--no-collector.previous-month",
 		"--fpt.rate-limit=1000", "--collector.refresh-interval=1h"}
@@ -828,10 +841,12 @@ func storeFixture(t *testing.T, cfg fptapitest.Config) (*fptapitest.Server, stri
 // the first run writes one private file per closed day, the second reads
 // no closed day from the API; SIGHUP refreshes at once and does not kill.
 func TestRestartWithStore(t *testing.T) {
+	t.Parallel()
+	env := tokenEnv(fptapitest.DefaultToken) // the fixture's fake API
 	fake, dir, args := storeFixture(t, fptapitest.Config{RowsPerDay: 200, LabelSets: 20})
 	today := time.Now().In(mustHCM(t)).Day()
 
-	base, logs, stop := startExporter(t, args...)
+	base, logs, stop := startExporter(t, env, args...)
 	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
 	body := waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
 	first := fake.Requests(fptapi.EndpointBills)
@@ -867,7 +882,7 @@ func TestRestartWithStore(t *testing.T) {
 	}
 
 	fake.ResetRequests()
-	base, logs, stop = startExporter(t, args...)
+	base, logs, stop = startExporter(t, env, args...)
 	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
 	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
 	assert.Equal(t, 0, stop())
@@ -882,9 +897,11 @@ func TestRestartWithStore(t *testing.T) {
 // warning and fptcloud_exporter_storage_ok 0, for an alert; the exporter
 // runs on in memory.
 func TestUnusableStorePath(t *testing.T) {
+	t.Parallel()
+	env := noEnv
 	blocker := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
-	base, logs, stop := startExporter(t, "--demo", "--storage.path="+filepath.Join(blocker, "data"))
+	base, logs, stop := startExporter(t, env, "--demo", "--storage.path="+filepath.Join(blocker, "data"))
 	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
 	_, body := get(t, base+"/metrics")
 	v, ok := metricValue(body, "fptcloud_exporter_storage_ok")
@@ -904,14 +921,16 @@ func mustHCM(t *testing.T) *time.Location {
 // name, has FPT's days: the month cache written under Asia/Ho_Chi_Minh stays
 // valid, where another zone's days would be read again.
 func TestRestartUnderAnotherNameOfTheZone(t *testing.T) {
+	t.Parallel()
+	env := tokenEnv(fptapitest.DefaultToken) // the fixture's fake API
 	_, _, args := storeFixture(t, fptapitest.Config{RowsPerDay: 20, LabelSets: 5})
 	closedDays := time.Now().In(mustHCM(t)).Day() - 1
 
-	base, _, stop := startExporter(t, append(args, "--fpt.timezone=Asia/Ho_Chi_Minh")...)
+	base, _, stop := startExporter(t, env, append(args, "--fpt.timezone=Asia/Ho_Chi_Minh")...)
 	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
 	assert.Equal(t, 0, stop())
 
-	base, logs, stop := startExporter(t, append(args, "--fpt.timezone=Asia/Saigon")...)
+	base, logs, stop := startExporter(t, env, append(args, "--fpt.timezone=Asia/Saigon")...)
 	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
 	assert.Equal(t, 0, stop())
 	assert.NotContains(t, logs.String(), "another configuration")
@@ -925,6 +944,7 @@ var logfmtPair = regexp.MustCompile(`(?:^| )([a-z_]+)=("[^"]*"|\S*)`)
 // TestLogLinesShareKeys: the project's lines and exporter-toolkit's (through
 // slog) carry the same keys, with the time as ts in UTC, in both formats.
 func TestLogLinesShareKeys(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"logfmt", "json"} {
 		t.Run(format, func(t *testing.T) {
 			cfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
@@ -964,6 +984,7 @@ var update = flag.Bool("update", false, "rewrite testdata/demo.prom from the cur
 //
 //	go test -run TestDemoGolden -update .
 func TestDemoGolden(t *testing.T) {
+	t.Parallel()
 	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
 	require.NoError(t, err)
 	// Mid-afternoon mid-month: today is partial and fourteen days are closed.
@@ -1026,6 +1047,18 @@ func TestDemoGolden(t *testing.T) {
 
 // noEnv is an environment without a token.
 func noEnv(string) string { return "" }
+
+// tokenEnv is an environment with token in $FPTCLOUD_TOKEN and nothing
+// else: tests pass it to run rather than set the process's, so that they
+// can run in parallel.
+func tokenEnv(token string) func(string) string {
+	return func(k string) string {
+		if k == config.TokenEnv {
+			return token
+		}
+		return ""
+	}
+}
 
 // writeToken writes a token file with a distinct modification time, as a
 // rotation by a secret manager would.

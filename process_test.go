@@ -97,6 +97,7 @@ func (p *exporterProcess) waitExit(t *testing.T, timeout time.Duration) int {
 // web server exist (systemd's ExecReload may send it then), never ends the
 // process; SIGTERM then stops it cleanly.
 func TestSIGHUPAtStart(t *testing.T) {
+	t.Parallel()
 	p := startProcess(t, "--demo", "--storage.path="+t.TempDir(), "--web.listen-address=127.0.0.1:0")
 	<-p.firstLine // main runs and has logged, but has started nothing else yet
 	for range 3 {
@@ -114,6 +115,7 @@ func TestSIGHUPAtStart(t *testing.T) {
 // (here reading a token file that is a FIFO nobody writes) still ends the
 // process, within the stop timeout.
 func TestSIGTERMWhileBlocked(t *testing.T) {
+	t.Parallel()
 	fifo := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
 	p := startProcess(t, "--fpt.token-file="+fifo, "--web.listen-address=127.0.0.1:0")
@@ -130,6 +132,8 @@ func TestSIGTERMWhileBlocked(t *testing.T) {
 // exits 2 at once, naming the directory and the first one's process; a
 // backfill and a check beside it run.
 func TestSecondExporterOnOneStore(t *testing.T) {
+	t.Parallel()
+	env := noEnv
 	dir := t.TempDir()
 	first := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
 	<-first.firstLine
@@ -139,7 +143,7 @@ func TestSecondExporterOnOneStore(t *testing.T) {
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // should the lock wrongly be taken, run must not serve
-	code := run(ctx, os.Getenv, []string{"--demo", "--storage.path=" + dir, "--web.listen-address=127.0.0.1:0"}, io.Discard, &stderr)
+	code := run(ctx, env, []string{"--demo", "--storage.path=" + dir, "--web.listen-address=127.0.0.1:0"}, io.Discard, &stderr)
 	assert.Equal(t, 2, code)
 	assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 	assert.Contains(t, stderr.String(), "--storage.path")
