@@ -583,3 +583,42 @@ func mustHCM(t *testing.T) *time.Location {
 	require.NoError(t, err)
 	return loc
 }
+
+// TestDemoResolvesToASimulatedSource: --demo is resolved once, here, into a
+// simulated source with its token, an unlimited rate unless one is given,
+// no month cache unless a path is given, and a landing page that says so.
+func TestDemoResolvesToASimulatedSource(t *testing.T) {
+	t.Parallel()
+	noEnv := func(string) string { return "" }
+	cfg, err := NewApp().Resolve([]string{"--demo"}, noEnv)
+	require.NoError(t, err)
+	require.Len(t, cfg.Sources, 1)
+	src := cfg.Sources[0]
+	require.NotNil(t, src.Simulated)
+	assert.Equal(t, DemoAPI(src.Location), *src.Simulated)
+	assert.True(t, math.IsInf(src.RateLimit, 1))
+	assert.Equal(t, "the demo's fake API", src.TokenSource)
+	assert.Equal(t, "demo", src.Identity.APIURL)
+	assert.Empty(t, cfg.Store.Path)
+	assert.Contains(t, cfg.Server.Description, "DEMO MODE")
+
+	cfg, err = NewApp().Resolve([]string{"--demo", "--fpt.rate-limit=2", "--storage.path=/var/lib/x"}, noEnv)
+	require.NoError(t, err)
+	assert.Equal(t, 2.0, cfg.Sources[0].RateLimit)
+	assert.Equal(t, "/var/lib/x", cfg.Store.Path)
+
+	cfg, err = NewApp().Resolve([]string{"--fpt.service-type=storage"}, func(k string) string {
+		if k == TokenEnv {
+			return "a-token"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	src = cfg.Sources[0]
+	assert.Nil(t, src.Simulated)
+	assert.Equal(t, fptapi.DefaultBaseURL, src.Identity.APIURL)
+	assert.Equal(t, "environment $"+TokenEnv, src.TokenSource)
+	assert.Equal(t, "data/", cfg.Store.Path)
+	assert.Equal(t, []fptapi.Filter{{ServiceType: "storage"}}, src.Filters)
+	assert.NotContains(t, cfg.Server.Description, "DEMO")
+}
