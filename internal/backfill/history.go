@@ -113,22 +113,19 @@ type sample struct {
 // holds the history and one series' samples, never a family or the file.
 func (h *history) writeOpenMetrics(w io.Writer, extra []config.Label) error {
 	keys := slices.SortedFunc(maps.Keys(h.series), billing.Compare)
-	calendarLabels := labelPairs(extra)
+	calendar := labelPairs(extra)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	families := []struct {
-		name, help string
-		each       func(series func(labels []*dto.LabelPair, samples []sample) error) error
-	}{
-		{"fptcloud_billing_cost_vnd", helpCost, h.eachSeries(keys, extra, func(p point) (float64, bool) { return p.cost, p.hasCost })},
-		{"fptcloud_billing_month_to_date_cost_vnd", helpMonthToDate, h.eachSeries(keys, extra, func(p point) (float64, bool) { return p.monthToDate, true })},
-		{"fptcloud_billing_month_elapsed_ratio", helpElapsed, h.eachCalendar(calendarLabels, func(c calendarPoint) float64 { return c.monthElapsed })},
-		{"fptcloud_billing_month_length_seconds", helpMonthLength, h.eachCalendar(calendarLabels, func(c calendarPoint) float64 { return c.monthLenS })},
+	if err := h.writeSeries(bw, "fptcloud_billing_cost_vnd", helpCost, keys, extra, dayCost); err != nil {
+		return err
 	}
-	for _, f := range families {
-		fw := &familyWriter{w: bw, name: f.name, help: f.help}
-		if err := f.each(fw.series); err != nil {
-			return fmt.Errorf("writing OpenMetrics: %w", err)
-		}
+	if err := h.writeSeries(bw, "fptcloud_billing_month_to_date_cost_vnd", helpMonthToDate, keys, extra, monthToDate); err != nil {
+		return err
+	}
+	if err := h.writeCalendar(bw, "fptcloud_billing_month_elapsed_ratio", helpElapsed, calendar, monthElapsed); err != nil {
+		return err
+	}
+	if err := h.writeCalendar(bw, "fptcloud_billing_month_length_seconds", helpMonthLength, calendar, monthLength); err != nil {
+		return err
 	}
 	if _, err := expfmt.FinalizeOpenMetrics(bw); err != nil {
 		return fmt.Errorf("writing OpenMetrics: %w", err)
@@ -139,35 +136,43 @@ func (h *history) writeOpenMetrics(w io.Writer, extra []config.Label) error {
 	return nil
 }
 
-// eachSeries calls series with the samples of each label set in keys that
-// value picks from its points (ok false: no sample that day).
-func (h *history) eachSeries(keys []billing.Labels, extra []config.Label, value func(point) (float64, bool)) func(func([]*dto.LabelPair, []sample) error) error {
-	return func(series func([]*dto.LabelPair, []sample) error) error {
-		var samples []sample
-		for _, k := range keys {
-			samples = samples[:0]
-			for _, p := range h.series[k] {
-				if v, ok := value(p); ok {
-					samples = append(samples, sample{v, p.ts})
-				}
-			}
-			if err := series(labelPairs(extra, billingLabels(k)...), samples); err != nil {
-				return err
+// The values of the families: ok is false for a day without a sample.
+func dayCost(p point) (v float64, ok bool)     { return p.cost, p.hasCost }
+func monthToDate(p point) (v float64, ok bool) { return p.monthToDate, true }
+func monthElapsed(c calendarPoint) float64     { return c.monthElapsed }
+func monthLength(c calendarPoint) float64      { return c.monthLenS }
+
+// writeSeries writes the family name of every label set in keys, with the
+// values value picks from its points.
+func (h *history) writeSeries(w io.Writer, name, help string, keys []billing.Labels, extra []config.Label,
+	value func(point) (float64, bool)) error {
+	fw := &familyWriter{w: w, name: name, help: help}
+	var samples []sample
+	for _, k := range keys {
+		samples = samples[:0]
+		for _, p := range h.series[k] {
+			if v, ok := value(p); ok {
+				samples = append(samples, sample{v, p.ts})
 			}
 		}
-		return nil
+		if err := fw.series(labelPairs(extra, billingLabels(k)...), samples); err != nil {
+			return fmt.Errorf("writing OpenMetrics: %w", err)
+		}
 	}
+	return nil
 }
 
-// eachCalendar calls series once, with the calendar's value of every day.
-func (h *history) eachCalendar(labels []*dto.LabelPair, value func(calendarPoint) float64) func(func([]*dto.LabelPair, []sample) error) error {
-	return func(series func([]*dto.LabelPair, []sample) error) error {
-		samples := make([]sample, len(h.calendar))
-		for i, c := range h.calendar {
-			samples[i] = sample{value(c), c.ts}
-		}
-		return series(labels, samples)
+// writeCalendar writes the family name, one series of a value every day.
+func (h *history) writeCalendar(w io.Writer, name, help string, labels []*dto.LabelPair, value func(calendarPoint) float64) error {
+	samples := make([]sample, len(h.calendar))
+	for i, c := range h.calendar {
+		samples[i] = sample{value(c), c.ts}
 	}
+	fw := &familyWriter{w: w, name: name, help: help}
+	if err := fw.series(labels, samples); err != nil {
+		return fmt.Errorf("writing OpenMetrics: %w", err)
+	}
+	return nil
 }
 
 // familyWriter encodes one gauge family through expfmt, a series at a
