@@ -16,7 +16,7 @@
 # The month cache is kept in the volume /data: name it (-v fptcloud-data:/data)
 # to keep the cache across upgrades of the image.
 
-# The builder's Go version must equal go.mod's `go` line (dockerfile_test.go
+# The builder's Go version must equal go.mod's `go` line (TestDockerfile in internal/policy
 # checks it). It runs on the build host's platform and cross-compiles, so a
 # multi-platform `docker buildx build --platform ...` needs no emulation.
 FROM --platform=$BUILDPLATFORM golang:1.26.8 AS builder
@@ -61,7 +61,7 @@ RUN BUILD_DATE="${BUILD_DATE:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}" && \
 
 # distroless static: CA certificates (the API is HTTPS), /etc/passwd with the
 # nonroot user, no shell, no package manager, no libc. Time zone data does not
-# depend on the image: main.go embeds time/tzdata (deps_test.go checks it).
+# depend on the image: main.go embeds time/tzdata (TestBinaryDeps in internal/policy checks it).
 FROM gcr.io/distroless/static-debian12:nonroot
 
 ARG VERSION=dev

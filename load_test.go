@@ -27,6 +27,7 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
@@ -41,7 +42,7 @@ func loadTimezone(t *testing.T) *time.Location {
 	t.Helper()
 	now := time.Now()
 	for _, name := range []string{"Asia/Ho_Chi_Minh", "Europe/London", "America/New_York"} {
-		loc, err := parseTimezone(name)
+		loc, err := time.LoadLocation(name)
 		require.NoError(t, err)
 		if h := now.In(loc).Hour(); h >= 2 && h < 22 {
 			return loc
@@ -224,8 +225,8 @@ func TestLoadConcurrentScrapes(t *testing.T) {
 	t.Logf("billing time zone %s (local time %s)", loc, time.Now().In(loc).Format("15:04"))
 	fake := fptapitest.NewServer(fptapitest.Config{Token: loadToken, RowsPerDay: labelSets, LabelSets: labelSets, Location: loc})
 	t.Cleanup(fake.Close)
-	t.Setenv(tokenEnv, loadToken)
-	base, logs, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1s", "--fpt.timezone="+loc.String(),
+	env := tokenEnv(loadToken)
+	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1s", "--fpt.timezone="+loc.String(),
 		"--fpt.page-size="+strconv.Itoa(pageSize), "--fpt.rate-limit=100000", "--web.max-requests=0", "--log.level=debug")
 	waitFor(t, base+"/-/ready", http.StatusOK, 2*time.Minute)
 
@@ -303,8 +304,8 @@ func TestLoadScrapesMakeNoAPIRequests(t *testing.T) {
 	loc := loadTimezone(t)
 	fake := fptapitest.NewServer(fptapitest.Config{Token: loadToken, RowsPerDay: labelSets, LabelSets: labelSets, Location: loc})
 	t.Cleanup(fake.Close)
-	t.Setenv(tokenEnv, loadToken)
-	base, _, stop := startExporter(t, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1h", "--no-collector.previous-month", "--fpt.timezone="+loc.String(),
+	env := tokenEnv(loadToken)
+	base, _, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1h", "--no-collector.previous-month", "--fpt.timezone="+loc.String(),
 		"--fpt.rate-limit=100000", "--web.max-requests=200")
 	waitFor(t, base+"/-/ready", http.StatusOK, time.Minute)
 	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, time.Minute)
@@ -344,18 +345,18 @@ func (c *slowCollector) Collect(ch chan<- prometheus.Metric) {
 // that arrives while another is in flight gets 503 at once; the other
 // endpoints are not capped, and the cap frees when the slow scrape ends.
 func TestMaxRequestsCapsConcurrentScrapes(t *testing.T) {
-	app, f := newApp()
-	_, err := app.Parse([]string{"--web.max-requests=1"})
+	t.Parallel()
+	cfg, err := config.NewApp().Resolve([]string{"--demo", "--web.max-requests=1"}, noEnv)
 	require.NoError(t, err)
-	loc, err := parseTimezone("Asia/Ho_Chi_Minh")
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
 	require.NoError(t, err)
 	refresher, err := collector.NewRefresher(collector.Config{Source: noBills{}, Location: loc, Logger: log.NewNopLogger()})
 	require.NoError(t, err)
 	slow := &slowCollector{entered: make(chan struct{}, 1), release: make(chan struct{})}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(slow)
-	_, slogger := newLogger(io.Discard, &f.log)
-	handler, err := newHandler(f, registry, refresher, slogger)
+	_, slogger := newLogger(io.Discard, &cfg.Log)
+	handler, err := newHandler(cfg.Server, registry, refresher, slogger)
 	require.NoError(t, err)
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
@@ -390,28 +391,26 @@ func TestMaxRequestsCapsConcurrentScrapes(t *testing.T) {
 	assert.Contains(t, body, "test_slow 1")
 }
 
-// FuzzTelemetryPath: a --web.telemetry-path that validation accepts must be
+// FuzzTelemetryPath: a --web.telemetry-path that Resolve accepts must be
 // one a scraper can reach: the handler builds, and a GET of that path, as
 // Prometheus sends it (escaped), is answered with the metrics.
 func FuzzTelemetryPath(f *testing.F) {
 	for _, s := range []string{"/metrics", "/", "/a/b", "/metrics/", "/a/../b", "//x", "/%zz", "/é", "/a b", "/-/healthy", "/x\x00"} {
 		f.Add(s)
 	}
-	loc, err := parseTimezone("Asia/Ho_Chi_Minh")
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
 	require.NoError(f, err)
 	refresher, err := collector.NewRefresher(collector.Config{Source: noBills{}, Location: loc, Logger: log.NewNopLogger()})
 	require.NoError(f, err)
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "test_up", Help: "Always 1."}, func() float64 { return 1 }))
 	f.Fuzz(func(t *testing.T, p string) {
-		if checkTelemetryPath(p) != nil {
+		cfg, err := config.NewApp().Resolve([]string{"--demo", "--web.telemetry-path=" + p}, noEnv)
+		if err != nil {
 			return
 		}
-		app, fl := newApp()
-		_, err := app.Parse([]string{"--web.telemetry-path=" + p})
-		require.NoError(t, err)
-		_, slogger := newLogger(io.Discard, &fl.log)
-		handler, err := newHandler(fl, registry, refresher, slogger)
+		_, slogger := newLogger(io.Discard, &cfg.Log)
+		handler, err := newHandler(cfg.Server, registry, refresher, slogger)
 		require.NoError(t, err)
 		target := (&url.URL{Path: p}).EscapedPath()
 		req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1"+target, nil)

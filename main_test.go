@@ -3,23 +3,52 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
 	"io"
+	"maps"
+	"math"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 func TestRunRejectsBadSettings(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	emptyToken := filepath.Join(dir, "empty")
 	require.NoError(t, os.WriteFile(emptyToken, []byte("\n"), 0o600))
@@ -58,12 +87,12 @@ func TestRunRejectsBadSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(tokenEnv, "")
+			env := tokenEnv("")
 			var stderr bytes.Buffer
 			// Should validation wrongly pass, run must not serve on the default port.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			code := run(ctx, append(tt.args, "--web.listen-address=127.0.0.1:0"), io.Discard, &stderr)
+			code := run(ctx, env, append(tt.args, "--web.listen-address=127.0.0.1:0"), io.Discard, &stderr)
 			assert.Equal(t, 2, code)
 			assert.Contains(t, stderr.String(), tt.want)
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one clear line: %q", stderr.String())
@@ -75,13 +104,15 @@ func TestRunRejectsBadSettings(t *testing.T) {
 // form is a bad flag like any other: exit 2, one line naming the flag, and
 // nothing created on disk.
 func TestBadListenAddress(t *testing.T) {
+	t.Parallel()
+	env := noEnv
 	for _, addr := range []string{"10117", "localhost", "127.0.0.1:99999", "foo:bar", ":", "127.0.0.1:-1", "[::1"} {
 		t.Run(addr, func(t *testing.T) {
 			storePath := filepath.Join(t.TempDir(), "store")
 			var stderr bytes.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			code := run(ctx, []string{"--demo", "--storage.path=" + storePath, "--web.listen-address=" + addr}, io.Discard, &stderr)
+			code := run(ctx, env, []string{"--demo", "--storage.path=" + storePath, "--web.listen-address=" + addr}, io.Discard, &stderr)
 			assert.Equal(t, 2, code)
 			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 			assert.Contains(t, stderr.String(), "--web.listen-address: ")
@@ -91,36 +122,64 @@ func TestBadListenAddress(t *testing.T) {
 	}
 	t.Run("good forms pass", func(t *testing.T) {
 		for _, addr := range []string{":10117", "127.0.0.1:0", "[::1]:10117", "localhost:http", "vsock://:10117"} {
-			assert.NoError(t, checkListenAddress(addr), addr)
+			_, err := config.NewApp().Resolve([]string{"--demo", "--web.listen-address=" + addr}, noEnv)
+			assert.NoError(t, err, addr)
 		}
 	})
 }
 
 // startExporter runs the real start-up path in the background and returns
 // its base URL and a function that stops it and returns the exit code.
-func startExporter(t *testing.T, args ...string) (string, *testhelp.SyncBuffer, func() int) {
+func startExporter(t *testing.T, getenv func(string) string, args ...string) (string, *testhelp.SyncBuffer, func() int) {
 	t.Helper()
-	addr := testhelp.FreeAddr(t)
 	logs := &testhelp.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
+	var code int
+	exited := make(chan struct{})
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--storage.path") }) {
 		// Never a data/ directory in the source tree.
 		args = append([]string{"--storage.path=" + t.TempDir()}, args...)
 	}
-	go func() { done <- run(ctx, append(args, "--web.listen-address="+addr), io.Discard, logs) }()
+	go func() {
+		defer close(exited)
+		code = run(ctx, getenv, append(args, "--web.listen-address=127.0.0.1:0"), io.Discard, logs)
+	}()
+	t.Cleanup(func() { cancel() })
+	addr := listeningAddress(t, logs, exited)
 	stop := func() int {
 		cancel()
 		select {
-		case code := <-done:
+		case <-exited:
 			return code
 		case <-time.After(20 * time.Second):
 			t.Fatal("exporter did not stop within 20s of cancellation")
 			return -1
 		}
 	}
-	t.Cleanup(func() { cancel() })
 	return "http://" + addr, logs, stop
+}
+
+// listeningLine is exporter-toolkit's log line for the address it listens
+// on, port 0 resolved.
+var listeningLine = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
+
+// listeningAddress waits for the exporter's log to say where it listens,
+// and fails the test if it exits first or says nothing for a minute.
+func listeningAddress(t *testing.T, logs *testhelp.SyncBuffer, exited <-chan struct{}) string {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		if m := listeningLine.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the exporter exited before listening:\n%s", logs.String())
+		case <-deadline:
+			t.Fatalf("the exporter did not listen within a minute:\n%s", logs.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -152,8 +211,9 @@ func waitFor(t *testing.T, url string, want int, timeout time.Duration) {
 }
 
 func TestRunDemoServesMetrics(t *testing.T) {
-	t.Setenv(tokenEnv, "")
-	base, logs, stop := startExporter(t, "--demo", "--collector.refresh-interval=1s", "--log.level=debug")
+	t.Parallel()
+	env := tokenEnv("")
+	base, logs, stop := startExporter(t, env, "--demo", "--collector.refresh-interval=1s", "--log.level=debug")
 
 	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
 	waitFor(t, base+"/-/ready", http.StatusOK, 60*time.Second)
@@ -187,11 +247,12 @@ func TestRunDemoServesMetrics(t *testing.T) {
 }
 
 func TestRunNotReadyUntilFirstRefresh(t *testing.T) {
+	t.Parallel()
 	// An API that never answers keeps the exporter unready but healthy.
 	blocked := make(chan struct{})
 	api := newBlockingAPI(t, blocked)
-	t.Setenv(tokenEnv, "test-token")
-	base, _, stop := startExporter(t, "--fpt.api-url="+api, "--collector.refresh-interval=1s")
+	env := tokenEnv("test-token")
+	base, _, stop := startExporter(t, env, "--fpt.api-url="+api, "--collector.refresh-interval=1s")
 
 	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
 	code, _ := get(t, base+"/-/ready")
@@ -222,4 +283,787 @@ func newBlockingAPI(t *testing.T, release <-chan struct{}) string {
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return "http://" + l.Addr().String() + "/api"
+}
+
+// TestRunRefusesPastedTokens: the usual ways a token is pasted wrong stop
+// the exporter at start with the fix, whether it comes from the
+// environment or a file, and the token is never echoed.
+func TestRunRefusesPastedTokens(t *testing.T) {
+	t.Parallel()
+	const token = "eyJhbGciOiJIUzI1NiJ9.pasted.c2ln"
+	for value, want := range map[string]string{
+		"Bearer " + token:       `starts with "Bearer ": remove the prefix`,
+		`"` + token + `"`:       "without quotes",
+		"'" + token + "'\r\n":   "without quotes",
+		"\ufeffBearer " + token: "remove the prefix",
+	} {
+		for _, source := range []string{"env", "file"} {
+			t.Run(source+" "+want, func(t *testing.T) {
+				args := []string{"--web.listen-address=127.0.0.1:0"}
+				env := tokenEnv("")
+				if source == "env" {
+					env = tokenEnv(value)
+				} else {
+					path := filepath.Join(t.TempDir(), "token")
+					require.NoError(t, os.WriteFile(path, []byte(value), 0o600))
+					args = append(args, "--fpt.token-file="+path)
+				}
+				var stderr bytes.Buffer
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				assert.Equal(t, 2, run(ctx, env, args, &bytes.Buffer{}, &stderr))
+				assert.Contains(t, stderr.String(), want)
+				assert.NotContains(t, stderr.String(), token)
+				assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), stderr.String())
+			})
+		}
+	}
+}
+
+// TestRunLogsTokenSourceAndWarnings: with both token sources set the log
+// says which one is used; a time zone other than FPT's is warned about once.
+func TestRunLogsTokenSourceAndWarnings(t *testing.T) {
+	t.Parallel()
+	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 10})
+	defer fake.Close()
+	path := filepath.Join(t.TempDir(), "token")
+	// Saved by Notepad: a byte order mark and CRLF; the exporter must work.
+	require.NoError(t, os.WriteFile(path, []byte("\ufeff"+fptapitest.DefaultToken+"\r\n"), 0o600))
+	env := tokenEnv("an-env-token")
+
+	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path,
+		"--fpt.timezone=UTC", "--collector.refresh-interval=1s")
+	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
+	assert.Equal(t, 0, stop())
+
+	out := logs.String()
+	assert.Contains(t, out, `msg="API token" source="file `+path+`"`)
+	assert.Contains(t, out, "both --fpt.token-file and $FPTCLOUD_TOKEN are set: the token comes from the file")
+	assert.Equal(t, 1, strings.Count(out, "--fpt.timezone=UTC is not FPT Cloud's billing zone"), out)
+	assert.NotContains(t, out, "an-env-token")
+}
+
+func TestAPIURLWithoutSchemeFailsLikeAFlag(t *testing.T) {
+	t.Parallel()
+	env := tokenEnv("some-token")
+	for _, u := range []string{"console-api.fptcloud.com/api", "ftp://console-api.fptcloud.com/api", "https://user:pw@host/api", "://"} {
+		var stderr bytes.Buffer
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		assert.Equal(t, 2, run(ctx, env, []string{"--fpt.api-url=" + u, "--web.listen-address=127.0.0.1:0"}, &bytes.Buffer{}, &stderr), u)
+		assert.True(t, strings.HasPrefix(stderr.String(), config.Name+": --fpt.api-url: "), stderr.String())
+		assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), stderr.String())
+		assert.NotContains(t, stderr.String(), "pw")
+	}
+}
+
+// TestPprofBehindFlag: no profiling pages or links by default; both with
+// --web.enable-pprof.
+func TestPprofBehindFlag(t *testing.T) {
+	t.Parallel()
+	env := tokenEnv("")
+	base, _, stop := startExporter(t, env, "--demo")
+	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
+	code, landing := get(t, base+"/")
+	assert.Equal(t, http.StatusOK, code)
+	assert.NotContains(t, landing, "debug/pprof")
+	code, _ = get(t, base+"/debug/pprof/")
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Equal(t, 0, stop())
+
+	base, _, stop = startExporter(t, env, "--demo", "--web.enable-pprof")
+	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
+	_, landing = get(t, base+"/")
+	assert.Contains(t, landing, "debug/pprof/heap")
+	code, _ = get(t, base+"/debug/pprof/heap?debug=1")
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = get(t, base+"/debug/pprof/")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 0, stop())
+}
+
+// TestServeCommand: the exporter is also the explicit command serve, and
+// stays the default.
+func TestServeCommand(t *testing.T) {
+	t.Parallel()
+	env := tokenEnv("")
+	base, _, stop := startExporter(t, env, "serve", "--demo")
+	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
+	assert.Equal(t, 0, stop())
+}
+
+// Distinctive tokens: a leak is found by a plain search of the output.
+const (
+	secretRight = "tok-SECRET-RIGHT-9d8c7b6a5f4e3d2c"
+	secretWrong = "tok-SECRET-WRONG-1a2b3c4d5e6f7a8b"
+)
+
+// metricValue returns the value of an unlabelled sample in an exposition.
+func metricValue(exposition, name string) (float64, bool) {
+	for _, line := range strings.Split(exposition, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+// waitForMetric polls base's /metrics until name has the value want.
+func waitForMetric(t *testing.T, base, name string, want float64, timeout time.Duration) string {
+	t.Helper()
+	// The timeout counts from the metric's last change, not from the start:
+	// a countdown such as the closed days still to read may take minutes on
+	// a loaded machine (or under -race), and only a stall is a failure. A
+	// value that keeps changing without reaching want is capped at ten
+	// timeouts.
+	start := time.Now()
+	deadline := start.Add(timeout)
+	last, seen := 0.0, false
+	for {
+		code, body := get(t, base+"/metrics")
+		v, ok := metricValue(body, name)
+		if code == http.StatusOK && ok && v == want {
+			return body
+		}
+		if ok && (!seen || v != last) {
+			last, seen = v, true
+			deadline = time.Now().Add(timeout)
+		}
+		now := time.Now()
+		if now.After(deadline) || now.Sub(start) > 10*timeout {
+			t.Fatalf("%s never became %v: last %v (seen: %v), unchanged for %s or waited %s", name, want, last, seen, timeout, now.Sub(start).Round(time.Second))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// scrapeAll fetches every endpoint and returns the bodies, with their
+// status codes, for scanning.
+func scrapeAll(t *testing.T, base string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, path := range []string{"/", "/metrics", "/-/ready", "/-/healthy", "/nonexistent"} {
+		code, body := get(t, base+path)
+		fmt.Fprintf(&b, "%s %d\n%s\n", path, code, body)
+	}
+	return b.String()
+}
+
+// TestSecretsNeverInOutput runs the exporter at debug level with a token
+// file, against a fake that first rejects the token (and echoes it back in
+// its error message, as a careless API could), then accepts the rotated
+// one; neither token appears in any log line, any page the exporter serves,
+// or any start-up error.
+func TestSecretsNeverInOutput(t *testing.T) {
+	t.Parallel()
+	env := tokenEnv("")
+	fake := fptapitest.NewServer(fptapitest.Config{Token: secretRight, RowsPerDay: 40, LabelSets: 10})
+	t.Cleanup(fake.Close)
+	// The API echoes the token it was sent, in a 401 and in a status error.
+	fake.InjectFault(fptapitest.Fault{Page: 1, Times: 1, Code: http.StatusUnauthorized, Message: "token " + secretWrong + " expired"})
+	path := filepath.Join(t.TempDir(), "token")
+	writeToken(t, path, secretWrong+"\n", time.Now().Add(-time.Hour))
+
+	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path, "--log.level=debug",
+		"--collector.refresh-interval=1s", "--fpt.rate-limit=1000")
+	waitFor(t, base+"/-/healthy", http.StatusOK, 10*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_token_rejected", 1, 20*time.Second)
+	var bodies strings.Builder
+	bodies.WriteString(scrapeAll(t, base))
+
+	// Rotate first: the fake answers a status fault before it checks the
+	// token, so a fault injected before the new token is in use could be
+	// answered to a request that carried secretWrong, echoing secretRight
+	// where the exporter never sent it (a false leak report).
+	writeToken(t, path, secretRight+"\n", time.Now())
+	waitFor(t, base+"/-/ready", http.StatusOK, 20*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_token_rejected", 0, 20*time.Second)
+	bodies.WriteString(scrapeAll(t, base))
+
+	// Now the API echoes the right token in a status error, until cleared:
+	// a fault that fired once could be missed between two polls.
+	fake.InjectFault(fptapitest.Fault{Page: 1, Status: 1, Message: "bad request for " + secretRight})
+	waitForMetric(t, base, "fptcloud_exporter_refresh_success", 0, 20*time.Second)
+	bodies.WriteString(scrapeAll(t, base))
+	fake.ClearFaults()
+	waitForMetric(t, base, "fptcloud_exporter_refresh_success", 1, 20*time.Second)
+	bodies.WriteString(scrapeAll(t, base))
+	require.Equal(t, 0, stop())
+
+	out := logs.String()
+	require.Contains(t, out, "HTTP 401", "the rejection was logged")
+	require.Contains(t, out, `status \"1\"`, "the status error was logged")
+	require.Contains(t, out, `msg="refresh of today done"`, "debug lines were logged")
+	require.Contains(t, bodies.String(), "fptcloud_billing_cost_vnd{")
+	for _, secret := range []string{secretRight, secretWrong} {
+		assert.NotContains(t, out, secret, "logs")
+		assert.NotContains(t, bodies.String(), secret, "served pages")
+	}
+
+	// Start-up errors about a token never quote it.
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name    string
+		content string
+		env     bool // also refused from the environment (which has no size limit)
+	}{
+		{"white space", secretRight + " " + secretWrong, true},
+		{"control", secretRight + "\x01", true},
+		{"unicode space", secretRight + "\u00a0x", true},
+		{"vertical tab", secretRight + "\vx", true},
+		{"carriage return", secretRight + "\rX-Injected: 1", true},
+		{"too large", strings.Repeat(secretRight, config.MaxTokenFileSize/len(secretRight)+1), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// Should validation pass after all, the exporter must not
+			// keep the test waiting nor listen beyond loopback.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			args := []string{"--log.level=debug", "--web.listen-address=127.0.0.1:0"}
+			p := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_"))
+			require.NoError(t, os.WriteFile(p, []byte(tt.content), 0o600))
+			var stderr bytes.Buffer
+			assert.Equal(t, 2, run(ctx, env, append(args, "--fpt.token-file="+p), io.Discard, &stderr))
+			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
+			assert.NotContains(t, stderr.String(), secretRight)
+			if !tt.env {
+				return
+			}
+			env := tokenEnv(tt.content)
+			stderr.Reset()
+			assert.Equal(t, 2, run(ctx, env, args, io.Discard, &stderr))
+			assert.Contains(t, stderr.String(), "$"+config.TokenEnv)
+			assert.NotContains(t, stderr.String(), secretRight)
+		})
+	}
+}
+
+// TestTokenRotationEndToEnd: FPT tokens expire; a secret manager writes
+// the new one into the token file and the running exporter picks it up at
+// its next refresh, with no restart.
+func TestTokenRotationEndToEnd(t *testing.T) {
+	t.Parallel()
+	const tokenA, tokenB = "tok-ROTATE-A-0f1e2d3c", "tok-ROTATE-B-4b5a6978"
+	env := tokenEnv("")
+	fake := fptapitest.NewServer(fptapitest.Config{Token: tokenA, RowsPerDay: 40, LabelSets: 10})
+	t.Cleanup(fake.Close)
+	path := filepath.Join(t.TempDir(), "token")
+	writeToken(t, path, tokenA+"\n", time.Now().Add(-time.Hour))
+
+	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path,
+		"--collector.refresh-interval=1s", "--fpt.rate-limit=1000")
+	waitFor(t, base+"/-/ready", http.StatusOK, 20*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_refresh_success", 1, 10*time.Second)
+
+	// The old token expires at the API.
+	fake.SetToken(tokenB)
+	body := waitForMetric(t, base, "fptcloud_exporter_token_rejected", 1, 20*time.Second)
+	v, _ := metricValue(body, "fptcloud_exporter_refresh_success")
+	assert.Equal(t, 0.0, v)
+	assert.Contains(t, body, "fptcloud_billing_cost_vnd{", "the last good snapshot is still served")
+	// No restart: the failure counter of the one exporter process keeps
+	// counting from here; a new process would start again from 0.
+	failures := counterAtLeast(t, body, 1, "after the rejected token")
+
+	// The new token lands in the file: the next refresh uses it.
+	writeToken(t, path, tokenB+"\n", time.Now())
+	body = waitForMetric(t, base, "fptcloud_exporter_token_rejected", 0, 20*time.Second)
+	v, _ = metricValue(body, "fptcloud_exporter_refresh_success")
+	assert.Equal(t, 1.0, v)
+	failures = counterAtLeast(t, body, failures, "after the rotation")
+	req, ok := fake.LastRequest(fptapi.EndpointBills)
+	require.True(t, ok)
+	assert.Equal(t, "Bearer "+tokenB, req.Header.Get("Authorization"))
+
+	// A secret manager that removes the file before writing the next one:
+	// refreshes fail (not as a rejected token) and recover once it is back.
+	require.NoError(t, os.Remove(path))
+	body = waitForMetric(t, base, "fptcloud_exporter_refresh_success", 0, 20*time.Second)
+	v, _ = metricValue(body, "fptcloud_exporter_token_rejected")
+	assert.Equal(t, 0.0, v, "a missing file is not a token the API rejected")
+	failures = counterAtLeast(t, body, failures+1, "after the file was removed")
+	writeToken(t, path, tokenB+"\n", time.Now().Add(time.Minute))
+	body = waitForMetric(t, base, "fptcloud_exporter_refresh_success", 1, 20*time.Second)
+	counterAtLeast(t, body, failures, "after the file came back")
+
+	require.Equal(t, 0, stop())
+	out := logs.String()
+	assert.Contains(t, out, "token invalid or expired")
+	assert.Contains(t, out, "token file")
+	assert.NotContains(t, out, tokenA)
+	assert.NotContains(t, out, tokenB)
+}
+
+// counterAtLeast returns fptcloud_exporter_refresh_failures_total from an
+// exposition and fails the test when it is below floor: the counter of the
+// exporter that served the earlier bodies only grows, so a value below the
+// earlier one means a new process (or a reset) served this body.
+func counterAtLeast(t *testing.T, body string, floor float64, when string) float64 {
+	t.Helper()
+	v, ok := metricValue(body, "fptcloud_exporter_refresh_failures_total")
+	require.True(t, ok, "no fptcloud_exporter_refresh_failures_total %s", when)
+	require.GreaterOrEqual(t, v, floor, "fptcloud_exporter_refresh_failures_total %s: it went back, so the exporter restarted", when)
+	return v
+}
+
+// TestShutdownLetsInFlightScrapesFinish cancels the server's context while a
+// scrape is being served: the scrape still gets its answer and the shutdown
+// is clean. A scrape that outlasts
+// the grace period is cut off, and the shutdown is still clean.
+func TestShutdownLetsInFlightScrapesFinish(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		grace       time.Duration
+		releaseLate bool // release the scrape only after the grace period
+		wantAnswer  bool
+	}{
+		{name: "scrape finishes within the grace period", grace: 10 * time.Second, wantAnswer: true},
+		{name: "scrape outlasts the grace period", grace: 100 * time.Millisecond, releaseLate: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entered, release := make(chan struct{}), make(chan struct{})
+			handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				close(entered)
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+				_, _ = w.Write([]byte("metrics\n"))
+			})
+			flags := &web.FlagConfig{WebListenAddresses: &[]string{"127.0.0.1:0"}, WebSystemdSocket: new(bool), WebConfigFile: new(string)}
+			logs := &testhelp.SyncBuffer{}
+			_, slogger := newLogger(logs, &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done, exited := make(chan error, 1), make(chan struct{})
+			go func() {
+				done <- listenAndServe(ctx, handler, flags, tt.grace, log.NewNopLogger(), slogger)
+				close(exited)
+			}()
+			addr := listeningAddress(t, logs, exited)
+
+			type answer struct {
+				code int
+				err  error
+			}
+			answers := make(chan answer, 1)
+			go func() {
+				for {
+					resp, err := http.Get("http://" + addr + "/metrics")
+					if err != nil && ctx.Err() == nil {
+						time.Sleep(10 * time.Millisecond) // not listening yet
+						continue
+					}
+					if err != nil {
+						answers <- answer{err: err}
+						return
+					}
+					resp.Body.Close()
+					answers <- answer{code: resp.StatusCode}
+					return
+				}
+			}()
+			select {
+			case <-entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the scrape never reached the handler")
+			}
+			cancel()
+			if tt.releaseLate {
+				require.NoError(t, <-done, "cut-off scrapes still make a clean shutdown")
+				close(release)
+				a := <-answers
+				assert.Error(t, a.err, "the cut-off scrape gets no answer")
+				return
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("returned %v while a scrape was still in flight", err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			close(release)
+			a := <-answers
+			require.NoError(t, a.err)
+			assert.Equal(t, http.StatusOK, a.code, "the in-flight scrape is answered")
+			require.NoError(t, <-done)
+		})
+	}
+}
+
+// selfSigned writes a fresh self-signed certificate for 127.0.0.1 and its
+// key into dir, and returns their paths and a pool that trusts it. Nothing
+// is committed: the key exists only for the test.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "fptcloud_exporter test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// fetch GETs url with client, with basic auth when user is not empty.
+func fetch(client *http.Client, url, user, password string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// TestWebConfigTLSAndBasicAuth runs the exporter with --web.config.file
+// holding a TLS certificate and a basic-auth user, and scrapes it the ways
+// a Prometheus server and a stranger would.
+func TestWebConfigTLSAndBasicAuth(t *testing.T) {
+	t.Parallel()
+	const user, password = "prometheus", "s3cret-Scrape-Pass"
+	env := tokenEnv("")
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	// The lowest cost keeps the test fast; exporter-toolkit accepts any.
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	require.NoError(t, err)
+	webConfig := filepath.Join(dir, "web.yml")
+	require.NoError(t, os.WriteFile(webConfig, fmt.Appendf(nil,
+		"tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n",
+		certFile, keyFile, user, hash), 0o600))
+
+	base, logs, stop := startExporter(t, env, "--demo", "--web.config.file="+webConfig)
+	tlsBase := strings.Replace(base, "http://", "https://", 1)
+	trusting := &http.Client{
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
+		Timeout:   10 * time.Second,
+	}
+	t.Cleanup(trusting.CloseIdleConnections)
+
+	// Up, over TLS, with credentials.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, _, err := fetch(trusting, tlsBase+"/-/ready", user, password)
+		if err == nil && code == http.StatusOK {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "not ready over TLS within 60s: %d %v", code, err)
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	code, body, err := fetch(trusting, tlsBase+"/metrics", user, password)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "fptcloud_billing_cost_vnd{")
+	assert.Contains(t, body, "fptcloud_exporter_refresh_success 1")
+
+	for _, tt := range []struct {
+		name, user, password string
+	}{
+		{"no credentials", "", ""},
+		{"wrong password", user, "wrong-password"},
+		{"unknown user", "admin", password},
+		{"empty password", user, ""},
+	} {
+		for _, path := range []string{"/metrics", "/", "/-/healthy", "/-/ready"} {
+			code, body, err := fetch(trusting, tlsBase+path, tt.user, tt.password)
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusUnauthorized, code, "%s on %s", tt.name, path)
+			assert.NotContains(t, body, "fptcloud_", "%s on %s", tt.name, path)
+		}
+	}
+
+	// Plain HTTP to the TLS port gets no metrics, with or without
+	// credentials (Go's TLS server answers 400 to a plain request).
+	plain := &http.Client{Timeout: 10 * time.Second}
+	code, body, err = fetch(plain, base+"/metrics", user, password)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body, "HTTP request to an HTTPS server")
+	assert.NotContains(t, body, "fptcloud_")
+
+	// A client that does not trust the certificate refuses the server.
+	_, _, err = fetch(&http.Client{Timeout: 10 * time.Second}, tlsBase+"/metrics", user, password)
+	var unknownCA x509.UnknownAuthorityError
+	require.ErrorAs(t, err, &unknownCA)
+
+	require.Equal(t, 0, stop())
+	assert.Contains(t, logs.String(), "TLS is enabled")
+	assert.NotContains(t, logs.String(), password)
+	assert.NotContains(t, logs.String(), string(hash))
+}
+
+// storeFixture starts a fake API with cfg, and returns it with a fresh
+// --storage.path and the flags of an exporter on both. The previous month
+// is read after the current one: left out, so that the counts are the
+// current month's.
+func storeFixture(t *testing.T, cfg fptapitest.Config) (*fptapitest.Server, string, []string) {
+	t.Helper()
+	fake := fptapitest.NewServer(cfg)
+	t.Cleanup(fake.Close)
+	dir := filepath.Join(t.TempDir(), "cache")
+	return fake, dir, []string{"--fpt.api-url=" + fake.URL, "--storage.path=" + dir, "--no-collector.previous-month",
+		"--fpt.rate-limit=1000", "--collector.refresh-interval=1h"}
+}
+
+// TestRestartWithStore runs the real exporter twice on one --storage.path:
+// the first run writes one private file per closed day, the second reads
+// no closed day from the API; SIGHUP refreshes at once and does not kill.
+func TestRestartWithStore(t *testing.T) {
+	t.Parallel()
+	env := tokenEnv(fptapitest.DefaultToken) // the fixture's fake API
+	fake, dir, args := storeFixture(t, fptapitest.Config{RowsPerDay: 200, LabelSets: 20})
+	today := time.Now().In(mustHCM(t)).Day()
+
+	base, logs, stop := startExporter(t, env, args...)
+	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
+	body := waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
+	first := fake.Requests(fptapi.EndpointBills)
+	for name, want := range map[string]float64{"fptcloud_exporter_storage_ok": 1, "fptcloud_exporter_storage_write_failures_total": 0} {
+		v, ok := metricValue(body, name)
+		assert.True(t, ok && v == want, "%s: %v (present: %v), want %v", name, v, ok, want)
+	}
+
+	// SIGHUP: one log line, one more refresh of today, and the process lives.
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="SIGHUP: refreshing today's bills now"`) },
+		10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return fake.Requests(fptapi.EndpointBills) > first }, 10*time.Second, 10*time.Millisecond)
+	// Its end is logged at info level (the log level here), unlike a
+	// scheduled refresh's.
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="refresh of today done"`) },
+		10*time.Second, 10*time.Millisecond, logs.String())
+	code, _ := get(t, base+"/-/healthy")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 0, stop())
+	assert.Contains(t, logs.String(), `msg=stopped`)
+
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	require.NoError(t, err)
+	assert.Len(t, files, today-1, "one file per closed day of the month")
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
+	}
+
+	fake.ResetRequests()
+	base, logs, stop = startExporter(t, env, args...)
+	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
+	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
+	assert.Equal(t, 0, stop())
+	req, ok := fake.LastRequest(fptapi.EndpointBills)
+	require.True(t, ok)
+	assert.Contains(t, string(req.Body), time.Now().In(mustHCM(t)).Format(time.DateOnly), "the restart read today")
+	assert.LessOrEqual(t, fake.Requests(fptapi.EndpointBills), 2*(200/100+1), "today, and yesterday in its late window, at most")
+	assert.Contains(t, logs.String(), `msg="month cache loaded from the store"`)
+}
+
+// TestUnusableStorePath: a --storage.path that cannot be a directory is one
+// warning and fptcloud_exporter_storage_ok 0, for an alert; the exporter
+// runs on in memory.
+func TestUnusableStorePath(t *testing.T) {
+	t.Parallel()
+	env := noEnv
+	blocker := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
+	base, logs, stop := startExporter(t, env, "--demo", "--storage.path="+filepath.Join(blocker, "data"))
+	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
+	_, body := get(t, base+"/metrics")
+	v, ok := metricValue(body, "fptcloud_exporter_storage_ok")
+	assert.True(t, ok && v == 0, "fptcloud_exporter_storage_ok: %v (present: %v), want 0", v, ok)
+	assert.Equal(t, 0, stop())
+	assert.Equal(t, 1, strings.Count(logs.String(), "cannot use --storage.path"), logs.String())
+}
+
+func mustHCM(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	require.NoError(t, err)
+	return loc
+}
+
+// TestRestartUnderAnotherNameOfTheZone: Asia/Saigon, the billing zone's old
+// name, has FPT's days: the month cache written under Asia/Ho_Chi_Minh stays
+// valid, where another zone's days would be read again.
+func TestRestartUnderAnotherNameOfTheZone(t *testing.T) {
+	t.Parallel()
+	env := tokenEnv(fptapitest.DefaultToken) // the fixture's fake API
+	_, _, args := storeFixture(t, fptapitest.Config{RowsPerDay: 20, LabelSets: 5})
+	closedDays := time.Now().In(mustHCM(t)).Day() - 1
+
+	base, _, stop := startExporter(t, env, append(args, "--fpt.timezone=Asia/Ho_Chi_Minh")...)
+	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
+	assert.Equal(t, 0, stop())
+
+	base, logs, stop := startExporter(t, env, append(args, "--fpt.timezone=Asia/Saigon")...)
+	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, 30*time.Second)
+	assert.Equal(t, 0, stop())
+	assert.NotContains(t, logs.String(), "another configuration")
+	assert.NotContains(t, logs.String(), "is not FPT Cloud's billing zone")
+	assert.Contains(t, logs.String(), fmt.Sprintf("closed_days_loaded=%d ", closedDays))
+}
+
+// logfmtPair matches key=value, with a value in quotes or up to a space.
+var logfmtPair = regexp.MustCompile(`(?:^| )([a-z_]+)=("[^"]*"|\S*)`)
+
+// TestLogLinesShareKeys: the project's lines and exporter-toolkit's (through
+// slog) carry the same keys, with the time as ts in UTC, in both formats.
+func TestLogLinesShareKeys(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"logfmt", "json"} {
+		t.Run(format, func(t *testing.T) {
+			cfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
+			require.NoError(t, cfg.Format.Set(format))
+			var buf bytes.Buffer
+			logger, slogger := newLogger(&buf, cfg)
+			level.Info(logger).Log("msg", "from the project")
+			slogger.Info("from exporter-toolkit")
+
+			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+			require.Len(t, lines, 2, buf.String())
+			for _, line := range lines {
+				fields := map[string]string{}
+				if format == "json" {
+					require.NoError(t, json.Unmarshal([]byte(line), &fields), line)
+				} else {
+					for _, m := range logfmtPair.FindAllStringSubmatch(line, -1) {
+						fields[m[1]] = m[2]
+					}
+				}
+				assert.Equal(t, []string{"caller", "level", "msg", "ts"}, slices.Sorted(maps.Keys(fields)), line)
+				ts, err := time.Parse(time.RFC3339Nano, fields["ts"])
+				if assert.NoError(t, err, line) {
+					assert.Equal(t, time.UTC, ts.Location(), line)
+				}
+			}
+		})
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/demo.prom from the current code")
+
+// TestDemoGolden holds the demo's exposition, at a fixed clock, to
+// testdata/demo.prom: every metric name, label, help text and type the
+// exporter serves is in that file, so a change to the metric contract shows
+// in review as a diff of it. After an intended change, regenerate it with
+//
+//	go test -run TestDemoGolden -update .
+func TestDemoGolden(t *testing.T) {
+	t.Parallel()
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	require.NoError(t, err)
+	// Mid-afternoon mid-month: today is partial and fourteen days are closed.
+	now := time.Date(2026, time.November, 15, 14, 30, 0, 0, loc)
+	clock := func() time.Time { return now }
+
+	fakeCfg := config.DemoAPI(loc)
+	fakeCfg.Now = clock
+	fake := fptapitest.NewServer(fakeCfg)
+	t.Cleanup(fake.Close)
+
+	requests := collector.NewAPIRequestCounter()
+	client, err := fptapi.NewClient(fptapitest.DefaultToken,
+		fptapi.WithBaseURL(fake.URL),
+		fptapi.WithPageSize(100),             // --fpt.page-size's default: it sets the request count
+		fptapi.WithRateLimit(math.Inf(1), 1), // as in demo mode
+		fptapi.WithObserver(requests.Observe),
+	)
+	require.NoError(t, err)
+	refresher, err := collector.NewRefresher(collector.Config{
+		Source:        client,
+		Location:      loc,
+		Now:           clock,
+		TopResources:  collector.DefaultTopResources, // --collector.top-resources' default
+		PreviousMonth: true,                          // --collector.previous-month's default
+		Budgets: collector.Budgets{
+			Daily:      5e6,
+			Monthly:    150e6,
+			GroupDaily: map[string]float64{fake.BillingGroups()[0].Name: 1e6},
+		},
+	})
+	require.NoError(t, err)
+	require.NoError(t, refresher.Refresh(t.Context()))
+
+	// The exporter's collector alone: the Go runtime, process and build
+	// metrics vary from run to run and are not this project's contract.
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collector.New(refresher, requests))
+	families, err := registry.Gather()
+	require.NoError(t, err)
+	// promtool check metrics' rules (base units, suffixes, help), in-process.
+	problems, err := promlint.NewWithMetricFamilies(families).Lint()
+	require.NoError(t, err)
+	assert.Empty(t, problems, "the exposition lints clean")
+	var got bytes.Buffer
+	for _, mf := range families {
+		_, err := expfmt.MetricFamilyToText(&got, mf)
+		require.NoError(t, err)
+	}
+
+	path := filepath.Join("testdata", "demo.prom")
+	if *update {
+		require.NoError(t, os.WriteFile(path, got.Bytes(), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -run TestDemoGolden -update . to create it")
+	assert.Equal(t, string(want), got.String(),
+		"the exposition differs from %s; if the change is intended, run go test -run TestDemoGolden -update .", path)
+}
+
+// noEnv is an environment without a token.
+func noEnv(string) string { return "" }
+
+// tokenEnv is an environment with token in $FPTCLOUD_TOKEN and nothing
+// else: tests pass it to run rather than set the process's, so that they
+// can run in parallel.
+func tokenEnv(token string) func(string) string {
+	return func(k string) string {
+		if k == config.TokenEnv {
+			return token
+		}
+		return ""
+	}
+}
+
+// writeToken writes a token file with a distinct modification time, as a
+// rotation by a secret manager would.
+func writeToken(t *testing.T, path, content string, mtime time.Time) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	require.NoError(t, os.Chtimes(path, mtime, mtime))
 }

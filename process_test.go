@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
@@ -43,7 +44,7 @@ type exporterProcess struct {
 func startProcess(t *testing.T, args ...string) *exporterProcess {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
-	cmd.Env = append(os.Environ(), asMainEnv+"=1", tokenEnv+"=")
+	cmd.Env = append(os.Environ(), asMainEnv+"=1", config.TokenEnv+"=")
 	pipe, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	p := &exporterProcess{cmd: cmd, stderr: &testhelp.SyncBuffer{}, done: make(chan struct{}), firstLine: make(chan struct{})}
@@ -96,7 +97,8 @@ func (p *exporterProcess) waitExit(t *testing.T, timeout time.Duration) int {
 // web server exist (systemd's ExecReload may send it then), never ends the
 // process; SIGTERM then stops it cleanly.
 func TestSIGHUPAtStart(t *testing.T) {
-	p := startProcess(t, "--demo", "--storage.path="+t.TempDir(), "--web.listen-address="+testhelp.FreeAddr(t))
+	t.Parallel()
+	p := startProcess(t, "--demo", "--storage.path="+t.TempDir(), "--web.listen-address=127.0.0.1:0")
 	<-p.firstLine // main runs and has logged, but has started nothing else yet
 	for range 3 {
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
@@ -113,9 +115,10 @@ func TestSIGHUPAtStart(t *testing.T) {
 // (here reading a token file that is a FIFO nobody writes) still ends the
 // process, within the stop timeout.
 func TestSIGTERMWhileBlocked(t *testing.T) {
+	t.Parallel()
 	fifo := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
-	p := startProcess(t, "--fpt.token-file="+fifo, "--web.listen-address="+testhelp.FreeAddr(t))
+	p := startProcess(t, "--fpt.token-file="+fifo, "--web.listen-address=127.0.0.1:0")
 	time.Sleep(300 * time.Millisecond)
 	require.False(t, p.exited(), p.stderr.String())
 	start := time.Now()
@@ -129,8 +132,10 @@ func TestSIGTERMWhileBlocked(t *testing.T) {
 // exits 2 at once, naming the directory and the first one's process; a
 // backfill and a check beside it run.
 func TestSecondExporterOnOneStore(t *testing.T) {
+	t.Parallel()
+	env := noEnv
 	dir := t.TempDir()
-	first := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address="+testhelp.FreeAddr(t))
+	first := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
 	<-first.firstLine
 	require.Eventually(t, func() bool { return strings.Contains(first.stderr.String(), "month cache on disk") },
 		30*time.Second, 10*time.Millisecond, first.stderr.String())
@@ -138,7 +143,7 @@ func TestSecondExporterOnOneStore(t *testing.T) {
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // should the lock wrongly be taken, run must not serve
-	code := run(ctx, []string{"--demo", "--storage.path=" + dir, "--web.listen-address=127.0.0.1:0"}, io.Discard, &stderr)
+	code := run(ctx, env, []string{"--demo", "--storage.path=" + dir, "--web.listen-address=127.0.0.1:0"}, io.Discard, &stderr)
 	assert.Equal(t, 2, code)
 	assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 	assert.Contains(t, stderr.String(), "--storage.path")
@@ -148,14 +153,13 @@ func TestSecondExporterOnOneStore(t *testing.T) {
 	require.NoError(t, first.cmd.Process.Signal(syscall.SIGTERM))
 	require.Equal(t, 0, first.waitExit(t, stopTimeout))
 	// The lock goes with the process.
-	addr := testhelp.FreeAddr(t)
-	second := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address="+addr)
+	second := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
 	require.Eventually(t, func() bool { return strings.Contains(second.stderr.String(), "month cache on disk") },
 		30*time.Second, 10*time.Millisecond, second.stderr.String())
 	require.NoError(t, second.cmd.Process.Signal(syscall.SIGKILL))
 	second.waitExit(t, 10*time.Second)
 	// A lock left by kill -9 is no lock.
-	third := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address="+addr)
+	third := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
 	require.Eventually(t, func() bool { return strings.Contains(third.stderr.String(), "month cache on disk") },
 		30*time.Second, 10*time.Millisecond, third.stderr.String())
 }

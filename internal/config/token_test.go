@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"os"
@@ -20,6 +20,7 @@ func writeToken(t *testing.T, path, content string, mtime time.Time) {
 }
 
 func TestTokenFileRereadsOnChange(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "token")
 	start := time.Now().Add(-time.Hour)
 	writeToken(t, path, "first-token\n", start)
@@ -58,13 +59,14 @@ func TestTokenFileRereadsOnChange(t *testing.T) {
 }
 
 func TestTokenFileErrorsNeverContainTheToken(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "token")
 	writeToken(t, path, "secret token with spaces", time.Now())
 	_, err := newTokenFile(path)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "secret")
 
-	writeToken(t, path, strings.Repeat("x", maxTokenFileSize+1), time.Now())
+	writeToken(t, path, strings.Repeat("x", MaxTokenFileSize+1), time.Now())
 	_, err = newTokenFile(path)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "too large")
@@ -74,14 +76,15 @@ func TestTokenFileErrorsNeverContainTheToken(t *testing.T) {
 // when the file is read, in the same words, and that is what Token does
 // (TestTokenFileRereadsOnChange).
 func TestTokenFileHelpSaysWhatItDoes(t *testing.T) {
+	t.Parallel()
 	const when = "read at start and again before every API request, so a rotated token needs no restart"
-	app, _ := newApp()
+	app := NewApp()
 	flag := app.GetFlag("fpt.token-file")
 	require.NotNil(t, flag)
 	help := flag.Model().Help
 	assert.Contains(t, help, when)
 
-	docs, err := os.ReadFile("docs/flags.md")
+	docs, err := os.ReadFile("../../docs/flags.md")
 	require.NoError(t, err)
 	var row string
 	for line := range strings.Lines(string(docs)) {

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
-// maxTokenFileSize bounds how much of a token file is read: FPT tokens are a
+// MaxTokenFileSize bounds how much of a token file is read: FPT tokens are a
 // few hundred bytes, so anything larger is the wrong file.
-const maxTokenFileSize = 64 << 10
+const MaxTokenFileSize = 64 << 10
 
 // tokenFile serves the API token from a file, read afresh before every API
 // request, so a rotated token (FPT tokens expire, e.g. every 30 days) takes
@@ -37,12 +37,12 @@ func (f *tokenFile) Token() (string, error) {
 		return "", fmt.Errorf("token file: %w", err)
 	}
 	defer file.Close()
-	raw, err := io.ReadAll(io.LimitReader(file, maxTokenFileSize+1))
+	raw, err := io.ReadAll(io.LimitReader(file, MaxTokenFileSize+1))
 	if err != nil {
 		return "", fmt.Errorf("token file: %w", err)
 	}
-	if len(raw) > maxTokenFileSize {
-		return "", fmt.Errorf("token file %s: more than %d bytes is too large for a token", f.path, maxTokenFileSize)
+	if len(raw) > MaxTokenFileSize {
+		return "", fmt.Errorf("token file %s: more than %d bytes is too large for a token", f.path, MaxTokenFileSize)
 	}
 	token, err := fptapi.CleanToken(string(raw))
 	if err != nil {

@@ -1,6 +1,7 @@
-package main
+package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"math/big"
@@ -90,6 +91,7 @@ var parseVNDTests = []struct {
 }
 
 func TestParseVND(t *testing.T) {
+	t.Parallel()
 	for _, tt := range parseVNDTests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := parseVND(tt.in)
@@ -111,6 +113,7 @@ func TestParseVND(t *testing.T) {
 // refused in one sentence that spells the input both ways it may be meant,
 // in forms parseVND reads one way only.
 func TestParseVNDAmbiguous(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, want               string
 		thousands, decimal     []string // the suggested spellings and what they read as
@@ -297,7 +300,8 @@ func checkSuggestions(t *testing.T, in string, thousands []string, decimal strin
 // and refuse every form parseVND refuses for its shape, and zero. Only an
 // amount too large for a float64 is left to the exporter.
 func TestChartSchemaTakesTheBudgetForms(t *testing.T) {
-	data, err := os.ReadFile("deploy/helm/fptcloud-exporter/values.schema.json")
+	t.Parallel()
+	data, err := os.ReadFile("../../deploy/helm/fptcloud-exporter/values.schema.json")
 	require.NoError(t, err)
 	type patterned struct{ Pattern string }
 	var schema struct {
@@ -357,6 +361,7 @@ func TestChartSchemaTakesTheBudgetForms(t *testing.T) {
 }
 
 func TestParseGroupBudgets(t *testing.T) {
+	t.Parallel()
 	// The amount follows the last "=": "=5tr" is the rows without a billing
 	// group, "==5" a group called "=".
 	got, err := parseGroupBudgets("f", []string{"team-a=100", "a=b=2e3", "Phòng Kỹ thuật=1_000", "=5tr", "==5"})
@@ -370,6 +375,7 @@ func TestParseGroupBudgets(t *testing.T) {
 }
 
 func TestParseTimezone(t *testing.T) {
+	t.Parallel()
 	loc, err := parseTimezone("Asia/Ho_Chi_Minh")
 	require.NoError(t, err)
 	_, offset := time.Date(2026, 11, 25, 0, 0, 0, 0, loc).Zone()
@@ -382,6 +388,7 @@ func TestParseTimezone(t *testing.T) {
 }
 
 func TestBuildFilters(t *testing.T) {
+	t.Parallel()
 	f, err := buildFilters(nil, nil, nil)
 	require.NoError(t, err)
 	assert.Nil(t, f, "no flags: one unfiltered query")
@@ -447,7 +454,7 @@ func FuzzParseTimezone(f *testing.F) {
 }
 
 // FuzzFlags feeds arbitrary values to every flag that takes a duration, a
-// number, a time zone or a budget, through kingpin and validation: any
+// number, a time zone or a budget, through kingpin and Resolve: any
 // outcome but a panic, or an accepted value outside its limits, is fine.
 func FuzzFlags(f *testing.F) {
 	names := []string{
@@ -462,19 +469,156 @@ func FuzzFlags(f *testing.F) {
 		if !utf8.ValidString(value) {
 			return
 		}
-		app, fl := newApp()
-		if _, err := app.Parse([]string{"--demo", "--" + names[int(which)%len(names)] + "=" + value}); err != nil {
-			return
+		name := names[int(which)%len(names)]
+		getenv := func(k string) string {
+			if k == TokenEnv {
+				return "fuzz-token"
+			}
+			return ""
 		}
-		s, err := fl.validate(func(string) string { return "" })
+		cfg, err := NewApp().Resolve([]string{"--" + name + "=" + value}, getenv)
 		if err != nil {
 			return
 		}
-		if *fl.refreshInterval < minRefreshInterval || *fl.refreshInterval > maxRefreshInterval ||
-			(s.maxAge != 0 && s.maxAge < *fl.refreshInterval) || *fl.timeout <= 0 ||
-			*fl.pageSize < 1 || *fl.pageSize > fptapi.MaxPageSize || !(*fl.rateLimit >= minRateLimit) ||
-			math.IsInf(*fl.rateLimit, 0) || *fl.maxSeries < 1 || *fl.maxRequests < 0 {
-			t.Fatalf("--%s=%q was accepted but is out of bounds", names[int(which)%len(names)], value)
+		c, src := cfg.Collector, cfg.Sources[0]
+		if c.RefreshInterval < minRefreshInterval || c.RefreshInterval > maxRefreshInterval ||
+			(c.MaxAge != 0 && c.MaxAge < c.RefreshInterval) || src.Timeout <= 0 ||
+			src.PageSize < 1 || src.PageSize > fptapi.MaxPageSize || !(src.RateLimit >= minRateLimit) ||
+			math.IsInf(src.RateLimit, 0) || c.MaxSeries < 1 || cfg.Server.MaxRequests < 0 {
+			t.Fatalf("--%s=%q was accepted but is out of bounds", name, value)
 		}
 	})
+}
+
+func TestTimezoneWarning(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	warning := func(name string) string {
+		loc, err := time.LoadLocation(name)
+		require.NoError(t, err)
+		return timezoneWarning(loc, now)
+	}
+	// Zones whose days start when FPT's do.
+	for _, name := range []string{"Asia/Ho_Chi_Minh", "Asia/Saigon", "Asia/Bangkok", "Etc/GMT-7"} {
+		assert.Empty(t, warning(name), name)
+	}
+	assert.Equal(t, "--fpt.timezone=UTC is not FPT Cloud's billing zone Asia/Ho_Chi_Minh: billing days and months will start at another hour than FPT's (UTC+00:00, not UTC+07:00)",
+		warning("UTC"))
+	assert.Contains(t, warning("Asia/Singapore"), "(UTC+08:00, not UTC+07:00)")
+	// A zone with summer time (UTC+11 in November).
+	assert.Contains(t, warning("Australia/Sydney"), "is not FPT Cloud's billing zone")
+}
+
+// TestHelpShowsOneMaxAgeDefault: the default of --collector.max-age follows
+// the refresh interval, so --help states the rule and no fixed value.
+func TestHelpShowsOneMaxAgeDefault(t *testing.T) {
+	t.Parallel()
+	app := NewApp()
+	var help bytes.Buffer
+	app.UsageWriter(&help)
+	app.Terminate(nil)
+	_, _ = app.Parse([]string{"--help"})
+	text := strings.Join(strings.Fields(help.String()), " ")
+	assert.Contains(t, text, "--collector.max-age=DURATION Billing series disappear")
+	assert.Contains(t, text, "Default: 1h0m0s or 3 refresh intervals, whichever is longer")
+	assert.NotContains(t, text, `--collector.max-age="1h0m0s"`)
+	assert.Contains(t, text, "--fpt.billing-config=CONFIG")
+	assert.Contains(t, text, "check")
+}
+
+func TestDefaultCommandIsTheExporter(t *testing.T) {
+	t.Parallel()
+	app := NewApp()
+	command, err := app.Parse([]string{"--demo"})
+	require.NoError(t, err)
+	assert.Equal(t, CommandServe, command)
+	command, err = app.Parse([]string{"check", "--demo"})
+	require.NoError(t, err)
+	assert.Equal(t, CommandCheck, command)
+}
+
+// TestParseRangeLateWindow: yesterday is refused until its late window has
+// closed, in the billing time zone, and accepted from then on.
+func TestParseRangeLateWindow(t *testing.T) {
+	t.Parallel()
+	loc := mustHCM(t)
+	yesterday := "2026-03-31"
+	for _, tt := range []struct {
+		now  time.Time
+		want string
+	}{
+		{time.Date(2026, 4, 1, 0, 0, 1, 0, loc), "late bills of that day may still arrive until 2026-04-01 06:00"},
+		{time.Date(2026, 4, 1, 5, 59, 59, 0, loc), "late bills"},
+		{time.Date(2026, 4, 1, 6, 0, 0, 0, loc), ""},
+		{time.Date(2026, 3, 31, 23, 0, 0, 0, loc), "not closed"},
+		// 20:00 UTC on the 31st is already the 1st, 03:00, in Ho Chi Minh City.
+		{time.Date(2026, 3, 31, 20, 0, 0, 0, time.UTC), "late bills"},
+	} {
+		_, _, err := parseRange("2026-03-01", yesterday, loc, tt.now)
+		if tt.want == "" {
+			assert.NoError(t, err, tt.now)
+		} else {
+			assert.ErrorContains(t, err, tt.want, tt.now)
+		}
+	}
+}
+
+func TestAPIURLWarning(t *testing.T) {
+	t.Parallel()
+	assert.Contains(t, apiURLWarning("https://console-api.fptcloud.com/api/v1"), "does not end in /api")
+	assert.Contains(t, apiURLWarning("https://console-api.fptcloud.com"), "does not end in /api")
+	assert.Empty(t, apiURLWarning("https://console-api.fptcloud.com/api/"))
+	assert.Empty(t, apiURLWarning(fptapi.DefaultBaseURL))
+}
+
+func TestStoreTimeZone(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "Asia/Ho_Chi_Minh", storeTimeZone(time.FixedZone("UTC+7", 7*3600), time.Now()))
+	assert.Equal(t, "UTC", storeTimeZone(time.UTC, time.Now()))
+}
+
+func mustHCM(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	require.NoError(t, err)
+	return loc
+}
+
+// TestDemoResolvesToASimulatedSource: --demo is resolved once, here, into a
+// simulated source with its token, an unlimited rate unless one is given,
+// no month cache unless a path is given, and a landing page that says so.
+func TestDemoResolvesToASimulatedSource(t *testing.T) {
+	t.Parallel()
+	noEnv := func(string) string { return "" }
+	cfg, err := NewApp().Resolve([]string{"--demo"}, noEnv)
+	require.NoError(t, err)
+	require.Len(t, cfg.Sources, 1)
+	src := cfg.Sources[0]
+	require.NotNil(t, src.Simulated)
+	assert.Equal(t, DemoAPI(src.Location), *src.Simulated)
+	assert.True(t, math.IsInf(src.RateLimit, 1))
+	assert.Equal(t, "the demo's fake API", src.TokenSource)
+	assert.Equal(t, "demo", src.Identity.APIURL)
+	assert.Empty(t, cfg.Store.Path)
+	assert.Contains(t, cfg.Server.Description, "DEMO MODE")
+
+	cfg, err = NewApp().Resolve([]string{"--demo", "--fpt.rate-limit=2", "--storage.path=/var/lib/x"}, noEnv)
+	require.NoError(t, err)
+	assert.Equal(t, 2.0, cfg.Sources[0].RateLimit)
+	assert.Equal(t, "/var/lib/x", cfg.Store.Path)
+
+	cfg, err = NewApp().Resolve([]string{"--fpt.service-type=storage"}, func(k string) string {
+		if k == TokenEnv {
+			return "a-token"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	src = cfg.Sources[0]
+	assert.Nil(t, src.Simulated)
+	assert.Equal(t, fptapi.DefaultBaseURL, src.Identity.APIURL)
+	assert.Equal(t, "environment $"+TokenEnv, src.TokenSource)
+	assert.Equal(t, "data/", cfg.Store.Path)
+	assert.Equal(t, []fptapi.Filter{{ServiceType: "storage"}}, src.Filters)
+	assert.NotContains(t, cfg.Server.Description, "DEMO")
 }

@@ -1,9 +1,11 @@
-package main
+package check
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -17,32 +19,50 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 )
 
 const checkToken = "check-test-token-7f3a9c"
+
+// runCommand runs the command line as the binary does: a value the
+// configuration refuses exits 2 with one line.
+func runCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := config.NewApp().Resolve(args, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", config.Name, err)
+		return 2
+	}
+	return Run(ctx, cfg, stdout, stderr)
+}
 
 // runCheckCommand runs `fptcloud_exporter check` with args and the token in
 // the environment, and returns the exit code, stdout and stderr.
 func runCheckCommand(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	t.Setenv(tokenEnv, checkToken)
+	getenv := func(k string) string {
+		if k == config.TokenEnv {
+			return checkToken
+		}
+		return ""
+	}
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	code := run(ctx, append([]string{"check"}, args...), &stdout, &stderr)
+	code := runCommand(ctx, append([]string{"check"}, args...), getenv, &stdout, &stderr)
 	out := stdout.String() + stderr.String()
 	assert.NotContains(t, out, checkToken, "the check never prints the token")
 	return code, stdout.String(), stderr.String()
 }
 
-func decodeReport(t *testing.T, out string) checkReport {
+func decodeReport(t *testing.T, out string) Report {
 	t.Helper()
-	var r checkReport
+	var r Report
 	require.NoError(t, json.Unmarshal([]byte(out), &r), out)
 	return r
 }
 
 func TestCheckSucceeds(t *testing.T) {
+	t.Parallel()
 	// A stopped clock: today's partial costs stay what the check read.
 	now := time.Now()
 	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 40, LabelSets: 8,
@@ -53,7 +73,7 @@ func TestCheckSucceeds(t *testing.T) {
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	for _, want := range []string{
 		"API URL:         " + fake.URL,
-		"from environment $" + tokenEnv,
+		"from environment $" + config.TokenEnv,
 		"(Asia/Ho_Chi_Minh)",
 		"last answer: HTTP 200 OK",
 		"rows read:       40 in 1 pages (all of today's pages)",
@@ -96,6 +116,7 @@ func TestCheckSucceeds(t *testing.T) {
 // TestCheckBoundsItsRequests: a day with more pages than the check reads
 // stops at the stated limit, filters included, and still passes.
 func TestCheckBoundsItsRequests(t *testing.T) {
+	t.Parallel()
 	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 1000, LabelSets: 20})
 	defer fake.Close()
 
@@ -104,13 +125,14 @@ func TestCheckBoundsItsRequests(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	r := decodeReport(t, out)
 	assert.False(t, r.AllPagesRead)
-	assert.Equal(t, checkMaxBillsRequests, fake.Requests(fptapi.EndpointBills))
-	assert.Equal(t, checkMaxBillsRequests, r.BillsRequests)
+	assert.Equal(t, maxBillsRequests, fake.Requests(fptapi.EndpointBills))
+	assert.Equal(t, maxBillsRequests, r.BillsRequests)
 	assert.Equal(t, 1, fake.Requests(fptapi.EndpointBillInfo))
-	assert.Equal(t, checkMaxBillsRequests, r.Pages)
+	assert.Equal(t, maxBillsRequests, r.Pages)
 }
 
 func TestCheckFailures(t *testing.T) {
+	t.Parallel()
 	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 40})
 	defer fake.Close()
 	tlsAPI := httptest.NewTLSServer(fake.Handler())
@@ -173,9 +195,10 @@ func TestCheckFailures(t *testing.T) {
 // TestCheckReportsOddData: rows for another day and empty labels are
 // warnings, not failures.
 func TestCheckReportsOddData(t *testing.T) {
+	t.Parallel()
 	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken})
 	defer fake.Close()
-	loc, err := time.LoadLocation(billingTimezone)
+	loc, err := time.LoadLocation(config.BillingTimezone)
 	require.NoError(t, err)
 	today := time.Now().In(loc).Format(time.DateOnly)
 	fake.SetBills(today, []fptapi.Bill{
@@ -191,6 +214,7 @@ func TestCheckReportsOddData(t *testing.T) {
 }
 
 func TestCheckTokenFromFileAndWarnings(t *testing.T) {
+	t.Parallel()
 	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 10})
 	defer fake.Close()
 	path := filepath.Join(t.TempDir(), "token")
@@ -205,6 +229,7 @@ func TestCheckTokenFromFileAndWarnings(t *testing.T) {
 }
 
 func TestCheckDemo(t *testing.T) {
+	t.Parallel()
 	code, out, _ := runCheckCommand(t, "--demo")
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, out, "from the demo's fake API")
@@ -212,6 +237,7 @@ func TestCheckDemo(t *testing.T) {
 }
 
 func TestCheckBadFlagsExit2(t *testing.T) {
+	t.Parallel()
 	code, _, errOut := runCheckCommand(t, "--output=xml")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "--output")
@@ -219,6 +245,7 @@ func TestCheckBadFlagsExit2(t *testing.T) {
 }
 
 func TestFormatVND(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[float64]string{
 		0: "0", 999: "999", 1000: "1,000", 1234567.5: "1,234,568", 344183.50000000006: "344,184",
 		-1500: "-1,500", 100000000000: "100,000,000,000", 0.4: "0", -0.4: "0",
@@ -230,6 +257,7 @@ func TestFormatVND(t *testing.T) {
 // TestCheckRepeatedFilterCountedOnce: a filter given twice is one query,
 // as in the exporter; the check's rows and "cost so far" are not doubled.
 func TestCheckRepeatedFilterCountedOnce(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 40, LabelSets: 8,
 		Now: func() time.Time { return now }})
@@ -253,6 +281,7 @@ func TestCheckRepeatedFilterCountedOnce(t *testing.T) {
 // of the account fails the check, with the near miss when only case, spaces
 // or diacritics differ; a budget for an unknown group is a warning.
 func TestCheckNamesTheAccountLacks(t *testing.T) {
+	t.Parallel()
 	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 40, LabelSets: 8})
 	defer fake.Close()
 	group := fake.BillingGroups()[0]
@@ -293,6 +322,7 @@ func TestCheckNamesTheAccountLacks(t *testing.T) {
 // bill/info is a warning saying what it leaves unverified. It fails the
 // check only for a filter that no row read vouches for either.
 func TestCheckBillInfoFailure(t *testing.T) {
+	t.Parallel()
 	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken, RowsPerDay: 40, LabelSets: 8})
 	defer fake.Close()
 	group := fake.BillingGroups()[0].Name
@@ -378,9 +408,10 @@ func TestCheckBillInfoFailure(t *testing.T) {
 // TestCheckEmptyBillingGroupBudget: a budget with an empty GROUP is that of
 // the rows without a billing group, known to the check when such rows come.
 func TestCheckEmptyBillingGroupBudget(t *testing.T) {
+	t.Parallel()
 	fake := fptapitest.NewServer(fptapitest.Config{Token: checkToken})
 	defer fake.Close()
-	loc, err := time.LoadLocation(billingTimezone)
+	loc, err := time.LoadLocation(config.BillingTimezone)
 	require.NoError(t, err)
 	today := time.Now().In(loc).Format(time.DateOnly)
 	group := fake.BillingGroups()[0]

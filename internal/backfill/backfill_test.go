@@ -1,23 +1,26 @@
-package main
+package backfill
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -25,6 +28,8 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/dashboards"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
@@ -49,34 +54,33 @@ func runBackfillCmd(t *testing.T, fake *fptapitest.Server, args ...string) (int,
 // runBackfillTo is runBackfillCmd with the command's standard output.
 func runBackfillTo(t *testing.T, fake *fptapitest.Server, stdout io.Writer, args ...string) (int, string) {
 	t.Helper()
-	t.Setenv(tokenEnv, fptapitest.DefaultToken)
 	var stderr bytes.Buffer
-	all := append([]string{commandBackfill, "--fpt.api-url=" + fake.URL, "--fpt.rate-limit=1000"}, args...)
-	code := run(context.Background(), all, stdout, &stderr)
+	all := append([]string{config.CommandBackfill, "--fpt.api-url=" + fake.URL, "--fpt.rate-limit=1000"}, args...)
+	code := runCommand(context.Background(), all, stdout, &stderr)
 	return code, stderr.String()
 }
 
-// sample is one backfilled sample.
-type sample struct {
-	key seriesKey
+// sampleAt is one backfilled sample: a label set at a time.
+type sampleAt struct {
+	key billing.Labels
 	ts  int64
 }
 
 // expectedSums computes, from the fake's own rows, the day's cost and the
 // month-to-date of every label set for each day from from to to, keyed by
 // the day's last second.
-func expectedSums(t *testing.T, fake *fptapitest.Server, from, to time.Time) (cost, mtd map[sample]float64) {
+func expectedSums(t *testing.T, fake *fptapitest.Server, from, to time.Time) (cost, mtd map[sampleAt]float64) {
 	t.Helper()
-	cost, mtd = map[sample]float64{}, map[sample]float64{}
-	running := map[seriesKey]float64{}
+	cost, mtd = map[sampleAt]float64{}, map[sampleAt]float64{}
+	running := map[billing.Labels]float64{}
 	for d := startOfMonth(from); !d.After(to); d = nextDay(d) {
 		if d.Day() == 1 {
-			running = map[seriesKey]float64{}
+			running = map[billing.Labels]float64{}
 		}
 		ts := nextDay(d).Unix() - 1
-		day := map[seriesKey]float64{}
+		day := map[billing.Labels]float64{}
 		require.NoError(t, fake.EachBill(d.Format(time.DateOnly), fptapi.Filter{}, func(b *fptapi.Bill) bool {
-			k := seriesKey{b.BillingGroupName, b.Service, b.Tag, b.VPCID, b.VPCName}
+			k := billing.Labels{BillingGroup: b.BillingGroupName, Service: b.Service, Tag: b.Tag, VPCID: b.VPCID, VPCName: b.VPCName}
 			day[k] += b.TotalPrice
 			running[k] += b.TotalPrice
 			return true
@@ -85,32 +89,37 @@ func expectedSums(t *testing.T, fake *fptapitest.Server, from, to time.Time) (co
 			continue
 		}
 		for k, v := range day {
-			cost[sample{k, ts}] = v
+			cost[sampleAt{k, ts}] = v
 		}
 		for k, v := range running {
-			mtd[sample{k, ts}] = v
+			mtd[sampleAt{k, ts}] = v
 		}
 	}
 	require.NotEmpty(t, cost)
 	return cost, mtd
 }
 
-// parseBackfill parses the file with the Prometheus text parser (which
-// reads OpenMetrics gauges too: "# EOF" is a comment to it) and checks the
+// parseBackfill parses the file with the OpenMetrics parser and checks the
 // extra labels on every series.
-func parseBackfill(t *testing.T, path string, extra map[string]string) map[string]map[sample]float64 {
+func parseBackfill(t *testing.T, path string, extra map[string]string) map[string]map[sampleAt]float64 {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.True(t, strings.HasSuffix(string(raw), "\n# EOF\n"), "the file ends with # EOF")
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
-	require.NoError(t, err)
-	out := map[string]map[sample]float64{}
-	for name, fam := range families {
+	dec := expfmt.NewDecoder(bytes.NewReader(raw), expfmt.NewFormat(expfmt.TypeOpenMetrics))
+	out := map[string]map[sampleAt]float64{}
+	for {
+		fam := &dto.MetricFamily{}
+		err := dec.Decode(fam)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		name := fam.GetName()
 		assert.Equal(t, dto.MetricType_GAUGE, fam.GetType(), name)
 		assert.NotEmpty(t, fam.GetHelp(), name)
-		out[name] = map[sample]float64{}
+		require.NotContains(t, out, name, "family %s twice", name)
+		out[name] = map[sampleAt]float64{}
 		for _, m := range fam.Metric {
 			labels := map[string]string{}
 			for _, l := range m.Label {
@@ -119,10 +128,8 @@ func parseBackfill(t *testing.T, path string, extra map[string]string) map[strin
 			for n, v := range extra {
 				assert.Equal(t, v, labels[n], "label %s of %s", n, name)
 			}
-			k := seriesKey{labels["billing_group"], labels["service"], labels["tag"], labels["vpc_id"], labels["vpc_name"]}
-			// The text parser calls the timestamp milliseconds; it is the
-			// OpenMetrics seconds as written.
-			s := sample{k, m.GetTimestampMs()}
+			k := billing.Labels{BillingGroup: labels["billing_group"], Service: labels["service"], Tag: labels["tag"], VPCID: labels["vpc_id"], VPCName: labels["vpc_name"]}
+			s := sampleAt{k, m.GetTimestampMs() / 1000}
 			_, dup := out[name][s]
 			require.False(t, dup, "%s: sample %v twice", name, s)
 			out[name][s] = m.GetGauge().GetValue()
@@ -131,7 +138,7 @@ func parseBackfill(t *testing.T, path string, extra map[string]string) map[strin
 	return out
 }
 
-func assertSums(t *testing.T, what string, want, got map[sample]float64) {
+func assertSums(t *testing.T, what string, want, got map[sampleAt]float64) {
 	t.Helper()
 	assert.Len(t, got, len(want), "%s: samples", what)
 	for s, v := range want {
@@ -147,6 +154,7 @@ func assertSums(t *testing.T, what string, want, got map[sample]float64) {
 // days before --from); a second run resumes from the store with no API
 // request and writes the same file.
 func TestBackfillExact(t *testing.T) {
+	t.Parallel()
 	loc := mustHCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 300, LabelSets: 40, Location: loc})
 	t.Cleanup(fake.Close)
@@ -169,8 +177,8 @@ func TestBackfillExact(t *testing.T) {
 	assertSums(t, "cost", wantCost, got["fptcloud_billing_cost_vnd"])
 	assertSums(t, "month to date", wantMTD, got["fptcloud_billing_month_to_date_cost_vnd"])
 	lastSecond := nextDay(to).Unix() - 1
-	assert.InDelta(t, 31*86400, got["fptcloud_billing_month_length_seconds"][sample{ts: lastSecond}], 0)
-	assert.InDelta(t, float64(31*86400-1)/(31*86400), got["fptcloud_billing_month_elapsed_ratio"][sample{ts: lastSecond}], 1e-12)
+	assert.InDelta(t, 31*86400, got["fptcloud_billing_month_length_seconds"][sampleAt{ts: lastSecond}], 0)
+	assert.InDelta(t, float64(31*86400-1)/(31*86400), got["fptcloud_billing_month_elapsed_ratio"][sampleAt{ts: lastSecond}], 1e-12)
 	first, err := os.ReadFile(out)
 	require.NoError(t, err)
 
@@ -187,6 +195,7 @@ func TestBackfillExact(t *testing.T) {
 // TestBackfillResumesMissingDays: a day missing from the store, or stored
 // but not final, is read again; the others are not.
 func TestBackfillResumesMissingDays(t *testing.T) {
+	t.Parallel()
 	loc := mustHCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 250, LabelSets: 10, Location: loc})
 	t.Cleanup(fake.Close)
@@ -210,6 +219,7 @@ func TestBackfillResumesMissingDays(t *testing.T) {
 }
 
 func TestBackfillStdout(t *testing.T) {
+	t.Parallel()
 	loc := mustHCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 20, LabelSets: 3, Location: loc})
 	t.Cleanup(fake.Close)
@@ -217,20 +227,21 @@ func TestBackfillStdout(t *testing.T) {
 	var buf bytes.Buffer
 	code, stderr := runBackfillTo(t, fake, &buf, "--from="+day, "--to="+day, "--storage.path=")
 	require.Equal(t, 0, code, stderr)
-	assert.True(t, strings.HasPrefix(buf.String(), "# TYPE fptcloud_billing_cost_vnd gauge\n"), buf.String())
+	assert.True(t, strings.HasPrefix(buf.String(), "# HELP fptcloud_billing_cost_vnd "), buf.String())
+	assert.Contains(t, buf.String(), "\n# TYPE fptcloud_billing_cost_vnd gauge\n")
 	assert.True(t, strings.HasSuffix(buf.String(), "\n# EOF\n"))
 }
 
 // TestBackfillDemo: --demo backfills from the exporter's fake API, with no
 // token, and the file holds that fake's sums.
 func TestBackfillDemo(t *testing.T) {
+	t.Parallel()
 	loc := mustHCM(t)
-	t.Setenv(tokenEnv, "")
 	month := backfillMonth(t, loc)
 	from, to := month, month.AddDate(0, 0, 1)
 	out := filepath.Join(t.TempDir(), "demo.om")
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{commandBackfill, "--demo",
+	code := runCommand(context.Background(), []string{config.CommandBackfill, "--demo",
 		"--from=" + from.Format(time.DateOnly), "--to=" + to.Format(time.DateOnly), "--output=" + out}, io.Discard, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	assert.Contains(t, stderr.String(), "SIMULATED billing data")
@@ -238,7 +249,7 @@ func TestBackfillDemo(t *testing.T) {
 
 	// The demo's data depend on its configuration alone: another fake
 	// with it serves the same rows.
-	reference := fptapitest.NewServer(demoAPIConfig(loc))
+	reference := fptapitest.NewServer(config.DemoAPI(loc))
 	t.Cleanup(reference.Close)
 	got := parseBackfill(t, out, nil)
 	wantCost, wantMTD := expectedSums(t, reference, from, to)
@@ -247,6 +258,7 @@ func TestBackfillDemo(t *testing.T) {
 }
 
 func TestBackfillRefuses(t *testing.T) {
+	t.Parallel()
 	loc := mustHCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 10, Location: loc})
 	t.Cleanup(fake.Close)
@@ -284,37 +296,22 @@ func TestBackfillRefuses(t *testing.T) {
 	assert.Equal(t, 0, fake.Requests(fptapi.EndpointBills), "nothing is read for a refused range")
 }
 
-// TestParseRangeLateWindow: yesterday is refused until its late window has
-// closed, in the billing time zone, and accepted from then on.
-func TestParseRangeLateWindow(t *testing.T) {
-	loc := mustHCM(t)
-	yesterday := "2026-03-31"
-	for _, tt := range []struct {
-		now  time.Time
-		want string
-	}{
-		{time.Date(2026, 4, 1, 0, 0, 1, 0, loc), "late bills of that day may still arrive until 2026-04-01 06:00"},
-		{time.Date(2026, 4, 1, 5, 59, 59, 0, loc), "late bills"},
-		{time.Date(2026, 4, 1, 6, 0, 0, 0, loc), ""},
-		{time.Date(2026, 3, 31, 23, 0, 0, 0, loc), "not closed"},
-		// 20:00 UTC on the 31st is already the 1st, 03:00, in Ho Chi Minh City.
-		{time.Date(2026, 3, 31, 20, 0, 0, 0, time.UTC), "late bills"},
-	} {
-		_, _, err := parseRange("2026-03-01", yesterday, loc, tt.now)
-		if tt.want == "" {
-			assert.NoError(t, err, tt.now)
-		} else {
-			assert.ErrorContains(t, err, tt.want, tt.now)
-		}
-	}
-}
+// TestOpenMetricsLabels: label values are escaped as OpenMetrics requires,
+// invalid UTF-8 replaced, names sorted, and the values read back as given.
+func TestOpenMetricsLabels(t *testing.T) {
+	t.Parallel()
+	k := billing.Labels{VPCName: "Dữ liệu \"Lớn\"\n\\x", Tag: "a\xffb"}
+	h := &history{series: map[billing.Labels][]point{k: {{ts: 1767200399, cost: 1.5, hasCost: true, monthToDate: 2}}}}
+	var buf bytes.Buffer
+	require.NoError(t, h.writeOpenMetrics(&buf, []config.Label{{Name: "job", Value: "fptcloud"}}))
+	assert.Contains(t, buf.String(), `fptcloud_billing_cost_vnd{billing_group="",job="fptcloud",service="",tag="a`+"\uFFFD"+`b",vpc_id="",vpc_name="Dữ liệu \"Lớn\"\n\\x"} `)
 
-// TestFormatLabels: label values are escaped as OpenMetrics requires, and
-// names sorted.
-func TestFormatLabels(t *testing.T) {
-	got := formatLabels([]labelPair{{"vpc_name", "Dữ liệu \"Lớn\"\n\\x"}, {"job", "fptcloud"}, {"bad", "a\xffb"}})
-	assert.Equal(t, `{bad="a`+"\uFFFD"+`b",job="fptcloud",vpc_name="Dữ liệu \"Lớn\"\n\\x"}`, got)
-	assert.Empty(t, formatLabels(nil))
+	path := filepath.Join(t.TempDir(), "out.om")
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o600))
+	got := parseBackfill(t, path, map[string]string{"job": "fptcloud"})
+	k.Tag = "a\uFFFDb"
+	assert.Equal(t, map[sampleAt]float64{{k, 1767200399}: 1.5}, got["fptcloud_billing_cost_vnd"])
+	assert.Equal(t, map[sampleAt]float64{{k, 1767200399}: 2}, got["fptcloud_billing_month_to_date_cost_vnd"])
 }
 
 // TestBackfillIntoPrometheus takes a backfilled month through the real
@@ -324,6 +321,7 @@ func TestFormatLabels(t *testing.T) {
 // panels return data for that month. It runs on Debian's Prometheus 2 and,
 // when built, on Prometheus 3.
 func TestBackfillIntoPrometheus(t *testing.T) {
+	t.Parallel()
 	loc := mustHCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 200, LabelSets: 50, Location: loc})
 	t.Cleanup(fake.Close)
@@ -380,13 +378,21 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	})
 }
 
-// oneDay keeps the comments of an OpenMetrics text and its samples at ts.
+// oneDay keeps the comments of an OpenMetrics text and its samples at ts
+// (the last field of a sample, in seconds), without the timestamp, as a
+// scrape has them: promtool check metrics parses the text format, whose
+// timestamps are integer milliseconds.
 func oneDay(text string, ts int64) string {
 	var sb strings.Builder
-	suffix := " " + strconv.FormatInt(ts, 10)
 	for line := range strings.Lines(text) {
-		if strings.HasPrefix(line, "#") || strings.HasSuffix(strings.TrimSuffix(line, "\n"), suffix) {
+		fields := strings.Fields(line)
+		if strings.HasPrefix(line, "#") {
 			sb.WriteString(line)
+			continue
+		}
+		last := fields[len(fields)-1]
+		if at, err := strconv.ParseFloat(last, 64); err == nil && at == float64(ts) {
+			sb.WriteString(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), " "+last) + "\n")
 		}
 	}
 	return sb.String()
@@ -404,14 +410,35 @@ func mustRead(t *testing.T, path string) string {
 func startPrometheus(t *testing.T, bin, data string) string {
 	t.Helper()
 	dir := t.TempDir()
-	config := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(config, []byte("global:\n  scrape_interval: 1m\n"), 0o600))
-	addr := testhelp.FreeAddr(t)
-	testhelp.StartProcess(t, dir, "prometheus", bin, "--config.file="+config, "--storage.tsdb.path="+data,
-		"--web.listen-address="+addr, "--storage.tsdb.retention.time=100y")
-	base := "http://" + addr
+	configFile := filepath.Join(dir, "prometheus.yml")
+	require.NoError(t, os.WriteFile(configFile, []byte("global:\n  scrape_interval: 1m\n"), 0o600))
+	testhelp.StartProcess(t, dir, "prometheus", bin, "--config.file="+configFile, "--storage.tsdb.path="+data,
+		"--web.listen-address=127.0.0.1:0", "--storage.tsdb.retention.time=100y")
+	base := "http://" + listeningAddress(t, filepath.Join(dir, "prometheus.log"))
 	waitFor(t, base+"/-/ready", http.StatusOK, 60*time.Second)
 	return base
+}
+
+// listeningLine is the line where Prometheus (through exporter-toolkit)
+// logs the address it listens on, port 0 resolved.
+var listeningLine = regexp.MustCompile(`msg="Listening on".* address=(\S+)`)
+
+// listeningAddress waits for the log at path to say where the server
+// listens, for a minute at most.
+func listeningAddress(t *testing.T, path string) string {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if raw, err := os.ReadFile(path); err == nil {
+			if m := listeningLine.FindSubmatch(raw); m != nil {
+				return string(m[1])
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s says nowhere where it listens", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // query runs an instant query at ts (Unix seconds) and returns its vector.
@@ -439,14 +466,14 @@ type promSample struct {
 
 // assertQuery holds what Prometheus returns for metric at ts to want,
 // label set by label set, to 0.01 VND.
-func assertQuery(t *testing.T, base, metric string, ts int64, want map[sample]float64) {
+func assertQuery(t *testing.T, base, metric string, ts int64, want map[sampleAt]float64) {
 	t.Helper()
-	got := map[seriesKey]float64{}
+	got := map[billing.Labels]float64{}
 	for _, s := range query(t, base, metric+`{job="fptcloud",instance="exporter:10117"}`, ts) {
 		m := s.Metric
 		v, err := strconv.ParseFloat(s.Value[1].(string), 64)
 		require.NoError(t, err)
-		got[seriesKey{m["billing_group"], m["service"], m["tag"], m["vpc_id"], m["vpc_name"]}] = v
+		got[billing.Labels{BillingGroup: m["billing_group"], Service: m["service"], Tag: m["tag"], VPCID: m["vpc_id"], VPCName: m["vpc_name"]}] = v
 	}
 	n := 0
 	for s, v := range want {
@@ -469,17 +496,16 @@ func BenchmarkBackfill90Days(b *testing.B) {
 	require.NoError(b, err)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 10000, LabelSets: 1000, Location: loc})
 	b.Cleanup(fake.Close)
-	b.Setenv(tokenEnv, fptapitest.DefaultToken)
 	from := startOfMonth(time.Now().In(loc)).AddDate(0, -4, 0)
 	to := from.AddDate(0, 0, 89)
 	file := filepath.Join(b.TempDir(), "backfill.om")
-	args := []string{commandBackfill, "--fpt.api-url=" + fake.URL, "--fpt.rate-limit=1000000", "--storage.path=",
+	args := []string{config.CommandBackfill, "--fpt.api-url=" + fake.URL, "--fpt.rate-limit=1000000", "--storage.path=",
 		"--from=" + from.Format(time.DateOnly), "--to=" + to.Format(time.DateOnly), "--output=" + file,
 		"--label=job=fptcloud", "--label=instance=fptcloud-exporter:10117"}
 	for b.Loop() {
 		fake.ResetRequests()
 		var stderr bytes.Buffer
-		require.Equal(b, 0, run(b.Context(), args, io.Discard, &stderr), stderr.String())
+		require.Equal(b, 0, runCommand(b.Context(), args, io.Discard, &stderr), stderr.String())
 	}
 	info, err := os.Stat(file)
 	require.NoError(b, err)
@@ -489,23 +515,14 @@ func BenchmarkBackfill90Days(b *testing.B) {
 	b.ReportMetric(float64(requests)/5/60, "minutes-at-5-req/s")
 }
 
-// TestServeCommand: the exporter is also the explicit command serve, and
-// stays the default.
-func TestServeCommand(t *testing.T) {
-	t.Setenv(tokenEnv, "")
-	base, _, stop := startExporter(t, "serve", "--demo")
-	waitFor(t, base+"/-/ready", http.StatusOK, 30*time.Second)
-	assert.Equal(t, 0, stop())
-}
-
 // TestBackfillBesideALockedStore: with the store locked by an exporter, a
 // backfill reads it and writes no day; with the store free, it writes them.
 func TestBackfillBesideALockedStore(t *testing.T) {
+	t.Parallel()
 	loc := mustHCM(t)
-	t.Setenv(tokenEnv, "")
 	month := backfillMonth(t, loc)
 	args := func(dir string) []string {
-		return []string{commandBackfill, "--demo", "--storage.path=" + dir,
+		return []string{config.CommandBackfill, "--demo", "--storage.path=" + dir,
 			"--from=" + month.Format(time.DateOnly), "--to=" + month.AddDate(0, 0, 1).Format(time.DateOnly),
 			"--output=" + filepath.Join(t.TempDir(), "out.om")}
 	}
@@ -514,7 +531,7 @@ func TestBackfillBesideALockedStore(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = lock.Unlock() })
 	var stderr bytes.Buffer
-	require.Equal(t, 0, run(context.Background(), args(locked), io.Discard, &stderr), stderr.String())
+	require.Equal(t, 0, runCommand(context.Background(), args(locked), io.Discard, &stderr), stderr.String())
 	assert.Contains(t, stderr.String(), "reading it, writing nothing")
 	days, err := filepath.Glob(filepath.Join(locked, "*.json"))
 	require.NoError(t, err)
@@ -522,8 +539,69 @@ func TestBackfillBesideALockedStore(t *testing.T) {
 
 	free := t.TempDir()
 	stderr.Reset()
-	require.Equal(t, 0, run(context.Background(), args(free), io.Discard, &stderr), stderr.String())
+	require.Equal(t, 0, runCommand(context.Background(), args(free), io.Discard, &stderr), stderr.String())
 	days, err = filepath.Glob(filepath.Join(free, "*.json"))
 	require.NoError(t, err)
 	assert.Len(t, days, 2)
+}
+
+// runCommand runs the command line as the binary does, with the fake's
+// token in its environment: a value the configuration refuses exits 2 with
+// one line.
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	getenv := func(k string) string {
+		if k == config.TokenEnv {
+			return fptapitest.DefaultToken
+		}
+		return ""
+	}
+	cfg, err := config.NewApp().Resolve(args, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", config.Name, err)
+		return 2
+	}
+	return Run(ctx, cfg, log.NewLogfmtLogger(log.NewSyncWriter(stderr)), stdout, stderr)
+}
+
+func startOfMonth(day time.Time) time.Time {
+	return time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, day.Location())
+}
+
+func nextDay(day time.Time) time.Time {
+	return time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, day.Location())
+}
+
+func mustHCM(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	require.NoError(t, err)
+	return loc
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
+}
+
+// waitFor polls url until it answers want, or fails the test after timeout.
+func waitFor(t *testing.T, url string, want int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		code, body := get(t, url)
+		if code == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: got %d %q, want %d within %s", url, code, body, want, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -1,0 +1,130 @@
+package check
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
+)
+
+// errUnknownName is a filter that names no billing group or config of the
+// account: it selects no bill, and a typo there looks like a quiet account.
+var errUnknownName = errors.New("names no billing group or config of the account")
+
+// errUnverifiedName is a filter that neither bill/info (which failed) nor
+// today's bills confirm: it may be a typo, which the check exists to catch.
+var errUnverifiedName = errors.New("cannot verify")
+
+// checkNames compares the billing groups and configs the flags name with
+// the account's: those bill/info lists and those today's rows carry. An
+// unknown filter fails the check; an unknown budget group is a warning, as
+// its alert can never fire. With infoErr, bill/info failed and the rows
+// alone vouch for a name: a filter whose rows were read exists, one
+// without any cannot be verified either way and fails the check.
+func (r *Report) checkNames(s *config.Source, groups []fptapi.BillingGroup, infoErr error, seen *labelValues) error {
+	knownGroups, knownConfigs := map[string]struct{}{}, map[string]struct{}{}
+	// Rows with an empty billing group make "" a group a budget may name.
+	maps.Copy(knownGroups, seen.sets["billing_group_name"])
+	maps.Copy(knownConfigs, seen.sets["billing_config_name"])
+	for _, g := range groups {
+		knownGroups[g.Name] = struct{}{}
+		for _, c := range g.ConfigNames {
+			knownConfigs[c] = struct{}{}
+		}
+	}
+	unknown := unknownFilters(s.Filters, knownGroups, knownConfigs)
+	r.warnBudgetGroups(s.Budgets, knownGroups, infoErr)
+	switch {
+	case len(unknown) == 0:
+		return nil
+	case infoErr != nil:
+		it := "it"
+		if len(unknown) > 1 {
+			it = "them"
+		}
+		return fmt.Errorf("%w %s: bill/info failed (%s) and no bill read today carries %s; the exporter would still query %s, and a wrong name reads no bills",
+			errUnverifiedName, strings.Join(unknown, ", "), billInfoFailure(infoErr), it, it)
+	}
+	return fmt.Errorf("%s %w: it selects no bills (the account's are listed above)", strings.Join(unknown, ", "), errUnknownName)
+}
+
+// unknownFilters lists the filters that name a group or config not known.
+func unknownFilters(filters []fptapi.Filter, knownGroups, knownConfigs map[string]struct{}) []string {
+	var unknown []string
+	for _, f := range filters {
+		for _, n := range []struct {
+			flag, name string
+			known      map[string]struct{}
+		}{
+			{"--fpt.billing-group", f.BillingGroupName, knownGroups},
+			{"--fpt.billing-config", f.BillingConfigName, knownConfigs},
+		} {
+			if _, ok := n.known[n.name]; n.name == "" || ok {
+				continue
+			}
+			if msg := fmt.Sprintf("%s=%q%s", n.flag, n.name, didYouMean(n.name, n.known)); !slices.Contains(unknown, msg) {
+				unknown = append(unknown, msg)
+			}
+		}
+	}
+	return unknown
+}
+
+// warnBudgetGroups warns about a budget of a group not known: its alert
+// can never fire.
+func (r *Report) warnBudgetGroups(budgets collector.Budgets, knownGroups map[string]struct{}, infoErr error) {
+	for _, b := range []struct {
+		flag   string
+		groups map[string]float64
+	}{{"--budget.billing-group-daily-vnd", budgets.GroupDaily}, {"--budget.billing-group-monthly-vnd", budgets.GroupMonthly}} {
+		for _, g := range slices.Sorted(maps.Keys(b.groups)) {
+			if _, ok := knownGroups[g]; ok {
+				continue
+			}
+			switch {
+			case g == "":
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: \"\" is the rows without a billing group, and no bill read today is one: "+
+					"its budget alert can fire only once such rows appear", b.flag))
+			case infoErr != nil:
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %q is not verified: no bill read today carries it%s, and bill/info failed",
+					b.flag, g, didYouMean(g, knownGroups)))
+			default:
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %q is not a billing group of the account%s: its budget alert can never fire",
+					b.flag, g, didYouMean(g, knownGroups)))
+			}
+		}
+	}
+}
+
+// didYouMean suggests the known name that differs from name only in case,
+// spaces or Vietnamese diacritics ("Khoi Cong nghe" for "Khối Công nghệ").
+func didYouMean(name string, known map[string]struct{}) string {
+	folded := foldName(name)
+	for _, k := range slices.Sorted(maps.Keys(known)) {
+		if foldName(k) == folded {
+			return fmt.Sprintf(" (did you mean %q?)", k)
+		}
+	}
+	return ""
+}
+
+// foldName drops case, spaces and diacritics: đ is a letter of its own, not
+// d with a mark, so it is mapped by hand.
+func foldName(s string) string {
+	stripped, _, err := transform.String(transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn))), s)
+	if err != nil {
+		stripped = s
+	}
+	stripped = strings.NewReplacer("đ", "d", "Đ", "D").Replace(stripped)
+	return strings.ToLower(strings.Join(strings.Fields(stripped), ""))
+}

@@ -1,0 +1,345 @@
+// Package config turns the command line into one validated Config: the
+// bill sources, the web server, the month cache, the collector's bounds and
+// the commands' own settings. A user's value is checked here, once, with an
+// error that names the flag; everything after works from the Config alone.
+package config
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
+)
+
+const (
+	// Name is the program's name, in logs, errors and the User-Agent.
+	Name = "fptcloud_exporter"
+	// DefaultAddress is above 9100-9999, the exporters' range in
+	// Prometheus' default port allocations, which is full.
+	DefaultAddress = ":10117"
+	// TokenEnv is the environment variable the token may come from.
+	TokenEnv = "FPTCLOUD_TOKEN"
+	// CheckMaxBillsRequests bounds the check command's bills requests, so
+	// that it ends in seconds and its requests can be counted.
+	CheckMaxBillsRequests = 3
+)
+
+// Commands. The exporter is the default, so command lines without one keep
+// working.
+const (
+	CommandServe    = "serve"
+	CommandCheck    = "check"
+	CommandBackfill = "backfill"
+)
+
+// Config is the whole resolved command line.
+type Config struct {
+	Command string // CommandServe, CommandCheck or CommandBackfill
+	// Sources are the accounts whose bills are read: one from the flags.
+	Sources   []Source
+	Server    Server
+	Store     Store
+	Collector Collector
+	Log       promslog.Config
+	Check     Check
+	Backfill  Backfill // set for CommandBackfill only
+}
+
+// Source is one account's bills: where and how they are read.
+type Source struct {
+	APIURL      string
+	Token       func() (string, error)
+	TokenSource string // where the token comes from, for the start-up log and check
+	Location    *time.Location
+	Filters     []fptapi.Filter // nil: one unfiltered query
+	Budgets     collector.Budgets
+	RateLimit   float64 // requests per second; +Inf: unlimited
+	PageSize    int
+	Timeout     time.Duration
+	// Identity is what the source's stored days depend on.
+	Identity store.Identity
+	// Simulated, when set, is the fake API (--demo) that StartSimulated
+	// serves the source from.
+	Simulated *fptapitest.Config
+	// Warnings are about values that are valid but look wrong.
+	Warnings []string
+}
+
+// Server is the web server's settings.
+type Server struct {
+	Web           *web.FlagConfig
+	TelemetryPath string
+	MaxRequests   int // 0: no limit
+	EnablePprof   bool
+	Description   string // of the landing page
+}
+
+// Store is the month cache's place.
+type Store struct {
+	Path string // "": memory only
+}
+
+// Collector is the refresher's bounds.
+type Collector struct {
+	RefreshInterval time.Duration
+	MaxAge          time.Duration // 0: the collector's default, which follows the refresh interval
+	MaxSeries       int
+	TopResources    int
+	MaxResources    int
+	PreviousMonth   bool
+}
+
+// Check is the check command's own setting.
+type Check struct {
+	Output string // "text" or "json"
+}
+
+// Backfill is the backfill command's own settings.
+type Backfill struct {
+	From, To billing.Date
+	Output   string  // "-": standard output
+	Labels   []Label // added to every series
+}
+
+// Label is one NAME=VALUE of --label.
+type Label struct{ Name, Value string }
+
+// Resolve parses args and validates every value; getenv reads the
+// environment (the token may come from it). The error is one line that
+// names the flag.
+func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error) {
+	command, err := a.Parse(args)
+	if err != nil {
+		return nil, nameTheFlag(a.Application, args, err)
+	}
+	return a.f.resolve(command, getenv, time.Now())
+}
+
+// resolve checks the values in the order the flags are listed, so that the
+// first wrong one is the one reported.
+func (f *flags) resolve(command string, getenv func(string) string, now time.Time) (*Config, error) {
+	cfg := &Config{Command: command, Log: f.log, Check: Check{Output: *f.checkOutput}}
+	src, err := f.apiSettings(now)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Collector, err = f.collector(); err != nil {
+		return nil, err
+	}
+	if cfg.Server, err = f.server(); err != nil {
+		return nil, err
+	}
+	if src.Filters, err = buildFilters(*f.serviceTypes, *f.billingGroups, *f.billingConfig); err != nil {
+		return nil, err
+	}
+	if src.Budgets, err = f.budgets(); err != nil {
+		return nil, err
+	}
+	cfg.Store = Store{Path: *f.storagePath}
+	if *f.demo {
+		f.simulate(cfg, &src)
+	} else if err := f.token(&src, getenv); err != nil {
+		return nil, err
+	}
+	src.Identity = identity(&src, now)
+	cfg.Sources = []Source{src}
+	if command == CommandBackfill {
+		if cfg.Backfill, err = f.backfillSettings(src.Location, now); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// apiSettings are how a source talks to the API.
+func (f *flags) apiSettings(now time.Time) (Source, error) {
+	src := Source{APIURL: *f.apiURL, RateLimit: *f.rateLimit, PageSize: *f.pageSize, Timeout: *f.timeout}
+	if err := checkAPIURL(*f.apiURL); err != nil {
+		return src, err
+	}
+	var err error
+	if src.Location, err = parseTimezone(*f.timezone); err != nil {
+		return src, err
+	}
+	for _, w := range []string{timezoneWarning(src.Location, now), apiURLWarning(*f.apiURL)} {
+		if w != "" {
+			src.Warnings = append(src.Warnings, w)
+		}
+	}
+	if *f.pageSize < 1 || *f.pageSize > fptapi.MaxPageSize {
+		return src, fmt.Errorf("--fpt.page-size: %d is outside 1-%d", *f.pageSize, fptapi.MaxPageSize)
+	}
+	if *f.timeout <= 0 {
+		return src, fmt.Errorf("--fpt.timeout: %s must be positive", *f.timeout)
+	}
+	if !(*f.rateLimit >= minRateLimit) || math.IsInf(*f.rateLimit, 0) {
+		return src, fmt.Errorf("--fpt.rate-limit: %v is not a number of requests per second of at least %v", *f.rateLimit, minRateLimit)
+	}
+	return src, nil
+}
+
+func (f *flags) collector() (Collector, error) {
+	c := Collector{
+		RefreshInterval: *f.refreshInterval,
+		MaxSeries:       *f.maxSeries,
+		TopResources:    *f.topResources,
+		MaxResources:    *f.maxResources,
+		PreviousMonth:   *f.previousMonth,
+	}
+	if c.RefreshInterval < minRefreshInterval || c.RefreshInterval > maxRefreshInterval {
+		return c, fmt.Errorf("--collector.refresh-interval: %s is outside %s-%s", c.RefreshInterval, minRefreshInterval, maxRefreshInterval)
+	}
+	if f.maxAgeSet {
+		if *f.maxAge < c.RefreshInterval {
+			return c, fmt.Errorf("--collector.max-age: %s is shorter than --collector.refresh-interval (%s): series would vanish between refreshes", *f.maxAge, c.RefreshInterval)
+		}
+		c.MaxAge = *f.maxAge
+	}
+	if c.MaxSeries < 1 {
+		return c, fmt.Errorf("--collector.max-series: %d must be at least 1", c.MaxSeries)
+	}
+	if c.TopResources < 0 {
+		return c, fmt.Errorf("--collector.top-resources: %d must not be negative (0 turns them off)", c.TopResources)
+	}
+	if c.MaxResources < 1 {
+		return c, fmt.Errorf("--collector.max-resources: %d must be at least 1", c.MaxResources)
+	}
+	return c, nil
+}
+
+func (f *flags) server() (Server, error) {
+	s := Server{
+		Web:           f.web,
+		TelemetryPath: *f.metricsPath,
+		MaxRequests:   *f.maxRequests,
+		EnablePprof:   *f.enablePprof,
+		Description:   "Prometheus exporter for FPT Cloud spend",
+	}
+	if s.MaxRequests < 0 {
+		return s, fmt.Errorf("--web.max-requests: %d must not be negative", s.MaxRequests)
+	}
+	if err := checkTelemetryPath(s.TelemetryPath); err != nil {
+		return s, err
+	}
+	if !*f.web.WebSystemdSocket {
+		for _, addr := range *f.web.WebListenAddresses {
+			if err := checkListenAddress(addr); err != nil {
+				return s, fmt.Errorf("--web.listen-address: %w", err)
+			}
+		}
+	}
+	if err := web.Validate(*f.web.WebConfigFile); err != nil {
+		return s, fmt.Errorf("--web.config.file: %w", err)
+	}
+	return s, nil
+}
+
+func (f *flags) budgets() (collector.Budgets, error) {
+	var b collector.Budgets
+	var err error
+	if *f.dailyBudget != "" {
+		if b.Daily, err = parseVND(*f.dailyBudget); err != nil {
+			return b, fmt.Errorf("--budget.daily-vnd: %w", err)
+		}
+	}
+	if *f.monthlyBudget != "" {
+		if b.Monthly, err = parseVND(*f.monthlyBudget); err != nil {
+			return b, fmt.Errorf("--budget.monthly-vnd: %w", err)
+		}
+	}
+	if b.GroupDaily, err = parseGroupBudgets("budget.billing-group-daily-vnd", *f.groupDailyBudgets); err != nil {
+		return b, err
+	}
+	if b.GroupMonthly, err = parseGroupBudgets("budget.billing-group-monthly-vnd", *f.groupMonthlyBudgets); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// token finds the source's token: the file wins over the environment.
+func (f *flags) token(src *Source, getenv func(string) string) error {
+	switch {
+	case *f.tokenFile != "":
+		tf, err := newTokenFile(*f.tokenFile)
+		if err != nil {
+			return fmt.Errorf("--fpt.token-file: %w", err)
+		}
+		src.Token = tf.Token
+		src.TokenSource = "file " + *f.tokenFile
+		if getenv(TokenEnv) != "" {
+			src.Warnings = append(src.Warnings, fmt.Sprintf("both --fpt.token-file and $%s are set: the token comes from the file", TokenEnv))
+		}
+	case getenv(TokenEnv) != "":
+		token, err := fptapi.CleanToken(getenv(TokenEnv))
+		if err != nil {
+			return fmt.Errorf("$%s: %w", TokenEnv, err)
+		}
+		src.Token = func() (string, error) { return token, nil }
+		src.TokenSource = "environment $" + TokenEnv
+	default:
+		return fmt.Errorf("no FPT Cloud API token: put it in a file and pass --fpt.token-file=PATH, or set $%s (or run with --demo to try simulated data)", TokenEnv)
+	}
+	return nil
+}
+
+// DemoAPI is the fake API that --demo serves from: a month of a mid-sized
+// account, its days in loc.
+func DemoAPI(loc *time.Location) fptapitest.Config {
+	return fptapitest.Config{RowsPerDay: 2000, LabelSets: 150, Location: loc}
+}
+
+// simulate resolves --demo: the source reads the built-in fake API, as fast
+// as it answers, and the month cache is memory only unless --storage.path
+// is given.
+func (f *flags) simulate(cfg *Config, src *Source) {
+	demo := DemoAPI(src.Location)
+	src.Simulated = &demo
+	token := fptapitest.DefaultToken
+	src.Token = func() (string, error) { return token, nil }
+	src.TokenSource = "the demo's fake API"
+	if !f.rateLimitSet {
+		src.RateLimit = math.Inf(1) // the fake is in-process: no reason to wait
+	}
+	if !f.storagePathSet {
+		cfg.Store.Path = ""
+	}
+	cfg.Server.Description = "Prometheus exporter for FPT Cloud spend. DEMO MODE: the data are simulated by a built-in fake API, not read from an FPT Cloud account."
+}
+
+// identity is what the stored days of src depend on.
+func identity(src *Source, now time.Time) store.Identity {
+	filters := make([]string, 0, len(src.Filters))
+	for _, q := range src.Filters {
+		filters = append(filters, q.String())
+	}
+	apiURL := src.APIURL
+	if src.Simulated != nil {
+		// The demo's fake listens on a new port at every start: its data,
+		// not its address, is what the stored days depend on.
+		apiURL = "demo"
+	}
+	return store.Identity{APIURL: apiURL, Filters: filters, TimeZone: storeTimeZone(src.Location, now)}
+}
+
+// StartSimulated serves a simulated source from an in-process fake API and
+// points the source at it; stop ends the fake. A real source is left as it
+// is.
+func (s *Source) StartSimulated() (stop func(), err error) {
+	if s.Simulated == nil {
+		return func() {}, nil
+	}
+	fake, err := fptapitest.Listen(*s.Simulated)
+	if err != nil {
+		return nil, fmt.Errorf("starting the demo's fake API: %w", err)
+	}
+	s.APIURL = fake.URL
+	return fake.Close, nil
+}
