@@ -138,7 +138,7 @@ func TestSecondExporterOnOneStore(t *testing.T) {
 	first := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
 	<-first.firstLine
 	require.Eventually(t, func() bool { return strings.Contains(first.stderr.String(), "month cache on disk") },
-		30*time.Second, 10*time.Millisecond, first.stderr.String())
+		testhelp.Patience, 10*time.Millisecond, first.stderr.String())
 
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -155,11 +155,11 @@ func TestSecondExporterOnOneStore(t *testing.T) {
 	// The lock goes with the process.
 	second := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
 	require.Eventually(t, func() bool { return strings.Contains(second.stderr.String(), "month cache on disk") },
-		30*time.Second, 10*time.Millisecond, second.stderr.String())
+		testhelp.Patience, 10*time.Millisecond, second.stderr.String())
 	require.NoError(t, second.cmd.Process.Signal(syscall.SIGKILL))
-	second.waitExit(t, 10*time.Second)
+	second.waitExit(t, testhelp.Patience)
 	// A lock left by kill -9 is no lock.
 	third := startProcess(t, "--demo", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
 	require.Eventually(t, func() bool { return strings.Contains(third.stderr.String(), "month cache on disk") },
-		30*time.Second, 10*time.Millisecond, third.stderr.String())
+		testhelp.Patience, 10*time.Millisecond, third.stderr.String())
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -412,33 +411,11 @@ func startPrometheus(t *testing.T, bin, data string) string {
 	dir := t.TempDir()
 	configFile := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(configFile, []byte("global:\n  scrape_interval: 1m\n"), 0o600))
-	testhelp.StartProcess(t, dir, "prometheus", bin, "--config.file="+configFile, "--storage.tsdb.path="+data,
+	addr, _ := testhelp.StartServer(t, dir, "prometheus", testhelp.ListeningOn, bin, "--config.file="+configFile, "--storage.tsdb.path="+data,
 		"--web.listen-address=127.0.0.1:0", "--storage.tsdb.retention.time=100y")
-	base := "http://" + listeningAddress(t, filepath.Join(dir, "prometheus.log"))
-	waitFor(t, base+"/-/ready", http.StatusOK, 60*time.Second)
+	base := "http://" + addr
+	waitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
 	return base
-}
-
-// listeningLine is the line where Prometheus (through exporter-toolkit)
-// logs the address it listens on, port 0 resolved.
-var listeningLine = regexp.MustCompile(`msg="Listening on".* address=(\S+)`)
-
-// listeningAddress waits for the log at path to say where the server
-// listens, for a minute at most.
-func listeningAddress(t *testing.T, path string) string {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if raw, err := os.ReadFile(path); err == nil {
-			if m := listeningLine.FindSubmatch(raw); m != nil {
-				return string(m[1])
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s says nowhere where it listens", path)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // query runs an instant query at ts (Unix seconds) and returns its vector.
