@@ -1,7 +1,8 @@
 // Package policy holds the tests of the repository's own rules: what the
-// binary links, what the Dockerfile does, and that the docs list every flag
-// and metric and link only to files that exist. They read the repository
-// from its root, two directories up.
+// binary links, what the Dockerfile does, that the docs list every flag and
+// metric and link only to files that exist, and that the layout map of
+// docs/design.md is the code's. They read the repository from its root, two
+// directories up.
 package policy
 
 import (
@@ -181,4 +182,74 @@ func goList(t *testing.T) ([]byte, error) {
 	cmd := exec.CommandContext(t.Context(), "go", "list", "-deps", ".")
 	cmd.Dir = root
 	return cmd.Output()
+}
+
+// TestDesignLayoutMap keeps the layout map of docs/design.md true: every
+// package it names exists, every package of the module is in it, and no
+// package imports one of the project's own that its row does not list, so
+// that the one-way flow the page draws is the code's.
+func TestDesignLayoutMap(t *testing.T) {
+	t.Parallel()
+	design, err := os.ReadFile(filepath.Join(root, "docs", "design.md"))
+	require.NoError(t, err)
+	_, layout, ok := strings.Cut(string(design), "\n## Code layout\n")
+	require.True(t, ok, `docs/design.md has no "## Code layout" section`)
+	layout, _, _ = strings.Cut(layout, "\n## ")
+	mapped := layoutRows(layout)
+	require.NotEmpty(t, mapped, "docs/design.md's layout map has no rows")
+
+	cmd := exec.CommandContext(t.Context(), "go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	require.NoError(t, err, "go list ./...")
+	const module = "github.com/fptcloud-exporter/fptcloud_exporter"
+	name := func(path string) string {
+		if path == module {
+			return "main.go"
+		}
+		return strings.TrimPrefix(path, module+"/")
+	}
+	found := map[string]bool{}
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		pkg := name(fields[0])
+		found[pkg] = true
+		allowed, ok := mapped[pkg]
+		if !assert.True(t, ok, "docs/design.md's layout map lacks %s", pkg) || allowed == nil {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, module+"/") && !allowed[name(imp)] {
+				t.Errorf("%s imports %s, which its row in docs/design.md does not list", pkg, name(imp))
+			}
+		}
+	}
+	for pkg := range mapped {
+		assert.True(t, found[pkg], "docs/design.md's layout map names %s, which is not a package", pkg)
+	}
+}
+
+// layoutRows reads the map's rows: the package in the first column, and
+// the project's packages it may import in the last (nil: any).
+func layoutRows(layout string) map[string]map[string]bool {
+	code := regexp.MustCompile("`([^`]+)`")
+	rows := map[string]map[string]bool{}
+	for line := range strings.Lines(layout) {
+		cells := strings.Split(strings.TrimSpace(line), "|")
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		pkg := code.FindStringSubmatch(cells[1])[1]
+		last := cells[len(cells)-2]
+		if strings.Contains(last, "everything") {
+			rows[pkg] = nil
+			continue
+		}
+		allowed := map[string]bool{}
+		for _, m := range code.FindAllStringSubmatch(last, -1) {
+			allowed[m[1]] = true
+		}
+		rows[pkg] = allowed
+	}
+	return rows
 }
