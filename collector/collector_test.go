@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 // Label sets of the known dataset: values as an API could send them, with
@@ -404,15 +405,15 @@ func TestFolding(t *testing.T) {
 }
 
 func TestCombine(t *testing.T) {
-	k := func(id string) labelSet { return labelSet{vpcID: id} }
+	k := func(id string) billing.Labels { return billing.Labels{VPCID: id} }
 	v := func(x float64) vnd { return vnd{sum: x} }
-	other := labelSet{otherLabel, otherLabel, otherLabel, otherLabel, otherLabel}
+	other := billing.Labels{VPCID: otherLabel, VPCName: otherLabel, Service: otherLabel, BillingGroup: otherLabel, Tag: otherLabel}
 	tests := []struct {
 		name       string
 		today      dayUsage
 		closed     []dayCost
 		maxSeries  int
-		want       map[labelSet]series
+		want       map[billing.Labels]series
 		wantFolded int
 	}{
 		{
@@ -420,7 +421,7 @@ func TestCombine(t *testing.T) {
 			today:     dayUsage{k("a"): {cost: v(1), vcpu: 2}},
 			closed:    []dayCost{{k("a"): v(10), k("b"): v(5)}, {k("b"): v(1)}},
 			maxSeries: 10,
-			want: map[labelSet]series{
+			want: map[billing.Labels]series{
 				k("a"): {key: k("a"), today: usage{cost: v(1), vcpu: 2}, hasToday: true, mtd: v(11)},
 				k("b"): {key: k("b"), mtd: v(6)},
 			},
@@ -430,7 +431,7 @@ func TestCombine(t *testing.T) {
 			today:     dayUsage{k("a"): {cost: v(1), ram: 3}},
 			closed:    []dayCost{{k("b"): v(5)}},
 			maxSeries: 1,
-			want: map[labelSet]series{
+			want: map[billing.Labels]series{
 				other: {key: other, today: usage{cost: v(1), ram: 3}, hasToday: true, mtd: v(6)},
 			},
 			wantFolded: 2,
@@ -439,7 +440,7 @@ func TestCombine(t *testing.T) {
 			name:      "ties fold by key, deterministically",
 			today:     dayUsage{k("a"): {cost: v(1)}, k("b"): {cost: v(1)}, k("c"): {cost: v(1)}},
 			maxSeries: 2,
-			want: map[labelSet]series{
+			want: map[billing.Labels]series{
 				k("a"): {key: k("a"), today: usage{cost: v(1)}, hasToday: true, mtd: v(1)},
 				other:  {key: other, today: usage{cost: v(2)}, hasToday: true, mtd: v(2)},
 			},
@@ -449,7 +450,7 @@ func TestCombine(t *testing.T) {
 			name:      "a real __other__ label set merges into the fold",
 			today:     dayUsage{other: {cost: v(100)}, k("a"): {cost: v(50)}, k("b"): {cost: v(1)}},
 			maxSeries: 2,
-			want: map[labelSet]series{
+			want: map[billing.Labels]series{
 				k("a"): {key: k("a"), today: usage{cost: v(50)}, hasToday: true, mtd: v(50)},
 				other:  {key: other, today: usage{cost: v(101)}, hasToday: true, mtd: v(101)},
 			},
@@ -457,17 +458,17 @@ func TestCombine(t *testing.T) {
 		},
 		{
 			name:      "invalid UTF-8 is replaced and merged",
-			today:     dayUsage{{vpcName: "a\xff"}: {cost: v(1)}, {vpcName: "a\xfe"}: {cost: v(2)}},
+			today:     dayUsage{{VPCName: "a\xff"}: {cost: v(1)}, {VPCName: "a\xfe"}: {cost: v(2)}},
 			maxSeries: 10,
-			want: map[labelSet]series{
-				{vpcName: "a\uFFFD"}: {key: labelSet{vpcName: "a\uFFFD"}, today: usage{cost: v(3)}, hasToday: true, mtd: v(3)},
+			want: map[billing.Labels]series{
+				{VPCName: "a\uFFFD"}: {key: billing.Labels{VPCName: "a\uFFFD"}, today: usage{cost: v(3)}, hasToday: true, mtd: v(3)},
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, folded := combine(tt.today, tt.closed, closedPeriods{}, tt.maxSeries)
-			byKey := make(map[labelSet]series)
+			byKey := make(map[billing.Labels]series)
 			for _, s := range got {
 				byKey[s.key] = s
 			}

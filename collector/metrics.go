@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 // Label names of the billing series, in sorted order: the label pairs built
@@ -169,8 +171,8 @@ func (g *gauge) Write(out *dto.Metric) error {
 
 // labelPairs builds the sorted label pairs of one label set with one
 // allocation for the values and one for the pairs.
-func labelPairs(k labelSet) []*dto.LabelPair {
-	vals := &[5]string{k.group, k.service, k.tag, k.vpcID, k.vpcName} // order of billingLabels
+func labelPairs(k billing.Labels) []*dto.LabelPair {
+	vals := &[5]string{k.BillingGroup, k.Service, k.Tag, k.VPCID, k.VPCName} // order of billingLabels
 	pairs := new([5]dto.LabelPair)
 	out := make([]*dto.LabelPair, 5)
 	for i := range pairs {
@@ -243,8 +245,8 @@ func buildMetrics(ss []series, withMonthToDate bool) []prometheus.Metric {
 func buildResourceMetrics(top []resourceSeries) []prometheus.Metric {
 	out := make([]prometheus.Metric, 0, 2*len(top))
 	for _, r := range top {
-		k := r.key.labels.sanitized()
-		values := []string{k.group, valid(r.key.id), valid(r.key.name), k.service, k.tag, k.vpcID, k.vpcName}
+		k := sanitized(*r.key.labels)
+		values := []string{k.BillingGroup, valid(r.key.id), valid(r.key.name), k.Service, k.Tag, k.VPCID, k.VPCName}
 		out = append(out,
 			prometheus.MustNewConstMetric(descResourceCost.Desc, prometheus.GaugeValue, r.today.value(), values...),
 			prometheus.MustNewConstMetric(descResourceMonthToDate.Desc, prometheus.GaugeValue, r.mtd.value(), values...))

@@ -90,7 +90,7 @@ func TestClosedPeriodsRollover(t *testing.T) {
 	e := newEnv(t, src, time.Date(2026, 3, 31, 22, 0, 0, 0, loc), func(c *Config) { c.PreviousMonth = true })
 	require.NoError(t, e.r.Refresh(context.Background()))
 	value := func(name string) map[string]float64 { return gatherBilling(t, e.c)[name] }
-	feb := seriesKey(labelSet{vpcID: setA.VPCID, vpcName: setA.VPCName, service: setA.Service, group: setA.BillingGroupName, tag: setA.Tag})
+	feb := seriesKey(keyOf(&setA))
 	assert.InDelta(t, monthCostOf(2026, time.February), value("fptcloud_billing_previous_month_cost_vnd")[feb], 1e-9)
 
 	// Just after midnight: yesterday (the 31st) is in the late window; a

@@ -19,6 +19,7 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 var storeID = store.Identity{APIURL: "http://fake/api", Filters: []string{""}, TimeZone: "Asia/Ho_Chi_Minh"}
@@ -311,7 +312,7 @@ func TestMidnightDuringClosedDaysRefreshesToday(t *testing.T) {
 	assert.LessOrEqual(t, pc.todayRuns[0].Sub(midnight), pc.perPage, "the 11th was first read at %s", pc.todayRuns[0])
 	// And the same refresh went on with the new day's month: the 10th,
 	// closed now, is in, and month-to-date with it.
-	assert.Equal(t, date{2026, 11, 11}, e.r.today.day)
+	assert.Equal(t, billing.Date{Year: 2026, Month: 11, Day: 11}, e.r.today.day)
 	assert.Equal(t, 0, e.r.cache.missing(e.r.today.day))
 	got := gatherBilling(t, e.c)["fptcloud_billing_month_to_date_cost_vnd"]
 	require.Len(t, got, 1)
@@ -653,6 +654,6 @@ func TestStartJustBeforeMidnightReadsTheNewDay(t *testing.T) {
 	st.clock = e.clock
 	require.NoError(t, e.r.Refresh(context.Background()))
 	require.Equal(t, 29, e.clock.Now().In(loc).Day(), "the load ran past midnight")
-	assert.Equal(t, date{2026, 11, 29}, e.r.today.day, "the day read as today")
+	assert.Equal(t, billing.Date{Year: 2026, Month: 11, Day: 29}, e.r.today.day, "the day read as today")
 	assert.NotEmpty(t, gatherBilling(t, e.c)["fptcloud_billing_cost_vnd"], "today's cost is served")
 }

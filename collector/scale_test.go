@@ -29,6 +29,7 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
@@ -53,11 +54,11 @@ func publishedVND(t testing.TB, exact *big.Rat) float64 {
 
 // fakeSums reads a day from the fake (EachBill, not HTTP) and sums it per
 // label set; total is every row's total_price, summed in row order.
-func fakeSums(t testing.TB, srv *fptapitest.Server, day string) (perSet map[labelSet]*sums, total float64, rows int) {
+func fakeSums(t testing.TB, srv *fptapitest.Server, day string) (perSet map[billing.Labels]*sums, total float64, rows int) {
 	t.Helper()
-	perSet = make(map[labelSet]*sums)
+	perSet = make(map[billing.Labels]*sums)
 	require.NoError(t, srv.EachBill(day, fptapi.Filter{}, func(b *fptapi.Bill) bool {
-		k := labelSet{vpcID: b.VPCID, vpcName: b.VPCName, service: b.Service, group: b.BillingGroupName, tag: b.Tag}
+		k := keyOf(b)
 		s := perSet[k]
 		if s == nil {
 			s = &sums{costExact: new(big.Rat)}
@@ -81,8 +82,8 @@ func fakeSums(t testing.TB, srv *fptapitest.Server, day string) (perSet map[labe
 }
 
 // seriesKey identifies a billing series by its five label values.
-func seriesKey(k labelSet) string {
-	return strings.Join([]string{k.group, k.service, k.tag, k.vpcID, k.vpcName}, "\xff")
+func seriesKey(k billing.Labels) string {
+	return strings.Join([]string{k.BillingGroup, k.Service, k.Tag, k.VPCID, k.VPCName}, "\xff")
 }
 
 // gatherBilling returns every billing family of c's exposition as label
@@ -110,9 +111,9 @@ func gatherBilling(t testing.TB, c prometheus.Collector) map[string]map[string]f
 }
 
 // wantToday turns a day's sums into the expected today families.
-func wantToday(perSet map[labelSet]*sums) map[string]map[string]float64 {
+func wantToday(perSet map[billing.Labels]*sums) map[string]map[string]float64 {
 	out := make(map[string]map[string]float64)
-	put := func(name string, k labelSet, v float64) {
+	put := func(name string, k billing.Labels, v float64) {
 		if out[name] == nil {
 			out[name] = make(map[string]float64)
 		}
@@ -422,8 +423,8 @@ func TestFoldingAtScale(t *testing.T) {
 	today, totalToday, _ := fakeSums(t, e.srv, "2026-11-02")
 	day1, totalDay1, _ := fakeSums(t, e.srv, "2026-11-01")
 	require.Len(t, today, sets)
-	mtdExact := make(map[labelSet]*big.Rat)
-	for _, day := range []map[labelSet]*sums{day1, today} {
+	mtdExact := make(map[billing.Labels]*big.Rat)
+	for _, day := range []map[billing.Labels]*sums{day1, today} {
 		for k, s := range day {
 			if mtdExact[k] == nil {
 				mtdExact[k] = new(big.Rat)
@@ -443,7 +444,7 @@ func TestFoldingAtScale(t *testing.T) {
 	}
 	wantFamilies["fptcloud_billing_yesterday_cost_vnd"] = yesterday // folded like the others
 
-	other := seriesKey(labelSet{otherLabel, otherLabel, otherLabel, otherLabel, otherLabel})
+	other := seriesKey(billing.Labels{VPCID: otherLabel, VPCName: otherLabel, Service: otherLabel, BillingGroup: otherLabel, Tag: otherLabel})
 	got := gatherBilling(t, e.c)
 	require.Len(t, got, len(wantFamilies))
 	for name, want := range wantFamilies {

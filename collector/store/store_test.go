@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 var testID = Identity{APIURL: "https://console-api.fptcloud.com/api", Filters: []string{""}, TimeZone: "Asia/Ho_Chi_Minh"}
@@ -23,9 +25,9 @@ func testDay(date string) Day {
 		Date:   date,
 		ReadAt: time.Date(2026, 11, 28, 3, 4, 5, 0, time.UTC),
 		Final:  true,
-		Costs: []Cost{
-			{VPCID: "vpc-1", VPCName: `Mạng "chính"`, Service: "instance", BillingGroup: "Nhóm", Tag: "env=prod", TotalPrice: 344183.5},
-			{VPCID: "vpc-2", VPCName: "line1\nline2", Service: "storage", TotalPrice: 0.1 + 0.2},
+		Costs: []billing.Cost{
+			{Labels: billing.Labels{VPCID: "vpc-1", VPCName: `Mạng "chính"`, Service: "instance", BillingGroup: "Nhóm", Tag: "env=prod"}, TotalPrice: 344183.5},
+			{Labels: billing.Labels{VPCID: "vpc-2", VPCName: "line1\nline2", Service: "storage"}, TotalPrice: 0.1 + 0.2},
 		},
 	}
 }
@@ -59,9 +61,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	got, _, err = s.Load("2026-11-03")
 	require.NoError(t, err)
 	assert.False(t, got.Final)
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	assert.Len(t, entries, 1)
+	assert.Equal(t, []string{"2026-11-03.json"}, names(t, dir))
 }
 
 // TestUntrustedFiles: every way a file can be wrong is an error that names
@@ -187,20 +187,25 @@ func TestPrune(t *testing.T) {
 	assert.Equal(t, []string{"2026-11-01.json", "2026-11-28.json", "README.txt"}, names(t, dir))
 }
 
-// TestOpenRemovesTemporaries: what a crash in the middle of a save left is
-// removed at the next start; other files stay, and so does a temporary file
-// young enough to be another process's save in progress.
+// TestOpenRemovesTemporaries: what a crash in the middle of a save left in
+// the temporary files' directory is removed at the next start, whatever
+// its name; other files stay, and so does a temporary file young enough to
+// be another process's save in progress.
 func TestOpenRemovesTemporaries(t *testing.T) {
 	dir := t.TempDir()
-	crashed := filepath.Join(dir, ".2026-11-03.json123456")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, tmpDir), 0o700))
+	crashed := filepath.Join(dir, tmpDir, ".2026-11-03.json123456")
 	writeAll(t, crashed, []byte(`{"sha`))
 	old := time.Now().Add(-2 * temporaryMaxAge)
 	require.NoError(t, os.Chtimes(crashed, old, old))
-	writeAll(t, filepath.Join(dir, ".2026-11-04.json654321"), []byte(`{"sha`))
+	writeAll(t, filepath.Join(dir, tmpDir, "any-name"), []byte(`{"sha`))
+	writeAll(t, filepath.Join(dir, ".2026-11-05.json123456"), nil) // not in tmpDir: not the store's
+	require.NoError(t, os.Chtimes(filepath.Join(dir, ".2026-11-05.json123456"), old, old))
 	writeAll(t, filepath.Join(dir, ".keep"), nil)
 	_, err := Open(dir, testID)
 	require.NoError(t, err)
-	assert.Equal(t, []string{".2026-11-04.json654321", ".keep"}, names(t, dir))
+	assert.Equal(t, []string{".2026-11-05.json123456", ".keep", tmpDir}, names(t, dir))
+	assert.Equal(t, []string{"any-name"}, names(t, filepath.Join(dir, tmpDir)))
 }
 
 // TestOpenDuringAnotherSave: the backfill command and the exporter share a
@@ -212,8 +217,8 @@ func TestOpenDuringAnotherSave(t *testing.T) {
 	require.NoError(t, err)
 	write := writer.writeFile
 	writer.writeFile = func(path string, data []byte) error {
-		// renameio's temporary file, as Save leaves it just before the rename.
-		tmp := filepath.Join(dir, "."+filepath.Base(path)+"42")
+		// A temporary file, as Save leaves it just before the rename.
+		tmp := filepath.Join(dir, tmpDir, "."+filepath.Base(path)+"42")
 		writeAll(t, tmp, data)
 		_, err := Open(dir, testID) // the other process starts now
 		require.NoError(t, err)
@@ -261,12 +266,21 @@ func rewriteEntry(t *testing.T, path, old, replacement string) {
 	writeAll(t, path, seal([]byte(entry)))
 }
 
+// names lists dir, leaving out the temporary files' directory when it is
+// empty: a Save leaves no temporary file behind.
 func names(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	var out []string
 	for _, e := range entries {
+		if e.Name() == tmpDir && e.IsDir() {
+			tmp, err := os.ReadDir(filepath.Join(dir, tmpDir))
+			require.NoError(t, err)
+			if len(tmp) == 0 {
+				continue
+			}
+		}
 		out = append(out, e.Name())
 	}
 	return out
