@@ -184,25 +184,33 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 	return r, nil
 }
 
-// withDefaults checks cfg and fills in the defaults of its zero values.
-func withDefaults(cfg Config) (Config, error) {
+// check refuses a Config no default can mend.
+func check(cfg Config) error {
 	switch {
 	case cfg.Source == nil:
-		return cfg, errors.New("collector: no bill source")
+		return errors.New("collector: no bill source")
 	case cfg.Location == nil:
-		return cfg, errors.New("collector: no billing time zone")
+		return errors.New("collector: no billing time zone")
 	case cfg.RefreshInterval < 0:
-		return cfg, fmt.Errorf("collector: negative refresh interval %s", cfg.RefreshInterval)
+		return fmt.Errorf("collector: negative refresh interval %s", cfg.RefreshInterval)
 	case cfg.MaxAge < 0:
-		return cfg, fmt.Errorf("collector: negative max age %s", cfg.MaxAge)
+		return fmt.Errorf("collector: negative max age %s", cfg.MaxAge)
 	case cfg.LateWindow < 0:
-		return cfg, fmt.Errorf("collector: negative late window %s", cfg.LateWindow)
+		return fmt.Errorf("collector: negative late window %s", cfg.LateWindow)
 	case cfg.MaxSeries < 0:
-		return cfg, fmt.Errorf("collector: negative max series %d", cfg.MaxSeries)
+		return fmt.Errorf("collector: negative max series %d", cfg.MaxSeries)
 	case cfg.TopResources < 0 || cfg.MaxResources < 0:
-		return cfg, fmt.Errorf("collector: negative top resources %d or max resources %d", cfg.TopResources, cfg.MaxResources)
+		return fmt.Errorf("collector: negative top resources %d or max resources %d", cfg.TopResources, cfg.MaxResources)
 	case cfg.Store != nil && cfg.StoreUnusable:
-		return cfg, errors.New("collector: a store that is both given and unusable")
+		return errors.New("collector: a store that is both given and unusable")
+	}
+	return nil
+}
+
+// withDefaults checks cfg and fills in the defaults of its zero values.
+func withDefaults(cfg Config) (Config, error) {
+	if err := check(cfg); err != nil {
+		return cfg, err
 	}
 	if cfg.MaxResources == 0 {
 		cfg.MaxResources = DefaultMaxResources
