@@ -243,6 +243,7 @@ func apiRequests(t testing.TB, e *fakeEnv) int {
 // page size, so a day of r rows in pages of p costs floor(r/p)+1 requests:
 // ceil(r/p), plus one empty page when r is an exact multiple of p (or 0).
 func TestRequestsPerRefreshToday(t *testing.T) {
+	t.Parallel()
 	const size = 100
 	for _, rows := range []int{0, 1, 99, 100, 101, 250, 1000, 1001} {
 		t.Run(fmt.Sprintf("rows=%d", rows), func(t *testing.T) {
@@ -270,6 +271,7 @@ func TestRequestsPerRefreshToday(t *testing.T) {
 // needed, again while its late window is open (rows of its last hours
 // arrive after midnight), once after that window, and never again.
 func TestRequestsPerRefreshClosedDays(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	const perDay = 3 // 250 rows in pages of 100: 100, 100, 50
 	at := func(m time.Month, d, h, mi int) time.Time { return time.Date(2026, m, d, h, mi, 0, 0, loc) }
@@ -307,13 +309,14 @@ func TestRequestsPerRefreshClosedDays(t *testing.T) {
 // is simulated (the clock moves 5 s per round), so the refresh interval
 // (15 minutes of real time) never comes due while the test runs.
 func TestScrapesAddNoRequests(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
 	e := newFakeEnv(t, now, fptapitest.Config{RowsPerDay: 500, LabelSets: 50, Seed: 3}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var run sync.WaitGroup
 	run.Go(func() { e.r.Run(ctx) })
 	t.Cleanup(func() { cancel(); run.Wait() })
-	require.Eventually(t, func() bool { return monthComplete(e.r) }, 30*time.Second, time.Millisecond, "first refresh")
+	require.Eventually(t, func() bool { return monthComplete(e.r) }, patience(t), time.Millisecond, "first refresh")
 	requests := e.srv.Requests(fptapi.EndpointBills)
 	require.Positive(t, requests)
 	counted := apiRequests(t, e)
@@ -408,6 +411,7 @@ func TestCollectSendsSnapshotAsIs(t *testing.T) {
 // __other__, every family's total is unchanged, the gauges say so, and
 // each refresh logs one warning (a refresh that folds nothing logs none).
 func TestFoldingAtScale(t *testing.T) {
+	t.Parallel()
 	const sets, maxSeries = 5000, 1000
 	// The 2nd after the 1st's late window: the ranking is by
 	// month-to-date, so the closed day counts.

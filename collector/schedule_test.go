@@ -11,6 +11,7 @@ import (
 )
 
 func TestNextWaitRefreshesJustAfterBillingMidnight(t *testing.T) {
+	t.Parallel()
 	hcm, err := time.LoadLocation("Asia/Ho_Chi_Minh")
 	require.NoError(t, err)
 	at := func(hh, mm, ss int) time.Time { return time.Date(2026, 11, 25, hh, mm, ss, 0, hcm) }

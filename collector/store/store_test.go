@@ -33,6 +33,7 @@ func testDay(date string) Day {
 }
 
 func TestSaveLoadRoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "nested", "data")
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
@@ -67,6 +68,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 // TestUntrustedFiles: every way a file can be wrong is an error that names
 // the file and says why, and no data.
 func TestUntrustedFiles(t *testing.T) {
+	t.Parallel()
 	const date = "2026-11-03"
 	tests := []struct {
 		name   string
@@ -125,6 +127,7 @@ func TestUntrustedFiles(t *testing.T) {
 }
 
 func TestUnreadableFile(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() == 0 {
 		t.Skip("root reads files whatever their mode")
 	}
@@ -139,6 +142,7 @@ func TestUnreadableFile(t *testing.T) {
 }
 
 func TestOpenUnusableDirectory(t *testing.T) {
+	t.Parallel()
 	parent := t.TempDir()
 	file := filepath.Join(parent, "a-file")
 	writeAll(t, file, []byte("x"))
@@ -159,6 +163,7 @@ func TestOpenUnusableDirectory(t *testing.T) {
 // TestFullDisk: a write that fails part-way leaves the previous file, which
 // still loads; the error says which file.
 func TestFullDisk(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
@@ -176,6 +181,7 @@ func TestFullDisk(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
@@ -192,6 +198,7 @@ func TestPrune(t *testing.T) {
 // its name; other files stay, and so does a temporary file young enough to
 // be another process's save in progress.
 func TestOpenRemovesTemporaries(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	require.NoError(t, os.Mkdir(filepath.Join(dir, tmpDir), 0o700))
 	crashed := filepath.Join(dir, tmpDir, ".2026-11-03.json123456")
@@ -212,6 +219,7 @@ func TestOpenRemovesTemporaries(t *testing.T) {
 // directory; one opening the store in the middle of the other's Save does
 // not break that Save.
 func TestOpenDuringAnotherSave(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writer, err := Open(dir, testID)
 	require.NoError(t, err)
@@ -232,6 +240,7 @@ func TestOpenDuringAnotherSave(t *testing.T) {
 }
 
 func TestNoTokenInFiles(t *testing.T) {
+	t.Parallel()
 	// The store is never given the token; the identity has no field for it.
 	dir := t.TempDir()
 	s, err := Open(dir, testID)
@@ -290,6 +299,7 @@ func names(t *testing.T, dir string) []string {
 // else named like a day file is untrusted at once, without blocking and
 // without reading it, and the error says what it is.
 func TestLoadRefusesNonRegularFiles(t *testing.T) {
+	t.Parallel()
 	const date = "2026-11-03"
 	tests := []struct {
 		name   string
@@ -357,7 +367,7 @@ func loadWithin(t *testing.T, s *Store, date string) (Day, bool, error) {
 	select {
 	case r := <-done:
 		return r.day, r.ok, r.err
-	case <-time.After(2 * time.Second):
+	case <-time.After(patience(t)):
 		t.Fatalf("Load(%s) blocked", date)
 		return Day{}, false, nil
 	}
@@ -366,6 +376,7 @@ func loadWithin(t *testing.T, s *Store, date string) (Day, bool, error) {
 // TestLoadRefusesOversizedFile: a file over the limit is refused on its
 // size, before it is read (it is sparse: reading it would take 64 MiB).
 func TestLoadRefusesOversizedFile(t *testing.T) {
+	t.Parallel()
 	s, err := Open(t.TempDir(), testID)
 	require.NoError(t, err)
 	path := s.path("2026-11-03")
@@ -420,6 +431,7 @@ func assertMode(t *testing.T, path string, want os.FileMode) {
 // TestSaveRecreatesDirectory: a directory removed under the running
 // exporter comes back, 0700, at the next Save.
 func TestSaveRecreatesDirectory(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
@@ -438,6 +450,7 @@ func TestSaveRecreatesDirectory(t *testing.T) {
 // TestSaveTooLarge: a day larger than Load reads is not written, the
 // previous file stays, and the error says which day and both sizes.
 func TestSaveTooLarge(t *testing.T) {
+	t.Parallel()
 	const date = "2026-11-03"
 	s, err := Open(t.TempDir(), testID)
 	require.NoError(t, err)
@@ -459,4 +472,14 @@ func TestSaveTooLarge(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, os.SameFile(before, after), "the previous file is left as it was")
 	assert.Equal(t, []string{date + ".json"}, names(t, s.dir), "no temporary file left")
+}
+
+// patience is how long a test waits for progress before it gives up: the
+// rest of the test binary's time, or ten minutes without a deadline. It is
+// an overall limit for a machine however loaded, never a measure of speed.
+func patience(t *testing.T) time.Duration {
+	if d, ok := t.Deadline(); ok {
+		return time.Until(d) * 9 / 10
+	}
+	return 10 * time.Minute
 }
