@@ -68,6 +68,15 @@ func (d *dayRead) step(ctx context.Context) (done bool, err error) {
 	return false, nil
 }
 
+// all reads every page that is left, in one unit of work.
+func (d *dayRead) all(ctx context.Context) error {
+	for {
+		if done, err := d.step(ctx); done || err != nil {
+			return err
+		}
+	}
+}
+
 // close ends the query under way, if any.
 func (d *dayRead) close() {
 	if d.stop != nil {
@@ -100,12 +109,8 @@ func (r *Refresher) readAll(ctx context.Context, day billing.Date, add func([]fp
 		r.limit(page)
 		add(page)
 	})
-	for {
-		done, err := d.step(ctx)
-		if done || err != nil {
-			return d.st, err
-		}
-	}
+	err := d.all(ctx)
+	return d.st, err
 }
 
 // limit cuts the page's over-long label values, logging each field the
@@ -145,15 +150,10 @@ func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters [
 		cuts.limitPage(page)
 		cost.addPage(page)
 	})
-	for {
-		done, err := rd.step(ctx)
-		if err != nil {
-			return billing.Day{}, err
-		}
-		if done {
-			return cost.day(d, nil, time.Now(), false), nil
-		}
+	if err := rd.all(ctx); err != nil {
+		return billing.Day{}, err
 	}
+	return cost.day(d, nil, time.Now(), false), nil
 }
 
 func describeFilter(f fptapi.Filter) string {

@@ -293,7 +293,8 @@ func (r *Refresher) Run(ctx context.Context) {
 // those whose late window was open when last read, and the previous month.
 // A failed read of today is returned at once; otherwise the errors of the
 // closed days are. Run does the same on its schedule; Refresh is for
-// callers that drive the clock themselves.
+// callers that drive the clock themselves, and waits while Run or another
+// Refresh holds the loop.
 func (r *Refresher) Refresh(ctx context.Context) error {
 	r.owner <- struct{}{}
 	defer func() { <-r.owner }()
