@@ -125,7 +125,7 @@ func (r *Refresher) closedStep(ctx context.Context) (over bool) {
 		return r.closedFailed(c.day, err)
 	}
 	rd.inARow = 0
-	r.closedRead(c, len(rd.toRead)-rd.next)
+	r.closedDone(c, len(rd.toRead)-rd.next)
 	return false
 }
 
@@ -142,8 +142,8 @@ func (r *Refresher) closedFailed(d billing.Date, err error) (over bool) {
 	return rd.inARow == 2 || errors.Is(err, fptapi.ErrUnauthorized)
 }
 
-// closedRead keeps, stores and publishes a closed day read in full.
-func (r *Refresher) closedRead(c *closedRead, remaining int) {
+// closedDone keeps, stores and publishes a closed day read in full.
+func (r *Refresher) closedDone(c *closedRead, remaining int) {
 	day := r.round.day
 	// Final when the read started after the late window: a row added
 	// while the first pages were read may be missing from a read that
