@@ -5,44 +5,26 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 // otherLabel is the value of every label of the series that the cardinality
 // guard folds the cheapest label sets into.
 const otherLabel = "__other__"
 
-// labelSet is the aggregation key: the five label values exactly as the API
-// sent them.
-type labelSet struct {
-	vpcID, vpcName, service, group, tag string
-}
-
-func keyOf(b *fptapi.Bill) labelSet {
-	return labelSet{vpcID: b.VPCID, vpcName: b.VPCName, service: b.Service, group: b.BillingGroupName, tag: b.Tag}
-}
-
-// clone copies the strings so a stored key never pins a decoder's buffer
-// (a client is free to hand out strings that share a page-sized backing
-// array). It runs once per new label set, never per row, and makes one
-// allocation for all five values.
-func (k labelSet) clone() labelSet {
-	all := k.vpcID + k.vpcName + k.service + k.group + k.tag
-	cut := func(s string) string {
-		v := all[:len(s)]
-		all = all[len(s):]
-		return v
-	}
-	return labelSet{vpcID: cut(k.vpcID), vpcName: cut(k.vpcName), service: cut(k.service), group: cut(k.group), tag: cut(k.tag)}
+func keyOf(b *fptapi.Bill) billing.Labels {
+	return billing.Labels{VPCID: b.VPCID, VPCName: b.VPCName, Service: b.Service, BillingGroup: b.BillingGroupName, Tag: b.Tag}
 }
 
 // sanitized replaces invalid UTF-8, which the Prometheus registry rejects
 // (one bad value would fail the whole scrape). JSON decoding already yields
 // valid UTF-8, so this only matters for other sources.
-func (k labelSet) sanitized() labelSet {
-	return labelSet{vpcID: valid(k.vpcID), vpcName: valid(k.vpcName), service: valid(k.service), group: valid(k.group), tag: valid(k.tag)}
+func sanitized(k billing.Labels) billing.Labels {
+	return billing.Labels{VPCID: valid(k.VPCID), VPCName: valid(k.VPCName), Service: valid(k.Service), BillingGroup: valid(k.BillingGroup), Tag: valid(k.Tag)}
 }
 
 // valid replaces invalid UTF-8 in a label value.
@@ -51,14 +33,6 @@ func valid(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
-func compareLabelSets(a, b labelSet) int {
-	return cmp.Or(
-		strings.Compare(a.vpcID, b.vpcID), strings.Compare(a.vpcName, b.vpcName),
-		strings.Compare(a.service, b.service), strings.Compare(a.group, b.group),
-		strings.Compare(a.tag, b.tag),
-	)
 }
 
 // vnd is a sum of amounts in VND, compensated (Neumaier) so that adding
@@ -128,7 +102,7 @@ func (u *usage) merge(o *usage) {
 }
 
 // dayUsage sums today's rows per label set; rows are dropped once added.
-type dayUsage map[labelSet]*usage
+type dayUsage map[billing.Labels]*usage
 
 func (d dayUsage) addPage(page []fptapi.Bill) {
 	for i := range page {
@@ -137,7 +111,7 @@ func (d dayUsage) addPage(page []fptapi.Bill) {
 		u := d[k]
 		if u == nil {
 			u = new(usage)
-			d[k.clone()] = u
+			d[k.Clone()] = u
 		}
 		u.add(b)
 	}
@@ -154,7 +128,7 @@ func (d dayUsage) costs() dayCost {
 
 // dayCost sums a closed day's total_price per label set: month-to-date is
 // all that is needed of a closed day.
-type dayCost map[labelSet]vnd
+type dayCost map[billing.Labels]vnd
 
 func (d dayCost) addPage(page []fptapi.Bill) {
 	for i := range page {
@@ -163,10 +137,10 @@ func (d dayCost) addPage(page []fptapi.Bill) {
 	}
 }
 
-func (d dayCost) add(k labelSet, x float64) {
+func (d dayCost) add(k billing.Labels, x float64) {
 	v, ok := d[k]
 	if !ok {
-		k = k.clone()
+		k = k.Clone()
 	}
 	v.add(x)
 	d[k] = v
@@ -183,7 +157,7 @@ func (d dayCost) merge(o dayCost) {
 // series is one label set of a snapshot: today's usage (when the label set
 // has rows today) and its month-to-date cost.
 type series struct {
-	key      labelSet
+	key      billing.Labels
 	today    usage
 	hasToday bool
 	mtd      vnd
@@ -206,10 +180,10 @@ type closedPeriods struct {
 // The closed periods join the same series, so that every billing metric
 // of a snapshot folds the same label sets.
 func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries int) ([]series, int) {
-	idx := make(map[labelSet]int, len(today))
+	idx := make(map[billing.Labels]int, len(today))
 	var out []series
-	get := func(k labelSet) *series {
-		k = k.sanitized()
+	get := func(k billing.Labels) *series {
+		k = sanitized(k)
 		i, ok := idx[k]
 		if !ok {
 			i = len(out)
@@ -242,7 +216,7 @@ func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries 
 
 	folded := 0
 	if len(out) > maxSeries {
-		other := series{key: labelSet{otherLabel, otherLabel, otherLabel, otherLabel, otherLabel}}
+		other := series{key: billing.Labels{VPCID: otherLabel, VPCName: otherLabel, Service: otherLabel, BillingGroup: otherLabel, Tag: otherLabel}}
 		// A real label set that is all "__other__" would collide with the
 		// fold series: it goes into it, without counting as folded.
 		if i, ok := idx[other.key]; ok {
@@ -253,7 +227,7 @@ func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries 
 		// Most expensive first; ties by key so the same label sets are
 		// folded on every refresh instead of flapping.
 		slices.SortFunc(out, func(a, b series) int {
-			return cmp.Or(cmp.Compare(b.mtd.value(), a.mtd.value()), compareLabelSets(a.key, b.key))
+			return cmp.Or(cmp.Compare(b.mtd.value(), a.mtd.value()), billing.Compare(a.key, b.key))
 		})
 		keep := max(maxSeries-1, 0)
 		for i := range out[keep:] {
@@ -270,4 +244,29 @@ func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries 
 		out = append(out[:keep], other)
 	}
 	return out, folded
+}
+
+// day returns the day's costs as the shared day type, sorted, with the
+// per-resource sums of res unless res is nil.
+func (d dayCost) day(date billing.Date, res *resourceCosts, readAt time.Time, final bool) billing.Day {
+	out := billing.Day{Date: date.String(), ReadAt: readAt.UTC(), Final: final, Costs: make([]billing.Cost, 0, len(d))}
+	for k, v := range d {
+		out.Costs = append(out.Costs, billing.Cost{Labels: k, TotalPrice: v.sum + v.comp})
+	}
+	if res != nil {
+		out.PerResource = true
+		out.UntrackedResourceRows = res.dropped
+		out.Resources = res.costs()
+	}
+	out.Sort()
+	return out
+}
+
+// costsOf sums a day's costs per label set.
+func costsOf(day billing.Day) dayCost {
+	out := make(dayCost, len(day.Costs))
+	for _, c := range day.Costs {
+		out.add(c.Labels, c.TotalPrice)
+	}
+	return out
 }

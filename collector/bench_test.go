@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -93,9 +94,12 @@ func (f *floorCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // floorOf rebuilds the snapshot's billing series as const gauges with the
-// same names, labels and values.
+// same names, labels and values, a label set's gauges together and the
+// label sets in the arbitrary order of a map's iteration, as a collector
+// that keeps its sums in a map sends them.
 func floorOf(b *testing.B, e *testEnv) *floorCollector {
-	f := &floorCollector{}
+	var sets [][]prometheus.Metric // the gauges of each label set
+	last := ""
 	for _, m := range e.r.state.Load().snap.metrics {
 		var d dto.Metric
 		require.NoError(b, m.Write(&d))
@@ -103,7 +107,16 @@ func floorOf(b *testing.B, e *testEnv) *floorCollector {
 		for i, lp := range d.Label {
 			vals[i] = lp.GetValue() // sorted, as billingLabels is
 		}
-		f.metrics = append(f.metrics, prometheus.MustNewConstMetric(m.Desc(), prometheus.GaugeValue, d.GetGauge().GetValue(), vals...))
+		if key := strings.Join(vals, "\xff"); key != last || len(sets) == 0 {
+			sets, last = append(sets, nil), key
+		}
+		g := prometheus.MustNewConstMetric(m.Desc(), prometheus.GaugeValue, d.GetGauge().GetValue(), vals...)
+		sets[len(sets)-1] = append(sets[len(sets)-1], g)
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(sets), func(i, j int) { sets[i], sets[j] = sets[j], sets[i] })
+	f := &floorCollector{}
+	for _, set := range sets {
+		f.metrics = append(f.metrics, set...)
 	}
 	return f
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 // APIRequestCounter counts API requests per endpoint and code. Its Observe
@@ -30,19 +31,23 @@ func (c *APIRequestCounter) Observe(info fptapi.RequestInfo) {
 
 func (c *APIRequestCounter) collect(ch chan<- prometheus.Metric) { c.vec.Collect(ch) }
 
-// Collector serves the Refresher's last published snapshot. It never calls
-// the API; a scrape reads one pointer and sends prebuilt samples.
+// Snapshotter hands out the last published snapshot; *Refresher is one.
+type Snapshotter interface {
+	Snapshot() *Snapshot
+}
+
+// Collector serves the last published snapshot of a Snapshotter. It never
+// calls the API; a scrape reads one pointer and sends prebuilt samples.
 type Collector struct {
-	r       *Refresher
-	reqs    *APIRequestCounter
-	budgets []prometheus.Metric // fixed by configuration, built once
+	src  Snapshotter
+	reqs *APIRequestCounter
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
 
-// New returns a Collector for r. reqs may be nil (no API request counts).
-func New(r *Refresher, reqs *APIRequestCounter) *Collector {
-	return &Collector{r: r, reqs: reqs, budgets: budgetMetrics(r.cfg.Budgets)}
+// New returns a Collector for src. reqs may be nil (no API request counts).
+func New(src Snapshotter, reqs *APIRequestCounter) *Collector {
+	return &Collector{src: src, reqs: reqs}
 }
 
 func budgetMetrics(b Budgets) []prometheus.Metric {
@@ -73,25 +78,30 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // series of the served snapshot while it is fresh: no older than MaxAge and
 // describing the current billing day.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	st := c.r.state.Load()
-	now := c.r.now()
-	local := now.In(c.r.cfg.Location)
-
+	st := c.src.Snapshot()
+	now := st.now()
 	gaugeOf := func(d metric, v float64) {
 		ch <- prometheus.MustNewConstMetric(d.Desc, prometheus.GaugeValue, v)
 	}
-	today := dateOf(local)
-	dayStart, dayEnd := today.start(c.r.cfg.Location), today.end(c.r.cfg.Location)
-	monthStart := date{today.year, today.month, 1}.start(c.r.cfg.Location)
-	monthEnd := date{today.year, today.month + 1, 1}.start(c.r.cfg.Location) // Date normalises month 13
+	today := billing.DateOf(now.In(st.loc))
+	dayStart, dayEnd := today.Start(st.loc), today.End(st.loc)
+	monthStart := today.MonthStart().Start(st.loc)
+	monthEnd := billing.NewDate(today.Year, today.Month+1, 1).Start(st.loc)
 	gaugeOf(descMonthElapsed, ratio(now.Sub(monthStart), monthEnd.Sub(monthStart)))
 	gaugeOf(descMonthLength, monthEnd.Sub(monthStart).Seconds())
 	gaugeOf(descDayElapsed, ratio(now.Sub(dayStart), dayEnd.Sub(dayStart)))
-
-	for _, m := range c.budgets {
+	for _, m := range st.budgets {
 		ch <- m
 	}
+	collectSelf(ch, st, gaugeOf)
+	if c.reqs != nil {
+		c.reqs.collect(ch)
+	}
+	collectBilling(ch, st, now, gaugeOf)
+}
 
+// collectSelf sends the metrics of the reading itself.
+func collectSelf(ch chan<- prometheus.Metric, st *Snapshot, gaugeOf func(metric, float64)) {
 	if st.attempted {
 		gaugeOf(descRefreshSuccess, boolFloat(st.success))
 		gaugeOf(descRefreshDuration, st.duration.Seconds())
@@ -99,26 +109,27 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gaugeOf(descRefreshPages, float64(st.pages))
 	}
 	gaugeOf(descTokenRejected, boolFloat(st.tokenRejected))
-	gaugeOf(descRefreshInterval, c.r.cfg.RefreshInterval.Seconds())
-	gaugeOf(descMaxAge, c.r.cfg.MaxAge.Seconds())
+	gaugeOf(descRefreshInterval, st.refreshInterval.Seconds())
+	gaugeOf(descMaxAge, st.maxAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(descRefreshFailures.Desc, prometheus.CounterValue, float64(st.failures))
 	// A store off by choice has no series: nothing to alert on.
-	if c.r.cfg.Store != nil || c.r.cfg.StoreUnusable {
-		gaugeOf(descStorageOK, boolFloat(c.r.cfg.Store != nil && !st.storeFailing))
+	if st.storage {
+		gaugeOf(descStorageOK, boolFloat(st.storeOpen && !st.storeFailing))
 		ch <- prometheus.MustNewConstMetric(descStorageWriteFailures.Desc, prometheus.CounterValue, float64(st.storeFailures))
 	}
 	for f, field := range labelFields {
-		ch <- prometheus.MustNewConstMetric(descLabelValuesTruncated.Desc, prometheus.CounterValue, float64(c.r.cuts.count(f)), field)
+		ch <- prometheus.MustNewConstMetric(descLabelValuesTruncated.Desc, prometheus.CounterValue, float64(st.cuts[f]), field)
 	}
-	if c.reqs != nil {
-		c.reqs.collect(ch)
-	}
+}
 
+// collectBilling sends the billing series and the gauges that describe
+// them, while the snapshot is fresh.
+func collectBilling(ch chan<- prometheus.Metric, st *Snapshot, now time.Time, gaugeOf func(metric, float64)) {
 	snap := st.snap
 	if snap != nil {
 		gaugeOf(descLastSuccess, float64(snap.at.Unix())+float64(snap.at.Nanosecond())/1e9)
 	}
-	if !c.r.fresh(snap, now) {
+	if !st.fresh(now) {
 		gaugeOf(descLabelSets, 0)
 		gaugeOf(descFolded, 0)
 		return

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 // Label sets of the known dataset: values as an API could send them, with
@@ -65,6 +66,7 @@ func knownDataset() map[string][]fptapi.Bill {
 }
 
 func TestCollectKnownDataset(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	src := newStub(knownDataset())
 	src.loc = loc
@@ -105,6 +107,7 @@ func TestCollectKnownDataset(t *testing.T) {
 }
 
 func TestCollectBeforeFirstRefresh(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), nil)
 	assert.False(t, e.r.Ready())
 	// A first refresh still reading is not a failure: no refresh_success.
@@ -121,6 +124,7 @@ func TestCollectBeforeFirstRefresh(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	src := newStub(map[string][]fptapi.Bill{"2026-11-01": {row(setA, 1), row(setB, 2), row(setC, 4), row(setD, 8)}})
 	e := newEnv(t, src, time.Date(2026, 11, 1, 12, 0, 0, 0, loc), func(c *Config) {
@@ -135,6 +139,7 @@ func TestFilters(t *testing.T) {
 }
 
 func TestRollover(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	src := newStub(map[string][]fptapi.Bill{
 		"2026-10-30": {row(setA, 1)},
@@ -194,6 +199,7 @@ func TestRollover(t *testing.T) {
 }
 
 func TestClosedDayCache(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	src := newStub(map[string][]fptapi.Bill{"2026-11-04": {row(setA, 4)}, "2026-11-05": {row(setA, 5)}})
 	e := newEnv(t, src, time.Time{}, nil) // LateWindow defaults to 6h
@@ -231,6 +237,7 @@ func TestClosedDayCache(t *testing.T) {
 }
 
 func TestFailedRefreshKeepsServing(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	t0 := time.Date(2026, 11, 3, 10, 0, 0, 0, loc)
 	lastSuccess := " " + strconv.FormatInt(t0.Unix(), 10)
@@ -291,6 +298,7 @@ func TestFailedRefreshKeepsServing(t *testing.T) {
 }
 
 func TestMaxAgeExpiry(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	t0 := time.Date(2026, 11, 3, 10, 0, 0, 0, loc)
 	src := newStub(knownDataset())
@@ -333,6 +341,7 @@ func TestMaxAgeExpiry(t *testing.T) {
 }
 
 func TestBudgetsAndCalendar(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	// 18:00 UTC on 28 February is 01:00 on 1 March in Vietnam: the billing
 	// month is March (31 days) while UTC is still in February (28 days).
@@ -371,6 +380,7 @@ func TestBudgetsAndCalendar(t *testing.T) {
 }
 
 func TestFolding(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	mk := func(i int) fptapi.Bill {
 		return fptapi.Bill{VPCID: fmt.Sprintf("vpc-%d", i), VPCName: "v", Service: "instance", BillingGroupName: "g", Tag: ""}
@@ -404,15 +414,16 @@ func TestFolding(t *testing.T) {
 }
 
 func TestCombine(t *testing.T) {
-	k := func(id string) labelSet { return labelSet{vpcID: id} }
+	t.Parallel()
+	k := func(id string) billing.Labels { return billing.Labels{VPCID: id} }
 	v := func(x float64) vnd { return vnd{sum: x} }
-	other := labelSet{otherLabel, otherLabel, otherLabel, otherLabel, otherLabel}
+	other := billing.Labels{VPCID: otherLabel, VPCName: otherLabel, Service: otherLabel, BillingGroup: otherLabel, Tag: otherLabel}
 	tests := []struct {
 		name       string
 		today      dayUsage
 		closed     []dayCost
 		maxSeries  int
-		want       map[labelSet]series
+		want       map[billing.Labels]series
 		wantFolded int
 	}{
 		{
@@ -420,7 +431,7 @@ func TestCombine(t *testing.T) {
 			today:     dayUsage{k("a"): {cost: v(1), vcpu: 2}},
 			closed:    []dayCost{{k("a"): v(10), k("b"): v(5)}, {k("b"): v(1)}},
 			maxSeries: 10,
-			want: map[labelSet]series{
+			want: map[billing.Labels]series{
 				k("a"): {key: k("a"), today: usage{cost: v(1), vcpu: 2}, hasToday: true, mtd: v(11)},
 				k("b"): {key: k("b"), mtd: v(6)},
 			},
@@ -430,7 +441,7 @@ func TestCombine(t *testing.T) {
 			today:     dayUsage{k("a"): {cost: v(1), ram: 3}},
 			closed:    []dayCost{{k("b"): v(5)}},
 			maxSeries: 1,
-			want: map[labelSet]series{
+			want: map[billing.Labels]series{
 				other: {key: other, today: usage{cost: v(1), ram: 3}, hasToday: true, mtd: v(6)},
 			},
 			wantFolded: 2,
@@ -439,7 +450,7 @@ func TestCombine(t *testing.T) {
 			name:      "ties fold by key, deterministically",
 			today:     dayUsage{k("a"): {cost: v(1)}, k("b"): {cost: v(1)}, k("c"): {cost: v(1)}},
 			maxSeries: 2,
-			want: map[labelSet]series{
+			want: map[billing.Labels]series{
 				k("a"): {key: k("a"), today: usage{cost: v(1)}, hasToday: true, mtd: v(1)},
 				other:  {key: other, today: usage{cost: v(2)}, hasToday: true, mtd: v(2)},
 			},
@@ -449,7 +460,7 @@ func TestCombine(t *testing.T) {
 			name:      "a real __other__ label set merges into the fold",
 			today:     dayUsage{other: {cost: v(100)}, k("a"): {cost: v(50)}, k("b"): {cost: v(1)}},
 			maxSeries: 2,
-			want: map[labelSet]series{
+			want: map[billing.Labels]series{
 				k("a"): {key: k("a"), today: usage{cost: v(50)}, hasToday: true, mtd: v(50)},
 				other:  {key: other, today: usage{cost: v(101)}, hasToday: true, mtd: v(101)},
 			},
@@ -457,17 +468,17 @@ func TestCombine(t *testing.T) {
 		},
 		{
 			name:      "invalid UTF-8 is replaced and merged",
-			today:     dayUsage{{vpcName: "a\xff"}: {cost: v(1)}, {vpcName: "a\xfe"}: {cost: v(2)}},
+			today:     dayUsage{{VPCName: "a\xff"}: {cost: v(1)}, {VPCName: "a\xfe"}: {cost: v(2)}},
 			maxSeries: 10,
-			want: map[labelSet]series{
-				{vpcName: "a\uFFFD"}: {key: labelSet{vpcName: "a\uFFFD"}, today: usage{cost: v(3)}, hasToday: true, mtd: v(3)},
+			want: map[billing.Labels]series{
+				{VPCName: "a\uFFFD"}: {key: billing.Labels{VPCName: "a\uFFFD"}, today: usage{cost: v(3)}, hasToday: true, mtd: v(3)},
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, folded := combine(tt.today, tt.closed, closedPeriods{}, tt.maxSeries)
-			byKey := make(map[labelSet]series)
+			byKey := make(map[billing.Labels]series)
 			for _, s := range got {
 				byKey[s.key] = s
 			}
@@ -481,6 +492,7 @@ func TestCombine(t *testing.T) {
 // TestScrapesDuringRefresh scrapes concurrently while refreshes are held
 // inside the source; run with -race. Every scrape sees one whole snapshot.
 func TestScrapesDuringRefresh(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	src := newStub(knownDataset())
 	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), nil)
@@ -581,6 +593,7 @@ func TestScrapesDuringRefresh(t *testing.T) {
 }
 
 func TestRun(t *testing.T) {
+	t.Parallel()
 	src := newStub(knownDataset())
 	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) {
 		c.RefreshInterval = time.Millisecond // real timer; the fake clock stands still
@@ -588,18 +601,19 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.r.Run(ctx); close(done) }()
-	require.Eventually(t, func() bool { return src.takeCalls()["2026-11-03"] > 0 && e.r.Ready() }, 5*time.Second, time.Millisecond)
-	require.Eventually(t, func() bool { return src.takeCalls()["2026-11-03"] > 0 }, 5*time.Second, time.Millisecond, "refreshes again")
+	require.Eventually(t, func() bool { return src.takeCalls()["2026-11-03"] > 0 && e.r.Ready() }, patience(t), time.Millisecond)
+	require.Eventually(t, func() bool { return src.takeCalls()["2026-11-03"] > 0 }, patience(t), time.Millisecond, "refreshes again")
 	cancel()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience(t)):
 		t.Fatal("Run did not return after cancel")
 	}
 	assert.NotContains(t, e.logs.String(), "refresh failed", "a canceled refresh is not a failure")
 }
 
 func TestAPIRequestCounter(t *testing.T) {
+	t.Parallel()
 	c := NewAPIRequestCounter()
 	var wg sync.WaitGroup
 	for range 4 {
@@ -623,6 +637,7 @@ func TestAPIRequestCounter(t *testing.T) {
 }
 
 func TestNewRefresherConfig(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	src := newStub(nil)
 	tests := []struct {

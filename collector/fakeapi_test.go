@@ -53,6 +53,7 @@ func newFakeEnv(t testing.TB, now time.Time, fcfg fptapitest.Config, edit func(*
 }
 
 func TestFakeAPIKnownDataset(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	e := newFakeEnv(t, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), fptapitest.Config{}, nil, fptapi.WithPageSize(2))
 	for day, rows := range knownDataset() {
@@ -87,6 +88,7 @@ func TestFakeAPIKnownDataset(t *testing.T) {
 // snapshot stays served, nothing partial shows, the failure is reported,
 // and the next refresh after the API heals publishes.
 func TestFakeAPIFaults(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	tests := []struct {
 		name          string
@@ -144,6 +146,7 @@ func TestFakeAPIFaults(t *testing.T) {
 
 // TestFakeAPIRetried: a transient 503 retried by the client is no failure.
 func TestFakeAPIRetried(t *testing.T) {
+	t.Parallel()
 	e := newFakeEnv(t, time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), fptapitest.Config{}, nil, fptapi.WithPageSize(2))
 	for day, rows := range knownDataset() {
 		e.srv.SetBills(day, rows)
@@ -163,6 +166,7 @@ func TestFakeAPIRetried(t *testing.T) {
 // TestFakeAPIGenerated runs a generated month (the demo's data) and checks
 // that the exposition sums to what the fake generated.
 func TestFakeAPIGenerated(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	e := newFakeEnv(t, time.Date(2026, 11, 15, 12, 0, 0, 0, loc), fptapitest.Config{RowsPerDay: 500, LabelSets: 60, Seed: 7}, nil)
 	require.NoError(t, e.r.Refresh(context.Background()))

@@ -40,9 +40,6 @@ const (
 	faultShortTimeout = 200 * time.Millisecond
 	faultMaxRetries   = 2
 	faultMaxBody      = 4 << 10
-	// faultBound is how long a failing refresh may take: the slowest case
-	// is three attempts that each time out.
-	faultBound = 3 * time.Second
 )
 
 // faultRows is today's data: 7 rows over the label sets A, B, C, D, A, B, C,
@@ -258,6 +255,7 @@ func faultCases() []faultCase {
 // the failure shows in the self-metrics and in one log line without the
 // token, and the next refresh after the API heals publishes the new data.
 func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
 	for _, tc := range faultCases() {
 		for _, page := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/page %d", tc.name, page), func(t *testing.T) {
@@ -278,12 +276,12 @@ func TestFaultMatrix(t *testing.T) {
 				e.clock.Add(time.Minute)
 				mark := len(e.logs.String())
 				reqs := e.srv.Requests(fptapi.EndpointBills)
-				start := time.Now()
 				err := e.refreshWithTimeout(ctx, tc.timeout())
-				took := time.Since(start)
 
 				require.Error(t, err)
-				assert.Less(t, took, faultBound, "no real backoff")
+				// The attempts below are the test's retry policy's, whose
+				// backoffs are milliseconds: how long they take is
+				// fptapi's to test, not a bound on this machine's speed.
 				attempts := 1
 				if tc.retryable {
 					attempts = faultMaxRetries + 1
@@ -351,6 +349,7 @@ func checkFaultError(t *testing.T, tc faultCase, page int, err error) {
 // TestFaultRetryHeals: a retryable fault that happens once is retried by the
 // client and costs no failed refresh, on any page.
 func TestFaultRetryHeals(t *testing.T) {
+	t.Parallel()
 	for _, tc := range faultCases() {
 		if !tc.retryable {
 			continue
@@ -363,9 +362,7 @@ func TestFaultRetryHeals(t *testing.T) {
 				f := tc.fault
 				f.Page, f.Times = page, 1
 				e.srv.InjectFault(f)
-				start := time.Now()
 				require.NoError(t, e.refreshWithTimeout(context.Background(), tc.timeout()))
-				assert.Less(t, time.Since(start), faultBound)
 				// 4 pages of 2, 2, 2 and 1 rows, and one retry.
 				assert.Equal(t, 5, e.srv.Requests(fptapi.EndpointBills))
 				assert.Equal(t, costBySet(rows), costs(e.billingValues(t)))
@@ -381,6 +378,7 @@ func TestFaultRetryHeals(t *testing.T) {
 // through failures, keeps serving the old snapshot, and publishes again on
 // its own once the API heals, with no call from the test.
 func TestFaultRefreshLoopRecoversOnItsOwn(t *testing.T) {
+	t.Parallel()
 	e := newFaultEnv(t, func(c *Config) { c.RefreshInterval = 5 * time.Millisecond })
 	old, fresh := faultRows(1), faultRows(100)
 	e.srv.SetBills(faultDay, old)
@@ -395,13 +393,13 @@ func TestFaultRefreshLoopRecoversOnItsOwn(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	require.Eventually(t, func() bool { return e.value(t, "fptcloud_exporter_refresh_failures_total") >= 3 },
-		5*time.Second, 5*time.Millisecond, "the loop goes on failing")
+		patience(t), 5*time.Millisecond, "the loop goes on failing")
 	assert.Equal(t, before, e.billingValues(t))
 	assert.Equal(t, 0.0, e.value(t, "fptcloud_exporter_refresh_success"))
 
 	e.srv.ClearFaults()
 	require.Eventually(t, func() bool { return e.value(t, "fptcloud_exporter_refresh_success") == 1 },
-		5*time.Second, 5*time.Millisecond, "the loop recovers when the API heals")
+		patience(t), 5*time.Millisecond, "the loop recovers when the API heals")
 	assert.Equal(t, costBySet(fresh), costs(e.billingValues(t)))
 	assert.NotContains(t, e.logs.String(), faultToken)
 }
@@ -411,6 +409,7 @@ func TestFaultRefreshLoopRecoversOnItsOwn(t *testing.T) {
 // on the page after the last it ends the day; for a day already seen with
 // rows it is a failure that keeps the last good data.
 func TestEmptyDataAnswers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rows := faultRows(1)[:6] // three full pages of 2: the 4th is the page after the last
 	t.Run("null on page 1 of a new day", func(t *testing.T) {

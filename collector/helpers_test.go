@@ -222,3 +222,13 @@ func monthComplete(r *Refresher) bool {
 	st := r.state.Load()
 	return st.snap != nil && st.missingDays == 0
 }
+
+// patience is how long a test waits for progress before it gives up: the
+// rest of the test binary's time, or ten minutes without a deadline. It is
+// an overall limit for a machine however loaded, never a measure of speed.
+func patience(t *testing.T) time.Duration {
+	if d, ok := t.Deadline(); ok {
+		return time.Until(d) * 9 / 10
+	}
+	return 10 * time.Minute
+}

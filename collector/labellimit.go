@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
@@ -22,10 +21,10 @@ const ellipsis = "…"
 // label: the order of the counters in labelCuts.
 var labelFields = [...]string{"vpc_id", "vpc_name", "service", "billing_group", "tag", "resource_id", "resource_name"}
 
-// labelCuts counts, per field, the rows whose value was cut. Scrapes read
-// the counts while a refresh adds to them.
+// labelCuts counts, per field, the rows whose value was cut. The reader
+// owns it; scrapes see the counts a snapshot copied.
 type labelCuts struct {
-	rows [len(labelFields)]atomic.Uint64
+	rows [len(labelFields)]uint64
 }
 
 // limitPage cuts the over-long label values of page in place, and returns
@@ -38,16 +37,13 @@ func (c *labelCuts) limitPage(page []fptapi.Bill) (first []string) {
 				continue
 			}
 			*v = cutLabelValue(*v)
-			if c.rows[f].Add(1) == 1 {
+			if c.rows[f]++; c.rows[f] == 1 {
 				first = append(first, labelFields[f])
 			}
 		}
 	}
 	return first
 }
-
-// count returns how many rows had field f's value cut.
-func (c *labelCuts) count(f int) uint64 { return c.rows[f].Load() }
 
 // cutLabelValue returns the longest prefix of s that, with the ellipsis,
 // fits MaxLabelValueBytes, never splitting a UTF-8 sequence.

@@ -19,6 +19,7 @@ import (
 )
 
 func TestCutLabelValue(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -44,6 +45,7 @@ func TestCutLabelValue(t *testing.T) {
 // cut before the sums, so that what is served and stored stays small; each
 // field cut is counted and logged once, without its value.
 func TestHugeLabelValuesAreCut(t *testing.T) {
+	t.Parallel()
 	huge := func(c string) string { return strings.Repeat(c, 100_000) }
 	var day, today []fptapi.Bill
 	for i := range 50 {

@@ -1,10 +1,14 @@
 package collector
 
 import (
+	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 // Label names of the billing series, in sorted order: the label pairs built
@@ -169,8 +173,8 @@ func (g *gauge) Write(out *dto.Metric) error {
 
 // labelPairs builds the sorted label pairs of one label set with one
 // allocation for the values and one for the pairs.
-func labelPairs(k labelSet) []*dto.LabelPair {
-	vals := &[5]string{k.group, k.service, k.tag, k.vpcID, k.vpcName} // order of billingLabels
+func labelPairs(k billing.Labels) []*dto.LabelPair {
+	vals := &[5]string{k.BillingGroup, k.Service, k.Tag, k.VPCID, k.VPCName} // order of billingLabels
 	pairs := new([5]dto.LabelPair)
 	out := make([]*dto.LabelPair, 5)
 	for i := range pairs {
@@ -181,10 +185,22 @@ func labelPairs(k labelSet) []*dto.LabelPair {
 	return out
 }
 
+// compareExposed orders label sets as the registry orders a family's
+// series: by their label values in the order of billingLabels.
+func compareExposed(a, b billing.Labels) int {
+	return cmp.Or(
+		strings.Compare(a.BillingGroup, b.BillingGroup), strings.Compare(a.Service, b.Service),
+		strings.Compare(a.Tag, b.Tag), strings.Compare(a.VPCID, b.VPCID), strings.Compare(a.VPCName, b.VPCName),
+	)
+}
+
 // buildMetrics turns the series of a snapshot into the samples Collect sends.
 // Month-to-date series are left out unless withMonthToDate: a month with
-// closed days missing would show a total that is too low.
+// closed days missing would show a total that is too low. The samples are
+// put in the order the registry sorts each family into, here, off-scrape:
+// its sort of already sorted series on each scrape is then a single pass.
 func buildMetrics(ss []series, withMonthToDate bool) []prometheus.Metric {
+	slices.SortFunc(ss, func(a, b series) int { return compareExposed(a.key, b.key) })
 	n := 0
 	for i := range ss {
 		if withMonthToDate {
@@ -243,8 +259,8 @@ func buildMetrics(ss []series, withMonthToDate bool) []prometheus.Metric {
 func buildResourceMetrics(top []resourceSeries) []prometheus.Metric {
 	out := make([]prometheus.Metric, 0, 2*len(top))
 	for _, r := range top {
-		k := r.key.labels.sanitized()
-		values := []string{k.group, valid(r.key.id), valid(r.key.name), k.service, k.tag, k.vpcID, k.vpcName}
+		k := sanitized(*r.key.labels)
+		values := []string{k.BillingGroup, valid(r.key.id), valid(r.key.name), k.Service, k.Tag, k.VPCID, k.VPCName}
 		out = append(out,
 			prometheus.MustNewConstMetric(descResourceCost.Desc, prometheus.GaugeValue, r.today.value(), values...),
 			prometheus.MustNewConstMetric(descResourceMonthToDate.Desc, prometheus.GaugeValue, r.mtd.value(), values...))

@@ -2,10 +2,9 @@ package collector
 
 import (
 	"math/bits"
-	"slices"
 	"time"
 
-	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 // monthCache holds the month-to-date contribution of the current month's
@@ -32,20 +31,20 @@ type monthCache struct {
 // forDay drops what does not belong before today in today's month: the
 // previous month, and days not before today (the clock went back). It
 // reports whether it started the month afresh.
-func (c *monthCache) forDay(today date) bool {
+func (c *monthCache) forDay(today billing.Date) bool {
 	fresh := false
-	if c.year != today.year || c.month != today.month || c.finalDays>>today.day != 0 || c.final == nil {
-		*c = monthCache{year: today.year, month: today.month, final: make(dayCost),
+	if c.year != today.Year || c.month != today.Month || c.finalDays>>today.Day != 0 || c.final == nil {
+		*c = monthCache{year: today.Year, month: today.Month, final: make(dayCost),
 			pending: make(map[int]dayCost), pendingRes: make(map[int]*resourceCosts)}
 		fresh = true
 	}
 	for d := range c.pending {
-		if d >= today.day {
+		if d >= today.Day {
 			delete(c.pending, d)
 			delete(c.pendingRes, d)
 		}
 	}
-	if c.latestDay >= today.day {
+	if c.latestDay >= today.Day {
 		c.latestDay, c.latestCost = 0, nil
 	}
 	return fresh
@@ -79,7 +78,7 @@ func (c *monthCache) store(day int, cost dayCost, res *resourceCosts, final bool
 	c.final.merge(cost)
 	if res != nil {
 		if c.finalRes == nil {
-			c.finalRes = newResourceCosts(res.limit, len(res.cost))
+			c.finalRes = newResourceCosts(res.labels, res.limit, len(res.cost))
 		}
 		c.finalRes.merge(res)
 	}
@@ -95,13 +94,13 @@ func (c *monthCache) days() int { return bits.OnesCount64(c.finalDays) + len(c.p
 
 // missing is the number of closed days before today not held at all: while
 // it is above zero, month-to-date would be too low and is not published.
-func (c *monthCache) missing(today date) int { return today.day - 1 - c.days() }
+func (c *monthCache) missing(today billing.Date) int { return today.Day - 1 - c.days() }
 
 // toRead lists the closed days before today that must be read: the missing
 // ones first (month-to-date waits for them), then those not final.
-func (c *monthCache) toRead(today date) []int {
+func (c *monthCache) toRead(today billing.Date) []int {
 	var missing, again []int
-	for d := 1; d < today.day; d++ {
+	for d := 1; d < today.Day; d++ {
 		switch {
 		case c.isFinal(d):
 		case c.has(d):
@@ -125,8 +124,8 @@ func (c *monthCache) closed() []dayCost {
 
 // yesterday returns the cost of the day before today, nil when it is not
 // held (on the 1st it is in the previous month).
-func (c *monthCache) yesterday(today date) dayCost {
-	if c.latestDay == today.day-1 && c.latestDay > 0 {
+func (c *monthCache) yesterday(today billing.Date) dayCost {
+	if c.latestDay == today.Day-1 && c.latestDay > 0 {
 		return c.latestCost
 	}
 	return nil
@@ -145,59 +144,12 @@ func (c *monthCache) closedResources() []*resourceCosts {
 }
 
 // failedDays lists the days whose last read failed, in order.
-func (c *monthCache) failedDays() []date {
-	var out []date
+func (c *monthCache) failedDays() []billing.Date {
+	var out []billing.Date
 	for d := 1; d < 32; d++ {
 		if c.failed&(1<<d) != 0 {
-			out = append(out, date{c.year, c.month, d})
+			out = append(out, billing.Date{Year: c.year, Month: c.month, Day: d})
 		}
-	}
-	return out
-}
-
-// toStore converts a day's costs to the store's form, sorted so that the
-// same sums always make the same file.
-func toStore(d date, cost dayCost, res *resourceCosts, readAt time.Time, final bool) store.Day {
-	out := store.Day{Date: d.String(), ReadAt: readAt.UTC(), Final: final, Costs: make([]store.Cost, 0, len(cost))}
-	for k, v := range cost {
-		out.Costs = append(out.Costs, store.Cost{VPCID: k.vpcID, VPCName: k.vpcName, Service: k.service,
-			BillingGroup: k.group, Tag: k.tag, TotalPrice: v.sum + v.comp})
-	}
-	slices.SortFunc(out.Costs, func(a, b store.Cost) int {
-		return compareLabelSets(labelSet{a.VPCID, a.VPCName, a.Service, a.BillingGroup, a.Tag},
-			labelSet{b.VPCID, b.VPCName, b.Service, b.BillingGroup, b.Tag})
-	})
-	if res != nil {
-		out.PerResource = true
-		out.UntrackedResourceRows = res.dropped
-		for k, v := range res.cost {
-			out.Resources = append(out.Resources, store.ResourceCost{VPCID: k.labels.vpcID, VPCName: k.labels.vpcName,
-				Service: k.labels.service, BillingGroup: k.labels.group, Tag: k.labels.tag,
-				InfraID: k.id, Name: k.name, TotalPrice: v.sum + v.comp})
-		}
-		slices.SortFunc(out.Resources, func(a, b store.ResourceCost) int {
-			return compareResourceKeys(resourceKeyFromStore(a), resourceKeyFromStore(b))
-		})
-	}
-	return out
-}
-
-func resourceKeyFromStore(c store.ResourceCost) resourceKey {
-	return resourceKey{labels: labelSet{c.VPCID, c.VPCName, c.Service, c.BillingGroup, c.Tag}, id: c.InfraID, name: c.Name}
-}
-
-// resourcesFromStore adds a stored day's per-resource costs to res.
-func resourcesFromStore(day store.Day, res *resourceCosts) {
-	for _, c := range day.Resources {
-		res.add(resourceKeyFromStore(c), c.TotalPrice, 1)
-	}
-	res.dropped += day.UntrackedResourceRows
-}
-
-func fromStore(day store.Day) dayCost {
-	out := make(dayCost, len(day.Costs))
-	for _, c := range day.Costs {
-		out.add(labelSet{c.VPCID, c.VPCName, c.Service, c.BillingGroup, c.Tag}, c.TotalPrice)
 	}
 	return out
 }

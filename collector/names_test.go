@@ -11,6 +11,7 @@ import (
 // TestMetricNamesMatchDescribe keeps MetricNames, which the rules' and
 // dashboards' tests rely on, equal to what the Collector describes.
 func TestMetricNamesMatchDescribe(t *testing.T) {
+	t.Parallel()
 	ch := make(chan *prometheus.Desc, len(allDescs))
 	(&Collector{}).Describe(ch)
 	close(ch)

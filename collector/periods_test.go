@@ -45,6 +45,7 @@ func num(v float64) string { return " " + strconv.FormatFloat(v, 'g', -1, 64) }
 // TestClosedPeriods: yesterday's cost and the previous month's, across
 // months of 28, 30 and 31 days, inside and after the late window.
 func TestClosedPeriods(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	at := func(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, loc) }
 	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
@@ -85,12 +86,13 @@ func TestClosedPeriods(t *testing.T) {
 // the previous month turns from February to March once March's last day
 // is final; then it is not read again.
 func TestClosedPeriodsRollover(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	src := newStub(periodDataset())
 	e := newEnv(t, src, time.Date(2026, 3, 31, 22, 0, 0, 0, loc), func(c *Config) { c.PreviousMonth = true })
 	require.NoError(t, e.r.Refresh(context.Background()))
 	value := func(name string) map[string]float64 { return gatherBilling(t, e.c)[name] }
-	feb := seriesKey(labelSet{vpcID: setA.VPCID, vpcName: setA.VPCName, service: setA.Service, group: setA.BillingGroupName, tag: setA.Tag})
+	feb := seriesKey(keyOf(&setA))
 	assert.InDelta(t, monthCostOf(2026, time.February), value("fptcloud_billing_previous_month_cost_vnd")[feb], 1e-9)
 
 	// Just after midnight: yesterday (the 31st) is in the late window; a

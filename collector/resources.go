@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 // DefaultTopResources is how many of the most expensive resources get
@@ -18,59 +19,85 @@ const DefaultTopResources = 20
 // tenant we know of.
 const DefaultMaxResources = 50000
 
+// labelTable interns label sets: every resource of a label set points at
+// the same copy of its five values, so that a resource costs its two
+// strings and a pointer rather than its own copy of seven strings. One
+// table serves a month's resources, so that their keys compare by pointer.
+type labelTable map[billing.Labels]*billing.Labels
+
+// intern returns the table's copy of k, adding one when k is new.
+func (t labelTable) intern(k billing.Labels) *billing.Labels {
+	if p, ok := t[k]; ok {
+		return p
+	}
+	c := k.Clone()
+	p := &c
+	t[c] = p
+	return p
+}
+
 // resourceKey identifies one resource: its label set, its infra_id and its
 // name. A row without infra_id is keyed by its name (and, through the label
 // set, its service). The five labels are part of the key so that a
-// resource's series carry the same labels as the billing series it is in.
+// resource's series carry the same labels as the billing series it is in;
+// labels is interned, so equal label sets are the same pointer.
 type resourceKey struct {
-	labels labelSet
-	id     string
-	name   string
+	labels   *billing.Labels
+	id, name string
 }
 
-func resourceKeyOf(b *fptapi.Bill) resourceKey {
-	return resourceKey{labels: keyOf(b), id: b.InfraID, name: b.Name}
-}
-
-// clone copies the strings in one allocation, as labelSet.clone does.
+// clone copies the strings in one allocation, so that a kept key never
+// pins a decoder's buffer.
 func (k resourceKey) clone() resourceKey {
-	l := k.labels
-	all := l.vpcID + l.vpcName + l.service + l.group + l.tag + k.id + k.name
-	cut := func(s string) string {
-		v := all[:len(s)]
-		all = all[len(s):]
-		return v
-	}
-	return resourceKey{
-		labels: labelSet{vpcID: cut(l.vpcID), vpcName: cut(l.vpcName), service: cut(l.service), group: cut(l.group), tag: cut(l.tag)},
-		id:     cut(k.id),
-		name:   cut(k.name),
-	}
+	all := k.id + k.name
+	return resourceKey{labels: k.labels, id: all[:len(k.id)], name: all[len(k.id):]}
 }
 
 func compareResourceKeys(a, b resourceKey) int {
-	return cmp.Or(compareLabelSets(a.labels, b.labels), strings.Compare(a.id, b.id), strings.Compare(a.name, b.name))
+	return cmp.Or(billing.Compare(*a.labels, *b.labels), strings.Compare(a.id, b.id), strings.Compare(a.name, b.name))
 }
 
 // resourceCosts sums total_price per resource, up to a cap on distinct
 // resources; the rows of resources beyond it are counted, not ranked.
 type resourceCosts struct {
 	cost    map[resourceKey]vnd
+	labels  labelTable // shared with the other days of the month
 	limit   int
 	dropped int // rows of resources over the cap
 }
 
 // newResourceCosts sizes the map for hint resources, so that a day about
 // as large as the last is not rehashed as it grows.
-func newResourceCosts(limit, hint int) *resourceCosts {
-	return &resourceCosts{cost: make(map[resourceKey]vnd, min(hint, limit)), limit: limit}
+func newResourceCosts(labels labelTable, limit, hint int) *resourceCosts {
+	return &resourceCosts{cost: make(map[resourceKey]vnd, min(hint, limit)), labels: labels, limit: limit}
 }
 
 func (r *resourceCosts) addPage(page []fptapi.Bill) {
+	var last *billing.Labels // consecutive rows often share a label set
 	for i := range page {
 		b := &page[i]
-		r.add(resourceKeyOf(b), b.TotalPrice, 1)
+		if k := keyOf(b); last == nil || *last != k {
+			last = r.labels.intern(k)
+		}
+		r.add(resourceKey{labels: last, id: b.InfraID, name: b.Name}, b.TotalPrice, 1)
 	}
+}
+
+// addDay adds a day's per-resource sums, as Day.Resources holds them.
+func (r *resourceCosts) addDay(day billing.Day) {
+	for _, c := range day.Resources {
+		r.add(resourceKey{labels: r.labels.intern(c.Labels), id: c.InfraID, name: c.Name}, c.TotalPrice, 1)
+	}
+	r.dropped += day.UntrackedResourceRows
+}
+
+// costs returns the per-resource sums as Day.Resources holds them.
+func (r *resourceCosts) costs() []billing.ResourceCost {
+	out := make([]billing.ResourceCost, 0, len(r.cost))
+	for k, v := range r.cost {
+		out = append(out, billing.ResourceCost{Labels: *k.labels, InfraID: k.id, Name: k.name, TotalPrice: v.sum + v.comp})
+	}
+	return out
 }
 
 // add adds rows rows' cost x to resource k.

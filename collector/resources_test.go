@@ -49,6 +49,7 @@ func rlA1(id, name string) string {
 }
 
 func TestTopResources(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name           string
 		k              int
@@ -92,6 +93,7 @@ func TestTopResources(t *testing.T) {
 // TestTopResourcesWaitForTheMonth: ranked by month-to-date, resources are
 // served only once every closed day is in.
 func TestTopResourcesWaitForTheMonth(t *testing.T) {
+	t.Parallel()
 	src := newStub(resourceDataset())
 	src.setFailure(&failure{day: "2026-11-01", page: 1, err: assert.AnError})
 	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) { c.TopResources = 2 })
@@ -104,6 +106,7 @@ func TestTopResourcesWaitForTheMonth(t *testing.T) {
 // TestTopResourcesCap: beyond the cap, resources are not ranked; their rows
 // are counted and one warning says so; the billing series keep every VND.
 func TestTopResourcesCap(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, newStub(resourceDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)),
 		func(c *Config) { c.TopResources, c.MaxResources = 10, 2 })
 	require.NoError(t, e.r.Refresh(context.Background()))
@@ -123,6 +126,7 @@ func TestTopResourcesCap(t *testing.T) {
 // TestTopResourcesSurviveRestart: the per-resource sums of closed days are
 // in the store: a restart serves the same month-to-date per resource.
 func TestTopResourcesSurviveRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
 	cfg := func(c *Config) { c.TopResources, c.Store = 3, openStore(t, dir) }
@@ -140,6 +144,7 @@ func TestTopResourcesSurviveRestart(t *testing.T) {
 // sums (a backfill writes none) serves month-to-date to an exporter without
 // the ranking, but is read again by one that ranks resources.
 func TestTopResourcesNeedPerResourceDays(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
 	first := newEnv(t, newStub(resourceDataset()), now, func(c *Config) { c.Store = openStore(t, dir) })

@@ -19,6 +19,7 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 var storeID = store.Identity{APIURL: "http://fake/api", Filters: []string{""}, TimeZone: "Asia/Ho_Chi_Minh"}
@@ -82,6 +83,7 @@ func measureRestart(t *testing.T, now time.Time, rowsPerDay int) restartCounts {
 // makes exactly today's requests, and yesterday's too while its late
 // window is open; a cold start is ready after today's requests alone.
 func TestRestartReadsOnlyToday(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	const rows = 300
 	tests := []struct {
@@ -117,6 +119,7 @@ func TestRestartReadsOnlyToday(t *testing.T) {
 // cold start and on a restart. Before the store and today-first, both
 // waited for every request of the month.
 func TestRestartCostAtScale(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("pages 280,000 rows")
 	}
@@ -146,6 +149,7 @@ func (s *spySource) Bills(ctx context.Context, day time.Time, f fptapi.Filter, f
 // read; month-to-date appears only once the last closed day is in, exact;
 // the missing count goes down day by day; the log tells the story.
 func TestTodayFirst(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	src := newStub(knownDataset())
 	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), nil)
@@ -244,6 +248,7 @@ func pagedRefresh(t *testing.T, n int, start time.Time, today string, edit func(
 // API time does not hold today back: today is refreshed every interval in
 // between, within one page of schedule, and month-to-date ends up exact.
 func TestTodayRefreshesDuringLongFill(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	start := time.Date(2026, 11, 28, 10, 0, 0, 0, loc)
 	e, pc, wantMTD := pagedRefresh(t, 28, start, "2026-11-28", nil)
@@ -268,6 +273,7 @@ func TestTodayRefreshesDuringLongFill(t *testing.T) {
 // than the refresh interval, the closed days still get as much API time as
 // today does, instead of one page per refresh of today.
 func TestSlowTodayLeavesTheMonthItsShare(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	const closedDays = 3
 	start := time.Date(2026, 11, closedDays+1, 10, 0, 0, 0, loc)
@@ -286,6 +292,7 @@ func TestSlowTodayLeavesTheMonthItsShare(t *testing.T) {
 // MaxAge, the closed days' share shrinks so that today's data are renewed
 // before they expire.
 func TestSlowTodayNeverExpires(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	start := time.Date(2026, 11, 4, 10, 0, 0, 0, loc)
 	// Today takes 100s to read; its data expire 180s after it is read.
@@ -303,6 +310,7 @@ func TestSlowTodayNeverExpires(t *testing.T) {
 // midnight reads the new day within a page of it; until then no billing
 // series are served.
 func TestMidnightDuringClosedDaysRefreshesToday(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	start := time.Date(2026, 11, 10, 23, 58, 0, 0, loc)
 	e, pc, wantMTD := pagedRefresh(t, 11, start, "2026-11-11", nil)
@@ -311,7 +319,7 @@ func TestMidnightDuringClosedDaysRefreshesToday(t *testing.T) {
 	assert.LessOrEqual(t, pc.todayRuns[0].Sub(midnight), pc.perPage, "the 11th was first read at %s", pc.todayRuns[0])
 	// And the same refresh went on with the new day's month: the 10th,
 	// closed now, is in, and month-to-date with it.
-	assert.Equal(t, date{2026, 11, 11}, e.r.today.day)
+	assert.Equal(t, billing.Date{Year: 2026, Month: 11, Day: 11}, e.r.today.day)
 	assert.Equal(t, 0, e.r.cache.missing(e.r.today.day))
 	got := gatherBilling(t, e.c)["fptcloud_billing_month_to_date_cost_vnd"]
 	require.Len(t, got, 1)
@@ -324,6 +332,7 @@ func TestMidnightDuringClosedDaysRefreshesToday(t *testing.T) {
 // month-to-date only: today is served, the day is named in a gauge, and
 // month-to-date appears, exact, once the day can be read.
 func TestClosedDayAlwaysFails(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	src := newStub(knownDataset())
 	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), nil)
@@ -359,6 +368,7 @@ func TestClosedDayAlwaysFails(t *testing.T) {
 // midnight), but no rows for a day that had rows is a failure that keeps the
 // last good data, for today and for a closed day alike.
 func TestEmptyAnswers(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	t.Run("a new day with no rows yet is served as empty", func(t *testing.T) {
 		src := newStub(map[string][]fptapi.Bill{"2026-11-01": {row(setA, 7)}})
@@ -406,6 +416,7 @@ func TestEmptyAnswers(t *testing.T) {
 // TestMidnightKeepsYesterday: just after midnight, month-to-date goes on
 // with yesterday's last read until yesterday is read again as a closed day.
 func TestMidnightKeepsYesterday(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	src := newStub(knownDataset())
 	e := newEnv(t, src, time.Date(2026, 11, 3, 23, 50, 0, 0, loc), nil)
@@ -427,6 +438,7 @@ func TestMidnightKeepsYesterday(t *testing.T) {
 // with one warning naming it; only the days concerned are read again;
 // totals are exact; the files are rewritten.
 func TestUntrustedStoreFile(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	now := time.Date(2026, 11, 3, 10, 0, 0, 0, loc)
 	otherID := func(edit func(*store.Identity)) store.Identity { id := storeID; edit(&id); return id }
@@ -504,6 +516,7 @@ func (s *failingStore) Save(store.Day) error {
 func (s *failingStore) Prune(string) error { return nil }
 
 func TestStoreWriteFailureWarnsOnce(t *testing.T) {
+	t.Parallel()
 	fs := &failingStore{}
 	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) { c.Store = fs })
 	require.NoError(t, e.r.Refresh(context.Background()))
@@ -520,6 +533,7 @@ func TestStoreWriteFailureWarnsOnce(t *testing.T) {
 // writes follow the store through a failed open, failing writes and their
 // recovery, and are absent when the store is off by choice.
 func TestStorageMetrics(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
 	storageSamples := func(ok, failures string) (string, []string) {
 		if ok == "" {
@@ -592,6 +606,7 @@ func TestStorageMetrics(t *testing.T) {
 }
 
 func TestStoreGivenAndUnusable(t *testing.T) {
+	t.Parallel()
 	_, err := NewRefresher(Config{Source: newStub(nil), Location: hcm(t), Store: &failingStore{}, StoreUnusable: true})
 	assert.Error(t, err)
 }
@@ -599,26 +614,28 @@ func TestStoreGivenAndUnusable(t *testing.T) {
 // TestTrigger: a triggered Run refreshes at once instead of waiting for
 // the interval.
 func TestTrigger(t *testing.T) {
+	t.Parallel()
 	src := newStub(knownDataset())
 	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var run sync.WaitGroup
 	run.Go(func() { e.r.Run(ctx) })
 	t.Cleanup(func() { cancel(); run.Wait() })
-	require.Eventually(t, func() bool { return monthComplete(e.r) }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return monthComplete(e.r) }, patience(t), time.Millisecond)
 	require.Equal(t, 1, src.takeCalls()["2026-11-03"])
 	e.r.Trigger()
 	require.Eventually(t, func() bool {
 		src.mu.Lock()
 		defer src.mu.Unlock()
 		return src.calls["2026-11-03"] == 1
-	}, 10*time.Second, time.Millisecond, "the trigger refreshes today, though the clock did not move")
+	}, patience(t), time.Millisecond, "the trigger refreshes today, though the clock did not move")
 }
 
 // TestFailedNewDayRetriesSoon: when the first read of a new billing day
 // fails, no billing series are served (the snapshot is yesterday's), as
 // before a first success: the retry comes within a minute, not an interval.
 func TestFailedNewDayRetriesSoon(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	days, _ := novemberDays(2, 1)
 	e := newEnv(t, newStub(days), time.Date(2026, 11, 1, 23, 59, 0, 0, loc), nil)
@@ -646,6 +663,7 @@ func (s *slowLoadStore) Load(string) (store.Day, bool, error) {
 // loads until after billing midnight reads the new day, not the one that
 // has just ended (which nothing would serve).
 func TestStartJustBeforeMidnightReadsTheNewDay(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	days, _ := novemberDays(29, 1)
 	st := &slowLoadStore{failingStore: failingStore{freed: true}}
@@ -653,6 +671,6 @@ func TestStartJustBeforeMidnightReadsTheNewDay(t *testing.T) {
 	st.clock = e.clock
 	require.NoError(t, e.r.Refresh(context.Background()))
 	require.Equal(t, 29, e.clock.Now().In(loc).Day(), "the load ran past midnight")
-	assert.Equal(t, date{2026, 11, 29}, e.r.today.day, "the day read as today")
+	assert.Equal(t, billing.Date{Year: 2026, Month: 11, Day: 29}, e.r.today.day, "the day read as today")
 	assert.NotEmpty(t, gatherBilling(t, e.c)["fptcloud_billing_cost_vnd"], "today's cost is served")
 }

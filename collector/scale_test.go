@@ -29,6 +29,7 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
@@ -53,11 +54,11 @@ func publishedVND(t testing.TB, exact *big.Rat) float64 {
 
 // fakeSums reads a day from the fake (EachBill, not HTTP) and sums it per
 // label set; total is every row's total_price, summed in row order.
-func fakeSums(t testing.TB, srv *fptapitest.Server, day string) (perSet map[labelSet]*sums, total float64, rows int) {
+func fakeSums(t testing.TB, srv *fptapitest.Server, day string) (perSet map[billing.Labels]*sums, total float64, rows int) {
 	t.Helper()
-	perSet = make(map[labelSet]*sums)
+	perSet = make(map[billing.Labels]*sums)
 	require.NoError(t, srv.EachBill(day, fptapi.Filter{}, func(b *fptapi.Bill) bool {
-		k := labelSet{vpcID: b.VPCID, vpcName: b.VPCName, service: b.Service, group: b.BillingGroupName, tag: b.Tag}
+		k := keyOf(b)
 		s := perSet[k]
 		if s == nil {
 			s = &sums{costExact: new(big.Rat)}
@@ -81,8 +82,8 @@ func fakeSums(t testing.TB, srv *fptapitest.Server, day string) (perSet map[labe
 }
 
 // seriesKey identifies a billing series by its five label values.
-func seriesKey(k labelSet) string {
-	return strings.Join([]string{k.group, k.service, k.tag, k.vpcID, k.vpcName}, "\xff")
+func seriesKey(k billing.Labels) string {
+	return strings.Join([]string{k.BillingGroup, k.Service, k.Tag, k.VPCID, k.VPCName}, "\xff")
 }
 
 // gatherBilling returns every billing family of c's exposition as label
@@ -110,9 +111,9 @@ func gatherBilling(t testing.TB, c prometheus.Collector) map[string]map[string]f
 }
 
 // wantToday turns a day's sums into the expected today families.
-func wantToday(perSet map[labelSet]*sums) map[string]map[string]float64 {
+func wantToday(perSet map[billing.Labels]*sums) map[string]map[string]float64 {
 	out := make(map[string]map[string]float64)
-	put := func(name string, k labelSet, v float64) {
+	put := func(name string, k billing.Labels, v float64) {
 		if out[name] == nil {
 			out[name] = make(map[string]float64)
 		}
@@ -242,6 +243,7 @@ func apiRequests(t testing.TB, e *fakeEnv) int {
 // page size, so a day of r rows in pages of p costs floor(r/p)+1 requests:
 // ceil(r/p), plus one empty page when r is an exact multiple of p (or 0).
 func TestRequestsPerRefreshToday(t *testing.T) {
+	t.Parallel()
 	const size = 100
 	for _, rows := range []int{0, 1, 99, 100, 101, 250, 1000, 1001} {
 		t.Run(fmt.Sprintf("rows=%d", rows), func(t *testing.T) {
@@ -269,6 +271,7 @@ func TestRequestsPerRefreshToday(t *testing.T) {
 // needed, again while its late window is open (rows of its last hours
 // arrive after midnight), once after that window, and never again.
 func TestRequestsPerRefreshClosedDays(t *testing.T) {
+	t.Parallel()
 	loc := hcm(t)
 	const perDay = 3 // 250 rows in pages of 100: 100, 100, 50
 	at := func(m time.Month, d, h, mi int) time.Time { return time.Date(2026, m, d, h, mi, 0, 0, loc) }
@@ -306,13 +309,14 @@ func TestRequestsPerRefreshClosedDays(t *testing.T) {
 // is simulated (the clock moves 5 s per round), so the refresh interval
 // (15 minutes of real time) never comes due while the test runs.
 func TestScrapesAddNoRequests(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
 	e := newFakeEnv(t, now, fptapitest.Config{RowsPerDay: 500, LabelSets: 50, Seed: 3}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var run sync.WaitGroup
 	run.Go(func() { e.r.Run(ctx) })
 	t.Cleanup(func() { cancel(); run.Wait() })
-	require.Eventually(t, func() bool { return monthComplete(e.r) }, 30*time.Second, time.Millisecond, "first refresh")
+	require.Eventually(t, func() bool { return monthComplete(e.r) }, patience(t), time.Millisecond, "first refresh")
 	requests := e.srv.Requests(fptapi.EndpointBills)
 	require.Positive(t, requests)
 	counted := apiRequests(t, e)
@@ -407,6 +411,7 @@ func TestCollectSendsSnapshotAsIs(t *testing.T) {
 // __other__, every family's total is unchanged, the gauges say so, and
 // each refresh logs one warning (a refresh that folds nothing logs none).
 func TestFoldingAtScale(t *testing.T) {
+	t.Parallel()
 	const sets, maxSeries = 5000, 1000
 	// The 2nd after the 1st's late window: the ranking is by
 	// month-to-date, so the closed day counts.
@@ -422,8 +427,8 @@ func TestFoldingAtScale(t *testing.T) {
 	today, totalToday, _ := fakeSums(t, e.srv, "2026-11-02")
 	day1, totalDay1, _ := fakeSums(t, e.srv, "2026-11-01")
 	require.Len(t, today, sets)
-	mtdExact := make(map[labelSet]*big.Rat)
-	for _, day := range []map[labelSet]*sums{day1, today} {
+	mtdExact := make(map[billing.Labels]*big.Rat)
+	for _, day := range []map[billing.Labels]*sums{day1, today} {
 		for k, s := range day {
 			if mtdExact[k] == nil {
 				mtdExact[k] = new(big.Rat)
@@ -443,7 +448,7 @@ func TestFoldingAtScale(t *testing.T) {
 	}
 	wantFamilies["fptcloud_billing_yesterday_cost_vnd"] = yesterday // folded like the others
 
-	other := seriesKey(labelSet{otherLabel, otherLabel, otherLabel, otherLabel, otherLabel})
+	other := seriesKey(billing.Labels{VPCID: otherLabel, VPCName: otherLabel, Service: otherLabel, BillingGroup: otherLabel, Tag: otherLabel})
 	got := gatherBilling(t, e.c)
 	require.Len(t, got, len(wantFamilies))
 	for name, want := range wantFamilies {

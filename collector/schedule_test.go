@@ -6,9 +6,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 func TestNextWaitRefreshesJustAfterBillingMidnight(t *testing.T) {
+	t.Parallel()
 	hcm, err := time.LoadLocation("Asia/Ho_Chi_Minh")
 	require.NoError(t, err)
 	at := func(hh, mm, ss int) time.Time { return time.Date(2026, 11, 25, hh, mm, ss, 0, hcm) }
@@ -38,7 +41,7 @@ func TestNextWaitRefreshesJustAfterBillingMidnight(t *testing.T) {
 			require.NoError(t, err)
 			if !tt.notReady {
 				// Served: the day the refresh read, as read at its end.
-				r.state.Store(&state{snap: &snapshot{day: dateOf(tt.start.In(hcm)), at: tt.end}})
+				r.publish(func(s *Snapshot) { s.snap = &served{day: billing.DateOf(tt.start.In(hcm)), at: tt.end} })
 			}
 			// The machine's zone must not matter: pass UTC times.
 			assert.Equal(t, tt.want, r.nextWait(tt.start.UTC(), tt.end.UTC()))

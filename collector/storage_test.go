@@ -61,6 +61,7 @@ func storageOK(t *testing.T, c *Collector, ok, failures string) {
 // held only in memory, not only the last one, and a restart then reads
 // only today from the API.
 func TestFullDiskHeals(t *testing.T) {
+	t.Parallel()
 	dir := smallDisk(t, "64k")
 	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
 	st := openStore(t, dir)
@@ -110,6 +111,7 @@ func (s *flakyStore) Save(d store.Day) error {
 // the two unwritten days is still reported failing, and recovers when the
 // other one is in.
 func TestStorageStaysFailingUntilEveryDayIsWritten(t *testing.T) {
+	t.Parallel()
 	fs := &flakyStore{full: true, saved: map[string]int{}}
 	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) { c.Store = fs })
 	require.NoError(t, e.r.Refresh(context.Background()))
@@ -141,6 +143,7 @@ func (s *tooLargeStore) Save(d store.Day) error {
 // TestDayTooLargeIsServedFromMemory: a day the store cannot hold is said
 // once per write and served; it is not a failing disk, and not retried.
 func TestDayTooLargeIsServedFromMemory(t *testing.T) {
+	t.Parallel()
 	ts := &tooLargeStore{}
 	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) { c.Store = ts })
 	require.NoError(t, e.r.Refresh(context.Background()))

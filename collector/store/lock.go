@@ -13,8 +13,8 @@ import (
 )
 
 // lockName is the lock file in a store directory. Prune and
-// removeTemporaries leave it alone: it is neither a day file nor one of
-// renameio's temporary files.
+// removeTemporaries leave it alone: it is not a day file, and not in the
+// temporary files' directory.
 const lockName = ".lock"
 
 // ErrLocked marks a store directory another process holds the lock of. The

@@ -20,6 +20,7 @@ import (
 // second open of the lock file in this process contends like another
 // process would.
 func TestLockTwice(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	l, err := Lock(dir)
 	require.NoError(t, err)
@@ -53,6 +54,7 @@ func TestLockTwice(t *testing.T) {
 // -9 leaves one) holds no lock, whatever it says; it is taken over and made
 // this process's, 0600.
 func TestLockTakesOverLeftovers(t *testing.T) {
+	t.Parallel()
 	for name, content := range map[string]string{
 		"old pid": "4194304\n",
 		"garbage": "\x00not a pid\n",
@@ -75,6 +77,7 @@ func TestLockTakesOverLeftovers(t *testing.T) {
 // TestLockedWithoutPID: a holder that has not written its PID yet is still
 // a holder; the error says so without a PID.
 func TestLockedWithoutPID(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	holder := flock.New(filepath.Join(dir, lockName))
 	ok, err := holder.TryLock()
@@ -93,6 +96,7 @@ func TestLockedWithoutPID(t *testing.T) {
 // TestLockRefusesNonRegularFile: a FIFO in the lock file's place neither
 // blocks Lock nor counts as a lock.
 func TestLockRefusesNonRegularFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, lockName), 0o600))
 	done := make(chan error, 1)
@@ -107,7 +111,7 @@ func TestLockRefusesNonRegularFile(t *testing.T) {
 	case err := <-done:
 		require.ErrorContains(t, err, "is a named pipe, not a regular file")
 		require.NotErrorIs(t, err, ErrLocked)
-	case <-time.After(2 * time.Second):
+	case <-time.After(patience(t)):
 		t.Fatal("Lock blocked on a FIFO")
 	}
 }
@@ -115,6 +119,7 @@ func TestLockRefusesNonRegularFile(t *testing.T) {
 // TestLockFileIsNotADayFile: neither Open's sweep of temporaries nor Prune
 // takes the lock file, however old, for one of theirs.
 func TestLockFileIsNotADayFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	l, err := Lock(dir)
 	require.NoError(t, err)
@@ -131,6 +136,7 @@ func TestLockFileIsNotADayFile(t *testing.T) {
 // TestLockAcrossProcesses: another process holding the lock is named by
 // its PID; once it is killed with SIGKILL, the lock is free.
 func TestLockAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
@@ -152,7 +158,7 @@ func TestLockAcrossProcesses(t *testing.T) {
 	select {
 	case line := <-ready:
 		require.Equal(t, "locked\n", line)
-	case <-time.After(30 * time.Second):
+	case <-time.After(patience(t)):
 		t.Fatal("the helper process did not take the lock")
 	}
 

@@ -33,6 +33,8 @@ import (
 
 	"github.com/google/renameio/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 // FormatVersion is the version of the file format this package writes and
@@ -65,51 +67,77 @@ func (id Identity) equal(o Identity) bool {
 	return id.APIURL == o.APIURL && id.TimeZone == o.TimeZone && slices.Equal(id.Filters, o.Filters)
 }
 
-// Day is one closed billing day's sums.
-type Day struct {
-	Date   string    `json:"date"` // YYYY-MM-DD in the billing time zone
-	ReadAt time.Time `json:"read_at"`
-	// Final is true when the day was read after its late window closed:
-	// it will not be read again. A day that is not final is read again.
-	Final bool   `json:"final"`
-	Costs []Cost `json:"costs"`
-	// PerResource is true when the day carries per-resource sums: the
-	// exporter ranking the most expensive resources writes them, a backfill
-	// does not. Resources are those sums; UntrackedResourceRows counts the
-	// rows of resources beyond the exporter's cap, which are not in them.
+// Day is the billing package's day: the store takes and returns it and
+// converts it to its file format (dayFile) at its own edge.
+type Day = billing.Day
+
+// dayFile is a day as a file holds it.
+type dayFile struct {
+	Date                  string         `json:"date"` // YYYY-MM-DD in the billing time zone
+	ReadAt                time.Time      `json:"read_at"`
+	Final                 bool           `json:"final"`
+	Costs                 []costFile     `json:"costs"`
 	PerResource           bool           `json:"per_resource,omitempty"`
-	Resources             []ResourceCost `json:"resources,omitempty"`
+	Resources             []resourceFile `json:"resources,omitempty"`
 	UntrackedResourceRows int            `json:"untracked_resource_rows,omitempty"`
 }
 
-// ResourceCost is the sum of total_price of one resource (infra_id and
-// name) in one label set on one day, in VND.
-type ResourceCost struct {
-	VPCID        string  `json:"vpc_id"`
-	VPCName      string  `json:"vpc_name"`
-	Service      string  `json:"service"`
-	BillingGroup string  `json:"billing_group"`
-	Tag          string  `json:"tag"`
-	InfraID      string  `json:"infra_id"`
-	Name         string  `json:"name"`
-	TotalPrice   float64 `json:"total_price"`
+// labelsFile is a label set as a file holds it.
+type labelsFile struct {
+	VPCID        string `json:"vpc_id"`
+	VPCName      string `json:"vpc_name"`
+	Service      string `json:"service"`
+	BillingGroup string `json:"billing_group"`
+	Tag          string `json:"tag"`
 }
 
-// Cost is the sum of total_price of one label set on one day, in VND.
-type Cost struct {
-	VPCID        string  `json:"vpc_id"`
-	VPCName      string  `json:"vpc_name"`
-	Service      string  `json:"service"`
-	BillingGroup string  `json:"billing_group"`
-	Tag          string  `json:"tag"`
-	TotalPrice   float64 `json:"total_price"`
+type costFile struct {
+	labelsFile
+	TotalPrice float64 `json:"total_price"`
+}
+
+type resourceFile struct {
+	labelsFile
+	InfraID    string  `json:"infra_id"`
+	Name       string  `json:"name"`
+	TotalPrice float64 `json:"total_price"`
+}
+
+func toFile(d Day) dayFile {
+	out := dayFile{Date: d.Date, ReadAt: d.ReadAt, Final: d.Final, Costs: make([]costFile, len(d.Costs)),
+		PerResource: d.PerResource, UntrackedResourceRows: d.UntrackedResourceRows}
+	for i, c := range d.Costs {
+		out.Costs[i] = costFile{labelsFile(c.Labels), c.TotalPrice}
+	}
+	if len(d.Resources) > 0 {
+		out.Resources = make([]resourceFile, len(d.Resources))
+	}
+	for i, r := range d.Resources {
+		out.Resources[i] = resourceFile{labelsFile(r.Labels), r.InfraID, r.Name, r.TotalPrice}
+	}
+	return out
+}
+
+func fromFile(f dayFile) Day {
+	out := Day{Date: f.Date, ReadAt: f.ReadAt, Final: f.Final, Costs: make([]billing.Cost, len(f.Costs)),
+		PerResource: f.PerResource, UntrackedResourceRows: f.UntrackedResourceRows}
+	for i, c := range f.Costs {
+		out.Costs[i] = billing.Cost{Labels: billing.Labels(c.labelsFile), TotalPrice: c.TotalPrice}
+	}
+	if len(f.Resources) > 0 {
+		out.Resources = make([]billing.ResourceCost, len(f.Resources))
+	}
+	for i, r := range f.Resources {
+		out.Resources[i] = billing.ResourceCost{Labels: billing.Labels(r.labelsFile), InfraID: r.InfraID, Name: r.Name, TotalPrice: r.TotalPrice}
+	}
+	return out
 }
 
 // entry is what a file's checksum covers.
 type entry struct {
-	Format   int `json:"format"`
-	Identity     // inlined: api_url, filters, timezone
-	Day      Day `json:"day"`
+	Format   int     `json:"format"`
+	Identity         // inlined: api_url, filters, timezone
+	Day      dayFile `json:"day"`
 }
 
 // file is a day file: the entry's bytes exactly as written, and their
@@ -137,7 +165,7 @@ func Open(dir string, id Identity) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("store: no directory")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, tmpDir), 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	probe, err := os.CreateTemp(dir, ".probe-*")
@@ -151,7 +179,7 @@ func Open(dir string, id Identity) (*Store, error) {
 	// "https://…/api/" and "https://…/api" are the same API.
 	id.APIURL = strings.TrimRight(id.APIURL, "/")
 	s := &Store{dir: dir, id: id, maxSize: maxFileSize, writeFile: func(path string, data []byte) error {
-		return writeAtomic(dir, path, data)
+		return writeAtomic(filepath.Join(dir, tmpDir), path, data)
 	}}
 	s.removeTemporaries()
 	return s, nil
@@ -179,7 +207,7 @@ func (s *Store) Load(date string) (day Day, ok bool, err error) {
 	if e.Day.Date != date {
 		return Day{}, false, fmt.Errorf("store file %s: holds day %q", path, e.Day.Date)
 	}
-	return e.Day, true, nil
+	return fromFile(e.Day), true, nil
 }
 
 // readRegular reads path if it is a regular file of at most limit bytes.
@@ -265,7 +293,7 @@ func (s *Store) decode(raw []byte) (entry, error) {
 // file or none, never a partial one. A day larger than Load reads is not
 // written: the error wraps ErrTooLarge.
 func (s *Store) Save(day Day) error {
-	e, err := json.Marshal(entry{Format: FormatVersion, Identity: s.id, Day: day})
+	e, err := json.Marshal(entry{Format: FormatVersion, Identity: s.id, Day: toFile(day)})
 	if err != nil {
 		return fmt.Errorf("store: encoding %s: %w", day.Date, err)
 	}
@@ -279,7 +307,7 @@ func (s *Store) Save(day Day) error {
 		// The directory went away under the running exporter (a cleanup, a
 		// volume remounted): recreate it rather than fail every day from
 		// now on. Only then, so that a Save costs no extra system call.
-		if mkErr := os.MkdirAll(s.dir, 0o700); mkErr != nil {
+		if mkErr := os.MkdirAll(filepath.Join(s.dir, tmpDir), 0o700); mkErr != nil {
 			return fmt.Errorf("store: writing %s: %w", path, mkErr)
 		}
 		err = s.writeFile(path, data)
@@ -290,12 +318,12 @@ func (s *Store) Save(day Day) error {
 	return nil
 }
 
-// writeAtomic replaces path with data through a temporary file in dir. The
+// writeAtomic replaces path with data through a temporary file in tmp. The
 // file is 0600 whatever the umask and whatever the mode of the file it
 // replaces: renameio.WriteFile would keep that mode, so a file once made
 // unreadable would be rewritten unreadable forever.
-func writeAtomic(dir, path string, data []byte) error {
-	f, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir), renameio.WithStaticPermissions(0o600))
+func writeAtomic(tmp, path string, data []byte) error {
+	f, err := renameio.NewPendingFile(path, renameio.WithTempDir(tmp), renameio.WithStaticPermissions(0o600))
 	if err != nil {
 		return err
 	}
@@ -338,25 +366,26 @@ func (s *Store) Prune(keepFrom string) error {
 	return nil
 }
 
+// tmpDir is the subdirectory of a store directory where Save writes its
+// temporary files: the store owns everything in it, whatever the names.
+const tmpDir = "tmp"
+
 // temporaryMaxAge is the age beyond which a temporary file is taken for
 // one a crash left behind. A younger one may be another process's Save in
 // progress (the exporter and a backfill share a directory): left alone.
 const temporaryMaxAge = time.Hour
 
-// removeTemporaries deletes what a crash during Save may have left: the
-// temporary files renameio writes beside the target (".<name>.json<random>").
+// removeTemporaries deletes what a crash during Save may have left: every
+// file in tmpDir old enough not to be a Save in progress.
 func (s *Store) removeTemporaries() {
-	entries, err := os.ReadDir(s.dir)
+	tmp := filepath.Join(s.dir, tmpDir)
+	entries, err := os.ReadDir(tmp)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		name := e.Name()
-		if len(name) <= 1+len("2006-01-02.json") || name[0] != '.' || !isDate(name[1:11]) || name[11:16] != ".json" {
-			continue
-		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > temporaryMaxAge {
-			_ = os.Remove(filepath.Join(s.dir, name))
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && time.Since(info.ModTime()) > temporaryMaxAge {
+			_ = os.Remove(filepath.Join(tmp, e.Name()))
 		}
 	}
 }

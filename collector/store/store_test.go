@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 var testID = Identity{APIURL: "https://console-api.fptcloud.com/api", Filters: []string{""}, TimeZone: "Asia/Ho_Chi_Minh"}
@@ -23,14 +25,15 @@ func testDay(date string) Day {
 		Date:   date,
 		ReadAt: time.Date(2026, 11, 28, 3, 4, 5, 0, time.UTC),
 		Final:  true,
-		Costs: []Cost{
-			{VPCID: "vpc-1", VPCName: `Mạng "chính"`, Service: "instance", BillingGroup: "Nhóm", Tag: "env=prod", TotalPrice: 344183.5},
-			{VPCID: "vpc-2", VPCName: "line1\nline2", Service: "storage", TotalPrice: 0.1 + 0.2},
+		Costs: []billing.Cost{
+			{Labels: billing.Labels{VPCID: "vpc-1", VPCName: `Mạng "chính"`, Service: "instance", BillingGroup: "Nhóm", Tag: "env=prod"}, TotalPrice: 344183.5},
+			{Labels: billing.Labels{VPCID: "vpc-2", VPCName: "line1\nline2", Service: "storage"}, TotalPrice: 0.1 + 0.2},
 		},
 	}
 }
 
 func TestSaveLoadRoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "nested", "data")
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
@@ -59,14 +62,13 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	got, _, err = s.Load("2026-11-03")
 	require.NoError(t, err)
 	assert.False(t, got.Final)
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	assert.Len(t, entries, 1)
+	assert.Equal(t, []string{"2026-11-03.json"}, names(t, dir))
 }
 
 // TestUntrustedFiles: every way a file can be wrong is an error that names
 // the file and says why, and no data.
 func TestUntrustedFiles(t *testing.T) {
+	t.Parallel()
 	const date = "2026-11-03"
 	tests := []struct {
 		name   string
@@ -125,6 +127,7 @@ func TestUntrustedFiles(t *testing.T) {
 }
 
 func TestUnreadableFile(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() == 0 {
 		t.Skip("root reads files whatever their mode")
 	}
@@ -139,6 +142,7 @@ func TestUnreadableFile(t *testing.T) {
 }
 
 func TestOpenUnusableDirectory(t *testing.T) {
+	t.Parallel()
 	parent := t.TempDir()
 	file := filepath.Join(parent, "a-file")
 	writeAll(t, file, []byte("x"))
@@ -159,6 +163,7 @@ func TestOpenUnusableDirectory(t *testing.T) {
 // TestFullDisk: a write that fails part-way leaves the previous file, which
 // still loads; the error says which file.
 func TestFullDisk(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
@@ -176,6 +181,7 @@ func TestFullDisk(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
@@ -187,33 +193,40 @@ func TestPrune(t *testing.T) {
 	assert.Equal(t, []string{"2026-11-01.json", "2026-11-28.json", "README.txt"}, names(t, dir))
 }
 
-// TestOpenRemovesTemporaries: what a crash in the middle of a save left is
-// removed at the next start; other files stay, and so does a temporary file
-// young enough to be another process's save in progress.
+// TestOpenRemovesTemporaries: what a crash in the middle of a save left in
+// the temporary files' directory is removed at the next start, whatever
+// its name; other files stay, and so does a temporary file young enough to
+// be another process's save in progress.
 func TestOpenRemovesTemporaries(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	crashed := filepath.Join(dir, ".2026-11-03.json123456")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, tmpDir), 0o700))
+	crashed := filepath.Join(dir, tmpDir, ".2026-11-03.json123456")
 	writeAll(t, crashed, []byte(`{"sha`))
 	old := time.Now().Add(-2 * temporaryMaxAge)
 	require.NoError(t, os.Chtimes(crashed, old, old))
-	writeAll(t, filepath.Join(dir, ".2026-11-04.json654321"), []byte(`{"sha`))
+	writeAll(t, filepath.Join(dir, tmpDir, "any-name"), []byte(`{"sha`))
+	writeAll(t, filepath.Join(dir, ".2026-11-05.json123456"), nil) // not in tmpDir: not the store's
+	require.NoError(t, os.Chtimes(filepath.Join(dir, ".2026-11-05.json123456"), old, old))
 	writeAll(t, filepath.Join(dir, ".keep"), nil)
 	_, err := Open(dir, testID)
 	require.NoError(t, err)
-	assert.Equal(t, []string{".2026-11-04.json654321", ".keep"}, names(t, dir))
+	assert.Equal(t, []string{".2026-11-05.json123456", ".keep", tmpDir}, names(t, dir))
+	assert.Equal(t, []string{"any-name"}, names(t, filepath.Join(dir, tmpDir)))
 }
 
 // TestOpenDuringAnotherSave: the backfill command and the exporter share a
 // directory; one opening the store in the middle of the other's Save does
 // not break that Save.
 func TestOpenDuringAnotherSave(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writer, err := Open(dir, testID)
 	require.NoError(t, err)
 	write := writer.writeFile
 	writer.writeFile = func(path string, data []byte) error {
-		// renameio's temporary file, as Save leaves it just before the rename.
-		tmp := filepath.Join(dir, "."+filepath.Base(path)+"42")
+		// A temporary file, as Save leaves it just before the rename.
+		tmp := filepath.Join(dir, tmpDir, "."+filepath.Base(path)+"42")
 		writeAll(t, tmp, data)
 		_, err := Open(dir, testID) // the other process starts now
 		require.NoError(t, err)
@@ -227,6 +240,7 @@ func TestOpenDuringAnotherSave(t *testing.T) {
 }
 
 func TestNoTokenInFiles(t *testing.T) {
+	t.Parallel()
 	// The store is never given the token; the identity has no field for it.
 	dir := t.TempDir()
 	s, err := Open(dir, testID)
@@ -261,12 +275,21 @@ func rewriteEntry(t *testing.T, path, old, replacement string) {
 	writeAll(t, path, seal([]byte(entry)))
 }
 
+// names lists dir, leaving out the temporary files' directory when it is
+// empty: a Save leaves no temporary file behind.
 func names(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	var out []string
 	for _, e := range entries {
+		if e.Name() == tmpDir && e.IsDir() {
+			tmp, err := os.ReadDir(filepath.Join(dir, tmpDir))
+			require.NoError(t, err)
+			if len(tmp) == 0 {
+				continue
+			}
+		}
 		out = append(out, e.Name())
 	}
 	return out
@@ -276,6 +299,7 @@ func names(t *testing.T, dir string) []string {
 // else named like a day file is untrusted at once, without blocking and
 // without reading it, and the error says what it is.
 func TestLoadRefusesNonRegularFiles(t *testing.T) {
+	t.Parallel()
 	const date = "2026-11-03"
 	tests := []struct {
 		name   string
@@ -343,7 +367,7 @@ func loadWithin(t *testing.T, s *Store, date string) (Day, bool, error) {
 	select {
 	case r := <-done:
 		return r.day, r.ok, r.err
-	case <-time.After(2 * time.Second):
+	case <-time.After(patience(t)):
 		t.Fatalf("Load(%s) blocked", date)
 		return Day{}, false, nil
 	}
@@ -352,6 +376,7 @@ func loadWithin(t *testing.T, s *Store, date string) (Day, bool, error) {
 // TestLoadRefusesOversizedFile: a file over the limit is refused on its
 // size, before it is read (it is sparse: reading it would take 64 MiB).
 func TestLoadRefusesOversizedFile(t *testing.T) {
+	t.Parallel()
 	s, err := Open(t.TempDir(), testID)
 	require.NoError(t, err)
 	path := s.path("2026-11-03")
@@ -406,6 +431,7 @@ func assertMode(t *testing.T, path string, want os.FileMode) {
 // TestSaveRecreatesDirectory: a directory removed under the running
 // exporter comes back, 0700, at the next Save.
 func TestSaveRecreatesDirectory(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
@@ -424,6 +450,7 @@ func TestSaveRecreatesDirectory(t *testing.T) {
 // TestSaveTooLarge: a day larger than Load reads is not written, the
 // previous file stays, and the error says which day and both sizes.
 func TestSaveTooLarge(t *testing.T) {
+	t.Parallel()
 	const date = "2026-11-03"
 	s, err := Open(t.TempDir(), testID)
 	require.NoError(t, err)
@@ -445,4 +472,14 @@ func TestSaveTooLarge(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, os.SameFile(before, after), "the previous file is left as it was")
 	assert.Equal(t, []string{date + ".json"}, names(t, s.dir), "no temporary file left")
+}
+
+// patience is how long a test waits for progress before it gives up: the
+// rest of the test binary's time, or ten minutes without a deadline. It is
+// an overall limit for a machine however loaded, never a measure of speed.
+func patience(t *testing.T) time.Duration {
+	if d, ok := t.Deadline(); ok {
+		return time.Until(d) * 9 / 10
+	}
+	return 10 * time.Minute
 }

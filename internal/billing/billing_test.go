@@ -60,3 +60,15 @@ func TestLabels(t *testing.T) {
 	assert.Zero(t, Compare(a, a.Clone()))
 	assert.Equal(t, a, a.Clone())
 }
+
+func TestDaySortIsCanonical(t *testing.T) {
+	t.Parallel()
+	a, b := Labels{VPCID: "a"}, Labels{VPCID: "b"}
+	d := Day{
+		Costs:     []Cost{{Labels: b, TotalPrice: 1}, {Labels: a, TotalPrice: 2}},
+		Resources: []ResourceCost{{Labels: a, InfraID: "2"}, {Labels: b, InfraID: "1"}, {Labels: a, InfraID: "1", Name: "y"}, {Labels: a, InfraID: "1", Name: "x"}},
+	}
+	d.Sort()
+	assert.Equal(t, []Cost{{Labels: a, TotalPrice: 2}, {Labels: b, TotalPrice: 1}}, d.Costs)
+	assert.Equal(t, []ResourceCost{{Labels: a, InfraID: "1", Name: "x"}, {Labels: a, InfraID: "1", Name: "y"}, {Labels: a, InfraID: "2"}, {Labels: b, InfraID: "1"}}, d.Resources)
+}

@@ -1,0 +1,164 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"time"
+
+	"github.com/go-kit/log/level"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
+)
+
+// readStats describes what one read of a day brought.
+type readStats struct {
+	rows, pages int
+}
+
+// dayRead reads one day's bills a page at a time: every step makes one
+// request (of one filter's query; the filters one after the other) and
+// hands its page to add. The loop can thus do other work, today's read,
+// between two pages of a closed day, with no callback into it.
+type dayRead struct {
+	src     BillSource
+	loc     *time.Location
+	day     billing.Date
+	filters []fptapi.Filter // the queries not started yet
+	add     func([]fptapi.Bill)
+	st      readStats
+
+	filter fptapi.Filter // the query under way
+	next   func() ([]fptapi.Bill, error, bool)
+	stop   func()
+}
+
+// errStopped ends a query the reader no longer wants.
+var errStopped = errors.New("read stopped")
+
+func newDayRead(src BillSource, loc *time.Location, filters []fptapi.Filter, day billing.Date, add func([]fptapi.Bill)) *dayRead {
+	return &dayRead{src: src, loc: loc, day: day, filters: filters, add: add}
+}
+
+// step reads the next page. done is true once every query has ended, or at
+// the first error, which names the day and the filter.
+func (d *dayRead) step(ctx context.Context) (done bool, err error) {
+	if d.next == nil {
+		if len(d.filters) == 0 {
+			return true, nil
+		}
+		d.filter, d.filters = d.filters[0], d.filters[1:]
+		d.next, d.stop = iter.Pull2(pages(ctx, d.src, d.day.Start(d.loc), d.filter))
+	}
+	page, err, ok := d.next()
+	switch {
+	case !ok: // the query ended: the next one starts at the next step
+		d.close()
+		return len(d.filters) == 0, nil
+	case err != nil:
+		d.close()
+		return true, fmt.Errorf("bills of %s%s: %w", d.day, describeFilter(d.filter), err)
+	}
+	d.st.rows += len(page)
+	d.st.pages++
+	d.add(page)
+	return false, nil
+}
+
+// all reads every page that is left, in one unit of work.
+func (d *dayRead) all(ctx context.Context) error {
+	for {
+		if done, err := d.step(ctx); done || err != nil {
+			return err
+		}
+	}
+}
+
+// close ends the query under way, if any.
+func (d *dayRead) close() {
+	if d.stop != nil {
+		d.stop()
+	}
+	d.next, d.stop = nil, nil
+}
+
+// pages is one query's pages, then its error if it failed. A page is valid
+// until the next one is asked for.
+func pages(ctx context.Context, src BillSource, day time.Time, f fptapi.Filter) iter.Seq2[[]fptapi.Bill, error] {
+	return func(yield func([]fptapi.Bill, error) bool) {
+		stopped := false
+		err := src.Bills(ctx, day, f, func(page []fptapi.Bill) error {
+			if !yield(page, nil) {
+				stopped = true
+				return errStopped
+			}
+			return nil
+		})
+		if err != nil && !stopped {
+			yield(nil, err)
+		}
+	}
+}
+
+// readAll reads every page of day, in one unit of work: today's read.
+func (r *Refresher) readAll(ctx context.Context, day billing.Date, add func([]fptapi.Bill)) (readStats, error) {
+	d := newDayRead(r.cfg.Source, r.cfg.Location, r.filters, day, func(page []fptapi.Bill) {
+		r.limit(page)
+		add(page)
+	})
+	err := d.all(ctx)
+	return d.st, err
+}
+
+// limit cuts the page's over-long label values, logging each field the
+// first time.
+func (r *Refresher) limit(page []fptapi.Bill) {
+	for _, field := range r.cuts.limitPage(page) {
+		level.Warn(r.logger).Log("msg", "label values longer than the limit are cut; the rows are counted in fptcloud_exporter_label_values_truncated_total",
+			"field", field, "limit_bytes", MaxLabelValueBytes)
+	}
+}
+
+// QueryFilters are the queries a day takes: each distinct filter once (the
+// same filter twice would count the same rows twice), or one unfiltered
+// query when there are none.
+func QueryFilters(filters []fptapi.Filter) []fptapi.Filter {
+	var out []fptapi.Filter
+	for _, f := range filters {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		out = []fptapi.Filter{{}}
+	}
+	return out
+}
+
+// DayCosts reads one billing day (the calendar date of day in loc) through
+// src and sums its total_price per label set, exactly as the exporter sums
+// a closed day, for each filter (none: one unfiltered query). The day is
+// not yet marked final.
+func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters []fptapi.Filter, day time.Time) (billing.Day, error) {
+	d := billing.DateOf(day.In(loc))
+	cost := make(dayCost)
+	var cuts labelCuts // as the exporter cuts them, so that both write the same sums
+	rd := newDayRead(src, loc, QueryFilters(filters), d, func(page []fptapi.Bill) {
+		cuts.limitPage(page)
+		cost.addPage(page)
+	})
+	if err := rd.all(ctx); err != nil {
+		return billing.Day{}, err
+	}
+	return cost.day(d, nil, time.Now(), false), nil
+}
+
+func describeFilter(f fptapi.Filter) string {
+	if f == (fptapi.Filter{}) {
+		return ""
+	}
+	return " (" + f.String() + ")"
+}
