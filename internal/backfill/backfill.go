@@ -79,14 +79,14 @@ func openStore(s config.Store, id store.Identity, logger log.Logger) (dayStore, 
 
 // dayStore is what the backfill needs of the exporter's month cache.
 type dayStore interface {
-	Load(date string) (store.Day, bool, error)
-	Save(day store.Day) error
+	Load(date string) (billing.Day, bool, error)
+	Save(day billing.Day) error
 }
 
 // readOnlyStore reads a store another process writes, and writes nothing.
 type readOnlyStore struct{ collector.DayStore }
 
-func (readOnlyStore) Save(store.Day) error { return nil }
+func (readOnlyStore) Save(billing.Day) error { return nil }
 
 // backfiller reads closed days, from the store when it holds them final,
 // else from the API, saving what it read so that a second run resumes.
@@ -131,12 +131,12 @@ func (b *backfiller) run(ctx context.Context, bf config.Backfill, stdout io.Writ
 }
 
 // readDays returns the sums of every day from first to last, in order.
-func (b *backfiller) readDays(ctx context.Context, first, last billing.Date) ([]store.Day, error) {
+func (b *backfiller) readDays(ctx context.Context, first, last billing.Date) ([]billing.Day, error) {
 	total := 0
 	for d := first; !last.Before(d); d = d.AddDays(1) {
 		total++
 	}
-	days := make([]store.Day, 0, total)
+	days := make([]billing.Day, 0, total)
 	for d := first; !last.Before(d); d = d.AddDays(1) {
 		day, err := b.readDay(ctx, d)
 		if err != nil {
@@ -153,7 +153,7 @@ func (b *backfiller) readDays(ctx context.Context, first, last billing.Date) ([]
 	return days, nil
 }
 
-func (b *backfiller) readDay(ctx context.Context, d billing.Date) (store.Day, error) {
+func (b *backfiller) readDay(ctx context.Context, d billing.Date) (billing.Day, error) {
 	date := d.String()
 	if b.store != nil {
 		day, ok, err := b.store.Load(date)
@@ -167,7 +167,7 @@ func (b *backfiller) readDay(ctx context.Context, d billing.Date) (store.Day, er
 	}
 	day, err := collector.DayCosts(ctx, b.src, b.loc, b.filters, d.Start(b.loc))
 	if err != nil {
-		return store.Day{}, fmt.Errorf("reading billing day %s: %w", date, err)
+		return billing.Day{}, fmt.Errorf("reading billing day %s: %w", date, err)
 	}
 	b.fromAPI++
 	// The configuration let only days past their late window through.

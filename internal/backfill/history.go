@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
-	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 )
@@ -47,7 +46,7 @@ type calendarPoint struct {
 // is the 1st of from's month) into series. Month-to-date is the running sum
 // of the month's days, carried by every label set seen in the month so far,
 // as the exporter publishes it.
-func buildHistory(days []store.Day, first, from billing.Date, loc *time.Location) *history {
+func buildHistory(days []billing.Day, first, from billing.Date, loc *time.Location) *history {
 	h := &history{series: make(map[billing.Labels][]point)}
 	var mtd map[billing.Labels]float64
 	for i, day := range days {
