@@ -11,24 +11,18 @@ import (
 	"time"
 )
 
-// StartProcess starts a server with its output in dir/name.log and stops it
-// (SIGTERM, then SIGKILL after 15s) at the latest when the test ends; servers
-// stop in the reverse order of their start. The returned func stops it
-// earlier. The end of the log is shown if the test failed.
-func StartProcess(t testing.TB, dir, name, bin string, args ...string) (stop func()) {
-	t.Helper()
-	return Start(t, dir, name, bin, args...).Stop
-}
-
 // Process is a server started by Start.
 type Process struct {
 	Name    string
 	LogPath string          // its stdout and stderr
 	Exited  <-chan struct{} // closed once it has exited
-	Stop    func()          // stops it, as StartProcess says; safe to call again
+	Stop    func()          // stops it at once (see Start); safe to call again
 }
 
-// Start is StartProcess, returning the process.
+// Start starts a server with its output in dir/name.log and stops it
+// (SIGTERM, then SIGKILL after 15s) at the latest when the test ends;
+// servers stop in the reverse order of their start. Process.Stop stops it
+// earlier. The end of the log is shown if the test failed.
 func Start(t testing.TB, dir, name, bin string, args ...string) *Process {
 	t.Helper()
 	logPath := filepath.Join(dir, name+".log")
