@@ -81,7 +81,7 @@ func (p *Process) Addr(t testing.TB, addrOf AddrFunc) (string, error) {
 	return addr, nil
 }
 
-// StartServer starts a server like StartProcess, with args that have it
+// StartServer starts a server like Start, with args that have it
 // listen on port 0 (e.g. --web.listen-address=127.0.0.1:0), and returns
 // the address it bound, as addrOf reads it in its log. The port is the
 // kernel's pick, held by the server from the start: no other process can
