@@ -808,7 +808,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 
 	// Plain HTTP to the TLS port gets no metrics, with or without
 	// credentials (Go's TLS server answers 400 to a plain request).
-	plain := &http.Client{Timeout: 10 * time.Second}
+	plain := &http.Client{Timeout: testhelp.Patience}
 	code, body, err = fetch(plain, base+"/metrics", user, password)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusBadRequest, code)
@@ -816,7 +816,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	assert.NotContains(t, body, "fptcloud_")
 
 	// A client that does not trust the certificate refuses the server.
-	_, _, err = fetch(&http.Client{Timeout: 10 * time.Second}, tlsBase+"/metrics", user, password)
+	_, _, err = fetch(&http.Client{Timeout: testhelp.Patience}, tlsBase+"/metrics", user, password)
 	var unknownCA x509.UnknownAuthorityError
 	require.ErrorAs(t, err, &unknownCA)
 
