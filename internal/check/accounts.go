@@ -32,15 +32,21 @@ type AccountReport struct {
 // slow or unreachable API must not make the others wait.
 func runAccounts(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
 	sources := append([]config.Source(nil), cfg.Sources...)
+	var stops []func()
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
 	for i := range sources {
 		stop, err := sources[i].StartSimulated()
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: account %s: %v\n", config.Name, sources[i].Name, err)
 			return 1
 		}
-		defer stop()
+		stops = append(stops, stop)
 	}
-	r := CheckAccounts(ctx, cfg.ConfigFile, sources, time.Now())
+	r := Accounts(ctx, cfg.ConfigFile, sources, time.Now())
 	var err error
 	if cfg.Check.Output == "json" {
 		enc := json.NewEncoder(stdout)
@@ -59,8 +65,8 @@ func runAccounts(ctx context.Context, cfg *config.Config, stdout, stderr io.Writ
 	return 0
 }
 
-// CheckAccounts checks each source, concurrently, and sums up.
-func CheckAccounts(ctx context.Context, configFile string, sources []config.Source, now time.Time) *AccountsReport {
+// Accounts checks each source, concurrently, and sums up.
+func Accounts(ctx context.Context, configFile string, sources []config.Source, now time.Time) *AccountsReport {
 	r := &AccountsReport{ConfigFile: configFile, Accounts: make([]AccountReport, len(sources)), Failed: []string{}}
 	var wg sync.WaitGroup
 	for i := range sources {

@@ -294,14 +294,16 @@ func seedOf(name string) int64 {
 	return int64(h.Sum64() >> 1)
 }
 
+// account is the --account of command, "" for none.
+func (f *flags) account(command string) string {
+	return map[string]string{CommandCheck: *f.checkAccount, CommandBackfill: *f.backfill.account}[command]
+}
+
 // selectAccount keeps, for check and backfill, the account --account
 // names.
 func (f *flags) selectAccount(cfg *Config, command string) error {
-	name := map[string]string{CommandCheck: *f.checkAccount, CommandBackfill: *f.backfill.account}[command]
+	name := f.account(command)
 	if cfg.ConfigFile == "" {
-		if name != "" {
-			return errors.New("--account needs --config.file: without it the flags describe one account")
-		}
 		return nil
 	}
 	names := make([]string, len(cfg.Sources))

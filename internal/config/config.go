@@ -5,6 +5,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -159,6 +160,9 @@ func (f *flags) resolve(command string, getenv func(string) string, now time.Tim
 	cfg.Store = Store{Path: *f.storagePath}
 	if *f.demo {
 		f.demoMode(cfg)
+	}
+	if cfg.ConfigFile == "" && f.account(command) != "" {
+		return nil, errors.New("--account needs --config.file: without it the flags describe one account")
 	}
 	if cfg.ConfigFile == "" {
 		err = f.flagSource(cfg, src, getenv, now)

@@ -196,9 +196,7 @@ func (d decoder) decodeStrict(n *yaml.Node, v reflect.Value, path string) error 
 		return d.decodeStruct(n, v, path)
 	case reflect.Slice:
 		if v.Type().Elem().Kind() != reflect.Struct {
-			for i, item := range n.Content {
-				d.lines[fmt.Sprintf("%s[%d]", path, i)] = item.Line
-			}
+			d.noteItems(n, path)
 			return wrapAt(n, path, n.Decode(v.Addr().Interface()))
 		}
 		if n.Kind != yaml.SequenceNode {
@@ -218,11 +216,23 @@ func (d decoder) decodeStrict(n *yaml.Node, v reflect.Value, path string) error 
 		if err := noDuplicateKeys(n, path); err != nil {
 			return err
 		}
+		d.noteItems(n, path)
+	}
+	return wrapAt(n, path, n.Decode(v.Addr().Interface()))
+}
+
+// noteItems notes the lines of the items of a list or a mapping that is
+// decoded whole.
+func (d decoder) noteItems(n *yaml.Node, path string) {
+	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			d.lines[join(path, n.Content[i].Value)] = n.Content[i+1].Line
 		}
+		return
 	}
-	return wrapAt(n, path, n.Decode(v.Addr().Interface()))
+	for i, item := range n.Content {
+		d.lines[fmt.Sprintf("%s[%d]", path, i)] = item.Line
+	}
 }
 
 func (d decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) error {
