@@ -126,3 +126,20 @@ func TestCheckAccountsDemo(t *testing.T) {
 	}
 	assert.Len(t, costs, 3, "each account has data of its own")
 }
+
+// TestCheckAccountNamesItsKeys: a name the account lacks is reported under
+// the key of the file it was given in, not a flag.
+func TestCheckAccountNamesItsKeys(t *testing.T) {
+	t.Parallel()
+	fake := fptapitest.NewServer(fptapitest.Config{Token: "hn-token", RowsPerDay: 40, LabelSets: 8})
+	t.Cleanup(fake.Close)
+	path := filepath.Join(t.TempDir(), "accounts.yml")
+	yaml := fmt.Sprintf("accounts:\n  - name: hn\n    token_env: HN\n    api_url: %s\n    billing_groups: [Khoi Cong nghe]\n"+
+		"    budgets:\n      billing_group_daily_vnd: {Nope: 1tr}\n", fake.URL)
+	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
+	code, out, _ := runAccountsCheck(t, "--config.file="+path)
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, `billing_groups="Khoi Cong nghe" (did you mean "Khối Công nghệ"?) names no billing group or config of the account`)
+	assert.Contains(t, out, `budgets.billing_group_daily_vnd: "Nope" is not a billing group of the account`)
+	assert.NotContains(t, out, "--fpt.billing-group=")
+}
