@@ -76,6 +76,7 @@ func TestBackfillAccount(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, 0, jp.Requests(fptapi.EndpointBills), "a second run resumes from the account's store")
 	assert.Contains(t, stderr, "days_from_store=5 days_from_api=0")
+	assert.Contains(t, stderr, "account=jp", "the log names the account")
 
 	code, stderr = runAccountsBackfill(t, "--config.file="+file, "--from="+from.Format(time.DateOnly), "--to="+to.Format(time.DateOnly))
 	assert.Equal(t, 2, code)

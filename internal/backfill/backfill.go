@@ -29,6 +29,9 @@ import (
 // the exit code.
 func Run(ctx context.Context, cfg *config.Config, logger log.Logger, stdout, stderr io.Writer) int {
 	src := cfg.Sources[0]
+	if src.Name != "" {
+		logger = log.With(logger, "account", src.Name)
+	}
 	stop, err := src.StartSimulated()
 	if err != nil {
 		level.Error(logger).Log("msg", "backfill failed", "err", err)
