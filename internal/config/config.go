@@ -122,8 +122,7 @@ type Collector struct {
 
 // Check is the check command's own setting.
 type Check struct {
-	Output  string // "text" or "json"
-	Account string // --account: the one account of the file checked, "" for all
+	Output string // "text" or "json"
 }
 
 // Backfill is the backfill command's own settings.
