@@ -76,6 +76,10 @@ func TestResolveAccountsFile(t *testing.T) {
 	token, err := hn.Token()
 	require.NoError(t, err)
 	assert.Equal(t, "hn-token", token)
+	require.NoError(t, os.WriteFile(tokenPath, []byte("rotated\n"), 0o600))
+	token, err = hn.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "rotated", token, "read again before every request, as --fpt.token-file is")
 	assert.Equal(t, Store{Path: filepath.Join("/var/lib/x", "hn-prod")}, hn.Store)
 	assert.Equal(t, "Asia/Ho_Chi_Minh", hn.Identity.TimeZone)
 	assert.Len(t, hn.Identity.Filters, 2)
@@ -331,4 +335,18 @@ func TestSourceSameAs(t *testing.T) {
 		})
 	}
 	assert.False(t, before[0].SameAs(&before[1]), "another name is another account")
+}
+
+// TestFlagsAccount: without the file, the one account has no name and the
+// month cache is --storage.path itself, as before.
+func TestFlagsAccount(t *testing.T) {
+	t.Parallel()
+	cfg, err := NewApp().Resolve([]string{"--storage.path=/var/lib/x"}, env(map[string]string{TokenEnv: "t"}))
+	require.NoError(t, err)
+	require.Len(t, cfg.Sources, 1)
+	assert.Empty(t, cfg.ConfigFile)
+	assert.Empty(t, cfg.Sources[0].Name)
+	assert.Equal(t, Store{Path: "/var/lib/x"}, cfg.Sources[0].Store)
+	assert.Equal(t, cfg.Store, cfg.Sources[0].Store)
+	assert.False(t, cfg.Server.EnableLifecycle)
 }
