@@ -96,7 +96,7 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 		logger, _ := newLogger(stderr, &cfg.Log)
 		return backfill.Run(ctx, cfg, logger, stdout, stderr)
 	}
-	unlock, err := cfg.Store.Lock()
+	unlock, err := cfg.Sources[0].Store.Lock()
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", config.Name, err)
 		return 2

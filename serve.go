@@ -33,6 +33,11 @@ import (
 // until ctx is cancelled.
 func serve(ctx context.Context, hup <-chan os.Signal, cfg *config.Config, logger log.Logger, slogger *slog.Logger) error {
 	level.Info(logger).Log("msg", "starting "+config.Name, "version", version.Info(), "build_context", version.BuildContext())
+	if len(cfg.Sources) > 1 {
+		// Each account needs its own reader and an account label on its
+		// series; serving only the first would drop the others silently.
+		return fmt.Errorf("--config.file=%s has %d accounts: serving several accounts is not wired yet", cfg.ConfigFile, len(cfg.Sources))
+	}
 	src := cfg.Sources[0]
 	stop, err := startSource(&src, logger)
 	if err != nil {
@@ -106,7 +111,7 @@ func newRefresher(cfg *config.Config, src *config.Source, requests *collector.AP
 	if err != nil {
 		return nil, err
 	}
-	monthCache, storeUnusable := cfg.Store.Open(src.Identity, logger)
+	monthCache, storeUnusable := src.Store.Open(src.Identity, logger)
 	c := cfg.Collector
 	refresher, err := collector.NewRefresher(collector.Config{
 		Source:          client,

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/go-kit/log"
@@ -28,6 +29,9 @@ import (
 // the exit code.
 func Run(ctx context.Context, cfg *config.Config, logger log.Logger, stdout, stderr io.Writer) int {
 	src := cfg.Sources[0]
+	if src.Name != "" {
+		logger = log.With(logger, "account", src.Name)
+	}
 	stop, err := src.StartSimulated()
 	if err != nil {
 		level.Error(logger).Log("msg", "backfill failed", "err", err)
@@ -44,7 +48,7 @@ func Run(ctx context.Context, cfg *config.Config, logger log.Logger, stdout, std
 		level.Error(logger).Log("msg", "backfill failed", "err", err)
 		return 1
 	}
-	days, unlock := openStore(cfg.Store, src.Identity, logger)
+	days, unlock := openStore(src.Store, src.Identity, logger)
 	defer unlock()
 	bf := &backfiller{
 		src:      client,
@@ -54,7 +58,12 @@ func Run(ctx context.Context, cfg *config.Config, logger log.Logger, stdout, std
 		logger:   logger,
 		progress: newProgress(stderr),
 	}
-	if err := bf.run(ctx, cfg.Backfill, stdout); err != nil {
+	settings := cfg.Backfill
+	if src.Name != "" {
+		// The account's series, as the exporter labels them.
+		settings.Labels = append(slices.Clip(settings.Labels), config.Label{Name: config.AccountLabel, Value: src.Name})
+	}
+	if err := bf.run(ctx, settings, stdout); err != nil {
 		level.Error(logger).Log("msg", "backfill failed", "err", err)
 		return 1
 	}

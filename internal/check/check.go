@@ -65,10 +65,13 @@ type BillingGroup struct {
 	Configs []string `json:"billing_config_names"`
 }
 
-// Run runs the check command on the configuration's source and returns
+// Run runs the check command on the configuration's sources and returns
 // its exit code: 0 when a deployment with these settings would work, 1
-// when not.
+// when not. With --config.file, every account checked must work.
 func Run(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
+	if cfg.ConfigFile != "" {
+		return runAccounts(ctx, cfg, stdout, stderr)
+	}
 	src := cfg.Sources[0]
 	stop, err := src.StartSimulated()
 	if err != nil {

@@ -42,8 +42,9 @@ func (r *Report) checkNames(s *config.Source, groups []fptapi.BillingGroup, info
 			knownConfigs[c] = struct{}{}
 		}
 	}
-	unknown := unknownFilters(s.Filters, knownGroups, knownConfigs)
-	r.warnBudgetGroups(s.Budgets, knownGroups, infoErr)
+	keys := settingsOf(s)
+	unknown := unknownFilters(s.Filters, knownGroups, knownConfigs, keys)
+	r.warnBudgetGroups(s.Budgets, knownGroups, infoErr, keys)
 	switch {
 	case len(unknown) == 0:
 		return nil
@@ -58,16 +59,27 @@ func (r *Report) checkNames(s *config.Source, groups []fptapi.BillingGroup, info
 	return fmt.Errorf("%s %w: it selects no bills (the account's are listed above)", strings.Join(unknown, ", "), errUnknownName)
 }
 
+// settings are the names a report gives the settings it verifies: the
+// flags, or the keys of the account's entry in the accounts file.
+type settings struct{ group, config, groupDaily, groupMonthly string }
+
+func settingsOf(s *config.Source) settings {
+	if s.Name != "" {
+		return settings{"billing_groups", "billing_configs", "budgets.billing_group_daily_vnd", "budgets.billing_group_monthly_vnd"}
+	}
+	return settings{"--fpt.billing-group", "--fpt.billing-config", "--budget.billing-group-daily-vnd", "--budget.billing-group-monthly-vnd"}
+}
+
 // unknownFilters lists the filters that name a group or config not known.
-func unknownFilters(filters []fptapi.Filter, knownGroups, knownConfigs map[string]struct{}) []string {
+func unknownFilters(filters []fptapi.Filter, knownGroups, knownConfigs map[string]struct{}, keys settings) []string {
 	var unknown []string
 	for _, f := range filters {
 		for _, n := range []struct {
 			flag, name string
 			known      map[string]struct{}
 		}{
-			{"--fpt.billing-group", f.BillingGroupName, knownGroups},
-			{"--fpt.billing-config", f.BillingConfigName, knownConfigs},
+			{keys.group, f.BillingGroupName, knownGroups},
+			{keys.config, f.BillingConfigName, knownConfigs},
 		} {
 			if _, ok := n.known[n.name]; n.name == "" || ok {
 				continue
@@ -82,11 +94,11 @@ func unknownFilters(filters []fptapi.Filter, knownGroups, knownConfigs map[strin
 
 // warnBudgetGroups warns about a budget of a group not known: its alert
 // can never fire.
-func (r *Report) warnBudgetGroups(budgets collector.Budgets, knownGroups map[string]struct{}, infoErr error) {
+func (r *Report) warnBudgetGroups(budgets collector.Budgets, knownGroups map[string]struct{}, infoErr error, keys settings) {
 	for _, b := range []struct {
 		flag   string
 		groups map[string]float64
-	}{{"--budget.billing-group-daily-vnd", budgets.GroupDaily}, {"--budget.billing-group-monthly-vnd", budgets.GroupMonthly}} {
+	}{{keys.groupDaily, budgets.GroupDaily}, {keys.groupMonthly, budgets.GroupMonthly}} {
 		for _, g := range slices.Sorted(maps.Keys(b.groups)) {
 			if _, ok := knownGroups[g]; ok {
 				continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"path"
@@ -32,12 +33,18 @@ const BillingTimezone = "Asia/Ho_Chi_Minh"
 // when FPT Cloud's billing days do: valid, but the sums are then not FPT's
 // days.
 func timezoneWarning(loc *time.Location, now time.Time) string {
+	return zoneWarning("--fpt.timezone", loc, now)
+}
+
+// zoneWarning is timezoneWarning for the value of key, a flag or a key of
+// the accounts file.
+func zoneWarning(key string, loc *time.Location, now time.Time) string {
 	at, billing, differs := offsetDiffers(loc, now)
 	if !differs {
 		return ""
 	}
-	return fmt.Sprintf("--fpt.timezone=%s is not FPT Cloud's billing zone %s: billing days and months will start at another hour than FPT's (UTC%s, not UTC%s)",
-		loc, BillingTimezone, at.In(loc).Format("-07:00"), at.In(billing).Format("-07:00"))
+	return fmt.Sprintf("%s=%s is not FPT Cloud's billing zone %s: billing days and months will start at another hour than FPT's (UTC%s, not UTC%s)",
+		key, loc, BillingTimezone, at.In(loc).Format("-07:00"), at.In(billing).Format("-07:00"))
 }
 
 // storeTimeZone is the zone a stored day is valid for: the billing zone for
@@ -75,37 +82,67 @@ func offsetOf(t time.Time) int {
 // checkAPIURL refuses a --fpt.api-url the client could not use, before
 // anything starts.
 func checkAPIURL(raw string) error {
+	if err := apiURLProblem(raw); err != nil {
+		return fmt.Errorf("--fpt.api-url: %w", err)
+	}
+	return nil
+}
+
+// apiURLProblem is what checkAPIURL refuses, in words that fit the flag and
+// the accounts file alike.
+func apiURLProblem(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--fpt.api-url: %q is not an absolute http(s) URL; FPT Cloud's is %s", raw, fptapi.DefaultBaseURL)
+		return fmt.Errorf("%q is not an absolute http(s) URL; FPT Cloud's is %s", raw, fptapi.DefaultBaseURL)
 	}
 	if u.User != nil {
-		return fmt.Errorf("--fpt.api-url: %q must not carry a user or password; the token authenticates", u.Redacted())
+		return fmt.Errorf("%q must not carry a user or password; the token authenticates", u.Redacted())
 	}
 	return nil
 }
 
 // apiURLWarning is a warning for a --fpt.api-url whose path is not the API's
 // base (.../api): the requests would go to the wrong paths and get 404.
-func apiURLWarning(raw string) string {
+func apiURLWarning(raw string) string { return urlWarning("--fpt.api-url", raw) }
+
+// urlWarning is apiURLWarning for the value of key.
+func urlWarning(key, raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/api") {
 		return ""
 	}
-	return fmt.Sprintf("--fpt.api-url=%s does not end in /api: the base URL has the form %s; requests may answer 404", raw, fptapi.DefaultBaseURL)
+	return fmt.Sprintf("%s=%s does not end in /api: the base URL has the form %s; requests may answer 404", key, raw, fptapi.DefaultBaseURL)
 }
 
 // parseTimezone loads an IANA time zone name. The empty string and "Local"
 // are refused: the billing day must not silently follow the machine's zone.
 func parseTimezone(name string) (*time.Location, error) {
+	loc, err := loadZone(name)
+	if err != nil {
+		return nil, fmt.Errorf("--fpt.timezone: %w", err)
+	}
+	return loc, nil
+}
+
+// loadZone is parseTimezone without the flag's name.
+func loadZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
-		return nil, fmt.Errorf("--fpt.timezone: %q is not an IANA time zone name such as Asia/Ho_Chi_Minh", name)
+		return nil, fmt.Errorf("%q is not an IANA time zone name such as Asia/Ho_Chi_Minh", name)
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, fmt.Errorf("--fpt.timezone: unknown time zone %q; FPT Cloud bills in %s (IANA names are Region/City)", name, BillingTimezone)
+		return nil, fmt.Errorf("unknown time zone %q; FPT Cloud bills in %s (IANA names are Region/City)", name, BillingTimezone)
 	}
 	return loc, nil
+}
+
+// checkRateLimit refuses a rate that is not a number of requests per
+// second the limiter can keep.
+func checkRateLimit(perSecond float64) error {
+	if !(perSecond >= minRateLimit) || math.IsInf(perSecond, 0) {
+		return fmt.Errorf("%v is not a number of requests per second of at least %v", perSecond, minRateLimit)
+	}
+	return nil
 }
 
 // parseGroupBudgets parses repeated GROUP=AMOUNT values. The amount follows

@@ -5,8 +5,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/prometheus/common/promslog"
@@ -43,18 +45,28 @@ const (
 // Config is the whole resolved command line.
 type Config struct {
 	Command string // CommandServe, CommandCheck or CommandBackfill
-	// Sources are the accounts whose bills are read: one from the flags.
-	Sources   []Source
-	Server    Server
-	Store     Store
-	Collector Collector
-	Log       promslog.Config
-	Check     Check
-	Backfill  Backfill // set for CommandBackfill only
+	// Sources are the accounts whose bills are read: one from the flags,
+	// or those of the accounts file (for check and backfill, only the one
+	// --account names, when it does).
+	Sources []Source
+	// ConfigFile is --config.file, "" without one.
+	ConfigFile string
+	Server     Server
+	Store      Store
+	Collector  Collector
+	Log        promslog.Config
+	Check      Check
+	Backfill   Backfill // set for CommandBackfill only
+
+	// accounts re-reads the accounts file for ReloadSources; nil without one.
+	accounts *accountDefaults
 }
 
 // Source is one account's bills: where and how they are read.
 type Source struct {
+	// Name is the account's name in the accounts file, its account label;
+	// "" for the one account of the flags.
+	Name        string
 	APIURL      string
 	Token       func() (string, error)
 	TokenSource string // where the token comes from, for the start-up log and check
@@ -66,11 +78,19 @@ type Source struct {
 	Timeout     time.Duration
 	// Identity is what the source's stored days depend on.
 	Identity store.Identity
+	// Store is the source's own month cache: --storage.path itself for the
+	// flags' account, its subdirectory named after the account for one of
+	// the accounts file.
+	Store Store
 	// Simulated, when set, is the fake API (--demo) that StartSimulated
 	// serves the source from.
 	Simulated *fptapitest.Config
 	// Warnings are about values that are valid but look wrong.
 	Warnings []string
+
+	// entry is the account as the file gave it, for SameAs; zero for the
+	// flags' account.
+	entry FileAccount
 }
 
 // Server is the web server's settings.
@@ -79,7 +99,10 @@ type Server struct {
 	TelemetryPath string
 	MaxRequests   int // 0: no limit
 	EnablePprof   bool
-	Description   string // of the landing page
+	// EnableLifecycle serves POST /-/reload, which re-reads the accounts
+	// file as SIGHUP does.
+	EnableLifecycle bool
+	Description     string // of the landing page
 }
 
 // Store is the month cache's place.
@@ -126,7 +149,7 @@ func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error
 // resolve checks the values in the order the flags are listed, so that the
 // first wrong one is the one reported.
 func (f *flags) resolve(command string, getenv func(string) string, now time.Time) (*Config, error) {
-	cfg := &Config{Command: command, Log: f.log, Check: Check{Output: *f.checkOutput}}
+	cfg := &Config{Command: command, Log: f.log, Check: Check{Output: *f.checkOutput}, ConfigFile: *f.configFile}
 	src, err := f.apiSettings(now)
 	if err != nil {
 		return nil, err
@@ -137,26 +160,53 @@ func (f *flags) resolve(command string, getenv func(string) string, now time.Tim
 	if cfg.Server, err = f.server(); err != nil {
 		return nil, err
 	}
-	if src.Filters, err = buildFilters(*f.serviceTypes, *f.billingGroups, *f.billingConfig); err != nil {
-		return nil, err
-	}
-	if src.Budgets, err = f.budgets(); err != nil {
-		return nil, err
-	}
 	cfg.Store = Store{Path: *f.storagePath}
 	if *f.demo {
-		f.simulate(cfg, &src)
-	} else if err := f.token(&src, getenv); err != nil {
+		f.demoMode(cfg)
+	}
+	if cfg.ConfigFile == "" && f.account(command) != "" {
+		return nil, errors.New("--account needs --config.file: without it the flags describe one account")
+	}
+	if cfg.ConfigFile == "" {
+		err = f.flagSource(cfg, src, getenv, now)
+	} else {
+		err = f.fileSources(cfg, src, getenv, now)
+	}
+	if err != nil {
 		return nil, err
 	}
-	src.Identity = identity(&src, now)
-	cfg.Sources = []Source{src}
+	if err := f.selectAccount(cfg, command); err != nil {
+		return nil, err
+	}
 	if command == CommandBackfill {
-		if cfg.Backfill, err = f.backfillSettings(src.Location, now); err != nil {
+		if cfg.Backfill, err = f.backfillSettings(cfg.Sources[0].Location, now); err != nil {
 			return nil, err
+		}
+		if cfg.ConfigFile != "" && slices.ContainsFunc(cfg.Backfill.Labels, func(l Label) bool { return l.Name == AccountLabel }) {
+			return nil, fmt.Errorf("--label: %q is the account's name with --config.file, set by --account", AccountLabel)
 		}
 	}
 	return cfg, nil
+}
+
+// flagSource resolves the one account of the flags.
+func (f *flags) flagSource(cfg *Config, src Source, getenv func(string) string, now time.Time) error {
+	var err error
+	if src.Filters, err = buildFilters(*f.serviceTypes, *f.billingGroups, *f.billingConfig); err != nil {
+		return err
+	}
+	if src.Budgets, err = f.budgets(); err != nil {
+		return err
+	}
+	if *f.demo {
+		simulate(&src, f.rateLimitSet, 0)
+	} else if err := f.token(&src, getenv); err != nil {
+		return err
+	}
+	src.Identity = identity(&src, now)
+	src.Store = cfg.Store
+	cfg.Sources = []Source{src}
+	return nil
 }
 
 // apiSettings are how a source talks to the API.
@@ -180,8 +230,8 @@ func (f *flags) apiSettings(now time.Time) (Source, error) {
 	if *f.timeout <= 0 {
 		return src, fmt.Errorf("--fpt.timeout: %s must be positive", *f.timeout)
 	}
-	if !(*f.rateLimit >= minRateLimit) || math.IsInf(*f.rateLimit, 0) {
-		return src, fmt.Errorf("--fpt.rate-limit: %v is not a number of requests per second of at least %v", *f.rateLimit, minRateLimit)
+	if err := checkRateLimit(*f.rateLimit); err != nil {
+		return src, fmt.Errorf("--fpt.rate-limit: %w", err)
 	}
 	return src, nil
 }
@@ -217,11 +267,12 @@ func (f *flags) collector() (Collector, error) {
 
 func (f *flags) server() (Server, error) {
 	s := Server{
-		Web:           f.web,
-		TelemetryPath: *f.metricsPath,
-		MaxRequests:   *f.maxRequests,
-		EnablePprof:   *f.enablePprof,
-		Description:   "Prometheus exporter for FPT Cloud spend",
+		Web:             f.web,
+		TelemetryPath:   *f.metricsPath,
+		MaxRequests:     *f.maxRequests,
+		EnablePprof:     *f.enablePprof,
+		EnableLifecycle: *f.lifecycle,
+		Description:     "Prometheus exporter for FPT Cloud spend",
 	}
 	if s.MaxRequests < 0 {
 		return s, fmt.Errorf("--web.max-requests: %d must not be negative", s.MaxRequests)
@@ -296,22 +347,28 @@ func DemoAPI(loc *time.Location) fptapitest.Config {
 	return fptapitest.Config{RowsPerDay: 2000, LabelSets: 150, Location: loc}
 }
 
-// simulate resolves --demo: the source reads the built-in fake API, as fast
-// as it answers, and the month cache is memory only unless --storage.path
-// is given.
-func (f *flags) simulate(cfg *Config, src *Source) {
-	demo := DemoAPI(src.Location)
-	src.Simulated = &demo
-	token := fptapitest.DefaultToken
-	src.Token = func() (string, error) { return token, nil }
-	src.TokenSource = "the demo's fake API"
-	if !f.rateLimitSet {
-		src.RateLimit = math.Inf(1) // the fake is in-process: no reason to wait
-	}
+// demoMode resolves --demo for the whole process: the month cache is
+// memory only unless --storage.path is given, and the landing page says
+// the data are simulated.
+func (f *flags) demoMode(cfg *Config) {
 	if !f.storagePathSet {
 		cfg.Store.Path = ""
 	}
 	cfg.Server.Description = "Prometheus exporter for FPT Cloud spend. DEMO MODE: the data are simulated by a built-in fake API, not read from an FPT Cloud account."
+}
+
+// simulate makes src read the built-in fake API, generated from seed, as
+// fast as it answers unless a rate limit was set.
+func simulate(src *Source, rateLimitSet bool, seed int64) {
+	demo := DemoAPI(src.Location)
+	demo.Seed = seed
+	src.Simulated = &demo
+	token := fptapitest.DefaultToken
+	src.Token = func() (string, error) { return token, nil }
+	src.TokenSource = "the demo's fake API"
+	if !rateLimitSet {
+		src.RateLimit = math.Inf(1) // the fake is in-process: no reason to wait
+	}
 }
 
 // identity is what the stored days of src depend on.

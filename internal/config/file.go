@@ -24,6 +24,10 @@ const maxFileSize = 1 << 20
 // that a value means the same in the file as on the command line.
 type File struct {
 	Accounts []FileAccount `yaml:"accounts"`
+
+	// lines is the line of every value by its key's path
+	// ("accounts[1].budgets.daily_vnd"), for errors found after decoding.
+	lines map[string]int
 }
 
 // FileAccount is one entry of accounts:.
@@ -69,30 +73,39 @@ var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
 // LoadFile reads and decodes path strictly.
 func LoadFile(path string) (*File, error) {
-	// Non-blocking, so that a FIFO or a device given by mistake is refused
-	// below instead of hanging the reload.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	if info, err := f.Stat(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	} else if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("read %s: not a regular file (%s)", path, info.Mode().Type())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxFileSize)
 	}
 	file, err := ParseFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return file, nil
+}
+
+// readFile reads the regular file at path, up to maxFileSize.
+func readFile(path string) ([]byte, error) {
+	// Non-blocking, so that a FIFO or a device given by mistake is refused
+	// below instead of hanging the reload.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", info.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("larger than %d bytes", maxFileSize)
+	}
+	return data, nil
 }
 
 // ParseFile decodes an accounts file strictly: an unknown key, a value of
@@ -111,8 +124,9 @@ func ParseFile(data []byte) (*File, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("line %d: a second YAML document; the file holds one", extra.Line)
 	}
-	var f File
-	if err := decodeStrict(root.Content[0], reflect.ValueOf(&f).Elem(), ""); err != nil {
+	f := File{lines: map[string]int{}}
+	d := decoder{lines: f.lines}
+	if err := d.decodeStrict(root.Content[0], reflect.ValueOf(&f).Elem(), ""); err != nil {
 		return nil, err
 	}
 	if err := f.check(root.Content[0]); err != nil {
@@ -160,13 +174,17 @@ func accountLines(doc *yaml.Node) []int {
 	return lines
 }
 
+// decoder notes the line of every value it decodes.
+type decoder struct{ lines map[string]int }
+
 // decodeStrict decodes n into v, walking mappings itself so that every
 // error carries the key's path: yaml.v3's own strict mode names the line
 // but not the key, and does not refuse a key given twice in a struct.
-func decodeStrict(n *yaml.Node, v reflect.Value, path string) error {
+func (d decoder) decodeStrict(n *yaml.Node, v reflect.Value, path string) error {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
+	d.lines[path] = n.Line
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil // "key:" with no value leaves the default, as omitting it does
 	}
@@ -175,9 +193,10 @@ func decodeStrict(n *yaml.Node, v reflect.Value, path string) error {
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		return decodeStruct(n, v, path)
+		return d.decodeStruct(n, v, path)
 	case reflect.Slice:
 		if v.Type().Elem().Kind() != reflect.Struct {
+			d.noteItems(n, path)
 			return wrapAt(n, path, n.Decode(v.Addr().Interface()))
 		}
 		if n.Kind != yaml.SequenceNode {
@@ -185,7 +204,7 @@ func decodeStrict(n *yaml.Node, v reflect.Value, path string) error {
 		}
 		v.Set(reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content)))
 		for i, item := range n.Content {
-			if err := decodeStrict(item, v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if err := d.decodeStrict(item, v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
 		}
@@ -197,17 +216,35 @@ func decodeStrict(n *yaml.Node, v reflect.Value, path string) error {
 		if err := noDuplicateKeys(n, path); err != nil {
 			return err
 		}
+		d.noteItems(n, path)
 	}
 	return wrapAt(n, path, n.Decode(v.Addr().Interface()))
 }
 
-func decodeStruct(n *yaml.Node, v reflect.Value, path string) error {
+// noteItems notes the lines of the items of a list or a mapping that is
+// decoded whole.
+func (d decoder) noteItems(n *yaml.Node, path string) {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			d.lines[join(path, n.Content[i].Value)] = n.Content[i+1].Line
+		}
+		return
+	}
+	for i, item := range n.Content {
+		d.lines[fmt.Sprintf("%s[%d]", path, i)] = item.Line
+	}
+}
+
+func (d decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) error {
 	if n.Kind != yaml.MappingNode {
 		return atLine(n, path, "must be a mapping")
 	}
 	fields := map[string]int{}
 	var known []string
 	for i := range v.NumField() {
+		if !v.Type().Field(i).IsExported() {
+			continue
+		}
 		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
 		fields[name] = i
 		known = append(known, name)
@@ -222,7 +259,7 @@ func decodeStruct(n *yaml.Node, v reflect.Value, path string) error {
 		if !ok {
 			return atLine(key, at, "unknown key (known: "+strings.Join(known, ", ")+")")
 		}
-		if err := decodeStrict(value, v.Field(field), at); err != nil {
+		if err := d.decodeStrict(value, v.Field(field), at); err != nil {
 			return err
 		}
 	}
@@ -270,6 +307,21 @@ func wrapAt(n *yaml.Node, path string, err error) error {
 		}
 	}
 	return atLine(n, path, msg)
+}
+
+// line is the line of the value at path, or of the nearest enclosing one
+// that has a line: a key left out has none of its own.
+func (f *File) line(path string) int {
+	for {
+		if l, ok := f.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return 1
+		}
+		path = path[:i]
+	}
 }
 
 // Names lists the accounts' names in the file's order.

@@ -23,7 +23,10 @@ type flags struct {
 	metricsPath *string
 	maxRequests *int
 	enablePprof *bool
+	lifecycle   *bool
 	log         promslog.Config
+
+	configFile *string
 
 	apiURL        *string
 	tokenFile     *string
@@ -55,8 +58,9 @@ type flags struct {
 	demo *bool
 
 	// The commands' own flags.
-	checkOutput *string
-	backfill    backfillFlags
+	checkOutput  *string
+	checkAccount *string
+	backfill     backfillFlags
 }
 
 // backfillFlags are the backfill command's own flags; the API, token,
@@ -65,6 +69,7 @@ type backfillFlags struct {
 	from, to *string
 	output   *string
 	labels   *[]string
+	account  *string
 }
 
 // App is the command line: kingpin's application (for --help, --version
@@ -81,6 +86,8 @@ func NewApp() *App {
 	app.HelpFlag.Short('h')
 	f := &flags{}
 	addWebFlags(app, f)
+	f.configFile = app.Flag("config.file", "YAML file of the FPT Cloud accounts to read, each with its token, filters and budgets (see docs/config-file.md). "+
+		"Replaces the token, filter and budget flags; --fpt.api-url, --fpt.timezone and --fpt.rate-limit are the defaults of its accounts.").PlaceHolder("PATH").String()
 	addAPIFlags(app, f)
 	addCollectorFlags(app, f)
 	addBudgetFlags(app, f)
@@ -90,6 +97,7 @@ func NewApp() *App {
 	app.Command(CommandServe, "Run the exporter (the default command).").Default()
 	check := app.Command(CommandCheck, fmt.Sprintf("Check the settings against the API: read the token, today's first %d pages of bills and the billing groups, print a summary, exit 0 when a deployment would work.", CheckMaxBillsRequests))
 	f.checkOutput = check.Flag("output", "Output format: text or json.").Default("text").Enum("text", "json")
+	f.checkAccount = check.Flag("account", "With --config.file: check only the account of this name (default: every account).").PlaceHolder("NAME").String()
 	addBackfillCommand(app, f)
 	return &App{Application: app, f: f}
 }
@@ -99,6 +107,7 @@ func addWebFlags(app *kingpin.Application, f *flags) {
 	f.metricsPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	f.maxRequests = app.Flag("web.max-requests", "Maximum number of concurrent scrapes; 0 means no limit.").Default("40").Int()
 	f.enablePprof = app.Flag("web.enable-pprof", "Serve Go profiling data under /debug/pprof/ (and link it from the landing page).").Bool()
+	f.lifecycle = app.Flag("web.enable-lifecycle", "Serve POST /-/reload, which re-reads --config.file as SIGHUP does.").Bool()
 }
 
 func addAPIFlags(app *kingpin.Application, f *flags) {
@@ -144,6 +153,8 @@ func addBackfillCommand(app *kingpin.Application, f *flags) {
 		output: cmd.Flag("output", "File to write (replaced atomically when complete); - is standard output.").Default("-").PlaceHolder("FILE").String(),
 		labels: cmd.Flag("label", "Label added to every series, as NAME=VALUE, e.g. job=fptcloud and instance=HOST:PORT, so that the backfilled series "+
 			"line up with the scraped ones. Repeatable.").PlaceHolder("NAME=VALUE").Strings(),
+		account: cmd.Flag("account", "With --config.file: the account whose history to write, its series labelled account=NAME; required when the file has several.").
+			PlaceHolder("NAME").String(),
 	}
 }
 

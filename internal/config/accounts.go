@@ -1,0 +1,351 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
+	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+)
+
+// AccountLabel is the label that names the account of a series when the
+// accounts come from --config.file.
+const AccountLabel = "account"
+
+// accountDefaults is what resolving the accounts file needs besides the
+// file: the flags' values an account takes when it leaves a key out, and
+// the process' settings every account shares. Kept in the Config, so that
+// a reload resolves the file exactly as the start did.
+type accountDefaults struct {
+	path         string // --config.file
+	base         Source // the flags' API settings: URL, zone, rate limit, page size, timeout
+	rateLimitSet bool   // --fpt.rate-limit given, which the demo then keeps
+	demo         bool
+	storeRoot    string // --storage.path, "" for memory only
+	getenv       func(string) string
+}
+
+// envName is what token_env may name: a variable a shell can set.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ReloadSources reads the accounts file again and resolves it with the
+// defaults of the start: the flags' values as they were, the environment
+// for token_env. On an error nothing of the Config changes, so the caller
+// keeps the sources it runs.
+func (c *Config) ReloadSources() ([]Source, error) {
+	if c.accounts == nil {
+		return nil, errors.New("no --config.file: nothing to reload")
+	}
+	return c.accounts.load(time.Now())
+}
+
+// SameAs reports whether s and o are the same account, written the same
+// in the file: a reload leaves such an account running as it is. The
+// defaults from the flags cannot differ between two loads of one process.
+// An empty list or mapping is the same as one left out.
+func (s *Source) SameAs(o *Source) bool {
+	return s.Name == o.Name && reflect.DeepEqual(normalized(s.entry), normalized(o.entry))
+}
+
+// normalized is a with empty lists and mappings as nil.
+func normalized(a FileAccount) FileAccount {
+	for _, l := range []*[]string{&a.ServiceTypes, &a.BillingGroups, &a.BillingConfigs} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
+	for _, m := range []*map[string]Amount{&a.Budgets.BillingGroupDailyVND, &a.Budgets.BillingGroupMonthlyVND} {
+		if len(*m) == 0 {
+			*m = nil
+		}
+	}
+	return a
+}
+
+// fileSources resolves the accounts of --config.file, once the flags that
+// belong to each account in the file are known not to be given.
+func (f *flags) fileSources(cfg *Config, base Source, getenv func(string) string, now time.Time) error {
+	if err := f.refuseAccountFlags(getenv); err != nil {
+		return err
+	}
+	base.Warnings = nil // each account warns about the values it uses
+	d := &accountDefaults{
+		path:         *f.configFile,
+		base:         base,
+		rateLimitSet: f.rateLimitSet,
+		demo:         *f.demo,
+		storeRoot:    cfg.Store.Path,
+		getenv:       getenv,
+	}
+	sources, err := d.load(now)
+	if err != nil {
+		return err
+	}
+	cfg.Sources, cfg.accounts = sources, d
+	return nil
+}
+
+// refuseAccountFlags refuses a flag whose value is an account's: with the
+// file, every account has its own, and one flag for all of them would
+// leave it unclear which wins.
+func (f *flags) refuseAccountFlags(getenv func(string) string) error {
+	given := []struct {
+		set         bool
+		flag, where string
+	}{
+		{*f.tokenFile != "", "--fpt.token-file", "set token_file (or token_env) of each account in the file"},
+		{getenv(TokenEnv) != "", "$" + TokenEnv, "set token_env (or token_file) of each account in the file, naming a variable of its own"},
+		{len(*f.serviceTypes) > 0, "--fpt.service-type", "set service_types of each account in the file"},
+		{len(*f.billingGroups) > 0, "--fpt.billing-group", "set billing_groups of each account in the file"},
+		{len(*f.billingConfig) > 0, "--fpt.billing-config", "set billing_configs of each account in the file"},
+		{*f.dailyBudget != "", "--budget.daily-vnd", "set budgets.daily_vnd of each account in the file"},
+		{*f.monthlyBudget != "", "--budget.monthly-vnd", "set budgets.monthly_vnd of each account in the file"},
+		{len(*f.groupDailyBudgets) > 0, "--budget.billing-group-daily-vnd", "set budgets.billing_group_daily_vnd of each account in the file"},
+		{len(*f.groupMonthlyBudgets) > 0, "--budget.billing-group-monthly-vnd", "set budgets.billing_group_monthly_vnd of each account in the file"},
+	}
+	for _, g := range given {
+		if g.set {
+			return fmt.Errorf("%s cannot be combined with --config.file: %s", g.flag, g.where)
+		}
+	}
+	return nil
+}
+
+// load reads the file and resolves every account.
+func (d *accountDefaults) load(now time.Time) ([]Source, error) {
+	data, err := readFile(d.path)
+	if err != nil {
+		return nil, fmt.Errorf("--config.file=%s: %w", d.path, err)
+	}
+	file, err := ParseFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("--config.file=%s: %w", d.path, err)
+	}
+	sources := make([]Source, 0, len(file.Accounts))
+	for i := range file.Accounts {
+		src, err := d.account(file, i, now)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, src)
+	}
+	return sources, nil
+}
+
+// at names the file, the line and the key of err.
+func (d *accountDefaults) at(f *File, key string, err error) error {
+	return fmt.Errorf("--config.file=%s: line %d: %s: %w", d.path, f.line(key), key, err)
+}
+
+// account resolves accounts[i] with the checks of the flags it replaces.
+func (d *accountDefaults) account(f *File, i int, now time.Time) (Source, error) {
+	a := &f.Accounts[i]
+	key := func(k string) string { return fmt.Sprintf("accounts[%d].%s", i, k) }
+	src, err := d.api(f, i, now)
+	if err != nil {
+		return src, err
+	}
+	src.Name, src.entry = a.Name, *a
+	for _, filter := range []struct {
+		key    string
+		values []string
+	}{{"service_types", a.ServiceTypes}, {"billing_groups", a.BillingGroups}, {"billing_configs", a.BillingConfigs}} {
+		for j, v := range filter.values {
+			if strings.TrimSpace(v) == "" {
+				return src, d.at(f, fmt.Sprintf("%s[%d]", key(filter.key), j), errors.New("must not be empty"))
+			}
+		}
+	}
+	if src.Filters, err = buildFilters(a.ServiceTypes, a.BillingGroups, a.BillingConfigs); err != nil {
+		return src, d.at(f, key("service_types"), err) // cannot happen: the values were checked above
+	}
+	if src.Budgets, err = d.budgets(f, i); err != nil {
+		return src, err
+	}
+	if d.demo {
+		simulate(&src, d.rateLimitSet || a.RateLimit != nil, seedOf(a.Name))
+	} else if err := d.token(f, i, &src); err != nil {
+		return src, err
+	}
+	src.Identity = identity(&src, now)
+	// A directory per name: an account renamed starts a cache of its own,
+	// as a new account does.
+	if d.storeRoot != "" {
+		src.Store = Store{Path: filepath.Join(d.storeRoot, a.Name)}
+	}
+	return src, nil
+}
+
+// api resolves how accounts[i] talks to the API: its own api_url,
+// timezone and rate_limit, or the flags'.
+func (d *accountDefaults) api(f *File, i int, now time.Time) (Source, error) {
+	a := &f.Accounts[i]
+	key := func(k string) string { return fmt.Sprintf("accounts[%d].%s", i, k) }
+	src := d.base
+	src.Warnings = nil
+	urlKey, zoneKey := "--fpt.api-url", "--fpt.timezone"
+	if a.APIURL != "" {
+		if err := apiURLProblem(a.APIURL); err != nil {
+			return src, d.at(f, key("api_url"), err)
+		}
+		src.APIURL, urlKey = a.APIURL, d.keyAt(f, key("api_url"))
+	}
+	if a.Timezone != "" {
+		loc, err := loadZone(a.Timezone)
+		if err != nil {
+			return src, d.at(f, key("timezone"), err)
+		}
+		src.Location, zoneKey = loc, d.keyAt(f, key("timezone"))
+	}
+	if a.RateLimit != nil {
+		if err := checkRateLimit(*a.RateLimit); err != nil {
+			return src, d.at(f, key("rate_limit"), err)
+		}
+		src.RateLimit = *a.RateLimit
+	}
+	for _, w := range []string{zoneWarning(zoneKey, src.Location, now), urlWarning(urlKey, src.APIURL)} {
+		if w != "" {
+			src.Warnings = append(src.Warnings, w)
+		}
+	}
+	return src, nil
+}
+
+// keyAt is how a warning names a key of the file.
+func (d *accountDefaults) keyAt(f *File, key string) string {
+	return fmt.Sprintf("--config.file=%s: line %d: %s", d.path, f.line(key), key)
+}
+
+// budgets parses accounts[i].budgets with the parser of the --budget.*
+// flags.
+func (d *accountDefaults) budgets(f *File, i int) (collector.Budgets, error) {
+	b := &f.Accounts[i].Budgets
+	key := fmt.Sprintf("accounts[%d].budgets.", i)
+	var out collector.Budgets
+	var err error
+	if out.Daily, err = d.amount(f, key+"daily_vnd", b.DailyVND); err != nil {
+		return out, err
+	}
+	if out.Monthly, err = d.amount(f, key+"monthly_vnd", b.MonthlyVND); err != nil {
+		return out, err
+	}
+	if out.GroupDaily, err = d.groupAmounts(f, key+"billing_group_daily_vnd", b.BillingGroupDailyVND); err != nil {
+		return out, err
+	}
+	if out.GroupMonthly, err = d.groupAmounts(f, key+"billing_group_monthly_vnd", b.BillingGroupMonthlyVND); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// amount is 0 (no budget) for an amount left out.
+func (d *accountDefaults) amount(f *File, key string, a Amount) (float64, error) {
+	if a == "" {
+		return 0, nil
+	}
+	v, err := parseVND(string(a))
+	if err != nil {
+		return 0, d.at(f, key, err)
+	}
+	return v, nil
+}
+
+// groupAmounts parses a billing group's budgets; the empty group is the
+// rows without one, as for the flags.
+func (d *accountDefaults) groupAmounts(f *File, key string, amounts map[string]Amount) (map[string]float64, error) {
+	out := make(map[string]float64, len(amounts))
+	for _, group := range slices.Sorted(maps.Keys(amounts)) {
+		a := amounts[group]
+		if a == "" {
+			return nil, d.at(f, join(key, group), errors.New("needs an amount (leave the group out for no budget)"))
+		}
+		v, err := d.amount(f, join(key, group), a)
+		if err != nil {
+			return nil, err
+		}
+		out[group] = v
+	}
+	return out, nil
+}
+
+// token resolves accounts[i]'s token as --fpt.token-file or $FPTCLOUD_TOKEN
+// would be: a file read again before every request, or a variable read
+// once and cleaned.
+func (d *accountDefaults) token(f *File, i int, src *Source) error {
+	a := &f.Accounts[i]
+	if a.TokenFile != "" {
+		path := a.TokenFile
+		if !filepath.IsAbs(path) {
+			// As Prometheus does: the file and its tokens move together.
+			path = filepath.Join(filepath.Dir(d.path), path)
+		}
+		tf, err := newTokenFile(path)
+		if err != nil {
+			return d.at(f, fmt.Sprintf("accounts[%d].token_file", i), err)
+		}
+		src.Token, src.TokenSource = tf.Token, "file "+path
+		return nil
+	}
+	key := fmt.Sprintf("accounts[%d].token_env", i)
+	switch {
+	case !envName.MatchString(a.TokenEnv):
+		return d.at(f, key, fmt.Errorf("%q is not an environment variable's name", a.TokenEnv))
+	case a.TokenEnv == TokenEnv:
+		return d.at(f, key, fmt.Errorf("$%s is the token of the command line without --config.file: name a variable of this account's own", TokenEnv))
+	case d.getenv(a.TokenEnv) == "":
+		return d.at(f, key, fmt.Errorf("$%s is not set or empty", a.TokenEnv))
+	}
+	token, err := fptapi.CleanToken(d.getenv(a.TokenEnv))
+	if err != nil {
+		return d.at(f, key, fmt.Errorf("$%s: %w", a.TokenEnv, err))
+	}
+	src.Token, src.TokenSource = func() (string, error) { return token, nil }, "environment $"+a.TokenEnv
+	return nil
+}
+
+// seedOf gives each demo account data of its own, the same at every start.
+func seedOf(name string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(name))
+	return int64(h.Sum64() >> 1)
+}
+
+// account is the --account of command, "" for none.
+func (f *flags) account(command string) string {
+	return map[string]string{CommandCheck: *f.checkAccount, CommandBackfill: *f.backfill.account}[command]
+}
+
+// selectAccount keeps, for check and backfill, the account --account
+// names.
+func (f *flags) selectAccount(cfg *Config, command string) error {
+	name := f.account(command)
+	if cfg.ConfigFile == "" {
+		return nil
+	}
+	names := make([]string, len(cfg.Sources))
+	for i, s := range cfg.Sources {
+		names[i] = s.Name
+	}
+	switch {
+	case name == "" && command == CommandBackfill && len(cfg.Sources) > 1:
+		return fmt.Errorf("--account is required: --config.file=%s has %d accounts (%s), and a backfill writes one account's history",
+			cfg.ConfigFile, len(names), strings.Join(names, ", "))
+	case name == "":
+		return nil
+	}
+	for _, s := range cfg.Sources {
+		if s.Name == name {
+			cfg.Sources = []Source{s}
+			return nil
+		}
+	}
+	return fmt.Errorf("--account=%s: no such account in --config.file=%s; its accounts: %s", name, cfg.ConfigFile, strings.Join(names, ", "))
+}
