@@ -1,9 +1,11 @@
 package deploy
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -16,7 +18,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
@@ -113,6 +117,54 @@ func TestChartOnAPIServer(t *testing.T) {
 		out = r.must(t, kubectl, "--namespace", "fptcloud", "get", "deployment,service,secret,configmap,servicemonitor,prometheusrule",
 			"--selector", "app.kubernetes.io/instance=ci", "--output", "name")
 		assert.Empty(t, strings.TrimSpace(out), "left behind by helm uninstall")
+	})
+
+	t.Run("two accounts: helm install and upgrades that change an account or a token", func(t *testing.T) {
+		kget := func(obj, jsonpath string) string {
+			return r.must(t, kubectl, "--namespace", "fptcloud", "get", obj, "--output", "jsonpath="+jsonpath)
+		}
+		// The API server bumps a Deployment's generation on every change of
+		// its spec, the pod template's included: what would roll the pod.
+		generation := func() string { return kget("deployment/multi-fptcloud-exporter", "{.metadata.generation}") }
+		upgrade := func(values map[string]any) {
+			data, err := yaml.Marshal(values)
+			require.NoError(t, err)
+			file := filepath.Join(t.TempDir(), "values.yaml")
+			require.NoError(t, os.WriteFile(file, data, 0o644))
+			r.must(t, helm, "upgrade", "multi", chartDir, "--namespace", "fptcloud", "--values", file)
+		}
+
+		r.must(t, helm, "install", "multi", chartDir, "--namespace", "fptcloud", "--values", accountsValues)
+		t.Cleanup(func() { // also when a check below fails, for the subtests after it
+			_, _ = r.run(context.Background(), helm, "uninstall", "multi", "--namespace", "fptcloud", "--wait")
+		})
+		file, err := config.ParseFile([]byte(kget("configmap/multi-fptcloud-exporter-config", `{.data.accounts\.yml}`)))
+		require.NoError(t, err, "the exporter refuses the accounts file as the cluster holds it")
+		assert.Equal(t, []string{"hn-prod", "JP.tokyo_1"}, file.Names())
+		// The chart's Secret keys each token by its account's name.
+		madeToken := func() string {
+			raw, err := base64.StdEncoding.DecodeString(kget("secret/multi-fptcloud-exporter-token", `{.data.JP\.tokyo_1}`))
+			require.NoError(t, err)
+			return string(raw)
+		}
+		assert.Equal(t, ciToken, madeToken())
+		checksum := func() string {
+			return kget("deployment/multi-fptcloud-exporter", `{.spec.template.metadata.annotations['checksum/config']}`)
+		}
+		before, beforeSum := generation(), checksum()
+		require.NotEmpty(t, beforeSum)
+
+		values := readValues(t, accountsValues)
+		get(values, "accounts", 1).(map[string]any)["token"] = map[string]any{"value": ciToken + "-rotated"}
+		upgrade(values)
+		assert.Equal(t, before, generation(), "a rotated token changed the Deployment")
+		assert.Equal(t, ciToken+"-rotated", madeToken())
+
+		get(values, "accounts", 0).(map[string]any)["budgets"].(map[string]any)["dailyVND"] = "6tr"
+		upgrade(values)
+		assert.NotEqual(t, before, generation(), "a changed budget left the pod template as it was")
+		assert.NotEqual(t, beforeSum, checksum())
+		assert.Contains(t, kget("configmap/multi-fptcloud-exporter-config", `{.data.accounts\.yml}`), `daily_vnd: "6tr"`)
 	})
 
 	t.Run("wrong values fail helm install", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -190,6 +191,13 @@ func TestChartRendersEachCIValueSet(t *testing.T) {
 				assert.Equal(t, "HTTPS", str(container, "readinessProbe", "httpGet", "scheme"))
 				assert.Equal(t, "https", str(ofKind(ms, "ServiceMonitor")[0], "spec", "endpoints", 0, "scheme"))
 			}
+			if base == "accounts-values.yaml" {
+				checkAccounts(t, ms)
+			} else {
+				for _, cm := range ofKind(ms, "ConfigMap") {
+					assert.NotEqual(t, "fptcloud-fptcloud-exporter-config", cm.name(), "an accounts file without accounts")
+				}
+			}
 			if base == "no-servicemonitor-values.yaml" {
 				assert.Empty(t, ofKind(ms, "ServiceMonitor"))
 				assert.Empty(t, ofKind(ms, "PrometheusRule"))
@@ -262,9 +270,19 @@ func checkDeployment(t *testing.T, ms []manifest) {
 	c := get(pod, "containers", 0)
 	args := stringList(get(c, "args"))
 
-	assert.Contains(t, args, "--fpt.token-file=/etc/fptcloud_exporter/token/token")
-	assert.Equal(t, "/etc/fptcloud_exporter/token", mountPath(pod, "token"))
-	assert.NotEmpty(t, str(volume(t, pod, "token"), "secret", "secretName"))
+	if slices.Contains(args, accountsFileArg) {
+		// Several accounts: their tokens are files of the tokens volume,
+		// which checkAccounts holds to the accounts file.
+		assert.Equal(t, accountTokensDir, mountPath(pod, "tokens"))
+		assert.Equal(t, path.Dir(accountsFilePath), mountPath(pod, "config"))
+		for _, arg := range args {
+			assert.False(t, perAccountFlag.MatchString(arg), "%s with --config.file, which the exporter refuses", arg)
+		}
+	} else {
+		assert.Contains(t, args, "--fpt.token-file=/etc/fptcloud_exporter/token/token")
+		assert.Equal(t, "/etc/fptcloud_exporter/token", mountPath(pod, "token"))
+		assert.NotEmpty(t, str(volume(t, pod, "token"), "secret", "secretName"))
+	}
 	assert.Nil(t, get(c, "env"), "the token is never an environment variable")
 
 	assert.Contains(t, args, "--storage.path=/data")
@@ -291,9 +309,15 @@ func checkTokenSecret(t *testing.T, ms []manifest, rendered string) {
 		return
 	}
 	require.Len(t, secrets, 1)
-	raw, err := base64.StdEncoding.DecodeString(str(secrets[0], "data", "token"))
-	require.NoError(t, err)
-	assert.Equal(t, ciToken, string(raw))
+	// One token under the key token, or one per account under its name.
+	data, _ := get(secrets[0], "data").(map[string]any)
+	require.NotEmpty(t, data)
+	for key, v := range data {
+		s, _ := v.(string)
+		raw, err := base64.StdEncoding.DecodeString(s)
+		require.NoError(t, err)
+		assert.Equal(t, ciToken, string(raw), key)
+	}
 	assert.NotContains(t, rendered, ciToken, "the token in clear outside the Secret's data")
 }
 
@@ -373,6 +397,34 @@ var badValues = []struct {
 	{"bad release label", []string{"--set", "token.value=x", "--set", "kubePrometheusStackRelease=kube prometheus"}, "at '/kubePrometheusStackRelease': 'kube prometheus' does not match pattern"},
 	{"missing token", nil, "the exporter needs an FPT Cloud API token"},
 	{"two tokens", []string{"--set", "token.value=x", "--set", "token.existingSecret=s"}, "set only one of token.existingSecret and token.value"},
+
+	// Several accounts.
+	{"account name not a name", accountsJSON(`{"name":"hn/prod","token":{"value":"x"}}`), "at '/accounts/0/name': 'hn/prod' does not match pattern"},
+	{"account name too long", accountsJSON(`{"name":"` + strings.Repeat("a", 64) + `","token":{"value":"x"}}`), "at '/accounts/0/name'"},
+	{"account names twice", accountsJSON(`{"name":"hn","token":{"value":"x"}}`, `{"name":"hn","token":{"existingSecret":"s"}}`), `accounts: the name "hn" is given twice`},
+	{"account without a token", accountsJSON(`{"name":"hn"}`), "at '/accounts/0': missing property 'token'"},
+	{"account with an empty token", accountsJSON(`{"name":"hn","token":{}}`), "at '/accounts/0/token': 'oneOf' failed, none matched"},
+	{"account with two tokens", accountsJSON(`{"name":"hn","token":{"value":"x","existingSecret":"s"}}`), "at '/accounts/0/token': 'oneOf' failed, subschemas 0, 1 matched"},
+	{"account token key without a Secret", accountsJSON(`{"name":"hn","token":{"value":"x","existingSecretKey":"k"}}`), "properties 'existingSecret' required, if 'existingSecretKey' exists"},
+	{"account misspelled key", accountsJSON(`{"name":"hn","token":{"value":"x"},"serviceType":["instance"]}`), "at '/accounts/0': additional properties 'serviceType' not allowed"},
+	{"account misspelled budget", accountsJSON(`{"name":"hn","token":{"value":"x"},"budgets":{"daily":"5tr"}}`), "at '/accounts/0/budgets': additional properties 'daily' not allowed"},
+	{"account bad budget", accountsJSON(`{"name":"hn","token":{"value":"x"},"budgets":{"monthlyVND":"5 USD"}}`), "at '/accounts/0/budgets/monthlyVND'"},
+	{"account zero group budget", accountsJSON(`{"name":"hn","token":{"value":"x"},"budgets":{"billingGroupDailyVND":{"g":0}}}`), "at '/accounts/0/budgets/billingGroupDailyVND/g'"},
+	{"account zero rate limit", accountsJSON(`{"name":"hn","token":{"value":"x"},"rateLimit":0}`), "at '/accounts/0/rateLimit': minimum: got 0, want 0.001"},
+	// The exporter refuses the single account's settings with --config.file.
+	{"accounts and token.value", append(accountsJSON(`{"name":"hn","token":{"value":"x"}}`), "--set", "token.value=y"), "at '/token/value': value must be ''"},
+	{"accounts and token.existingSecret", append(accountsJSON(`{"name":"hn","token":{"value":"x"}}`), "--set", "token.existingSecret=s"), "at '/token/existingSecret': value must be ''"},
+	{"accounts and fpt.billingGroups", append(accountsJSON(`{"name":"hn","token":{"value":"x"}}`), "--set", "fpt.billingGroups[0]=g"), "at '/fpt/billingGroups': maxItems: got 1, want 0"},
+	{"accounts and budgets.monthlyVND", append(accountsJSON(`{"name":"hn","token":{"value":"x"}}`), "--set", "budgets.monthlyVND=5tr"), "at '/budgets/monthlyVND': value must be ''"},
+	{"accounts and a group budget", append(accountsJSON(`{"name":"hn","token":{"value":"x"}}`), "--set", "budgets.billingGroupDailyVND.g=5tr"), "at '/budgets/billingGroupDailyVND': maxProperties: got 1, want 0"},
+	{"accounts and a per-account flag", append(accountsJSON(`{"name":"hn","token":{"value":"x"}}`), "--set", "extraArgs[0]=--fpt.billing-config=c"), "with accounts set, leave extraArgs --fpt.billing-config=c unset"},
+	{"accounts and FPTCLOUD_TOKEN", append(accountsJSON(`{"name":"hn","token":{"value":"x"}}`), "--set", "extraEnv[0].name=FPTCLOUD_TOKEN,extraEnv[0].value=t"), "with accounts set, leave extraEnv FPTCLOUD_TOKEN unset"},
+	{"accounts and token.value without the schema", append(accountsJSON(`{"name":"hn","token":{"value":"x"}}`), "--set", "token.value=y", "--skip-schema-validation"), "with accounts set, leave token.value unset"},
+}
+
+// accountsJSON sets accounts to the given JSON objects.
+func accountsJSON(accounts ...string) []string {
+	return []string{"--set-json", "accounts=[" + strings.Join(accounts, ",") + "]"}
 }
 
 func TestChartRefusesWrongValues(t *testing.T) {
