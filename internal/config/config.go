@@ -55,6 +55,7 @@ type Config struct {
 
 // Source is one account's bills: where and how they are read.
 type Source struct {
+	Name        string // the account's name from --config.file; "" for the single account of the flags
 	APIURL      string
 	Token       func() (string, error)
 	TokenSource string // where the token comes from, for the start-up log and check
