@@ -145,9 +145,13 @@ func BenchmarkAccountsSlowNeighbour(b *testing.B) {
 func readAccountsOnce(b *testing.B, n int, slow bool) []time.Duration {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	var fakes []*fptapitest.Server
 	defer func() {
 		cancel()
 		wg.Wait()
+		for _, f := range fakes {
+			f.Close()
+		}
 	}()
 	loc := hcm(b)
 	wall := time.Now()
@@ -156,7 +160,7 @@ func readAccountsOnce(b *testing.B, n int, slow bool) []time.Duration {
 	refreshers := make([]*Refresher, n)
 	for i := range n {
 		srv := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 1000, LabelSets: 500, Seed: int64(i), Now: now, Location: loc})
-		defer srv.Close()
+		fakes = append(fakes, srv)
 		if slow && i == 0 {
 			srv.InjectFault(fptapitest.Fault{Delay: time.Hour})
 		}
