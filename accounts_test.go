@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,9 +18,13 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
@@ -347,4 +353,51 @@ func TestSameSource(t *testing.T) {
 	renamed := second
 	renamed.Name = "x"
 	assert.False(t, sameSource(&first, &renamed))
+}
+
+// TestAccountLabelContract: with named accounts, every family of the
+// exporter's own carries account on every sample, the process-wide ones
+// (build info, Go, process, promhttp, the reload gauges) never do.
+func TestAccountLabelContract(t *testing.T) {
+	t.Parallel()
+	a, b := newFakeAccount(t, "a"), newFakeAccount(t, "b")
+	cfg := accountsConfig(t, t.TempDir(), a, b)
+	cfg.Sources[0].Budgets = collector.Budgets{Daily: 1, Monthly: 2, GroupDaily: map[string]float64{"g": 3}, GroupMonthly: map[string]float64{"g": 4}}
+	cfg.Sources[1].Budgets = cfg.Sources[0].Budgets
+	files := &switchable{}
+	s := startServe(t, cfg, lifecycle{reload: files.reload})
+	s.waitComplete(t, "a")
+	s.waitComplete(t, "b")
+
+	resp, err := http.Get(s.base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	processWide := regexp.MustCompile(`^(go_|process_|promhttp_|fptcloud_exporter_build_info$|fptcloud_exporter_config_last_reload_)`)
+	for name, mf := range families {
+		accounts := map[string]bool{}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "account" {
+					accounts[lp.GetValue()] = true
+				}
+			}
+			if processWide.MatchString(name) {
+				assert.NotContains(t, m.String(), `name:"account"`, name)
+				continue
+			}
+			require.True(t, slices.ContainsFunc(m.GetLabel(), func(lp *dto.LabelPair) bool { return lp.GetName() == "account" }),
+				"%s: a sample without account: %v", name, m)
+		}
+		if !processWide.MatchString(name) {
+			assert.Equal(t, map[string]bool{"a": true, "b": true}, accounts, "%s is served for both accounts", name)
+		}
+	}
+	for _, name := range collector.MetricNames() {
+		if !strings.Contains(name, "previous_month") && !strings.Contains(name, "closed_day_failed") && !strings.Contains(name, "storage") {
+			assert.Contains(t, families, name)
+		}
+	}
 }
