@@ -395,7 +395,7 @@ func TestAccountLabelContract(t *testing.T) {
 			assert.Equal(t, map[string]bool{"a": true, "b": true}, accounts, "%s is served for both accounts", name)
 		}
 	}
-	for _, name := range collector.MetricNames() {
+	for _, name := range append(collector.MetricNames(), collector.ReloadMetricNames()...) {
 		if !strings.Contains(name, "previous_month") && !strings.Contains(name, "closed_day_failed") && !strings.Contains(name, "storage") {
 			assert.Contains(t, families, name)
 		}

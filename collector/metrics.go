@@ -112,16 +112,19 @@ var (
 		"Label sets folded into the __other__ series by --collector.max-series in the snapshot being served.", nil)
 )
 
-// MetricNames returns the name of every metric the Collector and
-// ReloadStatus may send, so that the tests of the rules and dashboards can
-// hold them to it.
+// MetricNames returns the name of every metric the Collector may send, so
+// that the tests of the rules and dashboards can hold them to it.
 func MetricNames() []string {
-	names := make([]string, 0, len(allDescs)+2)
-	for _, m := range allDescs {
-		names = append(names, m.name)
+	names := make([]string, len(allDescs))
+	for i, m := range allDescs {
+		names[i] = m.name
 	}
-	return append(names, descReloadSuccess.name, descReloadTimestamp.name)
+	return names
 }
+
+// ReloadMetricNames returns the names of ReloadStatus's metrics, apart from
+// MetricNames: they exist only with --config.file.
+func ReloadMetricNames() []string { return []string{descReloadSuccess.name, descReloadTimestamp.name} }
 
 // metric is a descriptor with its name, help and labels, which
 // prometheus.Desc does not expose: allDescs then gives both what Describe
