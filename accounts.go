@@ -218,28 +218,31 @@ func openStore(s config.Store, src *config.Source, logger log.Logger) (collector
 }
 
 // sameSource reports whether two resolutions of an account read the same:
-// every field of Source equal, with two exceptions. The token's function
+// every field of Source equal, with three exceptions. The token's function
 // is not compared (functions cannot be): TokenSource, where it comes
 // from, is, and a token file is read again as it rotates. Time zones are
-// compared by name, as a zone loaded twice is two values.
+// compared by name, as a zone loaded twice is two values. An empty list or
+// mapping is the same as none.
 func sameSource(a, b *config.Source) bool {
 	return sameValue(reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem())
 }
 
 var locationType = reflect.TypeFor[*time.Location]()
 
+// sameValue compares without Interface where it can, so that unexported
+// fields are compared too.
 func sameValue(a, b reflect.Value) bool {
-	if a.Type() == locationType {
+	if a.Type() == locationType && a.CanInterface() {
 		return a.Interface().(*time.Location).String() == b.Interface().(*time.Location).String()
 	}
 	switch a.Kind() {
 	case reflect.Func:
 		return true
-	case reflect.Pointer:
+	case reflect.Pointer, reflect.Interface:
 		if a.IsNil() || b.IsNil() {
 			return a.IsNil() == b.IsNil()
 		}
-		return sameValue(a.Elem(), b.Elem())
+		return a.Elem().Type() == b.Elem().Type() && sameValue(a.Elem(), b.Elem())
 	case reflect.Struct:
 		for i := range a.NumField() {
 			if !sameValue(a.Field(i), b.Field(i)) {
@@ -247,7 +250,29 @@ func sameValue(a, b reflect.Value) bool {
 			}
 		}
 		return true
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return sameElements(a, b)
 	default:
-		return reflect.DeepEqual(a.Interface(), b.Interface())
+		return a.Equal(b)
 	}
+}
+
+func sameElements(a, b reflect.Value) bool {
+	if a.Len() != b.Len() {
+		return false
+	}
+	if a.Kind() == reflect.Map {
+		for _, k := range a.MapKeys() {
+			if v := b.MapIndex(k); !v.IsValid() || !sameValue(a.MapIndex(k), v) {
+				return false
+			}
+		}
+		return true
+	}
+	for i := range a.Len() {
+		if !sameValue(a.Index(i), b.Index(i)) {
+			return false
+		}
+	}
+	return true
 }

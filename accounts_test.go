@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -400,4 +401,31 @@ func TestAccountLabelContract(t *testing.T) {
 			assert.Contains(t, families, name)
 		}
 	}
+}
+
+// TestSameValueUnexported: fields a reflection cannot read out, as the
+// config side's own, are compared all the same.
+func TestSameValueUnexported(t *testing.T) {
+	t.Parallel()
+	type inner struct {
+		list []string
+		set  map[string]float64
+		n    int
+	}
+	type outer struct {
+		Zone  *time.Location
+		entry inner
+	}
+	hcm := mustHCM(t)
+	again, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	require.NoError(t, err)
+	a := outer{Zone: hcm, entry: inner{list: []string{"x"}, set: map[string]float64{"g": 1}, n: 1}}
+	b := outer{Zone: again, entry: inner{list: []string{"x"}, set: map[string]float64{"g": 1}, n: 1}}
+	assert.True(t, sameValue(reflect.ValueOf(a), reflect.ValueOf(b)))
+	b.entry.set = map[string]float64{"g": 2}
+	assert.False(t, sameValue(reflect.ValueOf(a), reflect.ValueOf(b)))
+	b.entry.set, b.entry.list = a.entry.set, nil
+	assert.False(t, sameValue(reflect.ValueOf(a), reflect.ValueOf(b)))
+	a.entry.list = []string{}
+	assert.True(t, sameValue(reflect.ValueOf(a), reflect.ValueOf(b)), "empty is none")
 }
