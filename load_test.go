@@ -356,7 +356,7 @@ func TestMaxRequestsCapsConcurrentScrapes(t *testing.T) {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(slow)
 	_, slogger := newLogger(io.Discard, &cfg.Log)
-	handler, err := newHandler(cfg.Server, registry, refresher, slogger)
+	handler, err := newHandler(cfg.Server, registry, collector.NewAccounts([]collector.Account{{Source: refresher}}), slogger)
 	require.NoError(t, err)
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
@@ -410,7 +410,7 @@ func FuzzTelemetryPath(f *testing.F) {
 			return
 		}
 		_, slogger := newLogger(io.Discard, &cfg.Log)
-		handler, err := newHandler(cfg.Server, registry, refresher, slogger)
+		handler, err := newHandler(cfg.Server, registry, collector.NewAccounts([]collector.Account{{Source: refresher}}), slogger)
 		require.NoError(t, err)
 		target := (&url.URL{Path: p}).EscapedPath()
 		req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1"+target, nil)

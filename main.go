@@ -103,7 +103,9 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 	}
 	defer unlock()
 	logger, slogger := newLogger(stderr, &cfg.Log)
-	if err := serve(ctx, hup, cfg, logger, slogger); err != nil {
+	// The accounts file's reload and --web.enable-lifecycle come with
+	// --config.file.
+	if err := serve(ctx, hup, cfg, lifecycle{}, logger, slogger); err != nil {
 		level.Error(logger).Log("msg", "exporter failed", "err", err)
 		return 1
 	}

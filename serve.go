@@ -11,6 +11,8 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -25,63 +27,48 @@ import (
 	slgokit "github.com/tjhop/slog-gokit"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
-	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 )
 
-// serve wires the API client, the refresher and the web server, and runs
-// until ctx is cancelled.
-func serve(ctx context.Context, hup <-chan os.Signal, cfg *config.Config, logger log.Logger, slogger *slog.Logger) error {
-	level.Info(logger).Log("msg", "starting "+config.Name, "version", version.Info(), "build_context", version.BuildContext())
-	if len(cfg.Sources) > 1 {
-		// Each account needs its own reader and an account label on its
-		// series; serving only the first would drop the others silently.
-		return fmt.Errorf("--config.file=%s has %d accounts: serving several accounts is not wired yet", cfg.ConfigFile, len(cfg.Sources))
-	}
-	src := cfg.Sources[0]
-	stop, err := startSource(&src, logger)
-	if err != nil {
-		return err
-	}
-	defer stop()
+// lifecycle is what a running exporter may be asked to change.
+type lifecycle struct {
+	// reload reads the accounts file again; nil without --config.file.
+	reload func() ([]config.Source, error)
+	// enableLifecycle allows POST /-/reload (--web.enable-lifecycle), as
+	// Prometheus does: otherwise it answers 403.
+	enableLifecycle bool
+}
 
-	requests := collector.NewAPIRequestCounter()
-	refresher, err := newRefresher(cfg, &src, requests, logger)
+// serve wires one reader per source, the registry and the web server, and
+// runs until ctx is cancelled.
+func serve(ctx context.Context, hup <-chan os.Signal, cfg *config.Config, lc lifecycle, logger log.Logger, slogger *slog.Logger) error {
+	level.Info(logger).Log("msg", "starting "+config.Name, "version", version.Info(), "build_context", version.BuildContext())
+	readers, err := startReaders(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
+	defer readers.stop()
+
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
-		collector.New(refresher, requests),
+		readers.served,
 		versioncollector.NewCollector(config.Name, versioncollector.WithExtraConstLabels(prometheus.Labels{"builddate": version.BuildDate})),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	handler, err := newHandler(cfg.Server, registry, refresher, slogger)
+	rl := &reloader{reload: lc.reload, readers: readers, logger: logger}
+	if lc.reload != nil {
+		rl.status = collector.NewReloadStatus(time.Now())
+		registry.MustRegister(rl.status)
+	}
+	handler, err := newHandler(cfg.Server, registry, readers.served, slogger)
 	if err != nil {
 		return err
 	}
+	handleReload(handler, rl, lc.enableLifecycle)
 
-	stopReload := reloadOnSIGHUP(ctx, hup, refresher, logger)
+	stopReload := reloadOnSIGHUP(ctx, hup, rl)
 	defer stopReload()
-
-	refreshCtx, stopRefresh := context.WithCancel(ctx)
-	refreshDone := make(chan struct{})
-	go func() {
-		defer close(refreshDone)
-		refresher.Run(refreshCtx)
-	}()
-	defer func() {
-		stopRefresh()
-		// A refresh stops at its next request; one stuck in the kernel
-		// (a hung volume) must not hold the exit.
-		select {
-		case <-refreshDone:
-		case <-time.After(refreshStopWait):
-			level.Warn(logger).Log("msg", "the refresh did not stop in time: exiting without it", "waited", refreshStopWait)
-		}
-	}()
-
 	return listenAndServe(ctx, handler, cfg.Server.Web, shutdownGrace, logger, slogger)
 }
 
@@ -103,35 +90,6 @@ func startSource(src *config.Source, logger log.Logger) (stop func(), err error)
 		level.Warn(logger).Log("msg", "--fpt.api-url is plain http: the API token is sent unencrypted", "api_url", src.APIURL)
 	}
 	return stop, nil
-}
-
-// newRefresher builds the source's API client, month cache and refresher.
-func newRefresher(cfg *config.Config, src *config.Source, requests *collector.APIRequestCounter, logger log.Logger) (*collector.Refresher, error) {
-	client, err := src.NewClient(fptapi.WithObserver(requests.Observe))
-	if err != nil {
-		return nil, err
-	}
-	monthCache, storeUnusable := src.Store.Open(src.Identity, logger)
-	c := cfg.Collector
-	refresher, err := collector.NewRefresher(collector.Config{
-		Source:          client,
-		Location:        src.Location,
-		Filters:         src.Filters,
-		RefreshInterval: c.RefreshInterval,
-		MaxAge:          c.MaxAge,
-		MaxSeries:       c.MaxSeries,
-		TopResources:    c.TopResources,
-		PreviousMonth:   c.PreviousMonth,
-		MaxResources:    c.MaxResources,
-		Budgets:         src.Budgets,
-		Store:           monthCache,
-		StoreUnusable:   storeUnusable,
-		Logger:          logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("creating refresher: %w", err)
-	}
-	return refresher, nil
 }
 
 // newLogger builds the project's go-kit logger and, for exporter-toolkit, an
@@ -168,9 +126,9 @@ func newLogger(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 }
 
 // reloadOnSIGHUP makes SIGHUP, which service managers send to "reload",
-// refresh today's bills at once instead of killing the process: useful
-// after a token rotation. The returned function stops listening.
-func reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal, r *collector.Refresher, logger log.Logger) func() {
+// reload instead of killing the process. The returned function stops
+// listening.
+func reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal, rl *reloader) func() {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -181,8 +139,7 @@ func reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal, r *collector.Refr
 			case <-stop:
 				return
 			case <-hup:
-				level.Info(logger).Log("msg", "SIGHUP: refreshing today's bills now")
-				r.Trigger()
+				_ = rl.do("SIGHUP") // logged and counted by do
 			}
 		}
 	}()
@@ -235,7 +192,7 @@ func isLoopback(host string) bool {
 }
 
 // newHandler routes the landing page, metrics and health endpoints.
-func newHandler(s config.Server, registry *prometheus.Registry, refresher *collector.Refresher, slogger *slog.Logger) (http.Handler, error) {
+func newHandler(s config.Server, registry *prometheus.Registry, accounts *collector.Accounts, slogger *slog.Logger) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	metrics := promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(slogger.Handler(), slog.LevelError),
@@ -246,11 +203,16 @@ func newHandler(s config.Server, registry *prometheus.Registry, refresher *colle
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
+	// Once ready, the exporter stays so, as one account does after its
+	// first success: an account added by a reload, still on its first
+	// read, must not take the others' data off a Service's endpoints.
+	var ready atomic.Bool
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !refresher.Ready() {
-			http.Error(w, "Not ready: no successful refresh of the bills yet", http.StatusServiceUnavailable)
+		if !ready.Load() && !accounts.Ready() {
+			http.Error(w, "Not ready: an account has not ended its first refresh of the bills, or none serves", http.StatusServiceUnavailable)
 			return
 		}
+		ready.Store(true)
 		fmt.Fprintln(w, "Ready")
 	})
 	// Profiles show the exporter's internals to whoever can reach the port:
@@ -273,7 +235,7 @@ func newHandler(s config.Server, registry *prometheus.Registry, refresher *colle
 			Links: []web.LandingLinks{
 				{Address: s.TelemetryPath, Text: "Metrics"},
 				{Address: "/-/healthy", Text: "Health", Description: "200 while the exporter runs"},
-				{Address: "/-/ready", Text: "Readiness", Description: "200 once a first refresh of the bills succeeded"},
+				{Address: "/-/ready", Text: "Readiness", Description: "200 once every account has served today or failed its first refresh, and one serves"},
 			},
 		})
 		if err != nil {
@@ -282,4 +244,58 @@ func newHandler(s config.Server, registry *prometheus.Registry, refresher *colle
 		mux.Handle("/", landing)
 	}
 	return mux, nil
+}
+
+// reloader applies a reload, asked for by SIGHUP or POST /-/reload.
+type reloader struct {
+	reload  func() ([]config.Source, error) // nil: no accounts file
+	readers *readers
+	status  *collector.ReloadStatus // nil: no accounts file
+	logger  log.Logger
+	mu      sync.Mutex // one reload at a time
+}
+
+// do reads the accounts file again and applies it; a file that fails to
+// load changes nothing that runs. Without a file it refreshes today's
+// bills at once, as SIGHUP always did: useful after a token rotation.
+func (rl *reloader) do(why string) error {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.reload == nil {
+		level.Info(rl.logger).Log("msg", why+": refreshing today's bills now")
+		rl.readers.trigger()
+		return nil
+	}
+	sources, err := rl.reload()
+	if err == nil {
+		err = rl.readers.apply(sources)
+	}
+	if err != nil {
+		rl.status.Failed()
+		level.Error(rl.logger).Log("msg", why+": reloading the accounts file failed; nothing changed", "err", err)
+		return err
+	}
+	rl.status.Succeeded(time.Now())
+	level.Info(rl.logger).Log("msg", why+": accounts file reloaded", "accounts", len(sources))
+	return nil
+}
+
+// handleReload routes /-/reload as Prometheus does: POST or PUT reloads
+// with --web.enable-lifecycle and is refused with 403 without it, GET is
+// 405.
+func handleReload(mux *http.ServeMux, rl *reloader, enabled bool) {
+	post := func(w http.ResponseWriter, _ *http.Request) {
+		if !enabled {
+			http.Error(w, "Lifecycle API is not enabled.", http.StatusForbidden)
+			return
+		}
+		if err := rl.do("POST /-/reload"); err != nil {
+			http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
+		}
+	}
+	mux.HandleFunc("POST /-/reload", post)
+	mux.HandleFunc("PUT /-/reload", post)
+	mux.HandleFunc("GET /-/reload", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "Only POST or PUT requests allowed", http.StatusMethodNotAllowed)
+	})
 }

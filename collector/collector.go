@@ -19,9 +19,15 @@ type APIRequestCounter struct {
 }
 
 // NewAPIRequestCounter returns an empty counter.
-func NewAPIRequestCounter() *APIRequestCounter {
-	return &APIRequestCounter{vec: prometheus.NewCounterVec(
-		prometheus.CounterOpts{Name: descAPIRequests.name, Help: descAPIRequests.help}, descAPIRequests.labels)}
+func NewAPIRequestCounter() *APIRequestCounter { return NewAccountAPIRequestCounter("") }
+
+// NewAccountAPIRequestCounter returns an empty counter whose samples carry
+// account="<account>" (none when account is ""): each account has its own
+// client, and so its own counter.
+func NewAccountAPIRequestCounter(account string) *APIRequestCounter {
+	return &APIRequestCounter{vec: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: descAPIRequests.name, Help: descAPIRequests.help, ConstLabels: accountLabels(account),
+	}, descAPIRequests.labels)}
 }
 
 // Observe counts one HTTP attempt. It is safe for concurrent use.
@@ -50,38 +56,45 @@ func New(src Snapshotter, reqs *APIRequestCounter) *Collector {
 	return &Collector{src: src, reqs: reqs}
 }
 
-func budgetMetrics(b Budgets) []prometheus.Metric {
+func budgetMetrics(b Budgets, d *descs) []prometheus.Metric {
 	var out []prometheus.Metric
 	if b.Daily != 0 {
-		out = append(out, prometheus.MustNewConstMetric(descBudgetDaily.Desc, prometheus.GaugeValue, b.Daily))
+		out = append(out, prometheus.MustNewConstMetric(d.of(descBudgetDaily), prometheus.GaugeValue, b.Daily))
 	}
 	if b.Monthly != 0 {
-		out = append(out, prometheus.MustNewConstMetric(descBudgetMonthly.Desc, prometheus.GaugeValue, b.Monthly))
+		out = append(out, prometheus.MustNewConstMetric(d.of(descBudgetMonthly), prometheus.GaugeValue, b.Monthly))
 	}
 	for _, g := range slices.Sorted(maps.Keys(b.GroupDaily)) {
-		out = append(out, prometheus.MustNewConstMetric(descBudgetGroupDaily.Desc, prometheus.GaugeValue, b.GroupDaily[g], g))
+		out = append(out, prometheus.MustNewConstMetric(d.of(descBudgetGroupDaily), prometheus.GaugeValue, b.GroupDaily[g], g))
 	}
 	for _, g := range slices.Sorted(maps.Keys(b.GroupMonthly)) {
-		out = append(out, prometheus.MustNewConstMetric(descBudgetGroupMonthly.Desc, prometheus.GaugeValue, b.GroupMonthly[g], g))
+		out = append(out, prometheus.MustNewConstMetric(d.of(descBudgetGroupMonthly), prometheus.GaugeValue, b.GroupMonthly[g], g))
 	}
 	return out
 }
 
-// Describe sends every metric's description.
+// Describe sends every metric's description, with the account's label when
+// the reader has one.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
-		ch <- d.Desc
+	var d *descs
+	if c.src != nil {
+		d = c.src.Snapshot().descs
+	}
+	for _, m := range allDescs {
+		ch <- d.of(m)
 	}
 }
 
 // Collect sends the calendar, budget and self metrics, and the billing
 // series of the served snapshot while it is fresh: no older than MaxAge and
 // describing the current billing day.
-func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	st := c.src.Snapshot()
+func (c *Collector) Collect(ch chan<- prometheus.Metric) { collect(ch, c.src.Snapshot(), c.reqs) }
+
+// collect sends what Collect does for one snapshot.
+func collect(ch chan<- prometheus.Metric, st *Snapshot, reqs *APIRequestCounter) {
 	now := st.now()
-	gaugeOf := func(d metric, v float64) {
-		ch <- prometheus.MustNewConstMetric(d.Desc, prometheus.GaugeValue, v)
+	gaugeOf := func(m metric, v float64) {
+		ch <- prometheus.MustNewConstMetric(st.descs.of(m), prometheus.GaugeValue, v)
 	}
 	today := billing.DateOf(now.In(st.loc))
 	dayStart, dayEnd := today.Start(st.loc), today.End(st.loc)
@@ -94,8 +107,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- m
 	}
 	collectSelf(ch, st, gaugeOf)
-	if c.reqs != nil {
-		c.reqs.collect(ch)
+	if reqs != nil {
+		reqs.collect(ch)
 	}
 	collectBilling(ch, st, now, gaugeOf)
 }
@@ -111,14 +124,14 @@ func collectSelf(ch chan<- prometheus.Metric, st *Snapshot, gaugeOf func(metric,
 	gaugeOf(descTokenRejected, boolFloat(st.tokenRejected))
 	gaugeOf(descRefreshInterval, st.refreshInterval.Seconds())
 	gaugeOf(descMaxAge, st.maxAge.Seconds())
-	ch <- prometheus.MustNewConstMetric(descRefreshFailures.Desc, prometheus.CounterValue, float64(st.failures))
+	ch <- prometheus.MustNewConstMetric(st.descs.of(descRefreshFailures), prometheus.CounterValue, float64(st.failures))
 	// A store off by choice has no series: nothing to alert on.
 	if st.storage {
 		gaugeOf(descStorageOK, boolFloat(st.storeOpen && !st.storeFailing))
-		ch <- prometheus.MustNewConstMetric(descStorageWriteFailures.Desc, prometheus.CounterValue, float64(st.storeFailures))
+		ch <- prometheus.MustNewConstMetric(st.descs.of(descStorageWriteFailures), prometheus.CounterValue, float64(st.storeFailures))
 	}
 	for f, field := range labelFields {
-		ch <- prometheus.MustNewConstMetric(descLabelValuesTruncated.Desc, prometheus.CounterValue, float64(st.cuts[f]), field)
+		ch <- prometheus.MustNewConstMetric(st.descs.of(descLabelValuesTruncated), prometheus.CounterValue, float64(st.cuts[f]), field)
 	}
 }
 
@@ -145,7 +158,7 @@ func collectBilling(ch chan<- prometheus.Metric, st *Snapshot, now time.Time, ga
 		gaugeOf(descUntrackedResourceRows, float64(snap.untrackedResourceRows))
 	}
 	for _, d := range st.failedDays {
-		ch <- prometheus.MustNewConstMetric(descClosedDayFailed.Desc, prometheus.GaugeValue, 1, d.String())
+		ch <- prometheus.MustNewConstMetric(st.descs.of(descClosedDayFailed), prometheus.GaugeValue, 1, d.String())
 	}
 	for _, m := range snap.metrics {
 		ch <- m

@@ -122,6 +122,10 @@ func MetricNames() []string {
 	return names
 }
 
+// ReloadMetricNames returns the names of ReloadStatus's metrics, apart from
+// MetricNames: they exist only with --config.file.
+func ReloadMetricNames() []string { return []string{descReloadSuccess.name, descReloadTimestamp.name} }
+
 // metric is a descriptor with its name, help and labels, which
 // prometheus.Desc does not expose: allDescs then gives both what Describe
 // sends and MetricNames, and APIRequestCounter builds its CounterVec from
@@ -172,15 +176,19 @@ func (g *gauge) Write(out *dto.Metric) error {
 }
 
 // labelPairs builds the sorted label pairs of one label set with one
-// allocation for the values and one for the pairs.
-func labelPairs(k billing.Labels) []*dto.LabelPair {
+// allocation for the values and one for the pairs; account, when not nil,
+// comes first, as "account" sorts before every billing label.
+func labelPairs(k billing.Labels, account *dto.LabelPair) []*dto.LabelPair {
 	vals := &[5]string{k.BillingGroup, k.Service, k.Tag, k.VPCID, k.VPCName} // order of billingLabels
 	pairs := new([5]dto.LabelPair)
-	out := make([]*dto.LabelPair, 5)
+	out := make([]*dto.LabelPair, 0, 6)
+	if account != nil {
+		out = append(out, account)
+	}
 	for i := range pairs {
 		pairs[i].Name = &billingLabels[i]
 		pairs[i].Value = &vals[i]
-		out[i] = &pairs[i]
+		out = append(out, &pairs[i])
 	}
 	return out
 }
@@ -199,7 +207,7 @@ func compareExposed(a, b billing.Labels) int {
 // closed days missing would show a total that is too low. The samples are
 // put in the order the registry sorts each family into, here, off-scrape:
 // its sort of already sorted series on each scrape is then a single pass.
-func buildMetrics(ss []series, withMonthToDate bool) []prometheus.Metric {
+func buildMetrics(ss []series, withMonthToDate bool, d *descs) []prometheus.Metric {
 	slices.SortFunc(ss, func(a, b series) int { return compareExposed(a.key, b.key) })
 	n := 0
 	for i := range ss {
@@ -223,11 +231,11 @@ func buildMetrics(ss []series, withMonthToDate bool) []prometheus.Metric {
 	j := 0
 	for i := range ss {
 		s := &ss[i]
-		lp := labelPairs(s.key)
-		add := func(d metric, v float64) {
+		lp := labelPairs(s.key, d.account)
+		add := func(m metric, v float64) {
 			floats[j] = v
 			values[j].Value = &floats[j]
-			gauges[j] = gauge{desc: d.Desc, labels: lp, value: &values[j]}
+			gauges[j] = gauge{desc: d.of(m), labels: lp, value: &values[j]}
 			out[j] = &gauges[j]
 			j++
 		}
@@ -256,14 +264,14 @@ func buildMetrics(ss []series, withMonthToDate bool) []prometheus.Metric {
 
 // buildResourceMetrics turns the top resources into their two samples each,
 // today's cost and month-to-date, so that a dashboard can join them.
-func buildResourceMetrics(top []resourceSeries) []prometheus.Metric {
+func buildResourceMetrics(top []resourceSeries, d *descs) []prometheus.Metric {
 	out := make([]prometheus.Metric, 0, 2*len(top))
 	for _, r := range top {
 		k := sanitized(*r.key.labels)
 		values := []string{k.BillingGroup, valid(r.key.id), valid(r.key.name), k.Service, k.Tag, k.VPCID, k.VPCName}
 		out = append(out,
-			prometheus.MustNewConstMetric(descResourceCost.Desc, prometheus.GaugeValue, r.today.value(), values...),
-			prometheus.MustNewConstMetric(descResourceMonthToDate.Desc, prometheus.GaugeValue, r.mtd.value(), values...))
+			prometheus.MustNewConstMetric(d.of(descResourceCost), prometheus.GaugeValue, r.today.value(), values...),
+			prometheus.MustNewConstMetric(d.of(descResourceMonthToDate), prometheus.GaugeValue, r.mtd.value(), values...))
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package collector
 import (
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
@@ -12,8 +13,9 @@ import (
 // dashboards' tests rely on, equal to what the Collector describes.
 func TestMetricNamesMatchDescribe(t *testing.T) {
 	t.Parallel()
-	ch := make(chan *prometheus.Desc, len(allDescs))
+	ch := make(chan *prometheus.Desc, len(allDescs)+2)
 	(&Collector{}).Describe(ch)
+	NewReloadStatus(time.Now()).Describe(ch)
 	close(ch)
 	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
 	var described []string
@@ -23,5 +25,5 @@ func TestMetricNamesMatchDescribe(t *testing.T) {
 			described = append(described, m[1])
 		}
 	}
-	assert.ElementsMatch(t, MetricNames(), described)
+	assert.ElementsMatch(t, append(MetricNames(), ReloadMetricNames()...), described)
 }

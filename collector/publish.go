@@ -41,6 +41,7 @@ type fixed struct {
 	storage                 bool // a store was asked for: its metrics are sent
 	storeOpen               bool // and it could be opened
 	budgets                 []prometheus.Metric
+	descs                   *descs // of every sample, with the account's label when it has one
 }
 
 // served is the billing data of a snapshot.
@@ -100,7 +101,7 @@ func (r *Refresher) build(prev *served) *served {
 	out := &served{
 		at:                    r.today.at,
 		day:                   r.today.day,
-		metrics:               buildMetrics(ss, complete),
+		metrics:               buildMetrics(ss, complete, r.fixed.descs),
 		labelSets:             len(ss),
 		folded:                folded,
 		untrackedResourceRows: -1,
@@ -109,7 +110,7 @@ func (r *Refresher) build(prev *served) *served {
 	// them right.
 	if complete && r.today.resources != nil {
 		top, untracked := topResources(r.today.resources, r.cache.closedResources(), r.cfg.TopResources)
-		out.metrics = append(out.metrics, buildResourceMetrics(top)...)
+		out.metrics = append(out.metrics, buildResourceMetrics(top, r.fixed.descs)...)
 		out.untrackedResourceRows = untracked
 		if untracked > 0 && (prev == nil || prev.untrackedResourceRows <= 0) {
 			level.Warn(r.logger).Log("msg", "more distinct resources than --collector.max-resources: the rows of the others are left out of the top resources",

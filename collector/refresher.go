@@ -69,6 +69,9 @@ type Budgets struct {
 
 // Config configures a Refresher.
 type Config struct {
+	// Account, when not "", is the account="<name>" label of every sample
+	// the reader's snapshot serves, for an exporter of several accounts.
+	Account         string
 	Source          BillSource
 	Location        *time.Location  // billing time zone; required
 	Filters         []fptapi.Filter // one query per filter per day; empty -> one unfiltered query
@@ -178,8 +181,9 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 	r.fixed = &fixed{
 		now: r.now, loc: cfg.Location, refreshInterval: cfg.RefreshInterval, maxAge: cfg.MaxAge,
 		storage: cfg.Store != nil || cfg.StoreUnusable, storeOpen: cfg.Store != nil,
-		budgets: budgetMetrics(cfg.Budgets),
 	}
+	r.fixed.descs = newDescs(cfg.Account)
+	r.fixed.budgets = budgetMetrics(cfg.Budgets, r.fixed.descs)
 	r.state.Store(&Snapshot{fixed: r.fixed, previousMissing: -1})
 	return r, nil
 }
