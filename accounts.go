@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"time"
@@ -39,11 +38,48 @@ type readers struct {
 
 	mu      sync.Mutex // one change of the accounts at a time
 	running map[string]*reader
+	locks   storeLocks // the month cache directories the running readers use
+}
+
+// storeLocks are the month cache directories this process holds, each
+// locked once: flock is per open file, so a directory locked twice by one
+// process would refuse itself.
+type storeLocks map[string]func()
+
+// lock takes s's directory unless it is held already.
+func (l storeLocks) lock(s config.Store) error {
+	if _, held := l[s.Path]; held || s.Path == "" {
+		return nil
+	}
+	unlock, err := s.Lock()
+	if err != nil {
+		return err
+	}
+	l[s.Path] = unlock
+	return nil
+}
+
+// keep releases every directory no reader in running uses: a removed
+// account's, so that a backfill may then write it.
+func (l storeLocks) keep(running map[string]*reader) {
+	used := make(map[string]bool, len(running))
+	for _, r := range running {
+		used[r.src.Store.Path] = true
+	}
+	for dir, unlock := range l {
+		if !used[dir] {
+			unlock()
+			delete(l, dir)
+		}
+	}
 }
 
 // startReaders builds and starts a reader for each source.
-func startReaders(ctx context.Context, cfg *config.Config, logger log.Logger) (*readers, error) {
-	rs := &readers{ctx: ctx, cfg: cfg, logger: logger, served: collector.NewAccounts(nil), running: map[string]*reader{}}
+func startReaders(ctx context.Context, cfg *config.Config, locks storeLocks, logger log.Logger) (*readers, error) {
+	if locks == nil {
+		locks = storeLocks{}
+	}
+	rs := &readers{ctx: ctx, cfg: cfg, logger: logger, served: collector.NewAccounts(nil), running: map[string]*reader{}, locks: locks}
 	if err := rs.apply(cfg.Sources); err != nil {
 		return nil, err
 	}
@@ -66,10 +102,14 @@ func (rs *readers) apply(sources []config.Source) error {
 			continue
 		}
 		r, err := rs.build(src)
+		if err == nil {
+			err = rs.locks.lock(src.Store)
+		}
 		if err != nil {
 			for _, b := range built {
 				b.stopFake()
 			}
+			rs.locks.keep(rs.running)
 			return accountError(src.Name, err)
 		}
 		built = append(built, r)
@@ -95,6 +135,7 @@ func (rs *readers) apply(sources []config.Source) error {
 		r.start(rs.ctx)
 	}
 	rs.running = next
+	rs.locks.keep(next)
 	return nil
 }
 
@@ -164,6 +205,7 @@ func (rs *readers) stop() {
 	}
 	stopReaders(all)
 	rs.running = map[string]*reader{}
+	rs.locks.keep(rs.running)
 }
 
 // trigger asks every reader for a read of today now.
@@ -181,7 +223,7 @@ func newRefresher(cfg *config.Config, src *config.Source, requests *collector.AP
 	if err != nil {
 		return nil, err
 	}
-	monthCache, storeUnusable := openStore(cfg.Store, src, logger)
+	monthCache, storeUnusable := src.Store.Open(src.Identity, logger)
 	c := cfg.Collector
 	refresher, err := collector.NewRefresher(collector.Config{
 		Account:         src.Name,
@@ -203,18 +245,6 @@ func newRefresher(cfg *config.Config, src *config.Source, requests *collector.AP
 		return nil, fmt.Errorf("creating refresher: %w", err)
 	}
 	return refresher, nil
-}
-
-// openStore opens the account's month cache: <storage.path>/<name>/ for a
-// named account (one directory each, so that accounts never read each
-// other's days, and a renamed account is a new one), --storage.path itself
-// for the single account of the flags, as before. The process's lock on
-// --storage.path covers the accounts' directories.
-func openStore(s config.Store, src *config.Source, logger log.Logger) (collector.DayStore, bool) {
-	if s.Path != "" && src.Name != "" {
-		s.Path = filepath.Join(s.Path, src.Name)
-	}
-	return s.Open(src.Identity, logger)
 }
 
 // sameSource reports whether two resolutions of an account read the same:

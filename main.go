@@ -96,16 +96,20 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 		logger, _ := newLogger(stderr, &cfg.Log)
 		return backfill.Run(ctx, cfg, logger, stdout, stderr)
 	}
-	unlock, err := cfg.Sources[0].Store.Lock()
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", config.Name, err)
-		return 2
+	locks := storeLocks{}
+	defer locks.keep(nil)
+	for _, src := range cfg.Sources {
+		if err := locks.lock(src.Store); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", config.Name, err)
+			return 2
+		}
 	}
-	defer unlock()
 	logger, slogger := newLogger(stderr, &cfg.Log)
-	// The accounts file's reload and --web.enable-lifecycle come with
-	// --config.file.
-	if err := serve(ctx, hup, cfg, lifecycle{}, logger, slogger); err != nil {
+	lc := lifecycle{enableLifecycle: cfg.Server.EnableLifecycle, locks: locks}
+	if cfg.ConfigFile != "" {
+		lc.reload = cfg.ReloadSources
+	}
+	if err := serve(ctx, hup, cfg, lc, logger, slogger); err != nil {
 		level.Error(logger).Log("msg", "exporter failed", "err", err)
 		return 1
 	}

@@ -37,13 +37,17 @@ type lifecycle struct {
 	// enableLifecycle allows POST /-/reload (--web.enable-lifecycle), as
 	// Prometheus does: otherwise it answers 403.
 	enableLifecycle bool
+	// locks are the month cache directories main has locked already, so
+	// that a second exporter on one exits 2 before anything starts; the
+	// readers take those of accounts a reload adds.
+	locks storeLocks
 }
 
 // serve wires one reader per source, the registry and the web server, and
 // runs until ctx is cancelled.
 func serve(ctx context.Context, hup <-chan os.Signal, cfg *config.Config, lc lifecycle, logger log.Logger, slogger *slog.Logger) error {
 	level.Info(logger).Log("msg", "starting "+config.Name, "version", version.Info(), "build_context", version.BuildContext())
-	readers, err := startReaders(ctx, cfg, logger)
+	readers, err := startReaders(ctx, cfg, lc.locks, logger)
 	if err != nil {
 		return err
 	}
