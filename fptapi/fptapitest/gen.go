@@ -140,13 +140,14 @@ func (g *gen) perHour(r *row) int64 {
 	return 0
 }
 
-// pad6 is v in decimal, zero-padded to six digits.
-func pad6(v int64) string {
-	s := strconv.FormatInt(v, 10)
-	if len(s) < 6 {
-		s = "000000"[len(s):] + s
+// indexed is prefix followed by v in decimal, zero-padded to six digits.
+func indexed(prefix string, v int64) string {
+	var buf [64]byte
+	b := append(buf[:0], prefix...)
+	for p := int64(100000); p > max(v, 1); p /= 10 {
+		b = append(b, '0')
 	}
-	return s
+	return string(strconv.AppendInt(b, v, 10))
 }
 
 // replaced reports whether the row's slot holds its second resource: slots
@@ -173,7 +174,7 @@ func resourceName(r *row, prefix, vpcSlug string) string {
 	if r.l.svc == svcIP {
 		return "ip-public-" + strconv.Itoa(r.index%3)
 	}
-	name := prefix + "-" + vpcSlug + "-" + pad6(int64(r.index))
+	name := indexed(prefix+"-"+vpcSlug+"-", int64(r.index))
 	if r.replaced() {
 		name += "-new"
 	}
@@ -184,7 +185,7 @@ func resourceName(r *row, prefix, vpcSlug string) string {
 // VMs, another VM for volumes, IPs, LBs and backups, none for S3.
 func attachVM(r *row, vpcSlug string) string {
 	if prefix := services[r.l.svc].attach; prefix != "" {
-		return prefix + "-" + vpcSlug + "-" + pad6(r.attach)
+		return indexed(prefix+"-"+vpcSlug+"-", r.attach)
 	}
 	return "-"
 }
