@@ -89,8 +89,7 @@ type Server struct {
 	served      chan struct{} // closed when srv has stopped serving
 	closed      chan struct{}
 	closeOnce   sync.Once
-	nBills      atomic.Int64
-	nBillInfo   atomic.Int64
+	requests    map[string]*atomic.Int64 // by endpoint
 
 	mu     sync.Mutex
 	token  string
@@ -149,6 +148,7 @@ func newServer(cfg Config) *Server {
 		maxPageSize: positiveOr(cfg.MaxPageSize, DefaultMaxPageSize),
 		mux:         http.NewServeMux(),
 		closed:      make(chan struct{}),
+		requests:    map[string]*atomic.Int64{fptapi.EndpointBills: {}, fptapi.EndpointBillInfo: {}},
 		token:       cmp.Or(cfg.Token, DefaultToken),
 		bills:       map[string][]fptapi.Bill{},
 		counts:      map[countKey]int{},

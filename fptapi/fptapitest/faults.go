@@ -4,6 +4,7 @@ package fptapitest
 // the API's (error statuses, HTML pages, resets, delays).
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -40,13 +41,6 @@ type Fault struct {
 	NullNumbers      bool // numeric row fields as null
 }
 
-func (f *Fault) endpoint() string {
-	if f.Endpoint == "" {
-		return fptapi.EndpointBills
-	}
-	return f.Endpoint
-}
-
 // answers reports whether the fault replaces the API's answer.
 func (f *Fault) answers() bool {
 	return f.Reset || f.HTML || (f.Code != 0 && f.Code != http.StatusOK) || f.Status != nil
@@ -80,7 +74,7 @@ func (s *Server) takeFault(endpoint string, page int) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, q := range s.faults {
-		if q.f.endpoint() != endpoint || (q.f.Page != 0 && q.f.Page != page) {
+		if cmp.Or(q.f.Endpoint, fptapi.EndpointBills) != endpoint || (q.f.Page != 0 && q.f.Page != page) {
 			continue
 		}
 		if q.left > 0 {
@@ -130,14 +124,8 @@ func (s *Server) sleep(r *http.Request, d time.Duration) bool {
 // writeFaultAnswer answers a response fault: an HTML page, or a JSON body
 // with the fault's status and message.
 func writeFaultAnswer(w http.ResponseWriter, f *Fault) {
-	code := f.Code
-	if code == 0 {
-		code = http.StatusOK
-	}
-	msg := f.Message
-	if msg == "" {
-		msg = http.StatusText(code)
-	}
+	code := cmp.Or(f.Code, http.StatusOK)
+	msg := cmp.Or(f.Message, http.StatusText(code))
 	if f.HTML {
 		write(w, code, "text/html", htmlPage(code, msg, f.Oversize), f.Truncate)
 		return

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-
-	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
 // Request is what the fake saw of a request (see LastRequest).
@@ -21,26 +19,22 @@ type Request struct {
 // Requests returns how many requests reached endpoint ("bills" or
 // "bill_info"), including rejected and faulted ones.
 func (s *Server) Requests(endpoint string) int {
-	switch endpoint {
-	case fptapi.EndpointBills:
-		return int(s.nBills.Load())
-	case fptapi.EndpointBillInfo:
-		return int(s.nBillInfo.Load())
+	if n, ok := s.requests[endpoint]; ok {
+		return int(n.Load())
 	}
 	return 0
 }
 
 // ResetRequests sets the request counters back to zero.
 func (s *Server) ResetRequests() {
-	s.nBills.Store(0)
-	s.nBillInfo.Store(0)
+	for _, n := range s.requests {
+		n.Store(0)
+	}
 }
 
 // LastRequest returns the last request that reached endpoint.
-func (s *Server) LastRequest(endpoint string) (Request, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.last[endpoint]
+func (s *Server) LastRequest(endpoint string) (r Request, ok bool) {
+	s.locked(func() { r, ok = s.last[endpoint] })
 	return r, ok
 }
 
@@ -49,11 +43,7 @@ const maxRequestBody = 1 << 20
 // receive counts and records a request to endpoint and returns its body,
 // false when it has been answered 405 for not using method.
 func (s *Server) receive(w http.ResponseWriter, r *http.Request, endpoint, method string) ([]byte, bool) {
-	if endpoint == fptapi.EndpointBills {
-		s.nBills.Add(1)
-	} else {
-		s.nBillInfo.Add(1)
-	}
+	s.requests[endpoint].Add(1)
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
 	req := Request{Method: r.Method, Header: r.Header.Clone(), Body: append([]byte(nil), body...)}
 	s.locked(func() { s.last[endpoint] = req })
