@@ -1,5 +1,7 @@
 package fptapitest
 
+// Rows as sent: every field FPT documents, and the number modes of faults.
+
 import (
 	"math"
 	"reflect"
@@ -44,55 +46,36 @@ type wireBill struct {
 	InvoiceGroupName  string  `json:"invoice_group_name"`
 }
 
-// bill is the row as the client decodes it.
-func (w *wireBill) bill() fptapi.Bill {
-	return fptapi.Bill{
-		OrgID:             w.OrgID,
-		TenantIaasID:      w.TenantIaasID,
-		VPCID:             w.VPCID,
-		VPCName:           w.VPCName,
-		Service:           w.Service,
-		BillingGroupName:  w.BillingGroupName,
-		Tag:               w.Tag,
-		BillingConfigName: w.BillingConfigName,
-		Name:              w.Name,
-		InfraID:           w.InfraID,
-		AttachVM:          w.AttachVM,
-		Day:               w.Day,
-		VCPU:              w.VCPU,
-		RAM:               w.RAM,
-		Disk:              w.Disk,
-		CPUQuantity:       w.CPUQuantity,
-		RAMQuantity:       w.RAMQuantity,
-		DiskQuantity:      w.DiskQuantity,
-		TotalPrice:        w.TotalPrice,
+// billFields pairs each field of fptapi.Bill with wireBill's field of the
+// same name, for bill and wireOf. (Not a panic for a field wireBill lacks:
+// the exporter links this package for its demo mode.)
+var billFields = func() (pairs [][2]int) {
+	bt, wt := reflect.TypeFor[fptapi.Bill](), reflect.TypeFor[wireBill]()
+	for i := range bt.NumField() {
+		if f, ok := wt.FieldByName(bt.Field(i).Name); ok {
+			pairs = append(pairs, [2]int{i, f.Index[0]})
+		}
 	}
+	return pairs
+}()
+
+// bill is the row as the client decodes it.
+func (w *wireBill) bill() (b fptapi.Bill) {
+	bv, wv := reflect.ValueOf(&b).Elem(), reflect.ValueOf(w).Elem()
+	for _, p := range billFields {
+		bv.Field(p[0]).Set(wv.Field(p[1]))
+	}
+	return b
 }
 
 // wireOf is an explicit row (SetBills) as sent: the fields fptapi.Bill
 // does not have are empty.
-func wireOf(b *fptapi.Bill) wireBill {
-	return wireBill{
-		OrgID:             b.OrgID,
-		TenantIaasID:      b.TenantIaasID,
-		VPCID:             b.VPCID,
-		VPCName:           b.VPCName,
-		Service:           b.Service,
-		BillingGroupName:  b.BillingGroupName,
-		Tag:               b.Tag,
-		BillingConfigName: b.BillingConfigName,
-		Name:              b.Name,
-		InfraID:           b.InfraID,
-		AttachVM:          b.AttachVM,
-		Day:               b.Day,
-		VCPU:              b.VCPU,
-		RAM:               b.RAM,
-		Disk:              b.Disk,
-		CPUQuantity:       b.CPUQuantity,
-		RAMQuantity:       b.RAMQuantity,
-		DiskQuantity:      b.DiskQuantity,
-		TotalPrice:        b.TotalPrice,
+func wireOf(b *fptapi.Bill) (w wireBill) {
+	bv, wv := reflect.ValueOf(b).Elem(), reflect.ValueOf(&w).Elem()
+	for _, p := range billFields {
+		wv.Field(p[1]).Set(bv.Field(p[0]))
 	}
+	return w
 }
 
 // numMode says how numeric fields of a row are written.

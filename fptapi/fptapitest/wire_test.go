@@ -3,6 +3,7 @@ package fptapitest
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -74,4 +75,11 @@ func mustDay(t testing.TB, s *Server, day string) dayQuery {
 	q, err := s.resolveDay(day)
 	require.NoError(t, err)
 	return q
+}
+
+// TestWireBillHasEveryBillField: a field of fptapi.Bill that wireBill
+// lacks would silently stay empty in every generated and explicit row.
+func TestWireBillHasEveryBillField(t *testing.T) {
+	t.Parallel()
+	assert.Len(t, billFields, reflect.TypeFor[fptapi.Bill]().NumField())
 }
