@@ -8,19 +8,36 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	_ "time/tzdata" // the billing time zone must load in a bare container
 
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	slgokit "github.com/tjhop/slog-gokit"
 
+	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/backfill"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/check"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
@@ -115,4 +132,278 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 	}
 	level.Info(logger).Log("msg", "stopped")
 	return 0
+}
+
+// lifecycle is what a running exporter may be asked to change.
+type lifecycle struct {
+	// reload reads the accounts file again; nil without --config.file.
+	reload func() ([]config.Source, error)
+	// enableLifecycle allows POST /-/reload (--web.enable-lifecycle), as
+	// Prometheus does: otherwise it answers 403.
+	enableLifecycle bool
+	// locks are the month cache directories main has locked already, so
+	// that a second exporter on one exits 2 before anything starts; the
+	// readers take those of accounts a reload adds.
+	locks storeLocks
+}
+
+// serve wires one reader per source, the registry and the web server, and
+// runs until ctx is cancelled.
+func serve(ctx context.Context, hup <-chan os.Signal, cfg *config.Config, lc lifecycle, logger log.Logger, slogger *slog.Logger) error {
+	level.Info(logger).Log("msg", "starting "+config.Name, "version", version.Info(), "build_context", version.BuildContext())
+	readers, err := startReaders(ctx, cfg, lc.locks, logger)
+	if err != nil {
+		return err
+	}
+	defer readers.stop()
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(
+		readers.served,
+		versioncollector.NewCollector(config.Name, versioncollector.WithExtraConstLabels(prometheus.Labels{"builddate": version.BuildDate})),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	rl := &reloader{reload: lc.reload, readers: readers, logger: logger}
+	if lc.reload != nil {
+		rl.status = collector.NewReloadStatus(time.Now())
+		registry.MustRegister(rl.status)
+	}
+	handler, err := newHandler(cfg.Server, registry, readers.served, slogger)
+	if err != nil {
+		return err
+	}
+	handleReload(handler, rl, lc.enableLifecycle)
+
+	stopReload := reloadOnSIGHUP(ctx, hup, rl)
+	defer stopReload()
+	return listenAndServe(ctx, handler, cfg.Server.Web, shutdownGrace, logger, slogger)
+}
+
+// startSource starts the demo's fake API for a simulated source, and logs
+// where the data and the token come from, and what looks wrong.
+func startSource(src *config.Source, logger log.Logger) (stop func(), err error) {
+	if stop, err = src.StartSimulated(); err != nil {
+		return nil, err
+	}
+	if src.Simulated != nil {
+		level.Warn(logger).Log("msg", "demo mode: serving SIMULATED billing data from a built-in fake FPT Cloud API, not your account", "fake_api", src.APIURL)
+	} else {
+		level.Info(logger).Log("msg", "API token", "source", src.TokenSource)
+	}
+	for _, w := range src.Warnings {
+		level.Warn(logger).Log("msg", w)
+	}
+	if u, err := url.Parse(src.APIURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		level.Warn(logger).Log("msg", "--fpt.api-url is plain http: the API token is sent unencrypted", "api_url", src.APIURL)
+	}
+	return stop, nil
+}
+
+// newLogger builds the project's go-kit logger and, for exporter-toolkit, an
+// slog logger that writes through it.
+func newLogger(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
+	var logger log.Logger
+	if cfg.Format.String() == "json" {
+		logger = log.NewJSONLogger(log.NewSyncWriter(w))
+	} else {
+		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
+	}
+	allow := map[string]level.Option{
+		"debug": level.AllowDebug(),
+		"warn":  level.AllowWarn(),
+		"error": level.AllowError(),
+	}[cfg.Level.String()]
+	if allow == nil {
+		allow = level.AllowInfo()
+	}
+	logger = level.NewFilter(logger, allow)
+	// slog-gokit adds its own caller and time: it gets the logger without
+	// ours, and its time becomes our ts, so that every line has the same keys.
+	toolkit := log.LoggerFunc(func(keyvals ...any) error {
+		for i := 0; i+1 < len(keyvals); i += 2 {
+			if t, ok := keyvals[i+1].(time.Time); ok && keyvals[i] == slog.TimeKey {
+				keyvals[i], keyvals[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
+				break
+			}
+		}
+		return logger.Log(keyvals...)
+	})
+	slogger := slog.New(slgokit.NewGoKitHandler(toolkit, cfg.Level))
+	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), slogger
+}
+
+// reloadOnSIGHUP makes SIGHUP, which service managers send to "reload",
+// reload instead of killing the process. The returned function stops
+// listening.
+func reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal, rl *reloader) func() {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-stop:
+				return
+			case <-hup:
+				_ = rl.do("SIGHUP") // logged and counted by do
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+	}
+}
+
+// listenAndServe serves handler until ctx is done (which also stops the
+// refresher). Then it stops accepting connections and lets in-flight scrapes
+// finish for up to grace; scrapes still running after that are cut off.
+// Either way a shutdown asked for by ctx is a clean one: it returns nil.
+func listenAndServe(ctx context.Context, handler http.Handler, flags *web.FlagConfig, grace time.Duration,
+	logger log.Logger, slogger *slog.Logger) error {
+	server := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// TLS handshake and connection errors go through the project's logger.
+		ErrorLog: slog.NewLogLogger(slogger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(server, flags, slogger) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("web server: %w", err)
+	case <-ctx.Done():
+	}
+	level.Info(logger).Log("msg", "shutting down: letting in-flight scrapes finish", "grace", grace)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		level.Warn(logger).Log("msg", "scrapes still running after the grace period were cut off", "err", err)
+		_ = server.Close()
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("web server: %w", err)
+	}
+	return nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// newHandler routes the landing page, metrics and health endpoints.
+func newHandler(s config.Server, registry *prometheus.Registry, accounts *collector.Accounts, slogger *slog.Logger) (*http.ServeMux, error) {
+	mux := http.NewServeMux()
+	metrics := promhttp.HandlerFor(registry, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(slogger.Handler(), slog.LevelError),
+		MaxRequestsInFlight: s.MaxRequests,
+		Registry:            registry, // counts its own errors in promhttp_metric_handler_errors_total
+	})
+	mux.Handle(s.TelemetryPath, promhttp.InstrumentMetricHandler(registry, metrics))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "Healthy")
+	})
+	// Once ready, the exporter stays so, as one account does after its
+	// first success: an account added by a reload, still on its first
+	// read, must not take the others' data off a Service's endpoints.
+	var ready atomic.Bool
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() && !accounts.Ready() {
+			http.Error(w, "Not ready: an account has not ended its first refresh of the bills, or none serves", http.StatusServiceUnavailable)
+			return
+		}
+		ready.Store(true)
+		fmt.Fprintln(w, "Ready")
+	})
+	// Profiles show the exporter's internals to whoever can reach the port:
+	// off unless asked for, as in other exporters.
+	profiling := "false"
+	if s.EnablePprof {
+		profiling = "true"
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	if s.TelemetryPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "FPT Cloud Exporter",
+			Description: s.Description,
+			Version:     version.Info(),
+			Profiling:   profiling,
+			Links: []web.LandingLinks{
+				{Address: s.TelemetryPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health", Description: "200 while the exporter runs"},
+				{Address: "/-/ready", Text: "Readiness", Description: "200 once every account has served today or failed its first refresh, and one serves"},
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("creating landing page: %w", err)
+		}
+		mux.Handle("/", landing)
+	}
+	return mux, nil
+}
+
+// reloader applies a reload, asked for by SIGHUP or POST /-/reload.
+type reloader struct {
+	reload  func() ([]config.Source, error) // nil: no accounts file
+	readers *readers
+	status  *collector.ReloadStatus // nil: no accounts file
+	logger  log.Logger
+	mu      sync.Mutex // one reload at a time
+}
+
+// do reads the accounts file again and applies it; a file that fails to
+// load changes nothing that runs. Without a file it refreshes today's
+// bills at once, as SIGHUP always did: useful after a token rotation.
+func (rl *reloader) do(why string) error {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.reload == nil {
+		level.Info(rl.logger).Log("msg", why+": refreshing today's bills now")
+		rl.readers.trigger()
+		return nil
+	}
+	sources, err := rl.reload()
+	if err == nil {
+		err = rl.readers.apply(sources)
+	}
+	if err != nil {
+		rl.status.Failed()
+		level.Error(rl.logger).Log("msg", why+": reloading the accounts file failed; nothing changed", "err", err)
+		return err
+	}
+	rl.status.Succeeded(time.Now())
+	level.Info(rl.logger).Log("msg", why+": accounts file reloaded", "accounts", len(sources))
+	return nil
+}
+
+// handleReload routes /-/reload as Prometheus does: POST or PUT reloads
+// with --web.enable-lifecycle and is refused with 403 without it, GET is
+// 405.
+func handleReload(mux *http.ServeMux, rl *reloader, enabled bool) {
+	post := func(w http.ResponseWriter, _ *http.Request) {
+		if !enabled {
+			http.Error(w, "Lifecycle API is not enabled.", http.StatusForbidden)
+			return
+		}
+		if err := rl.do("POST /-/reload"); err != nil {
+			http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
+		}
+	}
+	mux.HandleFunc("POST /-/reload", post)
+	mux.HandleFunc("PUT /-/reload", post)
+	mux.HandleFunc("GET /-/reload", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "Only POST or PUT requests allowed", http.StatusMethodNotAllowed)
+	})
 }
