@@ -866,12 +866,12 @@ func TestRestartWithStore(t *testing.T) {
 	// SIGHUP: one log line, one more refresh of today, and the process lives.
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="SIGHUP: refreshing today's bills now"`) },
-		10*time.Second, 10*time.Millisecond)
-	require.Eventually(t, func() bool { return fake.Requests(fptapi.EndpointBills) > first }, 10*time.Second, 10*time.Millisecond)
+		testhelp.Patience, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return fake.Requests(fptapi.EndpointBills) > first }, testhelp.Patience, 10*time.Millisecond)
 	// Its end is logged at info level (the log level here), unlike a
 	// scheduled refresh's.
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="refresh of today done"`) },
-		10*time.Second, 10*time.Millisecond, logs.String())
+		testhelp.Patience, 10*time.Millisecond, logs.String())
 	code, _ := get(t, base+"/-/healthy")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, 0, stop())
@@ -1109,6 +1109,12 @@ func sourcesOf(base config.Source, accounts ...fakeAccount) []config.Source {
 	for _, a := range accounts {
 		src := base
 		src.Name, src.APIURL, src.Identity.APIURL = a.name, a.fake.URL, a.fake.URL
+		if root := base.Store.Path; root != "" {
+			if base.Name != "" { // base is an account already: its directory's parent is the root
+				root = filepath.Dir(root)
+			}
+			src.Store.Path = filepath.Join(root, a.name) // as the accounts file resolves it
+		}
 		out = append(out, src)
 	}
 	return out
@@ -1119,6 +1125,7 @@ type served struct {
 	base string
 	hup  chan os.Signal
 	logs *testhelp.SyncBuffer
+	stop func() // ends serve and waits for it; also at the test's end
 }
 
 func startServe(t *testing.T, cfg *config.Config, lc lifecycle) *served {
@@ -1133,10 +1140,11 @@ func startServe(t *testing.T, cfg *config.Config, lc lifecycle) *served {
 			s.logs.Write([]byte("serve: " + err.Error() + "\n"))
 		}
 	}()
-	t.Cleanup(func() {
+	s.stop = sync.OnceFunc(func() {
 		cancel()
 		<-exited
 	})
+	t.Cleanup(s.stop)
 	s.base = "http://" + listeningAddress(t, s.logs, exited)
 	return s
 }
@@ -1354,6 +1362,34 @@ func TestReloadAccounts(t *testing.T) {
 	assert.Contains(t, s.logs.String(), "reloading the accounts file failed; nothing changed")
 
 	assert.Equal(t, aRequests, a.fake.Requests(fptapi.EndpointBills), "a was never touched")
+}
+
+// TestRestartReadsOnlyTodayPerAccount: each account keeps its closed days
+// in its own directory, so a restart reads only today (and yesterday in
+// its late window) for every account.
+func TestRestartReadsOnlyTodayPerAccount(t *testing.T) {
+	t.Parallel()
+	a, b := newFakeAccount(t, "a"), newFakeAccount(t, "b")
+	dir := t.TempDir()
+	first := startServe(t, accountsConfig(t, dir, a, b), lifecycle{})
+	first.waitComplete(t, "a")
+	first.waitComplete(t, "b")
+	first.stop()
+	today := time.Now().In(mustHCM(t)).Day()
+	for _, name := range []string{"a", "b"} {
+		files, err := filepath.Glob(filepath.Join(dir, name, "*.json"))
+		require.NoError(t, err)
+		assert.Len(t, files, today-1, "account %s: one file per closed day, in its own directory", name)
+	}
+
+	a.fake.ResetRequests()
+	b.fake.ResetRequests()
+	again := startServe(t, accountsConfig(t, dir, a, b), lifecycle{})
+	again.waitComplete(t, "a")
+	again.waitComplete(t, "b")
+	for _, acc := range []fakeAccount{a, b} {
+		assert.LessOrEqual(t, acc.fake.Requests(fptapi.EndpointBills), 2, "account %s: today, and yesterday in its late window, a page each", acc.name)
+	}
 }
 
 // TestReloadEndpoint: /-/reload answers as Prometheus' does.
