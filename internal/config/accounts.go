@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"maps"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,29 +44,6 @@ func (c *Config) ReloadSources() ([]Source, error) {
 		return nil, errors.New("no --config.file: nothing to reload")
 	}
 	return c.accounts.load(time.Now())
-}
-
-// SameAs reports whether s and o are the same account, written the same
-// in the file: a reload leaves such an account running as it is. The
-// defaults from the flags cannot differ between two loads of one process.
-// An empty list or mapping is the same as one left out.
-func (s *Source) SameAs(o *Source) bool {
-	return s.Name == o.Name && reflect.DeepEqual(normalized(s.entry), normalized(o.entry))
-}
-
-// normalized is a with empty lists and mappings as nil.
-func normalized(a FileAccount) FileAccount {
-	for _, l := range []*[]string{&a.ServiceTypes, &a.BillingGroups, &a.BillingConfigs} {
-		if len(*l) == 0 {
-			*l = nil
-		}
-	}
-	for _, m := range []*map[string]Amount{&a.Budgets.BillingGroupDailyVND, &a.Budgets.BillingGroupMonthlyVND} {
-		if len(*m) == 0 {
-			*m = nil
-		}
-	}
-	return a
 }
 
 // fileSources resolves the accounts of --config.file, once the flags that
@@ -153,7 +129,7 @@ func (d *accountDefaults) account(f *File, i int, now time.Time) (Source, error)
 	if err != nil {
 		return src, err
 	}
-	src.Name, src.entry = a.Name, *a
+	src.Name = a.Name
 	for _, filter := range []struct {
 		key    string
 		values []string

@@ -4,7 +4,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -302,39 +301,6 @@ func TestAccountFlag(t *testing.T) {
 	cfg, err := NewApp().Resolve(append(backfill, "--demo", "--label=account=x"), getenv)
 	require.NoError(t, err, "without the file, account is a label as any other")
 	assert.Equal(t, []Label{{"account", "x"}}, cfg.Backfill.Labels)
-}
-
-// TestSourceSameAs: a reload tells an account unchanged from one changed.
-func TestSourceSameAs(t *testing.T) {
-	t.Parallel()
-	load := func(t *testing.T, yaml string) []Source {
-		t.Helper()
-		cfg, err := NewApp().Resolve([]string{"--config.file=" + writeAccounts(t, yaml)}, env(map[string]string{"T": "t", "U": "u"}))
-		require.NoError(t, err)
-		return cfg.Sources
-	}
-	const base = "accounts:\n  - name: a\n    token_env: T\n    service_types: [instance]\n    budgets: {daily_vnd: 5tr}\n  - name: b\n    token_env: T\n"
-	before := load(t, base)
-	tests := []struct {
-		name string
-		yaml string
-		same bool
-	}{
-		{"the same file", base, true},
-		{"empty lists and mappings", base + "    billing_groups: []\n    budgets: {billing_group_daily_vnd: {}}\n", true},
-		{"another budget", strings.Replace(base, "5tr", "6tr", 1), false},
-		{"another filter", strings.Replace(base, "[instance]", "[storage]", 1), false},
-		{"another token variable", strings.Replace(base, "token_env: T\n    service", "token_env: U\n    service", 1), false},
-		{"another rate limit", base + "    rate_limit: 1\n", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			after := load(t, tt.yaml)
-			assert.Equal(t, tt.same, before[0].SameAs(&after[0]) && before[1].SameAs(&after[1]))
-		})
-	}
-	assert.False(t, before[0].SameAs(&before[1]), "another name is another account")
 }
 
 // TestFlagsAccount: without the file, the one account has no name and the

@@ -87,10 +87,6 @@ type Source struct {
 	Simulated *fptapitest.Config
 	// Warnings are about values that are valid but look wrong.
 	Warnings []string
-
-	// entry is the account as the file gave it, for SameAs; zero for the
-	// flags' account.
-	entry FileAccount
 }
 
 // Server is the web server's settings.
