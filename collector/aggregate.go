@@ -249,7 +249,7 @@ func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries 
 // day returns the day's costs as the shared day type, sorted, with the
 // per-resource sums of res unless res is nil.
 func (d dayCost) day(date billing.Date, res *resourceCosts, readAt time.Time, final bool) billing.Day {
-	out := billing.Day{Date: date.String(), ReadAt: readAt.UTC(), Final: final, Costs: make([]billing.Cost, 0, len(d))}
+	out := billing.Day{Date: date, ReadAt: readAt.UTC(), Final: final, Costs: make([]billing.Cost, 0, len(d))}
 	for k, v := range d {
 		out.Costs = append(out.Costs, billing.Cost{Labels: k, TotalPrice: v.sum + v.comp})
 	}

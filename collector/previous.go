@@ -93,7 +93,7 @@ func (r *Refresher) loadFinal(d billing.Date) (dayCost, bool) {
 	if r.cfg.Store == nil {
 		return nil, false
 	}
-	sd, ok, err := r.cfg.Store.Load(d.String())
+	sd, ok, err := r.cfg.Store.Load(d)
 	if err != nil {
 		level.Warn(r.logger).Log("msg", "ignoring a stored day that cannot be trusted; reading it from the API again", "err", err)
 		return nil, false

@@ -54,10 +54,10 @@ type BillSource interface {
 type DayStore interface {
 	// Load returns a day's sums; an error means a file was there but
 	// cannot be trusted, and the day is read again.
-	Load(date string) (billing.Day, bool, error)
+	Load(date billing.Date) (billing.Day, bool, error)
 	Save(day billing.Day) error
-	// Prune removes the days before keepFrom (YYYY-MM-DD).
-	Prune(keepFrom string) error
+	// Prune removes the days before keepFrom.
+	Prune(keepFrom billing.Date) error
 }
 
 // Budgets are exposed as gauges so that alerts compare against them.

@@ -492,7 +492,7 @@ func TestUntrustedStoreFile(t *testing.T) {
 				"fptcloud_billing_month_to_date_cost_vnd": {lblA + " 2650.75", lblB + " 210", lblC + " 50", lblD + " 0"},
 			})
 			require.NoError(t, testutil.CollectAndCompare(e.c, strings.NewReader(want), names...))
-			_, ok, err := restarted.Load("2026-11-01")
+			_, ok, err := restarted.Load(billing.NewDate(2026, 11, 1))
 			require.NoError(t, err, "the day was written again")
 			assert.True(t, ok)
 		})
@@ -505,7 +505,7 @@ type failingStore struct {
 	freed bool
 }
 
-func (s *failingStore) Load(string) (store.Day, bool, error) { return store.Day{}, false, nil }
+func (s *failingStore) Load(billing.Date) (store.Day, bool, error) { return store.Day{}, false, nil }
 func (s *failingStore) Save(store.Day) error {
 	s.saves++
 	if s.freed {
@@ -513,7 +513,7 @@ func (s *failingStore) Save(store.Day) error {
 	}
 	return errors.New("write /data/2026-11-01.json: no space left on device")
 }
-func (s *failingStore) Prune(string) error { return nil }
+func (s *failingStore) Prune(billing.Date) error { return nil }
 
 func TestStoreWriteFailureWarnsOnce(t *testing.T) {
 	t.Parallel()
@@ -654,7 +654,7 @@ type slowLoadStore struct {
 	clock *fakeClock
 }
 
-func (s *slowLoadStore) Load(string) (store.Day, bool, error) {
+func (s *slowLoadStore) Load(billing.Date) (store.Day, bool, error) {
 	s.clock.Add(time.Second)
 	return store.Day{}, false, nil
 }

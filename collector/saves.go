@@ -21,7 +21,7 @@ type saver struct {
 	// unsaved holds, by date, every day whose last write failed: the
 	// store is reported healthy only when none is left, so that a
 	// restart after a full disk was freed reads only today.
-	unsaved  map[string]billing.Day
+	unsaved  map[billing.Date]billing.Day
 	failures uint64 // failed writes since start
 }
 
@@ -53,7 +53,7 @@ func (s *saver) save(day billing.Day) {
 // retry writes again, oldest first, the days whose write failed, until
 // one fails again.
 func (s *saver) retry() {
-	for _, date := range slices.Sorted(maps.Keys(s.unsaved)) {
+	for _, date := range slices.SortedFunc(maps.Keys(s.unsaved), billing.CompareDates) {
 		day := s.unsaved[date]
 		err := s.store.Save(day)
 		s.note(day, err)
@@ -69,7 +69,7 @@ func (s *saver) note(day billing.Day, err error) {
 	if err != nil {
 		s.failures++
 		if s.unsaved == nil {
-			s.unsaved = make(map[string]billing.Day)
+			s.unsaved = make(map[billing.Date]billing.Day)
 		}
 		s.unsaved[day.Date] = day
 	} else {
@@ -85,8 +85,8 @@ func (s *saver) note(day billing.Day, err error) {
 	}
 }
 
-// dropBefore forgets the unwritten days before keepFrom (YYYY-MM-DD),
-// which the store would prune anyway.
-func (s *saver) dropBefore(keepFrom string) {
-	maps.DeleteFunc(s.unsaved, func(date string, _ billing.Day) bool { return date < keepFrom })
+// dropBefore forgets the unwritten days before keepFrom, which the store
+// would prune anyway.
+func (s *saver) dropBefore(keepFrom billing.Date) {
+	maps.DeleteFunc(s.unsaved, func(date billing.Date, _ billing.Day) bool { return date.Before(keepFrom) })
 }

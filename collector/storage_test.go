@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector/store"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
@@ -75,7 +76,7 @@ func TestFullDiskHeals(t *testing.T) {
 	require.NoError(t, os.Remove(filler))
 	require.NoError(t, e.r.Refresh(context.Background()))
 	storageOK(t, e.c, "1", "2")
-	for _, day := range []string{"2026-11-01", "2026-11-02"} {
+	for _, day := range []billing.Date{billing.NewDate(2026, 11, 1), billing.NewDate(2026, 11, 2)} {
 		_, ok, err := st.Load(day)
 		require.NoError(t, err, day)
 		assert.True(t, ok, "%s is on disk", day)
@@ -96,14 +97,14 @@ type flakyStore struct {
 	saved map[string]int
 }
 
-func (s *flakyStore) Load(string) (store.Day, bool, error) { return store.Day{}, false, nil }
-func (s *flakyStore) Prune(string) error                   { return nil }
+func (s *flakyStore) Load(billing.Date) (store.Day, bool, error) { return store.Day{}, false, nil }
+func (s *flakyStore) Prune(billing.Date) error                   { return nil }
 func (s *flakyStore) Save(d store.Day) error {
 	if s.full || s.room == 0 {
 		return errors.New("write: no space left on device")
 	}
 	s.room--
-	s.saved[d.Date]++
+	s.saved[d.Date.String()]++
 	return nil
 }
 
@@ -137,7 +138,7 @@ type tooLargeStore struct{ failingStore }
 
 func (s *tooLargeStore) Save(d store.Day) error {
 	s.saves++
-	return errors.Join(store.ErrTooLarge, errors.New(d.Date+": 70 MB"))
+	return errors.Join(store.ErrTooLarge, errors.New(d.Date.String()+": 70 MB"))
 }
 
 // TestDayTooLargeIsServedFromMemory: a day the store cannot hold is said

@@ -30,7 +30,7 @@ func TestDayCostRoundTrip(t *testing.T) {
 	day := cost.day(date, res, time.Date(2026, 11, 4, 1, 0, 0, 0, time.UTC), true)
 
 	a, b := billing.Labels{VPCID: "a"}, billing.Labels{VPCID: "b"}
-	assert.Equal(t, "2026-11-03", day.Date)
+	assert.Equal(t, "2026-11-03", day.Date.String())
 	assert.Equal(t, []billing.Cost{{Labels: a, TotalPrice: 0.75}, {Labels: b, TotalPrice: 2}}, day.Costs)
 	require.Len(t, day.Resources, 2)
 	assert.Equal(t, billing.ResourceCost{Labels: a, InfraID: "vm-1", Name: "one", TotalPrice: 0.75}, day.Resources[0])

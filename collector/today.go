@@ -155,7 +155,7 @@ func (r *Refresher) loadStore(day billing.Date) {
 	var firstForeign error
 	for d := 1; d < day.Day; d++ {
 		closed := billing.Date{Year: day.Year, Month: day.Month, Day: d}
-		sd, ok, err := r.cfg.Store.Load(closed.String())
+		sd, ok, err := r.cfg.Store.Load(closed)
 		switch {
 		case errors.Is(err, store.ErrOtherIdentity):
 			// A change of configuration: one line, not one per day.
@@ -183,7 +183,7 @@ func (r *Refresher) loadStore(day billing.Date) {
 			"days", foreign, "first", firstForeign)
 	}
 	// The previous month's days stay: its total is served all month.
-	keepFrom := day.MonthStart().AddDays(-1).MonthStart().String()
+	keepFrom := day.MonthStart().AddDays(-1).MonthStart()
 	r.saves.dropBefore(keepFrom)
 	if err := r.cfg.Store.Prune(keepFrom); err != nil {
 		level.Warn(r.logger).Log("msg", "could not remove the stored days of earlier months", "err", err)

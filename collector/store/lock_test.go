@@ -14,6 +14,8 @@ import (
 	"github.com/gofrs/flock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
 // TestLockTwice: flock(2) locks belong to an open file description, so a
@@ -129,7 +131,7 @@ func TestLockFileIsNotADayFile(t *testing.T) {
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
 	require.NoError(t, s.Save(testDay("2026-11-03")))
-	require.NoError(t, s.Prune("9999-12-31"))
+	require.NoError(t, s.Prune(billing.NewDate(9999, 12, 31)))
 	assert.Equal(t, []string{lockName}, names(t, dir))
 }
 

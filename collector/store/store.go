@@ -104,7 +104,7 @@ type resourceFile struct {
 }
 
 func toFile(d Day) dayFile {
-	out := dayFile{Date: d.Date, ReadAt: d.ReadAt, Final: d.Final, Costs: make([]costFile, len(d.Costs)),
+	out := dayFile{Date: d.Date.String(), ReadAt: d.ReadAt, Final: d.Final, Costs: make([]costFile, len(d.Costs)),
 		PerResource: d.PerResource, UntrackedResourceRows: d.UntrackedResourceRows}
 	for i, c := range d.Costs {
 		out.Costs[i] = costFile{labelsFile(c.Labels), c.TotalPrice}
@@ -118,8 +118,9 @@ func toFile(d Day) dayFile {
 	return out
 }
 
-func fromFile(f dayFile) Day {
-	out := Day{Date: f.Date, ReadAt: f.ReadAt, Final: f.Final, Costs: make([]billing.Cost, len(f.Costs)),
+// fromFile is the day of file f, whose date Load has checked.
+func fromFile(f dayFile, date billing.Date) Day {
+	out := Day{Date: date, ReadAt: f.ReadAt, Final: f.Final, Costs: make([]billing.Cost, len(f.Costs)),
 		PerResource: f.PerResource, UntrackedResourceRows: f.UntrackedResourceRows}
 	for i, c := range f.Costs {
 		out.Costs[i] = billing.Cost{Labels: billing.Labels(c.labelsFile), TotalPrice: c.TotalPrice}
@@ -191,8 +192,8 @@ func (s *Store) path(date string) string { return filepath.Join(s.dir, date+".js
 // err is non-nil when a file is there but cannot be trusted (unreadable,
 // truncated, corrupt, of another format version or identity): the day must
 // then be read again, and the error names the file and the reason.
-func (s *Store) Load(date string) (day Day, ok bool, err error) {
-	path := s.path(date)
+func (s *Store) Load(date billing.Date) (day Day, ok bool, err error) {
+	path := s.path(date.String())
 	raw, err := readRegular(path, s.maxSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Day{}, false, nil
@@ -204,10 +205,10 @@ func (s *Store) Load(date string) (day Day, ok bool, err error) {
 	if err != nil {
 		return Day{}, false, fmt.Errorf("store file %s: %w", path, err)
 	}
-	if e.Day.Date != date {
+	if e.Day.Date != date.String() {
 		return Day{}, false, fmt.Errorf("store file %s: holds day %q", path, e.Day.Date)
 	}
-	return fromFile(e.Day), true, nil
+	return fromFile(e.Day, date), true, nil
 }
 
 // readRegular reads path if it is a regular file of at most limit bytes.
@@ -301,7 +302,7 @@ func (s *Store) Save(day Day) error {
 	if int64(len(data)) > s.maxSize {
 		return fmt.Errorf("store: day %s: %w: %d bytes, over the %d-byte limit", day.Date, ErrTooLarge, len(data), s.maxSize)
 	}
-	path := s.path(day.Date)
+	path := s.path(day.Date.String())
 	err = s.writeFile(path, data)
 	if errors.Is(err, fs.ErrNotExist) {
 		// The directory went away under the running exporter (a cleanup, a
@@ -342,10 +343,10 @@ func seal(entry []byte) []byte {
 	return data
 }
 
-// Prune removes the day files of days before keepFrom (YYYY-MM-DD), so that
+// Prune removes the day files of days before keepFrom, so that
 // disk use follows one month, not the exporter's lifetime. Files that are
 // not day files are left alone.
-func (s *Store) Prune(keepFrom string) error {
+func (s *Store) Prune(keepFrom billing.Date) error {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
@@ -353,7 +354,8 @@ func (s *Store) Prune(keepFrom string) error {
 	var errs []error
 	for _, e := range entries {
 		date, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || !isDate(date) || date >= keepFrom {
+		// YYYY-MM-DD names sort as their days do.
+		if !ok || !isDate(date) || date >= keepFrom.String() {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {

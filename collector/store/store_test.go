@@ -21,8 +21,12 @@ import (
 var testID = Identity{APIURL: "https://console-api.fptcloud.com/api", Filters: []string{""}, TimeZone: "Asia/Ho_Chi_Minh"}
 
 func testDay(date string) Day {
+	d, err := billing.ParseDate(date)
+	if err != nil {
+		panic(err)
+	}
 	return Day{
-		Date:   date,
+		Date:   d,
 		ReadAt: time.Date(2026, 11, 28, 3, 4, 5, 0, time.UTC),
 		Final:  true,
 		Costs: []billing.Cost{
@@ -37,13 +41,13 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nested", "data")
 	s, err := Open(dir, testID)
 	require.NoError(t, err)
-	_, ok, err := s.Load("2026-11-03")
+	_, ok, err := s.Load(billing.NewDate(2026, 11, 3))
 	require.NoError(t, err)
 	assert.False(t, ok, "nothing stored yet")
 
 	want := testDay("2026-11-03")
 	require.NoError(t, s.Save(want))
-	got, ok, err := s.Load("2026-11-03")
+	got, ok, err := s.Load(billing.NewDate(2026, 11, 3))
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, want, got, "every float64 comes back bit for bit")
@@ -59,7 +63,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	// A second save replaces the first, leaving no temporary file behind.
 	want.Final = false
 	require.NoError(t, s.Save(want))
-	got, _, err = s.Load("2026-11-03")
+	got, _, err = s.Load(billing.NewDate(2026, 11, 3))
 	require.NoError(t, err)
 	assert.False(t, got.Final)
 	assert.Equal(t, []string{"2026-11-03.json"}, names(t, dir))
@@ -116,7 +120,7 @@ func TestUntrustedFiles(t *testing.T) {
 			}
 			r, err := Open(dir, tt.id)
 			require.NoError(t, err)
-			got, ok, err := r.Load(date)
+			got, ok, err := r.Load(testDay(date).Date)
 			require.Error(t, err)
 			assert.False(t, ok)
 			assert.Zero(t, got)
@@ -136,7 +140,7 @@ func TestUnreadableFile(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Save(testDay("2026-11-03")))
 	require.NoError(t, os.Chmod(filepath.Join(dir, "2026-11-03.json"), 0))
-	_, ok, err := s.Load("2026-11-03")
+	_, ok, err := s.Load(billing.NewDate(2026, 11, 3))
 	require.Error(t, err)
 	assert.False(t, ok)
 }
@@ -174,7 +178,7 @@ func TestFullDisk(t *testing.T) {
 	err = s.Save(changed)
 	require.ErrorContains(t, err, "no space left on device")
 	require.ErrorContains(t, err, "2026-11-03.json")
-	got, ok, err := s.Load("2026-11-03")
+	got, ok, err := s.Load(billing.NewDate(2026, 11, 3))
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, testDay("2026-11-03"), got)
@@ -189,7 +193,7 @@ func TestPrune(t *testing.T) {
 		require.NoError(t, s.Save(testDay(d)))
 	}
 	writeAll(t, filepath.Join(dir, "README.txt"), []byte("not ours"))
-	require.NoError(t, s.Prune("2026-11-01"))
+	require.NoError(t, s.Prune(billing.NewDate(2026, 11, 1)))
 	assert.Equal(t, []string{"2026-11-01.json", "2026-11-28.json", "README.txt"}, names(t, dir))
 }
 
@@ -351,7 +355,7 @@ func TestLoadRefusesNonRegularFiles(t *testing.T) {
 	}
 }
 
-// loadWithin is s.Load(date), failing the test if it blocks.
+// loadWithin is s.Load of date, failing the test if it blocks.
 func loadWithin(t *testing.T, s *Store, date string) (Day, bool, error) {
 	t.Helper()
 	type result struct {
@@ -361,7 +365,7 @@ func loadWithin(t *testing.T, s *Store, date string) (Day, bool, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		day, ok, err := s.Load(date)
+		day, ok, err := s.Load(testDay(date).Date)
 		done <- result{day, ok, err}
 	}()
 	select {
@@ -401,7 +405,7 @@ func TestSaveResetsMode(t *testing.T) {
 			require.NoError(t, os.Chmod(s.path(date), mode))
 			require.NoError(t, s.Save(testDay(date)))
 			assertMode(t, s.path(date), 0o600)
-			_, ok, err := s.Load(date)
+			_, ok, err := s.Load(testDay(date).Date)
 			require.NoError(t, err)
 			assert.True(t, ok)
 			assert.Equal(t, []string{date + ".json"}, names(t, s.dir), "no temporary file left")
@@ -441,7 +445,7 @@ func TestSaveRecreatesDirectory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
 	assertMode(t, s.path("2026-11-03"), 0o600)
-	got, ok, err := s.Load("2026-11-03")
+	got, ok, err := s.Load(billing.NewDate(2026, 11, 3))
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, testDay("2026-11-03"), got)

@@ -88,7 +88,7 @@ func openStore(s config.Store, id store.Identity, logger log.Logger) (dayStore, 
 
 // dayStore is what the backfill needs of the exporter's month cache.
 type dayStore interface {
-	Load(date string) (billing.Day, bool, error)
+	Load(date billing.Date) (billing.Day, bool, error)
 	Save(day billing.Day) error
 }
 
@@ -163,9 +163,8 @@ func (b *backfiller) readDays(ctx context.Context, first, last billing.Date) ([]
 }
 
 func (b *backfiller) readDay(ctx context.Context, d billing.Date) (billing.Day, error) {
-	date := d.String()
 	if b.store != nil {
-		day, ok, err := b.store.Load(date)
+		day, ok, err := b.store.Load(d)
 		switch {
 		case err != nil:
 			level.Warn(b.logger).Log("msg", "stored day cannot be trusted: reading it again", "err", err)
@@ -176,7 +175,7 @@ func (b *backfiller) readDay(ctx context.Context, d billing.Date) (billing.Day, 
 	}
 	day, err := collector.DayCosts(ctx, b.src, b.loc, b.filters, d.Start(b.loc))
 	if err != nil {
-		return billing.Day{}, fmt.Errorf("reading billing day %s: %w", date, err)
+		return billing.Day{}, fmt.Errorf("reading billing day %s: %w", d, err)
 	}
 	b.fromAPI++
 	// The configuration let only days past their late window through.

@@ -11,7 +11,7 @@ import (
 // what the store writes and what backfill serves. Costs and Resources are
 // sorted (see Sort), so that the same sums always make the same file.
 type Day struct {
-	Date   string // YYYY-MM-DD in the billing time zone (Date.String)
+	Date   Date // in the billing time zone
 	ReadAt time.Time
 	// Final is true when the day was read after its late window closed:
 	// it will not be read again. A day that is not final is read again.
