@@ -2,7 +2,6 @@ package check
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -47,22 +46,7 @@ func runAccounts(ctx context.Context, cfg *config.Config, stdout, stderr io.Writ
 		stops = append(stops, stop)
 	}
 	r := Accounts(ctx, cfg.ConfigFile, sources, time.Now())
-	var err error
-	if cfg.Check.Output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(r)
-	} else {
-		err = WriteAccountsText(stdout, r)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: writing the report: %v\n", config.Name, err)
-		return 1
-	}
-	if !r.OK {
-		return 1
-	}
-	return 0
+	return output(cfg.Check.Output, r, r.OK, func() error { return WriteAccountsText(stdout, r) }, stdout, stderr)
 }
 
 // Accounts checks each source, concurrently, and sums up.

@@ -80,18 +80,25 @@ func Run(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int 
 	}
 	defer stop()
 	r := Check(ctx, &src, time.Now())
-	if cfg.Check.Output == "json" {
+	return output(cfg.Check.Output, r, r.OK, func() error { return WriteText(stdout, r) }, stdout, stderr)
+}
+
+// output prints a report as JSON or as text, and is the exit code: 0 only
+// when ok.
+func output(format string, report any, ok bool, text func() error, stdout, stderr io.Writer) int {
+	var err error
+	if format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		err = enc.Encode(r)
+		err = enc.Encode(report)
 	} else {
-		err = WriteText(stdout, r)
+		err = text()
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: writing the report: %v\n", config.Name, err)
 		return 1
 	}
-	if !r.OK {
+	if !ok {
 		return 1
 	}
 	return 0
