@@ -228,7 +228,7 @@ func TestLoadConcurrentScrapes(t *testing.T) {
 	env := tokenEnv(loadToken)
 	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1s", "--fpt.timezone="+loc.String(),
 		"--fpt.page-size="+strconv.Itoa(pageSize), "--fpt.rate-limit=100000", "--web.max-requests=0", "--log.level=debug")
-	waitFor(t, base+"/-/ready", http.StatusOK, 2*time.Minute)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, 2*time.Minute)
 
 	served, err := scrapeOnce(http.DefaultClient, base+"/metrics")
 	require.NoError(t, err)
@@ -254,7 +254,7 @@ func TestLoadConcurrentScrapes(t *testing.T) {
 
 	// The exporter's own count of failed attempts, just before the stop:
 	// a retry (by the client, or a transport error it saw) follows one.
-	code, exposition := get(t, base+"/metrics")
+	code, exposition := testhelp.Get(t, base+"/metrics")
 	require.Equal(t, http.StatusOK, code)
 	failedAttempts := failedBillsRequests(t, exposition)
 
@@ -307,7 +307,7 @@ func TestLoadScrapesMakeNoAPIRequests(t *testing.T) {
 	env := tokenEnv(loadToken)
 	base, _, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1h", "--no-collector.previous-month", "--fpt.timezone="+loc.String(),
 		"--fpt.rate-limit=100000", "--web.max-requests=200")
-	waitFor(t, base+"/-/ready", http.StatusOK, time.Minute)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, time.Minute)
 	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, time.Minute)
 	before := fake.Requests(fptapi.EndpointBills)
 
@@ -378,15 +378,15 @@ func TestMaxRequestsCapsConcurrentScrapes(t *testing.T) {
 		t.Fatal("the first scrape never reached the collector")
 	}
 
-	code, body := get(t, srv.URL+"/metrics")
+	code, body := testhelp.Get(t, srv.URL+"/metrics")
 	assert.Equal(t, http.StatusServiceUnavailable, code, "a second concurrent scrape: %s", body)
 	assert.Contains(t, body, "Limit of concurrent requests reached (1)")
-	code, _ = get(t, srv.URL+"/-/healthy")
+	code, _ = testhelp.Get(t, srv.URL+"/-/healthy")
 	assert.Equal(t, http.StatusOK, code, "health checks are not scrapes")
 
 	close(slow.release)
 	assert.Equal(t, http.StatusOK, <-first)
-	code, body = get(t, srv.URL+"/metrics")
+	code, body = testhelp.Get(t, srv.URL+"/metrics")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Contains(t, body, "test_slow 1")
 }

@@ -188,45 +188,17 @@ func listeningAddress(t *testing.T, logs *testhelp.SyncBuffer, exited <-chan str
 	}
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(body)
-}
-
-// waitFor polls url until it answers want, or fails the test after timeout.
-func waitFor(t *testing.T, url string, want int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		code, body := get(t, url)
-		if code == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: got %d %q, want %d within %s", url, code, body, want, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestRunDemoServesMetrics(t *testing.T) {
 	t.Parallel()
 	env := tokenEnv("")
 	base, logs, stop := startExporter(t, env, "--demo", "--collector.refresh-interval=1s", "--log.level=debug")
 
-	waitFor(t, base+"/-/healthy", http.StatusOK, testhelp.Patience)
-	waitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, base+"/-/healthy", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
 	// Ready serves today; month-to-date follows once the closed days are in.
 	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, testhelp.Patience)
 
-	code, metrics := get(t, base+"/metrics")
+	code, metrics := testhelp.Get(t, base+"/metrics")
 	require.Equal(t, http.StatusOK, code)
 	for _, want := range []string{
 		"fptcloud_billing_cost_vnd{",
@@ -243,7 +215,7 @@ func TestRunDemoServesMetrics(t *testing.T) {
 		assert.Contains(t, metrics, want)
 	}
 
-	code, landing := get(t, base+"/")
+	code, landing := testhelp.Get(t, base+"/")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Contains(t, landing, "/metrics")
 	assert.Contains(t, landing, "DEMO MODE", "the landing page says the data are simulated")
@@ -260,10 +232,10 @@ func TestRunNotReadyUntilFirstRefresh(t *testing.T) {
 	env := tokenEnv("test-token")
 	base, _, stop := startExporter(t, env, "--fpt.api-url="+api, "--collector.refresh-interval=1s")
 
-	waitFor(t, base+"/-/healthy", http.StatusOK, testhelp.Patience)
-	code, _ := get(t, base+"/-/ready")
+	testhelp.WaitFor(t, base+"/-/healthy", http.StatusOK, testhelp.Patience)
+	code, _ := testhelp.Get(t, base+"/-/ready")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
-	code, metrics := get(t, base+"/metrics")
+	code, metrics := testhelp.Get(t, base+"/metrics")
 	assert.Equal(t, http.StatusOK, code)
 	assert.NotContains(t, metrics, "fptcloud_billing_cost_vnd{")
 	close(blocked)
@@ -339,7 +311,7 @@ func TestRunLogsTokenSourceAndWarnings(t *testing.T) {
 
 	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path,
 		"--fpt.timezone=UTC", "--collector.refresh-interval=1s")
-	waitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
 	assert.Equal(t, 0, stop())
 
 	out := logs.String()
@@ -369,21 +341,21 @@ func TestPprofBehindFlag(t *testing.T) {
 	t.Parallel()
 	env := tokenEnv("")
 	base, _, stop := startExporter(t, env, "--demo")
-	waitFor(t, base+"/-/healthy", http.StatusOK, testhelp.Patience)
-	code, landing := get(t, base+"/")
+	testhelp.WaitFor(t, base+"/-/healthy", http.StatusOK, testhelp.Patience)
+	code, landing := testhelp.Get(t, base+"/")
 	assert.Equal(t, http.StatusOK, code)
 	assert.NotContains(t, landing, "debug/pprof")
-	code, _ = get(t, base+"/debug/pprof/")
+	code, _ = testhelp.Get(t, base+"/debug/pprof/")
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Equal(t, 0, stop())
 
 	base, _, stop = startExporter(t, env, "--demo", "--web.enable-pprof")
-	waitFor(t, base+"/-/healthy", http.StatusOK, testhelp.Patience)
-	_, landing = get(t, base+"/")
+	testhelp.WaitFor(t, base+"/-/healthy", http.StatusOK, testhelp.Patience)
+	_, landing = testhelp.Get(t, base+"/")
 	assert.Contains(t, landing, "debug/pprof/heap")
-	code, _ = get(t, base+"/debug/pprof/heap?debug=1")
+	code, _ = testhelp.Get(t, base+"/debug/pprof/heap?debug=1")
 	assert.Equal(t, http.StatusOK, code)
-	code, _ = get(t, base+"/debug/pprof/")
+	code, _ = testhelp.Get(t, base+"/debug/pprof/")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, 0, stop())
 }
@@ -394,7 +366,7 @@ func TestServeCommand(t *testing.T) {
 	t.Parallel()
 	env := tokenEnv("")
 	base, _, stop := startExporter(t, env, "serve", "--demo")
-	waitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
 	assert.Equal(t, 0, stop())
 }
 
@@ -427,7 +399,7 @@ func waitForMetric(t *testing.T, base, name string, want float64, timeout time.D
 	deadline := start.Add(timeout)
 	last, seen := 0.0, false
 	for {
-		code, body := get(t, base+"/metrics")
+		code, body := testhelp.Get(t, base+"/metrics")
 		v, ok := metricValue(body, name)
 		if code == http.StatusOK && ok && v == want {
 			return body
@@ -450,7 +422,7 @@ func scrapeAll(t *testing.T, base string) string {
 	t.Helper()
 	var b strings.Builder
 	for _, path := range []string{"/", "/metrics", "/-/ready", "/-/healthy", "/nonexistent"} {
-		code, body := get(t, base+path)
+		code, body := testhelp.Get(t, base+path)
 		fmt.Fprintf(&b, "%s %d\n%s\n", path, code, body)
 	}
 	return b.String()
@@ -473,7 +445,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 
 	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path, "--log.level=debug",
 		"--collector.refresh-interval=1s", "--fpt.rate-limit=1000")
-	waitFor(t, base+"/-/healthy", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, base+"/-/healthy", http.StatusOK, testhelp.Patience)
 	waitForMetric(t, base, "fptcloud_exporter_token_rejected", 1, testhelp.Patience)
 	var bodies strings.Builder
 	bodies.WriteString(scrapeAll(t, base))
@@ -483,7 +455,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 	// answered to a request that carried secretWrong, echoing secretRight
 	// where the exporter never sent it (a false leak report).
 	writeToken(t, path, secretRight+"\n", time.Now())
-	waitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
 	waitForMetric(t, base, "fptcloud_exporter_token_rejected", 0, testhelp.Patience)
 	bodies.WriteString(scrapeAll(t, base))
 
@@ -559,7 +531,7 @@ func TestTokenRotationEndToEnd(t *testing.T) {
 
 	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--fpt.token-file="+path,
 		"--collector.refresh-interval=1s", "--fpt.rate-limit=1000")
-	waitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
 	waitForMetric(t, base, "fptcloud_exporter_refresh_success", 1, testhelp.Patience)
 
 	// The old token expires at the API.
@@ -855,7 +827,7 @@ func TestRestartWithStore(t *testing.T) {
 	today := time.Now().In(mustHCM(t)).Day()
 
 	base, logs, stop := startExporter(t, env, args...)
-	waitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
 	body := waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, testhelp.Patience)
 	first := fake.Requests(fptapi.EndpointBills)
 	for name, want := range map[string]float64{"fptcloud_exporter_storage_ok": 1, "fptcloud_exporter_storage_write_failures_total": 0} {
@@ -872,7 +844,7 @@ func TestRestartWithStore(t *testing.T) {
 	// scheduled refresh's.
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="refresh of today done"`) },
 		testhelp.Patience, 10*time.Millisecond, logs.String())
-	code, _ := get(t, base+"/-/healthy")
+	code, _ := testhelp.Get(t, base+"/-/healthy")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, 0, stop())
 	assert.Contains(t, logs.String(), `msg=stopped`)
@@ -891,7 +863,7 @@ func TestRestartWithStore(t *testing.T) {
 
 	fake.ResetRequests()
 	base, logs, stop = startExporter(t, env, args...)
-	waitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
 	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, testhelp.Patience)
 	assert.Equal(t, 0, stop())
 	req, ok := fake.LastRequest(fptapi.EndpointBills)
@@ -910,8 +882,8 @@ func TestUnusableStorePath(t *testing.T) {
 	blocker := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
 	base, logs, stop := startExporter(t, env, "--demo", "--storage.path="+filepath.Join(blocker, "data"))
-	waitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
-	_, body := get(t, base+"/metrics")
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
+	_, body := testhelp.Get(t, base+"/metrics")
 	v, ok := metricValue(body, "fptcloud_exporter_storage_ok")
 	assert.True(t, ok && v == 0, "fptcloud_exporter_storage_ok: %v (present: %v), want 0", v, ok)
 	assert.Equal(t, 0, stop())
@@ -1167,7 +1139,7 @@ func (s *served) waitForAccount(t *testing.T, name, account string, want float64
 	t.Helper()
 	deadline := time.Now().Add(testhelp.Patience)
 	for {
-		_, body := get(t, s.base+"/metrics")
+		_, body := testhelp.Get(t, s.base+"/metrics")
 		if v, ok := accountValue(body, name, account); ok && v == want {
 			return body
 		}
@@ -1233,7 +1205,7 @@ func TestAccountsIsolatedUnderFaults(t *testing.T) {
 			assert.Regexp(t, `level=(error|warn) [^\n]*account=bad [^\n]*msg="refresh failed"`, s.logs.String())
 			assert.NotRegexp(t, `level=(error|warn) [^\n]*account=good`, s.logs.String())
 			assert.NotContains(t, s.logs.String(), fptapitest.DefaultToken)
-			code, _ := get(t, s.base+"/-/ready")
+			code, _ := testhelp.Get(t, s.base+"/-/ready")
 			assert.Equal(t, http.StatusOK, code, "one account serves and the other failed its first read")
 		})
 	}
@@ -1250,11 +1222,11 @@ func TestReadyWaitsForEveryAccount(t *testing.T) {
 	cfg.Sources[1].APIURL = newGatedAPI(t, slow.fake, release)
 	s := startServe(t, cfg, lifecycle{})
 	s.waitForAccount(t, "fptcloud_exporter_refresh_success", "good", 1)
-	code, _ := get(t, s.base+"/-/ready")
+	code, _ := testhelp.Get(t, s.base+"/-/ready")
 	assert.Equal(t, http.StatusServiceUnavailable, code, "slow's first read has not ended")
 	close(release)
 	s.waitForAccount(t, "fptcloud_exporter_refresh_success", "slow", 0)
-	waitFor(t, s.base+"/-/ready", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, s.base+"/-/ready", http.StatusOK, testhelp.Patience)
 
 	bad1, bad2 := newFakeAccount(t, "bad1"), newFakeAccount(t, "bad2")
 	bad1.fake.SetToken("x")
@@ -1262,7 +1234,7 @@ func TestReadyWaitsForEveryAccount(t *testing.T) {
 	s = startServe(t, accountsConfig(t, t.TempDir(), bad1, bad2), lifecycle{})
 	s.waitForAccount(t, "fptcloud_exporter_refresh_success", "bad1", 0)
 	s.waitForAccount(t, "fptcloud_exporter_refresh_success", "bad2", 0)
-	code, _ = get(t, s.base+"/-/ready")
+	code, _ = testhelp.Get(t, s.base+"/-/ready")
 	assert.Equal(t, http.StatusServiceUnavailable, code, "no account serves")
 }
 
@@ -1345,7 +1317,7 @@ func TestReloadAccounts(t *testing.T) {
 	calls := files.calls.Load()
 	s.hup <- syscall.SIGHUP
 	require.Eventually(t, func() bool {
-		_, body := get(t, s.base+"/metrics")
+		_, body := testhelp.Get(t, s.base+"/metrics")
 		return !strings.Contains(body, `account="b"`)
 	}, testhelp.Patience, 10*time.Millisecond)
 	assert.Equal(t, calls+1, files.calls.Load())
@@ -1355,7 +1327,7 @@ func TestReloadAccounts(t *testing.T) {
 	code, msg = post(t, s.base+"/-/reload")
 	assert.Equal(t, http.StatusInternalServerError, code)
 	assert.Contains(t, msg, "line 3")
-	_, body = get(t, s.base+"/metrics")
+	_, body = testhelp.Get(t, s.base+"/metrics")
 	assert.Contains(t, body, "fptcloud_exporter_config_last_reload_successful 0")
 	assert.Contains(t, body, `fptcloud_billing_cost_vnd{account="a",`)
 	assert.Contains(t, body, `fptcloud_billing_cost_vnd{account="c",`)
@@ -1401,7 +1373,7 @@ func TestReloadEndpoint(t *testing.T) {
 	off := startServe(t, accountsConfig(t, t.TempDir(), a), lifecycle{reload: files.reload})
 	code, _ := post(t, off.base+"/-/reload")
 	assert.Equal(t, http.StatusForbidden, code, "without --web.enable-lifecycle")
-	code, _ = get(t, off.base+"/-/reload")
+	code, _ = testhelp.Get(t, off.base+"/-/reload")
 	assert.Equal(t, http.StatusMethodNotAllowed, code)
 	assert.Zero(t, files.calls.Load())
 
@@ -1409,8 +1381,8 @@ func TestReloadEndpoint(t *testing.T) {
 	cfg, err := config.NewApp().Resolve([]string{"--demo", "--web.listen-address=127.0.0.1:0"}, noEnv)
 	require.NoError(t, err)
 	plain := startServe(t, cfg, lifecycle{})
-	waitFor(t, plain.base+"/-/ready", http.StatusOK, testhelp.Patience)
-	_, body := get(t, plain.base+"/metrics")
+	testhelp.WaitFor(t, plain.base+"/-/ready", http.StatusOK, testhelp.Patience)
+	_, body := testhelp.Get(t, plain.base+"/metrics")
 	assert.NotContains(t, body, "fptcloud_exporter_config_last_reload")
 	assert.NotContains(t, body, "account=")
 }

@@ -414,7 +414,7 @@ func startPrometheus(t *testing.T, bin, data string) string {
 	addr, _ := testhelp.StartServer(t, dir, "prometheus", testhelp.ListeningOn, bin, "--config.file="+configFile, "--storage.tsdb.path="+data,
 		"--web.listen-address=127.0.0.1:0", "--storage.tsdb.retention.time=100y")
 	base := "http://" + addr
-	waitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
 	return base
 }
 
@@ -422,7 +422,7 @@ func startPrometheus(t *testing.T, bin, data string) string {
 func query(t *testing.T, base, expr string, ts int64) []promSample {
 	t.Helper()
 	u := base + "/api/v1/query?" + url.Values{"query": {expr}, "time": {strconv.FormatInt(ts, 10)}}.Encode()
-	code, body := get(t, u)
+	code, body := testhelp.Get(t, u)
 	require.Equal(t, http.StatusOK, code, "%s: %s", expr, body)
 	var resp struct {
 		Status string `json:"status"`
@@ -553,32 +553,4 @@ func mustHCM(t *testing.T) *time.Location {
 	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
 	require.NoError(t, err)
 	return loc
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(body)
-}
-
-// waitFor polls url until it answers want, or fails the test after timeout.
-func waitFor(t *testing.T, url string, want int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		code, body := get(t, url)
-		if code == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: got %d %q, want %d within %s", url, code, body, want, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

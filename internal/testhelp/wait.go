@@ -1,6 +1,8 @@
 package testhelp
 
 import (
+	"io"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -23,5 +25,37 @@ func Await(t testing.TB, done <-chan struct{}, what string) {
 	case <-done:
 	case <-timer.C:
 		t.Fatalf("still waiting after %s for %s", Patience, what)
+	}
+}
+
+// Get fetches url and returns its status and body; a request that fails
+// returns status 0 and the error as the body, so that a wait can go on.
+func Get(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url) //nolint:gosec,noctx // a test's loopback server, bounded by the test's waits
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading %s: %v", url, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// WaitFor polls url until it answers want, or fails the test after timeout.
+func WaitFor(t testing.TB, url string, want int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		code, body := Get(t, url)
+		if code == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: got %d %q, want %d within %s", url, code, body, want, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
