@@ -113,12 +113,5 @@ scrape_configs:
     static_configs:
       - targets: [%q]
 `, model.Duration(scrapeInterval), model.Duration(scrapeInterval), target), 0o644))
-	addr, _ := testhelp.StartServer(t, dir, "prometheus", testhelp.ListeningOn, bin,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+filepath.Join(promDir, "data"),
-		"--web.listen-address=127.0.0.1:0",
-		"--log.level=info", // for the "Listening on" line
-	)
-	waitReady(ctx, t, "prometheus", "http://"+addr+"/-/ready")
-	return addr
+	return runPrometheus(ctx, t, dir, bin, cfg)
 }

@@ -163,9 +163,16 @@ scrape_configs:
       - targets: [%q]
 `, model.Duration(scrapeInterval), model.Duration(scrapeInterval),
 		strings.Join(quoteAll(ruleFiles), ", "), amAddr, low, generous)), 0o644))
+	return runPrometheus(ctx, t, dir, bin, config)
+}
+
+// runPrometheus starts Prometheus on config, its data beside it, and
+// returns its address once it is ready.
+func runPrometheus(ctx context.Context, t *testing.T, dir, bin, config string) string {
+	t.Helper()
 	addr, _ := testhelp.StartServer(t, dir, "prometheus", testhelp.ListeningOn, bin,
 		"--config.file="+config,
-		"--storage.tsdb.path="+filepath.Join(promDir, "data"),
+		"--storage.tsdb.path="+filepath.Join(filepath.Dir(config), "data"),
 		"--web.listen-address=127.0.0.1:0",
 		"--log.level=info", // for the "Listening on" line
 	)
