@@ -824,7 +824,7 @@ func TestRestartWithStore(t *testing.T) {
 	t.Parallel()
 	env := tokenEnv(fptapitest.DefaultToken) // the fixture's fake API
 	fake, dir, args := storeFixture(t, fptapitest.Config{RowsPerDay: 200, LabelSets: 20})
-	today := time.Now().In(mustHCM(t)).Day()
+	today := time.Now().In(testhelp.HCM(t)).Day()
 
 	base, logs, stop := startExporter(t, env, args...)
 	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
@@ -868,7 +868,7 @@ func TestRestartWithStore(t *testing.T) {
 	assert.Equal(t, 0, stop())
 	req, ok := fake.LastRequest(fptapi.EndpointBills)
 	require.True(t, ok)
-	assert.Contains(t, string(req.Body), time.Now().In(mustHCM(t)).Format(time.DateOnly), "the restart read today")
+	assert.Contains(t, string(req.Body), time.Now().In(testhelp.HCM(t)).Format(time.DateOnly), "the restart read today")
 	assert.LessOrEqual(t, fake.Requests(fptapi.EndpointBills), 2*(200/100+1), "today, and yesterday in its late window, at most")
 	assert.Contains(t, logs.String(), `msg="month cache loaded from the store"`)
 }
@@ -890,13 +890,6 @@ func TestUnusableStorePath(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(logs.String(), "cannot use --storage.path"), logs.String())
 }
 
-func mustHCM(t *testing.T) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
-	require.NoError(t, err)
-	return loc
-}
-
 // TestRestartUnderAnotherNameOfTheZone: Asia/Saigon, the billing zone's old
 // name, has FPT's days: the month cache written under Asia/Ho_Chi_Minh stays
 // valid, where another zone's days would be read again.
@@ -904,7 +897,7 @@ func TestRestartUnderAnotherNameOfTheZone(t *testing.T) {
 	t.Parallel()
 	env := tokenEnv(fptapitest.DefaultToken) // the fixture's fake API
 	_, _, args := storeFixture(t, fptapitest.Config{RowsPerDay: 20, LabelSets: 5})
-	closedDays := time.Now().In(mustHCM(t)).Day() - 1
+	closedDays := time.Now().In(testhelp.HCM(t)).Day() - 1
 
 	base, _, stop := startExporter(t, env, append(args, "--fpt.timezone=Asia/Ho_Chi_Minh")...)
 	waitForMetric(t, base, "fptcloud_exporter_closed_day_reads_missing", 0, testhelp.Patience)
@@ -1347,7 +1340,7 @@ func TestRestartReadsOnlyTodayPerAccount(t *testing.T) {
 	first.waitComplete(t, "a")
 	first.waitComplete(t, "b")
 	first.stop()
-	today := time.Now().In(mustHCM(t)).Day()
+	today := time.Now().In(testhelp.HCM(t)).Day()
 	for _, name := range []string{"a", "b"} {
 		files, err := filepath.Glob(filepath.Join(dir, name, "*.json"))
 		require.NoError(t, err)
@@ -1468,7 +1461,7 @@ func TestSameValueUnexported(t *testing.T) {
 		Zone  *time.Location
 		entry inner
 	}
-	hcm := mustHCM(t)
+	hcm := testhelp.HCM(t)
 	again, err := time.LoadLocation("Asia/Ho_Chi_Minh")
 	require.NoError(t, err)
 	a := outer{Zone: hcm, entry: inner{list: []string{"x"}, set: map[string]float64{"g": 1}, n: 1}}

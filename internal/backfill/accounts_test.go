@@ -16,6 +16,7 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // runAccountsBackfill runs backfill with the accounts' tokens in the
@@ -37,7 +38,7 @@ func runAccountsBackfill(t *testing.T, args ...string) (int, string) {
 // name besides the --label ones.
 func TestBackfillAccount(t *testing.T) {
 	t.Parallel()
-	loc := mustHCM(t)
+	loc := testhelp.HCM(t)
 	hn := fptapitest.NewServer(fptapitest.Config{Token: "hn-token", RowsPerDay: 60, LabelSets: 6, Location: loc})
 	t.Cleanup(hn.Close)
 	jp := fptapitest.NewServer(fptapitest.Config{Token: "jp-token", RowsPerDay: 60, LabelSets: 6, Location: loc, Seed: 9})

@@ -154,7 +154,7 @@ func assertSums(t *testing.T, what string, want, got map[sampleAt]float64) {
 // request and writes the same file.
 func TestBackfillExact(t *testing.T) {
 	t.Parallel()
-	loc := mustHCM(t)
+	loc := testhelp.HCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 300, LabelSets: 40, Location: loc})
 	t.Cleanup(fake.Close)
 	month := backfillMonth(t, loc)
@@ -195,7 +195,7 @@ func TestBackfillExact(t *testing.T) {
 // but not final, is read again; the others are not.
 func TestBackfillResumesMissingDays(t *testing.T) {
 	t.Parallel()
-	loc := mustHCM(t)
+	loc := testhelp.HCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 250, LabelSets: 10, Location: loc})
 	t.Cleanup(fake.Close)
 	month := backfillMonth(t, loc)
@@ -219,7 +219,7 @@ func TestBackfillResumesMissingDays(t *testing.T) {
 
 func TestBackfillStdout(t *testing.T) {
 	t.Parallel()
-	loc := mustHCM(t)
+	loc := testhelp.HCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 20, LabelSets: 3, Location: loc})
 	t.Cleanup(fake.Close)
 	day := backfillMonth(t, loc).Format(time.DateOnly)
@@ -235,7 +235,7 @@ func TestBackfillStdout(t *testing.T) {
 // token, and the file holds that fake's sums.
 func TestBackfillDemo(t *testing.T) {
 	t.Parallel()
-	loc := mustHCM(t)
+	loc := testhelp.HCM(t)
 	month := backfillMonth(t, loc)
 	from, to := month, month.AddDate(0, 0, 1)
 	out := filepath.Join(t.TempDir(), "demo.om")
@@ -258,7 +258,7 @@ func TestBackfillDemo(t *testing.T) {
 
 func TestBackfillRefuses(t *testing.T) {
 	t.Parallel()
-	loc := mustHCM(t)
+	loc := testhelp.HCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 10, Location: loc})
 	t.Cleanup(fake.Close)
 	today := time.Now().In(loc).Format(time.DateOnly)
@@ -321,7 +321,7 @@ func TestOpenMetricsLabels(t *testing.T) {
 // when built, on Prometheus 3.
 func TestBackfillIntoPrometheus(t *testing.T) {
 	t.Parallel()
-	loc := mustHCM(t)
+	loc := testhelp.HCM(t)
 	fake := fptapitest.NewServer(fptapitest.Config{RowsPerDay: 200, LabelSets: 50, Location: loc})
 	t.Cleanup(fake.Close)
 	month := backfillMonth(t, loc)
@@ -496,7 +496,7 @@ func BenchmarkBackfill90Days(b *testing.B) {
 // backfill reads it and writes no day; with the store free, it writes them.
 func TestBackfillBesideALockedStore(t *testing.T) {
 	t.Parallel()
-	loc := mustHCM(t)
+	loc := testhelp.HCM(t)
 	month := backfillMonth(t, loc)
 	args := func(dir string) []string {
 		return []string{config.CommandBackfill, "--demo", "--storage.path=" + dir,
@@ -546,11 +546,4 @@ func startOfMonth(day time.Time) time.Time {
 
 func nextDay(day time.Time) time.Time {
 	return time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, day.Location())
-}
-
-func mustHCM(t *testing.T) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
-	require.NoError(t, err)
-	return loc
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // parseVNDTests are amounts as people write them, and what parseVND
@@ -541,7 +542,7 @@ func TestDefaultCommandIsTheExporter(t *testing.T) {
 // closed, in the billing time zone, and accepted from then on.
 func TestParseRangeLateWindow(t *testing.T) {
 	t.Parallel()
-	loc := mustHCM(t)
+	loc := testhelp.HCM(t)
 	yesterday := "2026-03-31"
 	for _, tt := range []struct {
 		now  time.Time
@@ -575,13 +576,6 @@ func TestStoreTimeZone(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, "Asia/Ho_Chi_Minh", storeTimeZone(time.FixedZone("UTC+7", 7*3600), time.Now()))
 	assert.Equal(t, "UTC", storeTimeZone(time.UTC, time.Now()))
-}
-
-func mustHCM(t *testing.T) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
-	require.NoError(t, err)
-	return loc
 }
 
 // TestDemoResolvesToASimulatedSource: --demo is resolved once, here, into a

@@ -59,3 +59,13 @@ func WaitFor(t testing.TB, url string, want int, timeout time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// HCM is FPT Cloud's billing time zone, Asia/Ho_Chi_Minh.
+func HCM(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	if err != nil {
+		t.Fatalf("loading the billing time zone: %v", err)
+	}
+	return loc
+}
