@@ -131,7 +131,7 @@ func TestDocsListEveryFlagAndMetric(t *testing.T) {
 	metrics, err := os.ReadFile(filepath.Join(root, "docs/metrics.md"))
 	require.NoError(t, err)
 	both := string(readme) + string(metrics)
-	for _, name := range append(collector.MetricNames(), "fptcloud_exporter_build_info") {
+	for _, name := range append(append(collector.MetricNames(), collector.ReloadMetricNames()...), "fptcloud_exporter_build_info") {
 		if !strings.Contains(both, "`"+name+"`") {
 			t.Errorf("neither README.md nor docs/metrics.md lists %s", name)
 		}
