@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"reflect"
 	"sync"
 	"time"
@@ -74,7 +76,8 @@ func (l storeLocks) keep(running map[string]*reader) {
 	}
 }
 
-// startReaders builds and starts a reader for each source.
+// startReaders starts a reader for each source; locks are the directories
+// held already, nil for none.
 func startReaders(ctx context.Context, cfg *config.Config, locks storeLocks, logger log.Logger) (*readers, error) {
 	if locks == nil {
 		locks = storeLocks{}
@@ -102,34 +105,34 @@ func (rs *readers) apply(sources []config.Source) error {
 			continue
 		}
 		r, err := rs.build(src)
-		if err == nil {
-			err = rs.locks.lock(src.Store)
-		}
 		if err != nil {
 			for _, b := range built {
 				b.stopFake()
 			}
 			rs.locks.keep(rs.running)
-			return accountError(src.Name, err)
+			if src.Name != "" {
+				err = fmt.Errorf("account %s: %w", src.Name, err)
+			}
+			return err
 		}
 		built = append(built, r)
 		next[src.Name] = r
 	}
 	list := make([]collector.Account, 0, len(next))
+	var old []*reader
 	for name, r := range next {
 		list = append(list, collector.Account{Name: name, Source: r.refresher, Requests: r.requests})
 	}
-	// Served first: a removed account's series are gone from the next
-	// scrape on, whatever its reader is doing.
-	rs.served.Set(list)
-	var old []*reader
 	for name, r := range rs.running {
 		if next[name] != r {
 			old = append(old, r)
 		}
 	}
-	// The old reader of a changed account stops before its new one reads,
-	// so that the two never write the account's store at once.
+	// Served first: a removed account's series are gone from the next
+	// scrape on, whatever its reader is doing. The old reader of a changed
+	// account stops before its new one reads, so that the two never write
+	// the account's store at once.
+	rs.served.Set(list)
 	stopReaders(old)
 	for _, r := range built {
 		r.start(rs.ctx)
@@ -139,24 +142,46 @@ func (rs *readers) apply(sources []config.Source) error {
 	return nil
 }
 
-func accountError(name string, err error) error {
-	if name == "" {
-		return err
-	}
-	return fmt.Errorf("account %s: %w", name, err)
+// stop stops every reader.
+func (rs *readers) stop() {
+	_ = rs.apply(nil) // removing every account cannot fail
 }
 
-// build makes src's reader without starting it.
+// trigger asks every reader for a read of today now.
+func (rs *readers) trigger() {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, r := range rs.running {
+		r.refresher.Trigger()
+	}
+}
+
+// build locks src's month cache and makes its reader without starting it,
+// logging where the data and the token come from, and what looks wrong.
 func (rs *readers) build(src *config.Source) (*reader, error) {
+	if err := rs.locks.lock(src.Store); err != nil {
+		return nil, err
+	}
 	logger := rs.logger
 	if src.Name != "" {
 		logger = log.With(logger, "account", src.Name)
 	}
 	r := &reader{src: *src, requests: collector.NewAccountAPIRequestCounter(src.Name), logger: logger}
 	running := *src // the demo's fake sets its URL
-	stop, err := startSource(&running, logger)
+	stop, err := running.StartSimulated()
 	if err != nil {
 		return nil, err
+	}
+	if running.Simulated != nil {
+		level.Warn(logger).Log("msg", "demo mode: serving SIMULATED billing data from a built-in fake FPT Cloud API, not your account", "fake_api", running.APIURL)
+	} else {
+		level.Info(logger).Log("msg", "API token", "source", running.TokenSource)
+	}
+	for _, w := range running.Warnings {
+		level.Warn(logger).Log("msg", w)
+	}
+	if u, err := url.Parse(running.APIURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		level.Warn(logger).Log("msg", "--fpt.api-url is plain http: the API token is sent unencrypted", "api_url", running.APIURL)
 	}
 	r.stopFake = stop
 	if r.refresher, err = newRefresher(rs.cfg, &running, r.requests, logger); err != nil {
@@ -164,6 +189,11 @@ func (rs *readers) build(src *config.Source) (*reader, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	return host == "localhost" || net.ParseIP(host).IsLoopback()
 }
 
 // start runs the reader in a goroutine of its own until stop.
@@ -192,28 +222,6 @@ func stopReaders(rs []*reader) {
 			level.Warn(r.logger).Log("msg", "the refresh did not stop in time: going on without it", "waited", refreshStopWait)
 		}
 		r.stopFake()
-	}
-}
-
-// stop stops every reader.
-func (rs *readers) stop() {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	all := make([]*reader, 0, len(rs.running))
-	for _, r := range rs.running {
-		all = append(all, r)
-	}
-	stopReaders(all)
-	rs.running = map[string]*reader{}
-	rs.locks.keep(rs.running)
-}
-
-// trigger asks every reader for a read of today now.
-func (rs *readers) trigger() {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	for _, r := range rs.running {
-		r.refresher.Trigger()
 	}
 }
 
@@ -248,11 +256,10 @@ func newRefresher(cfg *config.Config, src *config.Source, requests *collector.AP
 }
 
 // sameSource reports whether two resolutions of an account read the same:
-// every field of Source equal, with three exceptions. The token's function
-// is not compared (functions cannot be): TokenSource, where it comes
-// from, is, and a token file is read again as it rotates. Time zones are
-// compared by name, as a zone loaded twice is two values. An empty list or
-// mapping is the same as none.
+// every field of Source equal, but the token's function (functions cannot
+// be compared; TokenSource is, and a token file is read again as it
+// rotates), time zones by name (a zone loaded twice is two values), and an
+// empty list or mapping the same as none.
 func sameSource(a, b *config.Source) bool {
 	return sameValue(reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem())
 }

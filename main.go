@@ -12,10 +12,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -48,9 +46,9 @@ const (
 	shutdownGrace = 10 * time.Second
 	// refreshStopWait is how long the exit waits for a cancelled refresh.
 	refreshStopWait = 2 * time.Second
-	// stopTimeout bounds the whole exit after SIGTERM, whatever the
-	// process is doing (a read blocked on a hung volume, say): the grace
-	// period and a margin, well inside Kubernetes' default 30 seconds.
+	// stopTimeout bounds the whole exit after SIGTERM, whatever the process
+	// is doing (a read blocked on a hung volume, say), well inside
+	// Kubernetes' default 30 seconds.
 	stopTimeout = shutdownGrace + 5*time.Second
 )
 
@@ -59,9 +57,9 @@ func main() {
 	os.Exit(runUntilSignal())
 }
 
-// setVersionFromBuildInfo fills in the version when the binary was not built
-// with -ldflags (go install, go run), so that build_info, the User-Agent and
-// --version never show an empty version.
+// setVersionFromBuildInfo fills in the version of a binary built without
+// -ldflags (go install, go run): build_info, the User-Agent and --version
+// never show an empty one.
 func setVersionFromBuildInfo() {
 	if version.Version != "" {
 		return
@@ -76,17 +74,17 @@ func setVersionFromBuildInfo() {
 func runUntilSignal() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go exitWhenStuck(ctx, stopTimeout, os.Stderr)
+	go exitWhenStuck(ctx)
 	return run(ctx, os.Getenv, os.Args[1:], os.Stdout, os.Stderr)
 }
 
-// exitWhenStuck ends the process timeout after ctx is done if it is still
-// running then: an exit must never wait on something that does not honour
-// the context, such as a read blocked in the kernel.
-func exitWhenStuck(ctx context.Context, timeout time.Duration, stderr io.Writer) {
+// exitWhenStuck ends the process stopTimeout after ctx is done: an exit must
+// never wait on something that does not honour the context, such as a read
+// blocked in the kernel.
+func exitWhenStuck(ctx context.Context) {
 	<-ctx.Done()
-	time.Sleep(timeout)
-	fmt.Fprintf(stderr, "%s: still running %s after the signal to stop: exiting\n", config.Name, timeout)
+	time.Sleep(stopTimeout)
+	fmt.Fprintf(os.Stderr, "%s: still running %s after the signal to stop: exiting\n", config.Name, stopTimeout)
 	os.Exit(1)
 }
 
@@ -113,6 +111,7 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 		logger, _ := newLogger(stderr, &cfg.Log)
 		return backfill.Run(ctx, cfg, logger, stdout, stderr)
 	}
+	// A second exporter on one month cache exits 2 before it starts anything.
 	locks := storeLocks{}
 	defer locks.keep(nil)
 	for _, src := range cfg.Sources {
@@ -136,15 +135,9 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 
 // lifecycle is what a running exporter may be asked to change.
 type lifecycle struct {
-	// reload reads the accounts file again; nil without --config.file.
-	reload func() ([]config.Source, error)
-	// enableLifecycle allows POST /-/reload (--web.enable-lifecycle), as
-	// Prometheus does: otherwise it answers 403.
-	enableLifecycle bool
-	// locks are the month cache directories main has locked already, so
-	// that a second exporter on one exits 2 before anything starts; the
-	// readers take those of accounts a reload adds.
-	locks storeLocks
+	reload          func() ([]config.Source, error) // reads the accounts file again; nil without --config.file
+	enableLifecycle bool                            // POST /-/reload is allowed (--web.enable-lifecycle), else 403
+	locks           storeLocks                      // the month cache directories run has locked already
 }
 
 // serve wires one reader per source, the registry and the web server, and
@@ -175,29 +168,23 @@ func serve(ctx context.Context, hup <-chan os.Signal, cfg *config.Config, lc lif
 	}
 	handleReload(handler, rl, lc.enableLifecycle)
 
-	stopReload := reloadOnSIGHUP(ctx, hup, rl)
-	defer stopReload()
+	// SIGHUP, which service managers send to "reload", reloads; the
+	// readers stop only once no such reload runs.
+	var sighup sync.WaitGroup
+	defer sighup.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sighup.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = rl.do("SIGHUP") // logged and counted by do
+			}
+		}
+	})
 	return listenAndServe(ctx, handler, cfg.Server.Web, shutdownGrace, logger, slogger)
-}
-
-// startSource starts the demo's fake API for a simulated source, and logs
-// where the data and the token come from, and what looks wrong.
-func startSource(src *config.Source, logger log.Logger) (stop func(), err error) {
-	if stop, err = src.StartSimulated(); err != nil {
-		return nil, err
-	}
-	if src.Simulated != nil {
-		level.Warn(logger).Log("msg", "demo mode: serving SIMULATED billing data from a built-in fake FPT Cloud API, not your account", "fake_api", src.APIURL)
-	} else {
-		level.Info(logger).Log("msg", "API token", "source", src.TokenSource)
-	}
-	for _, w := range src.Warnings {
-		level.Warn(logger).Log("msg", w)
-	}
-	if u, err := url.Parse(src.APIURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		level.Warn(logger).Log("msg", "--fpt.api-url is plain http: the API token is sent unencrypted", "api_url", src.APIURL)
-	}
-	return stop, nil
 }
 
 // newLogger builds the project's go-kit logger and, for exporter-toolkit, an
@@ -209,15 +196,7 @@ func newLogger(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 	} else {
 		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
 	}
-	allow := map[string]level.Option{
-		"debug": level.AllowDebug(),
-		"warn":  level.AllowWarn(),
-		"error": level.AllowError(),
-	}[cfg.Level.String()]
-	if allow == nil {
-		allow = level.AllowInfo()
-	}
-	logger = level.NewFilter(logger, allow)
+	logger = level.NewFilter(logger, level.Allow(level.ParseDefault(cfg.Level.String(), level.InfoValue())))
 	// slog-gokit adds its own caller and time: it gets the logger without
 	// ours, and its time becomes our ts, so that every line has the same keys.
 	toolkit := log.LoggerFunc(func(keyvals ...any) error {
@@ -233,34 +212,9 @@ func newLogger(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
 	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), slogger
 }
 
-// reloadOnSIGHUP makes SIGHUP, which service managers send to "reload",
-// reload instead of killing the process. The returned function stops
-// listening.
-func reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal, rl *reloader) func() {
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-stop:
-				return
-			case <-hup:
-				_ = rl.do("SIGHUP") // logged and counted by do
-			}
-		}
-	}()
-	return func() {
-		close(stop)
-		<-done
-	}
-}
-
-// listenAndServe serves handler until ctx is done (which also stops the
-// refresher). Then it stops accepting connections and lets in-flight scrapes
-// finish for up to grace; scrapes still running after that are cut off.
-// Either way a shutdown asked for by ctx is a clean one: it returns nil.
+// listenAndServe serves handler until ctx is done, then lets in-flight
+// scrapes finish for up to grace and cuts off those still running. A
+// shutdown asked for by ctx returns nil.
 func listenAndServe(ctx context.Context, handler http.Handler, flags *web.FlagConfig, grace time.Duration,
 	logger log.Logger, slogger *slog.Logger) error {
 	server := &http.Server{
@@ -288,15 +242,6 @@ func listenAndServe(ctx context.Context, handler http.Handler, flags *web.FlagCo
 		return fmt.Errorf("web server: %w", err)
 	}
 	return nil
-}
-
-// isLoopback reports whether host is localhost or a loopback address.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // newHandler routes the landing page, metrics and health endpoints.
