@@ -76,19 +76,6 @@ func (l storeLocks) keep(running map[string]*reader) {
 	}
 }
 
-// startReaders starts a reader for each source; locks are the directories
-// held already, nil for none.
-func startReaders(ctx context.Context, cfg *config.Config, locks storeLocks, logger log.Logger) (*readers, error) {
-	if locks == nil {
-		locks = storeLocks{}
-	}
-	rs := &readers{ctx: ctx, cfg: cfg, logger: logger, served: collector.NewAccounts(nil), running: map[string]*reader{}, locks: locks}
-	if err := rs.apply(cfg.Sources); err != nil {
-		return nil, err
-	}
-	return rs, nil
-}
-
 // apply makes the running readers those of sources: an added account
 // starts reading, a removed one stops and is no longer served, a changed
 // one starts again, and an unchanged one is not touched. When a source

@@ -144,25 +144,28 @@ type lifecycle struct {
 // runs until ctx is cancelled.
 func serve(ctx context.Context, hup <-chan os.Signal, cfg *config.Config, lc lifecycle, logger log.Logger, slogger *slog.Logger) error {
 	level.Info(logger).Log("msg", "starting "+config.Name, "version", version.Info(), "build_context", version.BuildContext())
-	readers, err := startReaders(ctx, cfg, lc.locks, logger)
-	if err != nil {
+	if lc.locks == nil {
+		lc.locks = storeLocks{}
+	}
+	rs := &readers{ctx: ctx, cfg: cfg, logger: logger, served: collector.NewAccounts(nil), locks: lc.locks}
+	if err := rs.apply(cfg.Sources); err != nil {
 		return err
 	}
-	defer readers.stop()
+	defer rs.stop()
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
-		readers.served,
+		rs.served,
 		versioncollector.NewCollector(config.Name, versioncollector.WithExtraConstLabels(prometheus.Labels{"builddate": version.BuildDate})),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	rl := &reloader{reload: lc.reload, readers: readers, logger: logger}
+	rl := &reloader{reload: lc.reload, readers: rs, logger: logger}
 	if lc.reload != nil {
 		rl.status = collector.NewReloadStatus(time.Now())
 		registry.MustRegister(rl.status)
 	}
-	handler, err := newHandler(cfg.Server, registry, readers.served, slogger)
+	handler, err := newHandler(cfg.Server, registry, rs.served, slogger)
 	if err != nil {
 		return err
 	}
@@ -190,11 +193,9 @@ func serve(ctx context.Context, hup <-chan os.Signal, cfg *config.Config, lc lif
 // newLogger builds the project's go-kit logger and, for exporter-toolkit, an
 // slog logger that writes through it.
 func newLogger(w io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
-	var logger log.Logger
+	logger := log.NewLogfmtLogger(log.NewSyncWriter(w))
 	if cfg.Format.String() == "json" {
 		logger = log.NewJSONLogger(log.NewSyncWriter(w))
-	} else {
-		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
 	}
 	logger = level.NewFilter(logger, level.Allow(level.ParseDefault(cfg.Level.String(), level.InfoValue())))
 	// slog-gokit adds its own caller and time: it gets the logger without
