@@ -106,10 +106,10 @@ func (rs *readers) apply(sources []config.Source) error {
 		next[src.Name] = r
 	}
 	list := make([]collector.Account, 0, len(next))
-	var old []*reader
 	for name, r := range next {
 		list = append(list, collector.Account{Name: name, Source: r.refresher, Requests: r.requests})
 	}
+	var old []*reader
 	for name, r := range rs.running {
 		if next[name] != r {
 			old = append(old, r)
@@ -243,10 +243,11 @@ func newRefresher(cfg *config.Config, src *config.Source, requests *collector.AP
 }
 
 // sameSource reports whether two resolutions of an account read the same:
-// every field of Source equal, but the token's function (functions cannot
-// be compared; TokenSource is, and a token file is read again as it
-// rotates), time zones by name (a zone loaded twice is two values), and an
-// empty list or mapping the same as none.
+// every field of Source equal, with three exceptions. The token's function
+// is not compared (functions cannot be): TokenSource, where it comes
+// from, is, and a token file is read again as it rotates. Time zones are
+// compared by name, as a zone loaded twice is two values. An empty list or
+// mapping is the same as none.
 func sameSource(a, b *config.Source) bool {
 	return sameValue(reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem())
 }
