@@ -70,22 +70,20 @@ func setVersionFromBuildInfo() {
 	}
 }
 
-// runUntilSignal runs the exporter until SIGINT or SIGTERM.
+// runUntilSignal runs the exporter until SIGINT or SIGTERM, and ends the
+// process stopTimeout after one if it still runs: an exit must never wait
+// on something that does not honour the context, such as a read blocked in
+// the kernel.
 func runUntilSignal() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go exitWhenStuck(ctx)
+	go func() {
+		<-ctx.Done()
+		time.Sleep(stopTimeout)
+		fmt.Fprintf(os.Stderr, "%s: still running %s after the signal to stop: exiting\n", config.Name, stopTimeout)
+		os.Exit(1)
+	}()
 	return run(ctx, os.Getenv, os.Args[1:], os.Stdout, os.Stderr)
-}
-
-// exitWhenStuck ends the process stopTimeout after ctx is done: an exit must
-// never wait on something that does not honour the context, such as a read
-// blocked in the kernel.
-func exitWhenStuck(ctx context.Context) {
-	<-ctx.Done()
-	time.Sleep(stopTimeout)
-	fmt.Fprintf(os.Stderr, "%s: still running %s after the signal to stop: exiting\n", config.Name, stopTimeout)
-	os.Exit(1)
 }
 
 // run is main without the process: it returns the exit code, so tests can
