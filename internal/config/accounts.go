@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
-	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
 // AccountLabel is the label that names the account of a series when the
@@ -54,7 +53,7 @@ func (f *flags) fileSources(cfg *Config, base Source, getenv func(string) string
 	}
 	base.Warnings = nil // each account warns about the values it uses
 	d := &accountDefaults{
-		path:         *f.configFile,
+		path:         cfg.ConfigFile,
 		base:         base,
 		rateLimitSet: f.rateLimitSet,
 		demo:         *f.demo,
@@ -116,9 +115,13 @@ func (d *accountDefaults) load(now time.Time) ([]Source, error) {
 	return sources, nil
 }
 
-// at names the file, the line and the key of err.
+// keyAt names key of the file, with its line, in errors and warnings.
+func (d *accountDefaults) keyAt(f *File, key string) string {
+	return fmt.Sprintf("--config.file=%s: line %d: %s", d.path, f.line(key), key)
+}
+
 func (d *accountDefaults) at(f *File, key string, err error) error {
-	return fmt.Errorf("--config.file=%s: line %d: %s: %w", d.path, f.line(key), key, err)
+	return fmt.Errorf("%s: %w", d.keyAt(f, key), err)
 }
 
 // account resolves accounts[i] with the checks of the flags it replaces.
@@ -143,12 +146,12 @@ func (d *accountDefaults) account(f *File, i int, now time.Time) (Source, error)
 	if src.Filters, err = buildFilters(a.ServiceTypes, a.BillingGroups, a.BillingConfigs); err != nil {
 		return src, d.at(f, key("service_types"), err) // cannot happen: the values were checked above
 	}
-	if src.Budgets, err = d.budgets(f, i); err != nil {
+	if src.Budgets, err = d.budgets(f, key("budgets."), &a.Budgets); err != nil {
 		return src, err
 	}
 	if d.demo {
 		simulate(&src, d.rateLimitSet || a.RateLimit != nil, seedOf(a.Name))
-	} else if err := d.token(f, i, &src); err != nil {
+	} else if err := d.token(f, key, a, &src); err != nil {
 		return src, err
 	}
 	src.Identity = identity(&src, now)
@@ -166,16 +169,15 @@ func (d *accountDefaults) api(f *File, i int, now time.Time) (Source, error) {
 	a := &f.Accounts[i]
 	key := func(k string) string { return fmt.Sprintf("accounts[%d].%s", i, k) }
 	src := d.base
-	src.Warnings = nil
 	urlKey, zoneKey := "--fpt.api-url", "--fpt.timezone"
 	if a.APIURL != "" {
-		if err := apiURLProblem(a.APIURL); err != nil {
+		if err := checkAPIURL(a.APIURL); err != nil {
 			return src, d.at(f, key("api_url"), err)
 		}
 		src.APIURL, urlKey = a.APIURL, d.keyAt(f, key("api_url"))
 	}
 	if a.Timezone != "" {
-		loc, err := loadZone(a.Timezone)
+		loc, err := parseTimezone(a.Timezone)
 		if err != nil {
 			return src, d.at(f, key("timezone"), err)
 		}
@@ -187,51 +189,28 @@ func (d *accountDefaults) api(f *File, i int, now time.Time) (Source, error) {
 		}
 		src.RateLimit = *a.RateLimit
 	}
-	for _, w := range []string{zoneWarning(zoneKey, src.Location, now), urlWarning(urlKey, src.APIURL)} {
-		if w != "" {
-			src.Warnings = append(src.Warnings, w)
-		}
-	}
+	src.warn(zoneWarning(zoneKey, src.Location, now), urlWarning(urlKey, src.APIURL))
 	return src, nil
 }
 
-// keyAt is how a warning names a key of the file.
-func (d *accountDefaults) keyAt(f *File, key string) string {
-	return fmt.Sprintf("--config.file=%s: line %d: %s", d.path, f.line(key), key)
-}
-
-// budgets parses accounts[i].budgets with the parser of the --budget.*
-// flags.
-func (d *accountDefaults) budgets(f *File, i int) (collector.Budgets, error) {
-	b := &f.Accounts[i].Budgets
-	key := fmt.Sprintf("accounts[%d].budgets.", i)
+// budgets parses an account's budgets, whose keys start with prefix, with
+// the parser of the --budget.* flags.
+func (d *accountDefaults) budgets(f *File, prefix string, b *FileBudgets) (collector.Budgets, error) {
 	var out collector.Budgets
 	var err error
-	if out.Daily, err = d.amount(f, key+"daily_vnd", b.DailyVND); err != nil {
+	if out.Daily, err = parseAmount(d.keyAt(f, prefix+"daily_vnd"), string(b.DailyVND)); err != nil {
 		return out, err
 	}
-	if out.Monthly, err = d.amount(f, key+"monthly_vnd", b.MonthlyVND); err != nil {
+	if out.Monthly, err = parseAmount(d.keyAt(f, prefix+"monthly_vnd"), string(b.MonthlyVND)); err != nil {
 		return out, err
 	}
-	if out.GroupDaily, err = d.groupAmounts(f, key+"billing_group_daily_vnd", b.BillingGroupDailyVND); err != nil {
+	if out.GroupDaily, err = d.groupAmounts(f, prefix+"billing_group_daily_vnd", b.BillingGroupDailyVND); err != nil {
 		return out, err
 	}
-	if out.GroupMonthly, err = d.groupAmounts(f, key+"billing_group_monthly_vnd", b.BillingGroupMonthlyVND); err != nil {
+	if out.GroupMonthly, err = d.groupAmounts(f, prefix+"billing_group_monthly_vnd", b.BillingGroupMonthlyVND); err != nil {
 		return out, err
 	}
 	return out, nil
-}
-
-// amount is 0 (no budget) for an amount left out.
-func (d *accountDefaults) amount(f *File, key string, a Amount) (float64, error) {
-	if a == "" {
-		return 0, nil
-	}
-	v, err := parseVND(string(a))
-	if err != nil {
-		return 0, d.at(f, key, err)
-	}
-	return v, nil
 }
 
 // groupAmounts parses a billing group's budgets; the empty group is the
@@ -239,11 +218,10 @@ func (d *accountDefaults) amount(f *File, key string, a Amount) (float64, error)
 func (d *accountDefaults) groupAmounts(f *File, key string, amounts map[string]Amount) (map[string]float64, error) {
 	out := make(map[string]float64, len(amounts))
 	for _, group := range slices.Sorted(maps.Keys(amounts)) {
-		a := amounts[group]
-		if a == "" {
+		if amounts[group] == "" {
 			return nil, d.at(f, join(key, group), errors.New("needs an amount (leave the group out for no budget)"))
 		}
-		v, err := d.amount(f, join(key, group), a)
+		v, err := parseAmount(d.keyAt(f, join(key, group)), string(amounts[group]))
 		if err != nil {
 			return nil, err
 		}
@@ -252,38 +230,35 @@ func (d *accountDefaults) groupAmounts(f *File, key string, amounts map[string]A
 	return out, nil
 }
 
-// token resolves accounts[i]'s token as --fpt.token-file or $FPTCLOUD_TOKEN
+// token resolves an account's token as --fpt.token-file or $FPTCLOUD_TOKEN
 // would be: a file read again before every request, or a variable read
 // once and cleaned.
-func (d *accountDefaults) token(f *File, i int, src *Source) error {
-	a := &f.Accounts[i]
+func (d *accountDefaults) token(f *File, key func(string) string, a *FileAccount, src *Source) error {
 	if a.TokenFile != "" {
 		path := a.TokenFile
 		if !filepath.IsAbs(path) {
 			// As Prometheus does: the file and its tokens move together.
 			path = filepath.Join(filepath.Dir(d.path), path)
 		}
-		tf, err := newTokenFile(path)
-		if err != nil {
-			return d.at(f, fmt.Sprintf("accounts[%d].token_file", i), err)
+		if err := src.tokenFromFile(path); err != nil {
+			return d.at(f, key("token_file"), err)
 		}
-		src.Token, src.TokenSource = tf.Token, "file "+path
 		return nil
 	}
-	key := fmt.Sprintf("accounts[%d].token_env", i)
+	var err error
 	switch {
 	case !envName.MatchString(a.TokenEnv):
-		return d.at(f, key, fmt.Errorf("%q is not an environment variable's name", a.TokenEnv))
+		err = fmt.Errorf("%q is not an environment variable's name", a.TokenEnv)
 	case a.TokenEnv == TokenEnv:
-		return d.at(f, key, fmt.Errorf("$%s is the token of the command line without --config.file: name a variable of this account's own", TokenEnv))
+		err = fmt.Errorf("$%s is the token of the command line without --config.file: name a variable of this account's own", TokenEnv)
 	case d.getenv(a.TokenEnv) == "":
-		return d.at(f, key, fmt.Errorf("$%s is not set or empty", a.TokenEnv))
+		err = fmt.Errorf("$%s is not set or empty", a.TokenEnv)
+	default:
+		err = src.tokenFromEnv(a.TokenEnv, d.getenv(a.TokenEnv))
 	}
-	token, err := fptapi.CleanToken(d.getenv(a.TokenEnv))
 	if err != nil {
-		return d.at(f, key, fmt.Errorf("$%s: %w", a.TokenEnv, err))
+		return d.at(f, key("token_env"), err)
 	}
-	src.Token, src.TokenSource = func() (string, error) { return token, nil }, "environment $"+a.TokenEnv
 	return nil
 }
 
@@ -296,7 +271,7 @@ func seedOf(name string) int64 {
 
 // account is the --account of command, "" for none.
 func (f *flags) account(command string) string {
-	return map[string]string{CommandCheck: *f.checkAccount, CommandBackfill: *f.backfill.account}[command]
+	return map[string]string{CommandCheck: *f.checkAccount, CommandBackfill: *f.backfillAccount}[command]
 }
 
 // selectAccount keeps, for check and backfill, the account --account

@@ -13,12 +13,12 @@ import (
 )
 
 func (f *flags) backfillSettings(loc *time.Location, now time.Time) (Backfill, error) {
-	b := Backfill{Output: *f.backfill.output}
+	b := Backfill{Output: *f.backfillOutput}
 	var err error
-	if b.From, b.To, err = parseRange(*f.backfill.from, *f.backfill.to, loc, now); err != nil {
+	if b.From, b.To, err = parseRange(*f.from, *f.to, loc, now); err != nil {
 		return b, err
 	}
-	if b.Labels, err = parseExtraLabels(*f.backfill.labels); err != nil {
+	if b.Labels, err = parseExtraLabels(*f.labels); err != nil {
 		return b, err
 	}
 	return b, nil

@@ -145,33 +145,34 @@ func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error
 // resolve checks the values in the order the flags are listed, so that the
 // first wrong one is the one reported.
 func (f *flags) resolve(command string, getenv func(string) string, now time.Time) (*Config, error) {
-	cfg := &Config{Command: command, Log: f.log, Check: Check{Output: *f.checkOutput}, ConfigFile: *f.configFile}
+	cfg := f.cfg
+	cfg.Command = command
+	cfg.Server.Description = "Prometheus exporter for FPT Cloud spend"
 	src, err := f.apiSettings(now)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Collector, err = f.collector(); err != nil {
+	if err := f.checkCollector(cfg.Collector); err != nil {
 		return nil, err
 	}
-	if cfg.Server, err = f.server(); err != nil {
+	if err := checkServer(cfg.Server); err != nil {
 		return nil, err
 	}
-	cfg.Store = Store{Path: *f.storagePath}
 	if *f.demo {
-		f.demoMode(cfg)
+		f.demoMode(&cfg)
 	}
 	if cfg.ConfigFile == "" && f.account(command) != "" {
 		return nil, errors.New("--account needs --config.file: without it the flags describe one account")
 	}
 	if cfg.ConfigFile == "" {
-		err = f.flagSource(cfg, src, getenv, now)
+		err = f.flagSource(&cfg, src, getenv, now)
 	} else {
-		err = f.fileSources(cfg, src, getenv, now)
+		err = f.fileSources(&cfg, src, getenv, now)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := f.selectAccount(cfg, command); err != nil {
+	if err := f.selectAccount(&cfg, command); err != nil {
 		return nil, err
 	}
 	if command == CommandBackfill {
@@ -182,7 +183,7 @@ func (f *flags) resolve(command string, getenv func(string) string, now time.Tim
 			return nil, fmt.Errorf("--label: %q is the account's name with --config.file, set by --account", AccountLabel)
 		}
 	}
-	return cfg, nil
+	return &cfg, nil
 }
 
 // flagSource resolves the one account of the flags.
@@ -207,100 +208,80 @@ func (f *flags) flagSource(cfg *Config, src Source, getenv func(string) string, 
 
 // apiSettings are how a source talks to the API.
 func (f *flags) apiSettings(now time.Time) (Source, error) {
-	src := Source{APIURL: *f.apiURL, RateLimit: *f.rateLimit, PageSize: *f.pageSize, Timeout: *f.timeout}
-	if err := checkAPIURL(*f.apiURL); err != nil {
-		return src, err
+	src := f.src
+	if err := checkAPIURL(src.APIURL); err != nil {
+		return src, fmt.Errorf("--fpt.api-url: %w", err)
 	}
 	var err error
 	if src.Location, err = parseTimezone(*f.timezone); err != nil {
-		return src, err
+		return src, fmt.Errorf("--fpt.timezone: %w", err)
 	}
-	for _, w := range []string{timezoneWarning(src.Location, now), apiURLWarning(*f.apiURL)} {
-		if w != "" {
-			src.Warnings = append(src.Warnings, w)
-		}
+	src.warn(zoneWarning("--fpt.timezone", src.Location, now), urlWarning("--fpt.api-url", src.APIURL))
+	switch {
+	case src.PageSize < 1 || src.PageSize > fptapi.MaxPageSize:
+		return src, fmt.Errorf("--fpt.page-size: %d is outside 1-%d", src.PageSize, fptapi.MaxPageSize)
+	case src.Timeout <= 0:
+		return src, fmt.Errorf("--fpt.timeout: %s must be positive", src.Timeout)
 	}
-	if *f.pageSize < 1 || *f.pageSize > fptapi.MaxPageSize {
-		return src, fmt.Errorf("--fpt.page-size: %d is outside 1-%d", *f.pageSize, fptapi.MaxPageSize)
-	}
-	if *f.timeout <= 0 {
-		return src, fmt.Errorf("--fpt.timeout: %s must be positive", *f.timeout)
-	}
-	if err := checkRateLimit(*f.rateLimit); err != nil {
+	if err := checkRateLimit(src.RateLimit); err != nil {
 		return src, fmt.Errorf("--fpt.rate-limit: %w", err)
 	}
 	return src, nil
 }
 
-func (f *flags) collector() (Collector, error) {
-	c := Collector{
-		RefreshInterval: *f.refreshInterval,
-		MaxSeries:       *f.maxSeries,
-		TopResources:    *f.topResources,
-		MaxResources:    *f.maxResources,
-		PreviousMonth:   *f.previousMonth,
-	}
-	if c.RefreshInterval < minRefreshInterval || c.RefreshInterval > maxRefreshInterval {
-		return c, fmt.Errorf("--collector.refresh-interval: %s is outside %s-%s", c.RefreshInterval, minRefreshInterval, maxRefreshInterval)
-	}
-	if f.maxAgeSet {
-		if *f.maxAge < c.RefreshInterval {
-			return c, fmt.Errorf("--collector.max-age: %s is shorter than --collector.refresh-interval (%s): series would vanish between refreshes", *f.maxAge, c.RefreshInterval)
+// warn adds the warnings that are not "".
+func (s *Source) warn(warnings ...string) {
+	for _, w := range warnings {
+		if w != "" {
+			s.Warnings = append(s.Warnings, w)
 		}
-		c.MaxAge = *f.maxAge
 	}
-	if c.MaxSeries < 1 {
-		return c, fmt.Errorf("--collector.max-series: %d must be at least 1", c.MaxSeries)
-	}
-	if c.TopResources < 0 {
-		return c, fmt.Errorf("--collector.top-resources: %d must not be negative (0 turns them off)", c.TopResources)
-	}
-	if c.MaxResources < 1 {
-		return c, fmt.Errorf("--collector.max-resources: %d must be at least 1", c.MaxResources)
-	}
-	return c, nil
 }
 
-func (f *flags) server() (Server, error) {
-	s := Server{
-		Web:             f.web,
-		TelemetryPath:   *f.metricsPath,
-		MaxRequests:     *f.maxRequests,
-		EnablePprof:     *f.enablePprof,
-		EnableLifecycle: *f.lifecycle,
-		Description:     "Prometheus exporter for FPT Cloud spend",
+func (f *flags) checkCollector(c Collector) error {
+	switch {
+	case c.RefreshInterval < minRefreshInterval || c.RefreshInterval > maxRefreshInterval:
+		return fmt.Errorf("--collector.refresh-interval: %s is outside %s-%s", c.RefreshInterval, minRefreshInterval, maxRefreshInterval)
+	case f.maxAgeSet && c.MaxAge < c.RefreshInterval:
+		return fmt.Errorf("--collector.max-age: %s is shorter than --collector.refresh-interval (%s): series would vanish between refreshes", c.MaxAge, c.RefreshInterval)
+	case c.MaxSeries < 1:
+		return fmt.Errorf("--collector.max-series: %d must be at least 1", c.MaxSeries)
+	case c.TopResources < 0:
+		return fmt.Errorf("--collector.top-resources: %d must not be negative (0 turns them off)", c.TopResources)
+	case c.MaxResources < 1:
+		return fmt.Errorf("--collector.max-resources: %d must be at least 1", c.MaxResources)
 	}
+	return nil
+}
+
+func checkServer(s Server) error {
 	if s.MaxRequests < 0 {
-		return s, fmt.Errorf("--web.max-requests: %d must not be negative", s.MaxRequests)
+		return fmt.Errorf("--web.max-requests: %d must not be negative", s.MaxRequests)
 	}
 	if err := checkTelemetryPath(s.TelemetryPath); err != nil {
-		return s, err
+		return fmt.Errorf("--web.telemetry-path: %w", err)
 	}
-	if !*f.web.WebSystemdSocket {
-		for _, addr := range *f.web.WebListenAddresses {
+	if !*s.Web.WebSystemdSocket {
+		for _, addr := range *s.Web.WebListenAddresses {
 			if err := checkListenAddress(addr); err != nil {
-				return s, fmt.Errorf("--web.listen-address: %w", err)
+				return fmt.Errorf("--web.listen-address: %w", err)
 			}
 		}
 	}
-	if err := web.Validate(*f.web.WebConfigFile); err != nil {
-		return s, fmt.Errorf("--web.config.file: %w", err)
+	if err := web.Validate(*s.Web.WebConfigFile); err != nil {
+		return fmt.Errorf("--web.config.file: %w", err)
 	}
-	return s, nil
+	return nil
 }
 
 func (f *flags) budgets() (collector.Budgets, error) {
 	var b collector.Budgets
 	var err error
-	if *f.dailyBudget != "" {
-		if b.Daily, err = parseVND(*f.dailyBudget); err != nil {
-			return b, fmt.Errorf("--budget.daily-vnd: %w", err)
-		}
+	if b.Daily, err = parseAmount("--budget.daily-vnd", *f.dailyBudget); err != nil {
+		return b, err
 	}
-	if *f.monthlyBudget != "" {
-		if b.Monthly, err = parseVND(*f.monthlyBudget); err != nil {
-			return b, fmt.Errorf("--budget.monthly-vnd: %w", err)
-		}
+	if b.Monthly, err = parseAmount("--budget.monthly-vnd", *f.monthlyBudget); err != nil {
+		return b, err
 	}
 	if b.GroupDaily, err = parseGroupBudgets("budget.billing-group-daily-vnd", *f.groupDailyBudgets); err != nil {
 		return b, err
@@ -315,26 +296,17 @@ func (f *flags) budgets() (collector.Budgets, error) {
 func (f *flags) token(src *Source, getenv func(string) string) error {
 	switch {
 	case *f.tokenFile != "":
-		tf, err := newTokenFile(*f.tokenFile)
-		if err != nil {
+		if err := src.tokenFromFile(*f.tokenFile); err != nil {
 			return fmt.Errorf("--fpt.token-file: %w", err)
 		}
-		src.Token = tf.Token
-		src.TokenSource = "file " + *f.tokenFile
 		if getenv(TokenEnv) != "" {
 			src.Warnings = append(src.Warnings, fmt.Sprintf("both --fpt.token-file and $%s are set: the token comes from the file", TokenEnv))
 		}
+		return nil
 	case getenv(TokenEnv) != "":
-		token, err := fptapi.CleanToken(getenv(TokenEnv))
-		if err != nil {
-			return fmt.Errorf("$%s: %w", TokenEnv, err)
-		}
-		src.Token = func() (string, error) { return token, nil }
-		src.TokenSource = "environment $" + TokenEnv
-	default:
-		return fmt.Errorf("no FPT Cloud API token: put it in a file and pass --fpt.token-file=PATH, or set $%s (or run with --demo to try simulated data)", TokenEnv)
+		return src.tokenFromEnv(TokenEnv, getenv(TokenEnv))
 	}
-	return nil
+	return fmt.Errorf("no FPT Cloud API token: put it in a file and pass --fpt.token-file=PATH, or set $%s (or run with --demo to try simulated data)", TokenEnv)
 }
 
 // DemoAPI is the fake API that --demo serves from: a month of a mid-sized

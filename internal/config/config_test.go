@@ -497,7 +497,7 @@ func TestTimezoneWarning(t *testing.T) {
 	warning := func(name string) string {
 		loc, err := time.LoadLocation(name)
 		require.NoError(t, err)
-		return timezoneWarning(loc, now)
+		return zoneWarning("--fpt.timezone", loc, now)
 	}
 	// Zones whose days start when FPT's do.
 	for _, name := range []string{"Asia/Ho_Chi_Minh", "Asia/Saigon", "Asia/Bangkok", "Etc/GMT-7"} {
@@ -566,10 +566,10 @@ func TestParseRangeLateWindow(t *testing.T) {
 
 func TestAPIURLWarning(t *testing.T) {
 	t.Parallel()
-	assert.Contains(t, apiURLWarning("https://console-api.fptcloud.com/api/v1"), "does not end in /api")
-	assert.Contains(t, apiURLWarning("https://console-api.fptcloud.com"), "does not end in /api")
-	assert.Empty(t, apiURLWarning("https://console-api.fptcloud.com/api/"))
-	assert.Empty(t, apiURLWarning(fptapi.DefaultBaseURL))
+	assert.Contains(t, urlWarning("--fpt.api-url", "https://console-api.fptcloud.com/api/v1"), "does not end in /api")
+	assert.Contains(t, urlWarning("--fpt.api-url", "https://console-api.fptcloud.com"), "does not end in /api")
+	assert.Empty(t, urlWarning("--fpt.api-url", "https://console-api.fptcloud.com/api/"))
+	assert.Empty(t, urlWarning("--fpt.api-url", fptapi.DefaultBaseURL))
 }
 
 func TestStoreTimeZone(t *testing.T) {
