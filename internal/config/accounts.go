@@ -97,16 +97,16 @@ func (f *flags) refuseAccountFlags(getenv func(string) string) error {
 // load reads the file and resolves every account.
 func (d *accountDefaults) load(now time.Time) ([]Source, error) {
 	data, err := readFile(d.path)
-	if err != nil {
-		return nil, fmt.Errorf("--config.file=%s: %w", d.path, err)
+	var file *File
+	if err == nil {
+		file, err = ParseFile(data)
 	}
-	file, err := ParseFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("--config.file=%s: %w", d.path, err)
 	}
 	sources := make([]Source, 0, len(file.Accounts))
 	for i := range file.Accounts {
-		src, err := d.account(file, i, now)
+		src, err := entry{d, file, i}.resolve(now)
 		if err != nil {
 			return nil, err
 		}
@@ -115,20 +115,25 @@ func (d *accountDefaults) load(now time.Time) ([]Source, error) {
 	return sources, nil
 }
 
-// keyAt names key of the file, with its line, in errors and warnings.
-func (d *accountDefaults) keyAt(f *File, key string) string {
-	return fmt.Sprintf("--config.file=%s: line %d: %s", d.path, f.line(key), key)
+// entry is accounts[i] of the file, being resolved with the checks of the
+// flags it replaces.
+type entry struct {
+	d *accountDefaults
+	f *File
+	i int
 }
 
-func (d *accountDefaults) at(f *File, key string, err error) error {
-	return fmt.Errorf("%s: %w", d.keyAt(f, key), err)
+// keyAt names a key of the entry, with its line, in errors and warnings.
+func (e entry) keyAt(key string) string {
+	path := fmt.Sprintf("accounts[%d].%s", e.i, key)
+	return fmt.Sprintf("--config.file=%s: line %d: %s", e.d.path, e.f.line(path), path)
 }
 
-// account resolves accounts[i] with the checks of the flags it replaces.
-func (d *accountDefaults) account(f *File, i int, now time.Time) (Source, error) {
-	a := &f.Accounts[i]
-	key := func(k string) string { return fmt.Sprintf("accounts[%d].%s", i, k) }
-	src, err := d.api(f, i, now)
+func (e entry) at(key string, err error) error { return fmt.Errorf("%s: %w", e.keyAt(key), err) }
+
+func (e entry) resolve(now time.Time) (Source, error) {
+	a := &e.f.Accounts[e.i]
+	src, err := e.api(a, now)
 	if err != nil {
 		return src, err
 	}
@@ -137,55 +142,49 @@ func (d *accountDefaults) account(f *File, i int, now time.Time) (Source, error)
 		key    string
 		values []string
 	}{{"service_types", a.ServiceTypes}, {"billing_groups", a.BillingGroups}, {"billing_configs", a.BillingConfigs}} {
-		for j, v := range filter.values {
-			if strings.TrimSpace(v) == "" {
-				return src, d.at(f, fmt.Sprintf("%s[%d]", key(filter.key), j), errors.New("must not be empty"))
-			}
+		if j := slices.IndexFunc(filter.values, isBlank); j >= 0 {
+			return src, e.at(item(filter.key, j), errors.New("must not be empty"))
 		}
 	}
-	if src.Filters, err = buildFilters(a.ServiceTypes, a.BillingGroups, a.BillingConfigs); err != nil {
-		return src, d.at(f, key("service_types"), err) // cannot happen: the values were checked above
-	}
-	if src.Budgets, err = d.budgets(f, key("budgets."), &a.Budgets); err != nil {
+	src.Filters = buildFilters(a.ServiceTypes, a.BillingGroups, a.BillingConfigs)
+	if src.Budgets, err = e.budgets(&a.Budgets); err != nil {
 		return src, err
 	}
-	if d.demo {
-		simulate(&src, d.rateLimitSet || a.RateLimit != nil, seedOf(a.Name))
-	} else if err := d.token(f, key, a, &src); err != nil {
+	if e.d.demo {
+		simulate(&src, e.d.rateLimitSet || a.RateLimit != nil, seedOf(a.Name))
+	} else if err := e.token(a, &src); err != nil {
 		return src, err
 	}
 	src.Identity = identity(&src, now)
 	// A directory per name: an account renamed starts a cache of its own,
 	// as a new account does.
-	if d.storeRoot != "" {
-		src.Store = Store{Path: filepath.Join(d.storeRoot, a.Name)}
+	if e.d.storeRoot != "" {
+		src.Store = Store{Path: filepath.Join(e.d.storeRoot, a.Name)}
 	}
 	return src, nil
 }
 
-// api resolves how accounts[i] talks to the API: its own api_url,
+// api resolves how the account talks to the API: its own api_url,
 // timezone and rate_limit, or the flags'.
-func (d *accountDefaults) api(f *File, i int, now time.Time) (Source, error) {
-	a := &f.Accounts[i]
-	key := func(k string) string { return fmt.Sprintf("accounts[%d].%s", i, k) }
-	src := d.base
+func (e entry) api(a *FileAccount, now time.Time) (Source, error) {
+	src := e.d.base
 	urlKey, zoneKey := "--fpt.api-url", "--fpt.timezone"
 	if a.APIURL != "" {
 		if err := checkAPIURL(a.APIURL); err != nil {
-			return src, d.at(f, key("api_url"), err)
+			return src, e.at("api_url", err)
 		}
-		src.APIURL, urlKey = a.APIURL, d.keyAt(f, key("api_url"))
+		src.APIURL, urlKey = a.APIURL, e.keyAt("api_url")
 	}
 	if a.Timezone != "" {
 		loc, err := parseTimezone(a.Timezone)
 		if err != nil {
-			return src, d.at(f, key("timezone"), err)
+			return src, e.at("timezone", err)
 		}
-		src.Location, zoneKey = loc, d.keyAt(f, key("timezone"))
+		src.Location, zoneKey = loc, e.keyAt("timezone")
 	}
 	if a.RateLimit != nil {
 		if err := checkRateLimit(*a.RateLimit); err != nil {
-			return src, d.at(f, key("rate_limit"), err)
+			return src, e.at("rate_limit", err)
 		}
 		src.RateLimit = *a.RateLimit
 	}
@@ -193,21 +192,21 @@ func (d *accountDefaults) api(f *File, i int, now time.Time) (Source, error) {
 	return src, nil
 }
 
-// budgets parses an account's budgets, whose keys start with prefix, with
-// the parser of the --budget.* flags.
-func (d *accountDefaults) budgets(f *File, prefix string, b *FileBudgets) (collector.Budgets, error) {
+// budgets parses the account's budgets with the parser of the --budget.*
+// flags.
+func (e entry) budgets(b *FileBudgets) (collector.Budgets, error) {
 	var out collector.Budgets
 	var err error
-	if out.Daily, err = parseAmount(d.keyAt(f, prefix+"daily_vnd"), string(b.DailyVND)); err != nil {
+	if out.Daily, err = parseAmount(e.keyAt("budgets.daily_vnd"), string(b.DailyVND)); err != nil {
 		return out, err
 	}
-	if out.Monthly, err = parseAmount(d.keyAt(f, prefix+"monthly_vnd"), string(b.MonthlyVND)); err != nil {
+	if out.Monthly, err = parseAmount(e.keyAt("budgets.monthly_vnd"), string(b.MonthlyVND)); err != nil {
 		return out, err
 	}
-	if out.GroupDaily, err = d.groupAmounts(f, prefix+"billing_group_daily_vnd", b.BillingGroupDailyVND); err != nil {
+	if out.GroupDaily, err = e.groupAmounts("budgets.billing_group_daily_vnd", b.BillingGroupDailyVND); err != nil {
 		return out, err
 	}
-	if out.GroupMonthly, err = d.groupAmounts(f, prefix+"billing_group_monthly_vnd", b.BillingGroupMonthlyVND); err != nil {
+	if out.GroupMonthly, err = e.groupAmounts("budgets.billing_group_monthly_vnd", b.BillingGroupMonthlyVND); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -215,13 +214,13 @@ func (d *accountDefaults) budgets(f *File, prefix string, b *FileBudgets) (colle
 
 // groupAmounts parses a billing group's budgets; the empty group is the
 // rows without one, as for the flags.
-func (d *accountDefaults) groupAmounts(f *File, key string, amounts map[string]Amount) (map[string]float64, error) {
+func (e entry) groupAmounts(key string, amounts map[string]Amount) (map[string]float64, error) {
 	out := make(map[string]float64, len(amounts))
 	for _, group := range slices.Sorted(maps.Keys(amounts)) {
 		if amounts[group] == "" {
-			return nil, d.at(f, join(key, group), errors.New("needs an amount (leave the group out for no budget)"))
+			return nil, e.at(join(key, group), errors.New("needs an amount (leave the group out for no budget)"))
 		}
-		v, err := parseAmount(d.keyAt(f, join(key, group)), string(amounts[group]))
+		v, err := parseAmount(e.keyAt(join(key, group)), string(amounts[group]))
 		if err != nil {
 			return nil, err
 		}
@@ -230,18 +229,18 @@ func (d *accountDefaults) groupAmounts(f *File, key string, amounts map[string]A
 	return out, nil
 }
 
-// token resolves an account's token as --fpt.token-file or $FPTCLOUD_TOKEN
-// would be: a file read again before every request, or a variable read
-// once and cleaned.
-func (d *accountDefaults) token(f *File, key func(string) string, a *FileAccount, src *Source) error {
+// token resolves the account's token as --fpt.token-file or
+// $FPTCLOUD_TOKEN would be: a file read again before every request, or a
+// variable read once and cleaned.
+func (e entry) token(a *FileAccount, src *Source) error {
 	if a.TokenFile != "" {
 		path := a.TokenFile
 		if !filepath.IsAbs(path) {
 			// As Prometheus does: the file and its tokens move together.
-			path = filepath.Join(filepath.Dir(d.path), path)
+			path = filepath.Join(filepath.Dir(e.d.path), path)
 		}
 		if err := src.tokenFromFile(path); err != nil {
-			return d.at(f, key("token_file"), err)
+			return e.at("token_file", err)
 		}
 		return nil
 	}
@@ -251,13 +250,13 @@ func (d *accountDefaults) token(f *File, key func(string) string, a *FileAccount
 		err = fmt.Errorf("%q is not an environment variable's name", a.TokenEnv)
 	case a.TokenEnv == TokenEnv:
 		err = fmt.Errorf("$%s is the token of the command line without --config.file: name a variable of this account's own", TokenEnv)
-	case d.getenv(a.TokenEnv) == "":
+	case e.d.getenv(a.TokenEnv) == "":
 		err = fmt.Errorf("$%s is not set or empty", a.TokenEnv)
 	default:
-		err = src.tokenFromEnv(a.TokenEnv, d.getenv(a.TokenEnv))
+		err = src.tokenFromEnv(a.TokenEnv, e.d.getenv(a.TokenEnv))
 	}
 	if err != nil {
-		return d.at(f, key("token_env"), err)
+		return e.at("token_env", err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -171,15 +170,10 @@ func isCleanPath(p string) bool {
 	return p == c || (c != "/" && p == c+"/")
 }
 
-// buildFilters turns the repeatable filter flags into one query filter per
-// (service type, billing group, billing config) combination; no flags means
-// one unfiltered query.
-func buildFilters(serviceTypes, billingGroups, billingConfigs []string) ([]fptapi.Filter, error) {
-	for _, s := range slices.Concat(serviceTypes, billingGroups, billingConfigs) {
-		if strings.TrimSpace(s) == "" {
-			return nil, errors.New("--fpt.service-type, --fpt.billing-group and --fpt.billing-config values must not be empty")
-		}
-	}
+// buildFilters turns the filters of an account into one query filter per
+// (service type, billing group, billing config) combination; none means one
+// unfiltered query.
+func buildFilters(serviceTypes, billingGroups, billingConfigs []string) []fptapi.Filter {
 	orAll := func(values []string) []string {
 		if len(values) == 0 {
 			return []string{""}
@@ -199,10 +193,13 @@ func buildFilters(serviceTypes, billingGroups, billingConfigs []string) ([]fptap
 		}
 	}
 	if len(filters) == 1 && filters[0] == (fptapi.Filter{}) {
-		return nil, nil
+		return nil
 	}
-	return filters, nil
+	return filters
 }
+
+// isBlank is a filter value that names nothing.
+func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 
 // checkListenAddress refuses, before anything starts, an address the web
 // server could not listen on for its form alone: no port, or a port out of

@@ -188,10 +188,11 @@ func (f *flags) resolve(command string, getenv func(string) string, now time.Tim
 
 // flagSource resolves the one account of the flags.
 func (f *flags) flagSource(cfg *Config, src Source, getenv func(string) string, now time.Time) error {
-	var err error
-	if src.Filters, err = buildFilters(*f.serviceTypes, *f.billingGroups, *f.billingConfig); err != nil {
-		return err
+	if slices.ContainsFunc(slices.Concat(*f.serviceTypes, *f.billingGroups, *f.billingConfig), isBlank) {
+		return errors.New("--fpt.service-type, --fpt.billing-group and --fpt.billing-config values must not be empty")
 	}
+	src.Filters = buildFilters(*f.serviceTypes, *f.billingGroups, *f.billingConfig)
+	var err error
 	if src.Budgets, err = f.budgets(); err != nil {
 		return err
 	}
