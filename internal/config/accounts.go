@@ -19,9 +19,8 @@ import (
 const AccountLabel = "account"
 
 // accountDefaults is what resolving the accounts file needs besides the
-// file: the flags' values an account takes when it leaves a key out, and
-// the process' settings every account shares. Kept in the Config, so that
-// a reload resolves the file exactly as the start did.
+// file: the flags' values for a key left out and the process' settings.
+// Kept in the Config, so that a reload resolves the file as the start did.
 type accountDefaults struct {
 	path         string // --config.file
 	base         Source // the flags' API settings: URL, zone, rate limit, page size, timeout
@@ -35,9 +34,8 @@ type accountDefaults struct {
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ReloadSources reads the accounts file again and resolves it with the
-// defaults of the start: the flags' values as they were, the environment
-// for token_env. On an error nothing of the Config changes, so the caller
-// keeps the sources it runs.
+// defaults of the start. On an error nothing of the Config changes, so the
+// caller keeps the sources it runs.
 func (c *Config) ReloadSources() ([]Source, error) {
 	if c.accounts == nil {
 		return nil, errors.New("no --config.file: nothing to reload")
@@ -46,8 +44,9 @@ func (c *Config) ReloadSources() ([]Source, error) {
 }
 
 // fileSources resolves the accounts of --config.file, once the flags that
-// belong to each account in the file are known not to be given.
-func (f *flags) fileSources(cfg *Config, base Source, getenv func(string) string, now time.Time) error {
+// belong to each account in the file are known not to be given, and keeps
+// those of the command's --account.
+func (f *flags) fileSources(cfg *Config, command string, base Source, getenv func(string) string, now time.Time) error {
 	if err := f.refuseAccountFlags(getenv); err != nil {
 		return err
 	}
@@ -65,7 +64,7 @@ func (f *flags) fileSources(cfg *Config, base Source, getenv func(string) string
 		return err
 	}
 	cfg.Sources, cfg.accounts = sources, d
-	return nil
+	return f.selectAccount(cfg, command)
 }
 
 // refuseAccountFlags refuses a flag whose value is an account's: with the
@@ -277,25 +276,20 @@ func (f *flags) account(command string) string {
 // names.
 func (f *flags) selectAccount(cfg *Config, command string) error {
 	name := f.account(command)
-	if cfg.ConfigFile == "" {
-		return nil
-	}
 	names := make([]string, len(cfg.Sources))
 	for i, s := range cfg.Sources {
 		names[i] = s.Name
 	}
+	i := slices.Index(names, name)
 	switch {
 	case name == "" && command == CommandBackfill && len(cfg.Sources) > 1:
 		return fmt.Errorf("--account is required: --config.file=%s has %d accounts (%s), and a backfill writes one account's history",
 			cfg.ConfigFile, len(names), strings.Join(names, ", "))
 	case name == "":
 		return nil
+	case i < 0:
+		return fmt.Errorf("--account=%s: no such account in --config.file=%s; its accounts: %s", name, cfg.ConfigFile, strings.Join(names, ", "))
 	}
-	for _, s := range cfg.Sources {
-		if s.Name == name {
-			cfg.Sources = []Source{s}
-			return nil
-		}
-	}
-	return fmt.Errorf("--account=%s: no such account in --config.file=%s; its accounts: %s", name, cfg.ConfigFile, strings.Join(names, ", "))
+	cfg.Sources = []Source{cfg.Sources[i]}
+	return nil
 }

@@ -60,16 +60,11 @@ func offsetDiffers(loc *time.Location, now time.Time) (at time.Time, billing *ti
 	}
 	for m := range 13 {
 		t := now.AddDate(0, m, 0)
-		if offsetOf(t.In(loc)) != offsetOf(t.In(billing)) {
+		if t.In(loc).Format("-07:00") != t.In(billing).Format("-07:00") {
 			return t, billing, true
 		}
 	}
 	return time.Time{}, billing, false
-}
-
-func offsetOf(t time.Time) int {
-	_, off := t.Zone()
-	return off
 }
 
 // checkAPIURL refuses a base URL the client could not use, before
@@ -144,30 +139,22 @@ func parseGroupBudgets(flag string, values []string) (map[string]float64, error)
 // checkTelemetryPath refuses a metrics path that the mux cannot route, or
 // that would shadow the health endpoints.
 func checkTelemetryPath(p string) error {
+	clean := path.Clean(p)
 	switch {
 	case !strings.HasPrefix(p, "/"):
 		return fmt.Errorf("%q must start with /", p)
 	case p == "/-/healthy" || p == "/-/ready":
 		return fmt.Errorf("%q is taken by a health endpoint", p)
-	case strings.ContainsAny(p, "{}?#%") || strings.ContainsFunc(p, isSpaceOrControl):
+	case strings.ContainsAny(p, "{}?#%") || strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
 		// Braces would be mux wildcards and the mux unescapes %XX in
 		// patterns: the request path would never match.
 		return fmt.Errorf("%q must be a plain path", p)
-	case !isCleanPath(p):
+	case p != clean && (clean == "/" || p != clean+"/"):
 		// The mux redirects such a request to the cleaned path, where
-		// nothing is served.
+		// nothing is served; a trailing slash is a subtree, served as is.
 		return fmt.Errorf("%q is not a clean path (no //, . or ..)", p)
 	}
 	return nil
-}
-
-func isSpaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
-
-// isCleanPath reports whether p is its own path.Clean, but for a trailing
-// slash (a subtree, which the mux serves as is).
-func isCleanPath(p string) bool {
-	c := path.Clean(p)
-	return p == c || (c != "/" && p == c+"/")
 }
 
 // buildFilters turns the filters of an account into one query filter per

@@ -45,9 +45,8 @@ const (
 // Config is the whole resolved command line.
 type Config struct {
 	Command string // CommandServe, CommandCheck or CommandBackfill
-	// Sources are the accounts whose bills are read: one from the flags,
-	// or those of the accounts file (for check and backfill, only the one
-	// --account names, when it does).
+	// Sources are the accounts whose bills are read: the flags' one, or
+	// those of the accounts file (only --account's, when given).
 	Sources []Source
 	// ConfigFile is --config.file, "" without one.
 	ConfigFile string
@@ -78,12 +77,10 @@ type Source struct {
 	Timeout     time.Duration
 	// Identity is what the source's stored days depend on.
 	Identity store.Identity
-	// Store is the source's own month cache: --storage.path itself for the
-	// flags' account, its subdirectory named after the account for one of
-	// the accounts file.
+	// Store is the source's own month cache: --storage.path, or with the
+	// accounts file its subdirectory named after the account.
 	Store Store
-	// Simulated, when set, is the fake API (--demo) that StartSimulated
-	// serves the source from.
+	// Simulated is the fake API of --demo that StartSimulated serves.
 	Simulated *fptapitest.Config
 	// Warnings are about values that are valid but look wrong.
 	Warnings []string
@@ -91,13 +88,11 @@ type Source struct {
 
 // Server is the web server's settings.
 type Server struct {
-	Web           *web.FlagConfig
-	TelemetryPath string
-	MaxRequests   int // 0: no limit
-	EnablePprof   bool
-	// EnableLifecycle serves POST /-/reload, which re-reads the accounts
-	// file as SIGHUP does.
-	EnableLifecycle bool
+	Web             *web.FlagConfig
+	TelemetryPath   string
+	MaxRequests     int // 0: no limit
+	EnablePprof     bool
+	EnableLifecycle bool   // serve POST /-/reload, which re-reads the accounts file
 	Description     string // of the landing page
 }
 
@@ -131,20 +126,16 @@ type Backfill struct {
 // Label is one NAME=VALUE of --label.
 type Label struct{ Name, Value string }
 
-// Resolve parses args and validates every value; getenv reads the
-// environment (the token may come from it). The error is one line that
+// Resolve parses args and validates every value, in the order the flags
+// are listed, so that the first wrong one is the one reported; getenv reads
+// the environment (the token may come from it). The error is one line that
 // names the flag.
 func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error) {
 	command, err := a.Parse(args)
 	if err != nil {
 		return nil, nameTheFlag(a.Application, args, err)
 	}
-	return a.f.resolve(command, getenv, time.Now())
-}
-
-// resolve checks the values in the order the flags are listed, so that the
-// first wrong one is the one reported.
-func (f *flags) resolve(command string, getenv func(string) string, now time.Time) (*Config, error) {
+	f, now := a.f, time.Now()
 	cfg := f.cfg
 	cfg.Command = command
 	cfg.Server.Description = "Prometheus exporter for FPT Cloud spend"
@@ -161,18 +152,15 @@ func (f *flags) resolve(command string, getenv func(string) string, now time.Tim
 	if *f.demo {
 		f.demoMode(&cfg)
 	}
-	if cfg.ConfigFile == "" && f.account(command) != "" {
+	switch {
+	case cfg.ConfigFile != "":
+		err = f.fileSources(&cfg, command, src, getenv, now)
+	case f.account(command) != "":
 		return nil, errors.New("--account needs --config.file: without it the flags describe one account")
-	}
-	if cfg.ConfigFile == "" {
+	default:
 		err = f.flagSource(&cfg, src, getenv, now)
-	} else {
-		err = f.fileSources(&cfg, src, getenv, now)
 	}
 	if err != nil {
-		return nil, err
-	}
-	if err := f.selectAccount(&cfg, command); err != nil {
 		return nil, err
 	}
 	if command == CommandBackfill {
@@ -332,8 +320,7 @@ func simulate(src *Source, rateLimitSet bool, seed int64) {
 	demo := DemoAPI(src.Location)
 	demo.Seed = seed
 	src.Simulated = &demo
-	token := fptapitest.DefaultToken
-	src.Token = func() (string, error) { return token, nil }
+	src.Token = func() (string, error) { return fptapitest.DefaultToken, nil }
 	src.TokenSource = "the demo's fake API"
 	if !rateLimitSet {
 		src.RateLimit = math.Inf(1) // the fake is in-process: no reason to wait
@@ -356,8 +343,7 @@ func identity(src *Source, now time.Time) store.Identity {
 }
 
 // StartSimulated serves a simulated source from an in-process fake API and
-// points the source at it; stop ends the fake. A real source is left as it
-// is.
+// points the source at it; stop ends the fake. A real source is left alone.
 func (s *Source) StartSimulated() (stop func(), err error) {
 	if s.Simulated == nil {
 		return func() {}, nil

@@ -13,11 +13,10 @@ import (
 const MaxTokenFileSize = 64 << 10
 
 // tokenFromFile makes s read its token from the file at path, checked now
-// and read afresh before every API request, so a rotated token (FPT tokens
-// expire, e.g. every 30 days) takes effect without a restart, however the
-// file was replaced (a symlink swap, or a copy that kept the old
-// modification time). One small read costs nothing next to the HTTPS
-// request itself.
+// and read afresh before every API request: a rotated token (FPT tokens
+// expire) takes effect however the file was replaced (a symlink swap, a
+// copy that kept the modification time), and a small read costs nothing
+// next to the HTTPS request.
 func (s *Source) tokenFromFile(path string) error {
 	if _, err := readTokenFile(path); err != nil {
 		return err
