@@ -125,7 +125,7 @@ type entry struct {
 // keyAt names a key of the entry, with its line, in errors and warnings.
 func (e entry) keyAt(key string) string {
 	path := fmt.Sprintf("accounts[%d].%s", e.i, key)
-	return fmt.Sprintf("--config.file=%s: line %d: %s", e.d.path, e.f.line(path), path)
+	return fmt.Sprintf("--config.file=%s: line %d: %s", e.d.path, e.f.lines[path], path)
 }
 
 func (e entry) at(key string, err error) error { return fmt.Errorf("%s: %w", e.keyAt(key), err) }

@@ -168,9 +168,6 @@ func (f *File) decode(n *yaml.Node, v reflect.Value, path string) error {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil // "key:" with no value leaves the default, as omitting it does
 	}
-	if _, custom := v.Addr().Interface().(yaml.Unmarshaler); custom {
-		return wrapAt(n, path, n.Decode(v.Addr().Interface()))
-	}
 	switch {
 	case v.Kind() == reflect.Struct:
 		return f.decodeStruct(n, v, path)
@@ -277,21 +274,6 @@ func wrapAt(n *yaml.Node, path string, err error) error {
 		}
 	}
 	return atLine(n, path, msg)
-}
-
-// line is the line of the value at path, or of the nearest enclosing one
-// that has a line: a key left out has none of its own.
-func (f *File) line(path string) int {
-	for {
-		if l, ok := f.lines[path]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			return 1
-		}
-		path = path[:i]
-	}
 }
 
 // Names lists the accounts' names in the file's order.
