@@ -105,7 +105,7 @@ func (d *accountDefaults) load(now time.Time) ([]Source, error) {
 	}
 	sources := make([]Source, 0, len(file.Accounts))
 	for i := range file.Accounts {
-		src, err := entry{d, file, i}.resolve(now)
+		src, err := entry{d, file, &file.Accounts[i], i}.resolve(now)
 		if err != nil {
 			return nil, err
 		}
@@ -117,22 +117,23 @@ func (d *accountDefaults) load(now time.Time) ([]Source, error) {
 // entry is accounts[i] of the file, being resolved with the checks of the
 // flags it replaces.
 type entry struct {
-	d *accountDefaults
+	*accountDefaults
 	f *File
+	a *FileAccount
 	i int
 }
 
 // keyAt names a key of the entry, with its line, in errors and warnings.
 func (e entry) keyAt(key string) string {
 	path := fmt.Sprintf("accounts[%d].%s", e.i, key)
-	return fmt.Sprintf("--config.file=%s: line %d: %s", e.d.path, e.f.lines[path], path)
+	return fmt.Sprintf("--config.file=%s: line %d: %s", e.path, e.f.lines[path], path)
 }
 
 func (e entry) at(key string, err error) error { return fmt.Errorf("%s: %w", e.keyAt(key), err) }
 
 func (e entry) resolve(now time.Time) (Source, error) {
-	a := &e.f.Accounts[e.i]
-	src, err := e.api(a, now)
+	a := e.a
+	src, err := e.api(now)
 	if err != nil {
 		return src, err
 	}
@@ -149,24 +150,24 @@ func (e entry) resolve(now time.Time) (Source, error) {
 	if src.Budgets, err = e.budgets(&a.Budgets); err != nil {
 		return src, err
 	}
-	if e.d.demo {
-		simulate(&src, e.d.rateLimitSet || a.RateLimit != nil, seedOf(a.Name))
-	} else if err := e.token(a, &src); err != nil {
+	if e.demo {
+		simulate(&src, e.rateLimitSet || a.RateLimit != nil, seedOf(a.Name))
+	} else if err := e.token(&src); err != nil {
 		return src, err
 	}
 	src.Identity = identity(&src, now)
 	// A directory per name: an account renamed starts a cache of its own,
 	// as a new account does.
-	if e.d.storeRoot != "" {
-		src.Store = Store{Path: filepath.Join(e.d.storeRoot, a.Name)}
+	if e.storeRoot != "" {
+		src.Store = Store{Path: filepath.Join(e.storeRoot, a.Name)}
 	}
 	return src, nil
 }
 
 // api resolves how the account talks to the API: its own api_url,
 // timezone and rate_limit, or the flags'.
-func (e entry) api(a *FileAccount, now time.Time) (Source, error) {
-	src := e.d.base
+func (e entry) api(now time.Time) (Source, error) {
+	a, src := e.a, e.base
 	urlKey, zoneKey := "--fpt.api-url", "--fpt.timezone"
 	if a.APIURL != "" {
 		if err := checkAPIURL(a.APIURL); err != nil {
@@ -231,12 +232,13 @@ func (e entry) groupAmounts(key string, amounts map[string]Amount) (map[string]f
 // token resolves the account's token as --fpt.token-file or
 // $FPTCLOUD_TOKEN would be: a file read again before every request, or a
 // variable read once and cleaned.
-func (e entry) token(a *FileAccount, src *Source) error {
+func (e entry) token(src *Source) error {
+	a := e.a
 	if a.TokenFile != "" {
 		path := a.TokenFile
 		if !filepath.IsAbs(path) {
 			// As Prometheus does: the file and its tokens move together.
-			path = filepath.Join(filepath.Dir(e.d.path), path)
+			path = filepath.Join(filepath.Dir(e.path), path)
 		}
 		if err := src.tokenFromFile(path); err != nil {
 			return e.at("token_file", err)
@@ -249,10 +251,10 @@ func (e entry) token(a *FileAccount, src *Source) error {
 		err = fmt.Errorf("%q is not an environment variable's name", a.TokenEnv)
 	case a.TokenEnv == TokenEnv:
 		err = fmt.Errorf("$%s is the token of the command line without --config.file: name a variable of this account's own", TokenEnv)
-	case e.d.getenv(a.TokenEnv) == "":
+	case e.getenv(a.TokenEnv) == "":
 		err = fmt.Errorf("$%s is not set or empty", a.TokenEnv)
 	default:
-		err = src.tokenFromEnv(a.TokenEnv, e.d.getenv(a.TokenEnv))
+		err = src.tokenFromEnv(a.TokenEnv, e.getenv(a.TokenEnv))
 	}
 	if err != nil {
 		return e.at("token_env", err)

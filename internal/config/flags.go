@@ -20,30 +20,19 @@ type flags struct {
 	cfg Config
 	src Source
 
-	rateLimitSet   bool
-	maxAgeSet      bool
-	storagePathSet bool
+	rateLimitSet, maxAgeSet, storagePathSet bool // the flag was given
 
-	tokenFile     *string
-	timezone      *string
-	serviceTypes  *[]string
-	billingGroups *[]string
-	billingConfig *[]string
-
-	dailyBudget         *string
-	monthlyBudget       *string
-	groupDailyBudgets   *[]string
-	groupMonthlyBudgets *[]string
-
-	demo *bool
+	tokenFile, timezone                        *string
+	serviceTypes, billingGroups, billingConfig *[]string
+	dailyBudget, monthlyBudget                 *string
+	groupDailyBudgets, groupMonthlyBudgets     *[]string
+	demo                                       *bool
 
 	// The commands' own flags; the API, token, filter and storage flags
 	// are the exporter's.
-	checkAccount    *string
-	backfillAccount *string
-	from, to        *string
-	backfillOutput  *string
-	labels          *[]string
+	checkAccount, backfillAccount *string
+	from, to, backfillOutput      *string
+	labels                        *[]string
 }
 
 // App is the command line: kingpin's application (for --help, --version
