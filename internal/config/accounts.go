@@ -123,7 +123,7 @@ type entry struct {
 	i int
 }
 
-// keyAt names a key of the entry, with its line, in errors and warnings.
+// keyAt names a key the entry has, with its line, in errors and warnings.
 func (e entry) keyAt(key string) string {
 	path := fmt.Sprintf("accounts[%d].%s", e.i, key)
 	return fmt.Sprintf("--config.file=%s: line %d: %s", e.path, e.f.lines[path], path)

@@ -164,11 +164,8 @@ func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error
 		return nil, err
 	}
 	if command == CommandBackfill {
-		if cfg.Backfill, err = f.backfillSettings(cfg.Sources[0].Location, now); err != nil {
+		if err := f.backfillSettings(&cfg, now); err != nil {
 			return nil, err
-		}
-		if cfg.ConfigFile != "" && slices.ContainsFunc(cfg.Backfill.Labels, func(l Label) bool { return l.Name == AccountLabel }) {
-			return nil, fmt.Errorf("--label: %q is the account's name with --config.file, set by --account", AccountLabel)
 		}
 	}
 	return &cfg, nil
