@@ -2,6 +2,7 @@ package fptapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,10 +29,9 @@ const (
 	DefaultPageSize  = 100
 )
 
-// MaxPageSize is the largest WithPageSize. FPT documents no maximum (its
-// example asks for 100); 1000 is the one limit the project uses: the
-// exporter's --fpt.page-size allows 1..1000 and fptapitest caps pages at
-// 1000, so no size is accepted here that was never run against the fake.
+// MaxPageSize is the largest WithPageSize. FPT documents no maximum; the
+// exporter's --fpt.page-size and fptapitest's pages stop at 1000, so no
+// size is accepted here that was never run against the fake.
 const MaxPageSize = 1000
 
 // errorBodyLimit bounds how much of a non-2xx body is read: enough for a
@@ -51,10 +51,9 @@ var endpointPaths = map[string]string{
 
 // RequestInfo describes one HTTP attempt, for an Observer.
 type RequestInfo struct {
-	Endpoint string        // EndpointBills or EndpointBillInfo
-	Code     string        // HTTP status code ("200", "429") or an error class ("timeout", "canceled", "transport")
-	Duration time.Duration // time to headers and body
-	Retry    int           // 0 for the first attempt, 1 for the first retry, ...
+	Endpoint string // EndpointBills or EndpointBillInfo
+	Code     string // HTTP status code ("200", "429") or an error class ("timeout", "canceled", "transport")
+	Retry    int    // 0 for the first attempt, 1 for the first retry, ...
 }
 
 // Observer is called once per HTTP attempt; it must be cheap and safe for concurrent use.
@@ -144,10 +143,7 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 		}
 		c.tokenFunc = func() (string, error) { return t, nil }
 	}
-	if err := c.validateRequests(); err != nil {
-		return nil, fmt.Errorf("fptapi: %w", err)
-	}
-	if err := c.validateLimits(); err != nil {
+	if err := cmp.Or(c.validateRequests(), c.validateLimits()); err != nil {
 		return nil, fmt.Errorf("fptapi: %w", err)
 	}
 	c.baseURL = strings.TrimRight(c.baseURL, "/")
@@ -244,14 +240,11 @@ func (c *Client) call(ctx context.Context, endpoint, method string, body []byte,
 			}
 			return a.token, fmt.Errorf("%w (stopped: %w)", a.err, cerr)
 		}
-		if !a.retryable {
-			return a.token, a.err
-		}
-		if retry >= c.retry.MaxRetries {
-			if retry == 0 {
-				return a.token, a.err
+		if !a.retryable || retry >= c.retry.MaxRetries {
+			if a.retryable && retry > 0 {
+				return a.token, fmt.Errorf("%w (gave up after %d retries)", a.err, retry)
 			}
-			return a.token, fmt.Errorf("%w (gave up after %d retries)", a.err, retry)
+			return a.token, a.err
 		}
 		// Retrying sooner than the server asked would most likely fail
 		// again and spend the retries for nothing.
@@ -323,10 +316,9 @@ func (c *Client) attempt(ctx context.Context, endpoint, method string, body []by
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
-	start := time.Now()
 	code, a := c.send(req, endpoint, token, buf)
 	if c.observer != nil {
-		c.observer(RequestInfo{Endpoint: endpoint, Code: code, Duration: time.Since(start), Retry: retry})
+		c.observer(RequestInfo{Endpoint: endpoint, Code: code, Retry: retry})
 	}
 	a.token = token
 	return a
