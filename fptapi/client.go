@@ -364,6 +364,9 @@ func readBody(resp *http.Response, buf *bytes.Buffer, limit int64) error {
 	if resp.ContentLength > limit {
 		return fmt.Errorf("%w: Content-Length %d exceeds the limit of %d bytes", ErrResponseTooLarge, resp.ContentLength, limit)
 	}
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength)) // one allocation of the right size, not doublings
+	}
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1)); err != nil {
 		return err
 	}
