@@ -146,14 +146,9 @@ func (f *familyWriter) series(labels []*dto.LabelPair, samples []sample) error {
 	if len(samples) == 0 {
 		return nil
 	}
-	metrics, gauges := make([]dto.Metric, len(samples)), make([]dto.Gauge, len(samples))
-	values, stamps := make([]float64, len(samples)), make([]int64, len(samples))
 	mf := &dto.MetricFamily{Name: &f.name, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, len(samples))}
 	for i, s := range samples {
-		values[i], stamps[i] = s.value, s.ts*1000
-		gauges[i].Value = &values[i]
-		metrics[i].Label, metrics[i].Gauge, metrics[i].TimestampMs = labels, &gauges[i], &stamps[i]
-		mf.Metric[i] = &metrics[i]
+		mf.Metric[i] = &dto.Metric{Label: labels, Gauge: &dto.Gauge{Value: new(s.value)}, TimestampMs: new(s.ts * 1000)}
 	}
 	if !f.started {
 		f.started = true

@@ -150,6 +150,8 @@ func Check(ctx context.Context, s *config.Source, now time.Time) *Report {
 	return r
 }
 
+// check reads today's bills and bill/info into the report; an error fails
+// the check.
 func (r *Report) check(ctx context.Context, s *config.Source, day time.Time) error {
 	var billsRequests, billInfoRequests, lastStatus atomic.Int64
 	client, err := s.NewClient(
