@@ -42,6 +42,7 @@ func Run(ctx context.Context, cfg *config.Config, logger log.Logger, stdout, std
 	return 0
 }
 
+// run backfills from one source: it reads the days, then writes the file.
 func run(ctx context.Context, src *config.Source, bf config.Backfill, logger log.Logger, stdout, stderr io.Writer) error {
 	stop, err := src.StartSimulated()
 	if err != nil {

@@ -93,21 +93,14 @@ const (
 // reproducible. A family is encoded a series at a time, so that memory
 // holds the history and one series' samples, never a family or the file.
 func (h *history) writeOpenMetrics(w io.Writer, extra []config.Label) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	err := h.encode(bw, extra)
-	if err == nil {
-		_, err = expfmt.FinalizeOpenMetrics(bw)
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
+	if err := h.encode(bufio.NewWriterSize(w, 64<<10), extra); err != nil {
 		return fmt.Errorf("writing OpenMetrics: %w", err)
 	}
 	return nil
 }
 
-func (h *history) encode(w io.Writer, extra []config.Label) error {
+// encode writes the four families and the end of the text, then flushes w.
+func (h *history) encode(w *bufio.Writer, extra []config.Label) error {
 	keys := slices.SortedFunc(maps.Keys(h.monthToDate), billing.Compare)
 	for _, f := range []struct {
 		name, help string
@@ -127,7 +120,13 @@ func (h *history) encode(w io.Writer, extra []config.Label) error {
 	if err := (&familyWriter{w: w, name: "fptcloud_billing_month_elapsed_ratio", help: helpElapsed}).series(calendar, h.elapsed); err != nil {
 		return err
 	}
-	return (&familyWriter{w: w, name: "fptcloud_billing_month_length_seconds", help: helpMonthLength}).series(calendar, h.monthLength)
+	if err := (&familyWriter{w: w, name: "fptcloud_billing_month_length_seconds", help: helpMonthLength}).series(calendar, h.monthLength); err != nil {
+		return err
+	}
+	if _, err := expfmt.FinalizeOpenMetrics(w); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 // familyWriter encodes one gauge family through expfmt, a series at a

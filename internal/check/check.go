@@ -119,13 +119,11 @@ func write(w io.Writer, format string, r report) error {
 }
 
 // Check talks to the API as the exporter would, within the check's bounds.
-// It decides on the bills, which is all the exporter reads: their failure
-// fails the check. bill/info only lists the account's billing groups and
-// configs, to verify the names the flags give, so its failure (any status,
-// a timeout, an answer that is not JSON) is a warning, and the names are
-// then verified against the rows read: a --fpt.billing-group or
-// --fpt.billing-config that today's rows carry exists, and one that none
-// carries cannot be verified either way and fails the check.
+// The bills decide, as they are all the exporter reads. bill/info only
+// lists the billing groups and configs, to verify the names the flags give,
+// so its failure (any status, a timeout, an answer that is not JSON) is a
+// warning; a filter that no row read today carries then cannot be verified
+// either way and fails the check.
 func Check(ctx context.Context, s *config.Source, now time.Time) *Report {
 	day := now.In(s.Location)
 	r := &Report{
