@@ -21,10 +21,10 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 )
 
-// maxBillsRequests bounds the check's bills pages; with one bill/info
-// answer and no retries, it ends in seconds and its requests can be
-// counted. Enough rows to see the data's shape; the exporter reads every
-// page.
+// maxBillsRequests bounds the check's bills requests: with one bill/info
+// request and no retries, the check ends in seconds and its requests can
+// be counted. Enough rows to see the data's shape; the exporter reads
+// every page.
 const maxBillsRequests = config.CheckMaxBillsRequests
 
 // checkMaxValues bounds the label values printed per label.
