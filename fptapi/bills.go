@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -29,18 +28,16 @@ type billsRequest struct {
 // successful answer whose "data" is null, [] or absent is an empty page: on
 // page 1 the day has no rows (yet: just after billing midnight), and Bills
 // returns nil without calling fn; on a later page the day ended with the
-// page before. Whether an empty day is plausible (a day seen with rows
-// before) is for the caller to judge.
+// page before. Whether an empty day is plausible is for the caller to judge.
 //
 // A cursor returned twice (ErrCursorRepeated), a full page without a cursor
 // (ErrMissingCursor) or more than WithMaxPages pages (ErrTooManyPages) are
 // errors. After an error, rows already handed to fn are an incomplete day.
 func (c *Client) Bills(ctx context.Context, day time.Time, f Filter, fn func(page []Bill) error) error {
-	date := day.Format(time.DateOnly)
 	req := billsRequest{
 		LastSortValue:     json.RawMessage("[]"),
 		Size:              c.pageSize,
-		SearchDate:        date,
+		SearchDate:        day.Format(time.DateOnly),
 		BillingGroupName:  f.BillingGroupName,
 		BillingConfigName: f.BillingConfigName,
 		ServiceType:       f.ServiceType,
@@ -48,19 +45,13 @@ func (c *Client) Bills(ctx context.Context, day time.Time, f Filter, fn func(pag
 	var (
 		buf  bytes.Buffer
 		rows []Bill
-		seen = make(map[string]struct{})
+		last bool
+		err  error
+		seen = make(map[string]bool)
 	)
-	for n := 1; ; n++ {
-		if n > c.maxPages {
-			return fmt.Errorf("fptapi: %s %s: %w: more than %d pages", EndpointBills, date, ErrTooManyPages, c.maxPages)
-		}
-		var (
-			last bool
-			err  error
-		)
-		rows, last, err = c.billsPage(ctx, &req, n, &buf, rows[:0], seen)
-		if err != nil {
-			return err
+	for n := 1; n <= c.maxPages; n++ {
+		if rows, last, err = c.billsPage(ctx, &req, n, &buf, rows, seen); err != nil {
+			return fmt.Errorf("%w (search_date %s, page %d)", err, req.SearchDate, n)
 		}
 		if len(rows) > 0 {
 			if err := fn(rows); err != nil {
@@ -71,29 +62,27 @@ func (c *Client) Bills(ctx context.Context, day time.Time, f Filter, fn func(pag
 			return nil
 		}
 	}
+	return fmt.Errorf("fptapi: %s %s: %w: more than %d pages", EndpointBills, req.SearchDate, ErrTooManyPages, c.maxPages)
 }
 
-// billsPage fetches page n, decodes its rows into rows, and sets req's
+// billsPage fetches page n, decodes its rows into rows[:0], and sets req's
 // cursor for the next page. It reports whether this was the last page.
 func (c *Client) billsPage(ctx context.Context, req *billsRequest, n int, buf *bytes.Buffer, rows []Bill,
-	seen map[string]struct{}) (_ []Bill, last bool, err error) {
-	where := func(err error) error {
-		return fmt.Errorf("%w (search_date %s, page %d)", err, req.SearchDate, n)
-	}
+	seen map[string]bool) (_ []Bill, last bool, err error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, false, fmt.Errorf("fptapi: %s: encode request: %w", EndpointBills, err)
 	}
 	token, err := c.call(ctx, EndpointBills, http.MethodPost, body, buf)
 	if err != nil {
-		return nil, false, where(err)
+		return nil, false, err
 	}
 	resp, rows, err := decodeBills(buf.Bytes(), rows)
 	if err != nil {
-		return nil, false, where(&DecodeError{Endpoint: EndpointBills, Page: n, Err: redactedError(err, token)})
+		return nil, false, &DecodeError{Endpoint: EndpointBills, Page: n, Err: redactedError(err, token)}
 	}
 	if resp.Status.failed {
-		return nil, false, where(resp.apiError(EndpointBills, token))
+		return nil, false, resp.apiError(EndpointBills, token)
 	}
 	if len(rows) < req.Size {
 		return rows, true, nil
@@ -102,23 +91,14 @@ func (c *Client) billsPage(ctx context.Context, req *billsRequest, n int, buf *b
 	// through a repeated cursor may be a page already counted.
 	cur := string(resp.LastSortValue)
 	if cur == "" {
-		return nil, false, where(fmt.Errorf("fptapi: %s: %w", EndpointBills, ErrMissingCursor))
+		return nil, false, fmt.Errorf("fptapi: %s: %w", EndpointBills, ErrMissingCursor)
 	}
-	if _, dup := seen[cur]; dup {
-		return nil, false, where(fmt.Errorf("fptapi: %s: %w: %s", EndpointBills, ErrCursorRepeated, cleanMessage(excerpt(resp.LastSortValue), token)))
+	if seen[cur] {
+		return nil, false, fmt.Errorf("fptapi: %s: %w: %s", EndpointBills, ErrCursorRepeated, cleanMessage(excerpt(resp.LastSortValue), token))
 	}
-	seen[cur] = struct{}{}
+	seen[cur] = true
 	req.LastSortValue = json.RawMessage(cur)
 	return rows, false, nil
-}
-
-// redactedError flattens err into text without the token: parser errors
-// quote pieces of the body, which could echo it.
-func redactedError(err error, token string) error {
-	if s := err.Error(); token != "" && strings.Contains(s, token) {
-		return fmt.Errorf("%s", redact(s, token))
-	}
-	return err
 }
 
 // BillInfo returns the billing groups and their billing config names.

@@ -2,6 +2,7 @@ package fptapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,21 +23,15 @@ import (
 // https://console-api.fptcloud.jp/api).
 const DefaultBaseURL = "https://console-api.fptcloud.com/api"
 
-// Defaults of a client built without the matching option.
+// Defaults of a client built without WithUserAgent or WithPageSize.
 const (
-	DefaultUserAgent        = "fptcloud_exporter"
-	DefaultPageSize         = 100
-	DefaultMaxPages         = 100000
-	DefaultMaxResponseBytes = 32 << 20
-	DefaultRateLimit        = 5.0 // requests per second
-	DefaultRateBurst        = 5
-	DefaultHTTPTimeout      = time.Minute // of the default *http.Client, per request
+	DefaultUserAgent = "fptcloud_exporter"
+	DefaultPageSize  = 100
 )
 
-// MaxPageSize is the largest WithPageSize. FPT documents no maximum (its
-// example asks for 100); 1000 is the one limit the project uses: the
-// exporter's --fpt.page-size allows 1..1000 and fptapitest caps pages at
-// 1000, so no size is accepted here that was never run against the fake.
+// MaxPageSize is the largest WithPageSize. FPT documents no maximum; the
+// exporter's --fpt.page-size and fptapitest's pages stop at 1000, so no
+// size is accepted here that was never run against the fake.
 const MaxPageSize = 1000
 
 // errorBodyLimit bounds how much of a non-2xx body is read: enough for a
@@ -49,19 +44,16 @@ const (
 	EndpointBillInfo = "bill_info" // GET /v1/billing/bill/info
 )
 
-func endpointPath(endpoint string) string {
-	if endpoint == EndpointBillInfo {
-		return "/v1/billing/bill/info"
-	}
-	return "/v1/billing/bills"
+var endpointPaths = map[string]string{
+	EndpointBills:    "/v1/billing/bills",
+	EndpointBillInfo: "/v1/billing/bill/info",
 }
 
 // RequestInfo describes one HTTP attempt, for an Observer.
 type RequestInfo struct {
-	Endpoint string        // EndpointBills or EndpointBillInfo
-	Code     string        // HTTP status code ("200", "429") or an error class ("timeout", "canceled", "transport")
-	Duration time.Duration // time to headers and body
-	Retry    int           // 0 for the first attempt, 1 for the first retry, ...
+	Endpoint string // EndpointBills or EndpointBillInfo
+	Code     string // HTTP status code ("200", "429") or an error class ("timeout", "canceled", "transport")
+	Retry    int    // 0 for the first attempt, 1 for the first retry, ...
 }
 
 // Observer is called once per HTTP attempt; it must be cheap and safe for concurrent use.
@@ -120,32 +112,38 @@ type Client struct {
 	maxResponseBytes int64
 	maxPages         int
 	observer         Observer
-	token            string
 	tokenFunc        func() (string, error)
 	sleep            func(context.Context, time.Duration) error // the wait before a retry; tests replace it
 }
 
 // NewClient returns a client that authenticates with token (see WithTokenFunc for rotation).
+// Without options it asks 100 rows a page, at most 5 requests a second,
+// retries 4 times from about 1s with waits of at most 30s, gives an
+// attempt a minute and reads at most 32 MiB of a body and 100,000 pages.
 func NewClient(token string, opts ...Option) (*Client, error) {
 	c := &Client{
 		baseURL:          DefaultBaseURL,
+		httpc:            &http.Client{Timeout: time.Minute},
 		userAgent:        DefaultUserAgent,
-		ratePerSecond:    DefaultRateLimit,
-		rateBurst:        DefaultRateBurst,
-		retry:            DefaultRetryPolicy(),
+		ratePerSecond:    5,
+		rateBurst:        5,
+		retry:            RetryPolicy{MaxRetries: 4, BaseDelay: time.Second, MaxDelay: 30 * time.Second},
 		pageSize:         DefaultPageSize,
-		maxResponseBytes: DefaultMaxResponseBytes,
-		maxPages:         DefaultMaxPages,
-		token:            token,
+		maxResponseBytes: 32 << 20,
+		maxPages:         100000,
 		sleep:            sleep,
 	}
 	for _, o := range opts {
 		o(c)
 	}
-	if c.httpc == nil {
-		c.httpc = &http.Client{Timeout: DefaultHTTPTimeout}
+	if c.tokenFunc == nil {
+		t, err := CleanToken(token)
+		if err != nil {
+			return nil, fmt.Errorf("fptapi: %w", err)
+		}
+		c.tokenFunc = func() (string, error) { return t, nil }
 	}
-	if err := c.validate(); err != nil {
+	if err := cmp.Or(c.validateRequests(), c.validateLimits()); err != nil {
 		return nil, fmt.Errorf("fptapi: %w", err)
 	}
 	c.baseURL = strings.TrimRight(c.baseURL, "/")
@@ -157,20 +155,6 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-func (c *Client) validate() error {
-	if c.tokenFunc == nil {
-		t, err := CleanToken(c.token)
-		if err != nil {
-			return err
-		}
-		c.token = t
-	}
-	if err := c.validateRequests(); err != nil {
-		return err
-	}
-	return c.validateLimits()
-}
-
 // validateRequests checks what goes into every request: the URL and the
 // User-Agent.
 func (c *Client) validateRequests() error {
@@ -178,7 +162,7 @@ func (c *Client) validateRequests() error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("base URL %q: want an absolute http(s) URL", c.baseURL)
 	}
-	if c.userAgent == "" || strings.ContainsFunc(c.userAgent, isCtl) {
+	if c.userAgent == "" || strings.ContainsFunc(c.userAgent, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return fmt.Errorf("user agent %q: want a non-empty header value", c.userAgent)
 	}
 	return nil
@@ -213,7 +197,7 @@ func (c *Client) validateLimits() error {
 // token, a pasted "Bearer " prefix, quotes, white space or control
 // characters inside it. Its errors never quote the token.
 func CleanToken(s string) (string, error) {
-	t := strings.TrimFunc(s, isSpaceOrBOM)
+	t := strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == byteOrderMark })
 	switch {
 	case t == "":
 		return "", errors.New("token is empty")
@@ -232,8 +216,6 @@ func CleanToken(s string) (string, error) {
 // byteOrderMark starts files that Windows editors save as UTF-8.
 const byteOrderMark = '\ufeff'
 
-func isSpaceOrBOM(r rune) bool { return unicode.IsSpace(r) || r == byteOrderMark }
-
 // hasBearerPrefix reports whether t is "Bearer <something>", as copied from
 // an Authorization header or a curl example.
 func hasBearerPrefix(t string) bool {
@@ -242,19 +224,6 @@ func hasBearerPrefix(t string) bool {
 		word, rest, found = strings.Cut(t, "\t")
 	}
 	return found && strings.EqualFold(word, "bearer") && strings.TrimSpace(rest) != ""
-}
-
-func isCtl(r rune) bool { return r < 0x20 || r == 0x7f }
-
-func (c *Client) currentToken() (string, error) {
-	if c.tokenFunc == nil {
-		return c.token, nil
-	}
-	t, err := c.tokenFunc()
-	if err != nil {
-		return "", fmt.Errorf("get token: %w", err)
-	}
-	return CleanToken(t)
 }
 
 // call sends one request with retries and leaves the 2xx body in buf. It
@@ -271,16 +240,15 @@ func (c *Client) call(ctx context.Context, endpoint, method string, body []byte,
 			}
 			return a.token, fmt.Errorf("%w (stopped: %w)", a.err, cerr)
 		}
-		if !a.retryable {
+		if !a.retryable || retry >= c.retry.MaxRetries {
+			if a.retryable && retry > 0 {
+				return a.token, fmt.Errorf("%w (gave up after %d retries)", a.err, retry)
+			}
 			return a.token, a.err
 		}
-		if retry >= c.retry.MaxRetries {
-			if retry == 0 {
-				return a.token, a.err
-			}
-			return a.token, fmt.Errorf("%w (gave up after %d retries)", a.err, retry)
-		}
-		if !c.retry.waitsFor(a.retryAfter) {
+		// Retrying sooner than the server asked would most likely fail
+		// again and spend the retries for nothing.
+		if a.retryAfter > c.retry.MaxDelay {
 			asked := a.retryAfter
 			if asked > time.Second { // an HTTP date has whole seconds; the rest is clock noise
 				asked = asked.Round(time.Second)
@@ -331,15 +299,15 @@ func (c *Client) attempt(ctx context.Context, endpoint, method string, body []by
 		}
 		return attemptResult{err: fmt.Errorf("fptapi: %s: rate limit: %w", endpoint, err)}
 	}
-	token, err := c.currentToken()
+	raw, err := c.tokenFunc()
+	if err != nil {
+		return attemptResult{err: fmt.Errorf("fptapi: %s: get token: %w", endpoint, err)}
+	}
+	token, err := CleanToken(raw)
 	if err != nil {
 		return attemptResult{err: fmt.Errorf("fptapi: %s: %w", endpoint, err)}
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+endpointPath(endpoint), rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+endpointPaths[endpoint], bytes.NewReader(body))
 	if err != nil {
 		return attemptResult{token: token, err: fmt.Errorf("fptapi: %s: %w", endpoint, err)}
 	}
@@ -348,47 +316,46 @@ func (c *Client) attempt(ctx context.Context, endpoint, method string, body []by
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
-	start := time.Now()
-	observe := func(code string) {
-		if c.observer != nil {
-			c.observer(RequestInfo{Endpoint: endpoint, Code: code, Duration: time.Since(start), Retry: retry})
-		}
+	code, a := c.send(req, endpoint, token, buf)
+	if c.observer != nil {
+		c.observer(RequestInfo{Endpoint: endpoint, Code: code, Retry: retry})
 	}
+	a.token = token
+	return a
+}
+
+// send does req and leaves a 2xx body in buf. code is the HTTP status, or
+// the class of a failure, for the observer.
+func (c *Client) send(req *http.Request, endpoint, token string, buf *bytes.Buffer) (code string, _ attemptResult) {
+	ctx := req.Context()
 	resp, err := c.httpc.Do(req)
 	if err != nil {
-		observe(errorClass(ctx, err))
-		return attemptResult{token: token, err: fmt.Errorf("fptapi: %s: %w", endpoint, err), retryable: ctx.Err() == nil}
+		return errorClass(ctx, err), attemptResult{err: fmt.Errorf("fptapi: %s: %w", endpoint, err), retryable: ctx.Err() == nil}
 	}
 	defer resp.Body.Close()
-	code := strconv.Itoa(resp.StatusCode)
-
+	code = strconv.Itoa(resp.StatusCode)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
 		// Drain a little more so the connection can be reused; a huge
 		// error page is simply dropped with its connection.
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-		observe(code)
 		apiErr := errorFromBody(endpoint, resp.StatusCode, excerpt, token)
 		apiErr.URL = req.URL.Redacted()
-		return attemptResult{
-			token:      token,
+		return code, attemptResult{
 			err:        apiErr,
 			retryable:  retryableStatus(resp.StatusCode),
 			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		}
 	}
-
-	if err := readBody(resp, buf, c.maxResponseBytes); err != nil {
-		if errors.Is(err, ErrResponseTooLarge) {
-			observe(code)
-			return attemptResult{token: token, err: fmt.Errorf("fptapi: %s: %w", endpoint, err)}
-		}
-		// The connection broke mid-body: as retryable as a failed dial.
-		observe(errorClass(ctx, err))
-		return attemptResult{token: token, err: fmt.Errorf("fptapi: %s: read body: %w", endpoint, err), retryable: ctx.Err() == nil}
+	err = readBody(resp, buf, c.maxResponseBytes)
+	if errors.Is(err, ErrResponseTooLarge) {
+		return code, attemptResult{err: fmt.Errorf("fptapi: %s: %w", endpoint, err)}
 	}
-	observe(code)
-	return attemptResult{token: token}
+	if err != nil {
+		// The connection broke mid-body: as retryable as a failed dial.
+		return errorClass(ctx, err), attemptResult{err: fmt.Errorf("fptapi: %s: read body: %w", endpoint, err), retryable: ctx.Err() == nil}
+	}
+	return code, attemptResult{}
 }
 
 // readBody reads a whole 2xx body into buf, failing once it passes limit.
@@ -398,7 +365,7 @@ func readBody(resp *http.Response, buf *bytes.Buffer, limit int64) error {
 		return fmt.Errorf("%w: Content-Length %d exceeds the limit of %d bytes", ErrResponseTooLarge, resp.ContentLength, limit)
 	}
 	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength))
+		buf.Grow(int(resp.ContentLength)) // one allocation of the right size, not doublings
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1)); err != nil {
 		return err
@@ -411,14 +378,11 @@ func readBody(resp *http.Response, buf *bytes.Buffer, limit int64) error {
 
 // errorClass names a failed attempt for an Observer.
 func errorClass(ctx context.Context, err error) string {
+	var ne net.Error
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
 		return "canceled"
-	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
-		return "timeout"
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil, errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	}
 	return "transport"

@@ -2,22 +2,21 @@ package fptapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// Responses are decoded with encoding/json into the wire types below. The
-// lenient rules live in a few small types: number (a number, a numeric
-// string or null), text (a string, or a number or boolean as its JSON
-// text), status (0 or true for success) and cursor (last_sort_value, kept
-// as sent). At the API's pace, a few pages a second, decoding takes well
-// under 1% of a core (docs/performance.md), so plain code wins over speed.
+// Responses are decoded with encoding/json into the wire types below; the
+// lenient rules live in the small types number, text, status and cursor.
+// At the API's pace decoding takes well under 1% of a core
+// (docs/performance.md), so plain code wins over speed.
 
 // envelope is what every answer carries.
 type envelope struct {
@@ -98,11 +97,8 @@ func (r *billRow) bill() Bill {
 // an error: it stands for a row whose cost cannot be known.
 func decodeBills(body []byte, dst []Bill) (billsResponse, []Bill, error) {
 	var resp billsResponse
-	if err := decodeAnswer(body, &resp, &resp.envelope); err != nil {
+	if err := decodeAnswer(body, &resp, &resp.envelope); err != nil || resp.Status.failed {
 		return resp, nil, err
-	}
-	if resp.Status.failed {
-		return resp, nil, nil
 	}
 	rows := dst[:0]
 	for i, row := range resp.Data {
@@ -155,7 +151,8 @@ func excerpt(b []byte) string {
 }
 
 // unquote returns the content of the JSON string b. Strings without
-// escapes and in valid UTF-8, the usual case, skip a second parse.
+// escapes and in valid UTF-8, the usual case, skip a second parse, which
+// would allocate for every field of every row.
 func unquote(b []byte) (string, error) {
 	in := b[1 : len(b)-1]
 	if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
@@ -178,11 +175,11 @@ func (t *text) UnmarshalJSON(b []byte) error {
 		return err
 	case 'n':
 		*t = ""
-		return nil
 	case '{', '[':
 		return fieldError(b, "(want a string)", reflect.TypeFor[string]())
+	default:
+		*t = text(b)
 	}
-	*t = text(b)
 	return nil
 }
 
@@ -192,10 +189,7 @@ func (t *text) UnmarshalJSON(b []byte) error {
 type number float64
 
 func (n *number) UnmarshalJSON(b []byte) error {
-	var (
-		f   float64
-		err error
-	)
+	s := string(b)
 	switch b[0] {
 	case 'n':
 		*n = 0
@@ -203,25 +197,16 @@ func (n *number) UnmarshalJSON(b []byte) error {
 	case '{', '[', 't', 'f':
 		return fieldError(b, "(want a number)", reflect.TypeFor[float64]())
 	case '"':
-		var s string
+		var err error
 		if s, err = unquote(b); err != nil {
 			return err
 		}
-		s = strings.TrimSpace(s)
-		if s == "" {
-			*n = 0
-			return nil
-		}
-		// ParseFloat also reads "Inf", "NaN", hexadecimal and
-		// underscores: allow only digits, signs, points and exponents.
-		if strings.Trim(s, "0123456789+-.eE") != "" {
-			return fieldError(b, "(not a finite number)", reflect.TypeFor[float64]())
-		}
-		f, err = strconv.ParseFloat(s, 64)
-	default:
-		f, err = strconv.ParseFloat(string(b), 64)
+		s = cmp.Or(strings.TrimSpace(s), "0")
 	}
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	// ParseFloat also reads "Inf", "NaN", hexadecimal and underscores:
+	// allow only digits, signs, points and exponents. It fails on overflow.
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || strings.Trim(s, "0123456789+-.eE") != "" {
 		return fieldError(b, "(not a finite number)", reflect.TypeFor[float64]())
 	}
 	*n = number(f)
@@ -248,22 +233,16 @@ func (s *status) UnmarshalJSON(b []byte) error {
 	s.seen = true
 	switch b[0] {
 	case 'n':
-		return nil
 	case 't':
 		s.text = "true"
 	case 'f':
 		s.text, s.failed = "false", true
 	case '"':
-		str, err := unquote(b)
-		if err != nil {
+		var err error
+		if s.text, err = unquote(b); err != nil {
 			return err
 		}
-		s.text = str
-		switch strings.ToLower(strings.TrimSpace(str)) {
-		case "0", "true", "ok", "success":
-		default:
-			s.failed = true
-		}
+		s.failed = !slices.Contains([]string{"0", "true", "ok", "success"}, strings.ToLower(strings.TrimSpace(s.text)))
 	case '{', '[':
 		return fieldError(b, "(want a number or boolean)", reflect.TypeFor[int]())
 	default:
@@ -280,30 +259,24 @@ type cursor []byte
 
 func (c *cursor) UnmarshalJSON(b []byte) error {
 	switch {
-	case b[0] == 'n':
+	case b[0] == 'n', b[0] == '[' && len(bytes.TrimSpace(b[1:len(b)-1])) == 0:
 		*c = nil
 	case b[0] != '[':
 		return fieldError(b, "(want an array)", reflect.TypeFor[[]string]())
-	case len(bytes.TrimSpace(b[1:len(b)-1])) == 0:
-		*c = nil
 	default:
-		*c = append((*c)[:0], b...)
+		*c = bytes.Clone(b)
 	}
 	return nil
 }
 
-// messageText is a body's message: a string as is, null as "", anything
-// else as its JSON text.
+// messageText is a body's message: a string as is, null or absent as "",
+// anything else as its JSON text.
 func messageText(raw json.RawMessage) string {
-	if len(raw) == 0 || raw[0] == 'n' {
-		return ""
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return string(raw)
 	}
-	if raw[0] == '"' {
-		if s, err := unquote(raw); err == nil {
-			return s
-		}
-	}
-	return string(raw)
+	return s
 }
 
 // errorBody is a non-2xx JSON body. Proxies and frameworks put the text in
@@ -328,14 +301,11 @@ func (e *errorBody) message() string {
 // excerpt of its body: the JSON status and message if it has them, else the
 // excerpt's text.
 func errorFromBody(endpoint string, code int, excerpt []byte, token string) *APIError {
-	e := &APIError{Endpoint: endpoint, HTTPStatus: code}
+	e := &APIError{Endpoint: endpoint, HTTPStatus: code, Message: string(excerpt)}
 	var body errorBody
-	if err := unmarshalObject(excerpt, &body); err == nil {
+	if unmarshalObject(excerpt, &body) == nil {
 		e.Status, e.Message = body.Status.text, body.message()
-	} else {
-		e.Message = string(excerpt)
 	}
-	e.Status = cleanMessage(e.Status, token)
-	e.Message = cleanMessage(e.Message, token)
+	e.Status, e.Message = cleanMessage(e.Status, token), cleanMessage(e.Message, token)
 	return e
 }

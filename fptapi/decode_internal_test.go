@@ -377,25 +377,6 @@ func TestBackoff(t *testing.T) {
 	require.Zero(t, RetryPolicy{}.backoff(3, 0))
 }
 
-func TestWaitsFor(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		maxDelay, retryAfter time.Duration
-		want                 bool
-	}{
-		{30 * time.Second, 0, true},
-		{30 * time.Second, 30 * time.Second, true},
-		{30 * time.Second, 31 * time.Second, false},
-		{30 * time.Second, 2 * time.Minute, false},
-		{0, 0, true},
-		{0, time.Second, false},
-	}
-	for _, tt := range tests {
-		got := RetryPolicy{MaxDelay: tt.maxDelay}.waitsFor(tt.retryAfter)
-		require.Equal(t, tt.want, got, "MaxDelay %v, Retry-After %v", tt.maxDelay, tt.retryAfter)
-	}
-}
-
 func TestCleanMessage(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("é", 600)

@@ -1,15 +1,7 @@
 // Package fptapi is a client for FPT Cloud's billing API (Console API
-// "Get Bills by paging" and "Bill Info").
-//
-// It is defensive where the API is undocumented: requests are rate limited
-// and retried with backoff (honouring Retry-After, and not retrying when it
-// asks for more than RetryPolicy.MaxDelay), paging stops only on an empty
-// page ("data" null or []) or a short one and refuses to loop (repeated or
-// missing cursors, a page limit), responses are size-capped, numbers are
-// decoded leniently but never as NaN or infinities, and errors are typed
-// (APIError, DecodeError, ErrUnauthorized, ErrCursorRepeated, ...) without
-// ever quoting the token.
-//
-// Bills hands rows over page by page through a reused slice, so a caller
-// can aggregate a day of any size without holding its rows.
+// "Get Bills by paging" and "Bill Info"). It is defensive where the API is
+// undocumented: requests are rate limited and retried with backoff
+// (honouring Retry-After), paging refuses to loop, responses are
+// size-capped, numbers are decoded leniently but never as NaN or
+// infinities, and errors are typed without ever quoting the token.
 package fptapi

@@ -2,10 +2,10 @@ package fptapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // ErrUnauthorized matches (errors.Is) an APIError for HTTP 401/403: the
@@ -37,40 +37,25 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	var b strings.Builder
-	b.WriteString("fptapi: ")
-	b.WriteString(e.Endpoint)
-	b.WriteString(": HTTP ")
-	b.WriteString(strconv.Itoa(e.HTTPStatus))
+	s := "fptapi: " + e.Endpoint + ": HTTP " + strconv.Itoa(e.HTTPStatus)
 	if t := http.StatusText(e.HTTPStatus); t != "" {
-		b.WriteString(" ")
-		b.WriteString(t)
+		s += " " + t
 	}
 	if e.unauthorized() {
-		b.WriteString(": ")
-		b.WriteString(ErrUnauthorized.Error())
+		s += ": " + ErrUnauthorized.Error()
 	}
 	if e.Status != "" {
-		b.WriteString(": status ")
-		b.WriteString(strconv.Quote(e.Status))
+		s += ": status " + strconv.Quote(e.Status)
 	}
 	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
+		s += ": " + e.Message
 	}
-	if e.wrongPath() && e.URL != "" {
-		// A base URL without /api, or with /api/v1, lands here: say what was
-		// asked for and what the base URL looks like.
-		b.WriteString(": requested ")
-		b.WriteString(e.URL)
-		b.WriteString("; is the API's base URL right? It has the form ")
-		b.WriteString(DefaultBaseURL)
+	// A base URL without /api, or with /api/v1, lands here: say what was
+	// asked for and what the base URL looks like.
+	if (e.HTTPStatus == http.StatusNotFound || e.HTTPStatus == http.StatusMethodNotAllowed) && e.URL != "" {
+		s += ": requested " + e.URL + "; is the API's base URL right? It has the form " + DefaultBaseURL
 	}
-	return b.String()
-}
-
-func (e *APIError) wrongPath() bool {
-	return e.HTTPStatus == http.StatusNotFound || e.HTTPStatus == http.StatusMethodNotAllowed
+	return s
 }
 
 // Is makes errors.Is(err, ErrUnauthorized) true for HTTP 401 and 403.
@@ -102,7 +87,7 @@ type DecodeError struct {
 
 func (e *DecodeError) Error() string {
 	if e.Page > 0 {
-		return "fptapi: " + e.Endpoint + ": decode page " + strconv.Itoa(e.Page) + ": " + e.Err.Error()
+		return fmt.Sprintf("fptapi: %s: decode page %d: %v", e.Endpoint, e.Page, e.Err)
 	}
 	return "fptapi: " + e.Endpoint + ": decode: " + e.Err.Error()
 }
@@ -112,10 +97,19 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // redact removes the token from text that came from the server (a body may
 // echo the Authorization header back), so it cannot leak into an error.
 func redact(s, token string) string {
-	if token == "" || !strings.Contains(s, token) {
+	if token == "" {
 		return s
 	}
 	return strings.ReplaceAll(s, token, "[REDACTED]")
+}
+
+// redactedError flattens err into text without the token: parser errors
+// quote pieces of the body, which could echo it.
+func redactedError(err error, token string) error {
+	if s := err.Error(); token != "" && strings.Contains(s, token) {
+		return errors.New(redact(s, token))
+	}
+	return err
 }
 
 // maxMessageLen bounds a message taken from a response body.
@@ -128,14 +122,10 @@ func cleanMessage(s, token string) string {
 	if strings.Contains(s, "<") {
 		s = stripHTML(s)
 	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
 	if len(s) > maxMessageLen {
-		cut := maxMessageLen
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+		// The cut may split a rune: drop its bytes.
+		s = strings.ToValidUTF8(s[:maxMessageLen], "") + "…"
 	}
 	// Redact again: joining fields or stripping tags may have rebuilt the token.
 	return redact(s, token)
@@ -143,8 +133,7 @@ func cleanMessage(s, token string) string {
 
 // stripHTML keeps an HTML page's <title> if it has one, else its text.
 func stripHTML(s string) string {
-	lower := strings.ToLower(s)
-	if i := strings.Index(lower, "<title>"); i >= 0 {
+	if i := strings.Index(strings.ToLower(s), "<title>"); i >= 0 {
 		rest := s[i+len("<title>"):]
 		if j := strings.Index(strings.ToLower(rest), "</title>"); j >= 0 {
 			if t := strings.TrimSpace(rest[:j]); t != "" {

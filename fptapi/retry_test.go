@@ -52,7 +52,11 @@ func TestRetryAfter(t *testing.T) {
 			wantText: "more than the 1m0s this client waits"},
 		{name: "one second over a tiny MaxDelay", retryAfter: "1", maxDelay: time.Millisecond, want: tooLong,
 			wantText: "server asked to retry after 1s, more than the 1ms this client waits"},
+		{name: "seconds equal to MaxDelay", retryAfter: "1", maxDelay: time.Second, want: retried, wantWait: time.Second},
 		{name: "zero", retryAfter: "0", maxDelay: time.Millisecond, want: retried},
+		{name: "zero with MaxDelay zero", retryAfter: "0", maxDelay: 0, want: retried},
+		{name: "one second over MaxDelay zero", retryAfter: "1", maxDelay: 0, want: tooLong,
+			wantText: "server asked to retry after 1s, more than the 0s this client waits"},
 		{name: "date in the past", retryAfter: time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), maxDelay: time.Hour, want: retried},
 		{name: "garbage", retryAfter: "soon", maxDelay: time.Hour, want: retried},
 	}

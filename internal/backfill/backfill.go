@@ -29,13 +29,24 @@ import (
 // the exit code.
 func Run(ctx context.Context, cfg *config.Config, logger log.Logger, stdout, stderr io.Writer) int {
 	src := cfg.Sources[0]
+	settings := cfg.Backfill
 	if src.Name != "" {
 		logger = log.With(logger, "account", src.Name)
+		// The account's series, as the exporter labels them.
+		settings.Labels = append(slices.Clip(settings.Labels), config.Label{Name: config.AccountLabel, Value: src.Name})
 	}
-	stop, err := src.StartSimulated()
-	if err != nil {
+	if err := run(ctx, &src, settings, logger, stdout, stderr); err != nil {
 		level.Error(logger).Log("msg", "backfill failed", "err", err)
 		return 1
+	}
+	return 0
+}
+
+// run backfills from one source: it reads the days, then writes the file.
+func run(ctx context.Context, src *config.Source, bf config.Backfill, logger log.Logger, stdout, stderr io.Writer) error {
+	stop, err := src.StartSimulated()
+	if err != nil {
+		return err
 	}
 	defer stop()
 	if src.Simulated != nil {
@@ -45,35 +56,50 @@ func Run(ctx context.Context, cfg *config.Config, logger log.Logger, stdout, std
 	}
 	client, err := src.NewClient()
 	if err != nil {
-		level.Error(logger).Log("msg", "backfill failed", "err", err)
-		return 1
+		return err
 	}
 	days, unlock := openStore(src.Store, src.Identity, logger)
 	defer unlock()
-	bf := &backfiller{
-		src:      client,
-		loc:      src.Location,
-		filters:  src.Filters,
-		store:    days,
-		logger:   logger,
-		progress: newProgress(stderr),
+	start := time.Now()
+	// The output is opened first: a file that cannot be written must not
+	// be found out after half an hour of reading. A file is written under a
+	// temporary name and takes its name only when complete, so that an
+	// interrupted run never leaves a file that looks complete.
+	out := stdout
+	var pending *renameio.PendingFile
+	if bf.Output != "-" && bf.Output != "" {
+		if pending, err = renameio.NewPendingFile(bf.Output, renameio.WithPermissions(0o644)); err != nil {
+			return fmt.Errorf("--output: %w", err)
+		}
+		defer func() { _ = pending.Cleanup() }()
+		out = pending
 	}
-	settings := cfg.Backfill
-	if src.Name != "" {
-		// The account's series, as the exporter labels them.
-		settings.Labels = append(slices.Clip(settings.Labels), config.Label{Name: config.AccountLabel, Value: src.Name})
+	b := &backfiller{src: client, loc: src.Location, filters: src.Filters, store: days, logger: logger, progress: newProgress(stderr)}
+	first := bf.From.MonthStart()
+	read, err := b.readDays(ctx, first, bf.To)
+	if err != nil {
+		return err
 	}
-	if err := bf.run(ctx, settings, stdout); err != nil {
-		level.Error(logger).Log("msg", "backfill failed", "err", err)
-		return 1
+	h := buildHistory(read, first, bf.From, src.Location)
+	if err := h.writeOpenMetrics(out, bf.Labels); err != nil {
+		return err
 	}
-	return 0
+	if pending != nil {
+		if err := pending.CloseAtomicallyReplace(); err != nil {
+			return fmt.Errorf("--output: %w", err)
+		}
+	}
+	level.Info(logger).Log("msg", "backfill written", "output", bf.Output,
+		"from", bf.From.String(), "to", bf.To.String(),
+		"days_from_store", b.fromStore, "days_from_api", b.fromAPI,
+		"label_sets", len(h.monthToDate), "samples", h.samples(), "duration", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // openStore opens the month cache, if any, to resume from. One writer per
 // store: beside a running exporter, the backfill reads the days it stored
 // and writes none.
-func openStore(s config.Store, id store.Identity, logger log.Logger) (dayStore, func()) {
+func openStore(s config.Store, id store.Identity, logger log.Logger) (collector.DayStore, func()) {
 	opened, _ := s.Open(id, logger) // the backfill runs without one, as the exporter does
 	if opened == nil {
 		return nil, func() {}
@@ -84,12 +110,6 @@ func openStore(s config.Store, id store.Identity, logger log.Logger) (dayStore, 
 		return readOnlyStore{opened}, func() {}
 	}
 	return opened, unlock
-}
-
-// dayStore is what the backfill needs of the exporter's month cache.
-type dayStore interface {
-	Load(date billing.Date) (billing.Day, bool, error)
-	Save(day billing.Day) error
 }
 
 // readOnlyStore reads a store another process writes, and writes nothing.
@@ -103,40 +123,12 @@ type backfiller struct {
 	src      collector.BillSource
 	loc      *time.Location
 	filters  []fptapi.Filter
-	store    dayStore // nil: none
+	store    collector.DayStore // nil: none
 	logger   log.Logger
-	progress func(done, total int) // nil: silent
+	progress func(done, total int)
 
 	fromStore, fromAPI int
 	storeWarned        bool
-}
-
-func (b *backfiller) run(ctx context.Context, bf config.Backfill, stdout io.Writer) error {
-	start := time.Now()
-	// The output is opened first: a file that cannot be written must not
-	// be found out after half an hour of reading.
-	w, commit, cleanup, err := openOutput(bf.Output, stdout)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	first := bf.From.MonthStart()
-	days, err := b.readDays(ctx, first, bf.To)
-	if err != nil {
-		return err
-	}
-	h := buildHistory(days, first, bf.From, b.loc)
-	if err := h.writeOpenMetrics(w, bf.Labels); err != nil {
-		return err
-	}
-	if err := commit(); err != nil {
-		return err
-	}
-	level.Info(b.logger).Log("msg", "backfill written", "output", bf.Output,
-		"from", bf.From.String(), "to", bf.To.String(),
-		"days_from_store", b.fromStore, "days_from_api", b.fromAPI,
-		"label_sets", len(h.series), "samples", h.samples(), "duration", time.Since(start).Round(time.Millisecond))
-	return nil
 }
 
 // readDays returns the sums of every day from first to last, in order.
@@ -149,15 +141,13 @@ func (b *backfiller) readDays(ctx context.Context, first, last billing.Date) ([]
 	for d := first; !last.Before(d); d = d.AddDays(1) {
 		day, err := b.readDay(ctx, d)
 		if err != nil {
-			if b.progress != nil && len(days) > 0 {
+			if len(days) > 0 {
 				b.progress(-1, total) // ends the progress line before the error
 			}
 			return nil, err
 		}
 		days = append(days, day)
-		if b.progress != nil {
-			b.progress(len(days), total)
-		}
+		b.progress(len(days), total)
 	}
 	return days, nil
 }
@@ -189,35 +179,13 @@ func (b *backfiller) readDay(ctx context.Context, d billing.Date) (billing.Day, 
 	return day, nil
 }
 
-// openOutput opens the named file, or stdout for "-". A file is written
-// under a temporary name and takes its name only at commit, so that an
-// interrupted run never leaves a file that looks complete; cleanup
-// removes the temporary file if commit was not reached.
-func openOutput(name string, stdout io.Writer) (w io.Writer, commit func() error, cleanup func(), err error) {
-	if name == "-" || name == "" {
-		return stdout, func() error { return nil }, func() {}, nil
-	}
-	pf, err := renameio.NewPendingFile(name, renameio.WithPermissions(0o644))
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("--output: %w", err)
-	}
-	commit = func() error {
-		if err := pf.CloseAtomicallyReplace(); err != nil {
-			return fmt.Errorf("--output: %w", err)
-		}
-		return nil
-	}
-	return pf, commit, func() { _ = pf.Cleanup() }, nil
-}
-
 // newProgress shows days done, days to do and the time left on one
-// rewritten line of w, when w is a terminal; else it returns nil: a log
-// file or a CI job gets the final log line only. A negative done ends the
-// line early.
+// rewritten line of w, when w is a terminal; a log file or a CI job gets
+// the final log line only. A negative done ends the line early.
 func newProgress(w io.Writer) func(done, total int) {
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
+		return func(int, int) {}
 	}
 	start := time.Now()
 	return func(done, total int) {

@@ -300,7 +300,7 @@ func TestBackfillRefuses(t *testing.T) {
 func TestOpenMetricsLabels(t *testing.T) {
 	t.Parallel()
 	k := billing.Labels{VPCName: "Dữ liệu \"Lớn\"\n\\x", Tag: "a\xffb"}
-	h := &history{series: map[billing.Labels][]point{k: {{ts: 1767200399, cost: 1.5, hasCost: true, monthToDate: 2}}}}
+	h := &history{cost: map[billing.Labels][]sample{k: {{1.5, 1767200399}}}, monthToDate: map[billing.Labels][]sample{k: {{2, 1767200399}}}}
 	var buf bytes.Buffer
 	require.NoError(t, h.writeOpenMetrics(&buf, []config.Label{{Name: "job", Value: "fptcloud"}}))
 	assert.Contains(t, buf.String(), `fptcloud_billing_cost_vnd{billing_group="",job="fptcloud",service="",tag="a`+"\uFFFD"+`b",vpc_id="",vpc_name="Dữ liệu \"Lớn\"\n\\x"} `)

@@ -19,27 +19,20 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 )
 
-// point is one day of one series.
-type point struct {
-	ts          int64 // the day's last second, Unix seconds
-	cost        float64
-	hasCost     bool // the label set had rows that day
-	monthToDate float64
+// sample is one value of a series at a time, Unix seconds: a day's last
+// second.
+type sample struct {
+	value float64
+	ts    int64
 }
 
-// history is what a backfill writes: per label set, one point per day
-// from --from on, and the billing calendar of each day.
+// history is what a backfill writes, from --from on: per label set its
+// daily cost (on the days it had rows) and month-to-date, and the month
+// gauges as the exporter serves them, so that panels and rules dividing by
+// them work on backfilled days too.
 type history struct {
-	series   map[billing.Labels][]point
-	calendar []calendarPoint
-}
-
-// calendarPoint holds the month gauges as the exporter serves them at a
-// day's last second, so that panels and rules dividing by them work on
-// backfilled days too.
-type calendarPoint struct {
-	ts                      int64
-	monthElapsed, monthLenS float64
+	cost, monthToDate    map[billing.Labels][]sample
+	elapsed, monthLength []sample
 }
 
 // buildHistory turns the days (one per day from first on, in order; first
@@ -47,7 +40,7 @@ type calendarPoint struct {
 // of the month's days, carried by every label set seen in the month so far,
 // as the exporter publishes it.
 func buildHistory(days []billing.Day, first, from billing.Date, loc *time.Location) *history {
-	h := &history{series: make(map[billing.Labels][]point)}
+	h := &history{cost: map[billing.Labels][]sample{}, monthToDate: map[billing.Labels][]sample{}}
 	var mtd map[billing.Labels]float64
 	for i, day := range days {
 		d := first.AddDays(i)
@@ -56,36 +49,31 @@ func buildHistory(days []billing.Day, first, from billing.Date, loc *time.Locati
 		}
 		today := make(map[billing.Labels]float64, len(day.Costs))
 		for _, c := range day.Costs {
-			k := billing.Labels{VPCID: c.VPCID, VPCName: c.VPCName, Service: c.Service, BillingGroup: c.BillingGroup, Tag: c.Tag}
-			today[k] += c.TotalPrice
-			mtd[k] += c.TotalPrice
+			today[c.Labels] += c.TotalPrice
+			mtd[c.Labels] += c.TotalPrice
 		}
 		if d.Before(from) {
 			continue
 		}
 		ts := d.End(loc).Unix() - 1
+		for k, v := range today {
+			h.cost[k] = append(h.cost[k], sample{collector.RoundVND(v), ts})
+		}
 		for k, v := range mtd {
-			cost, has := today[k]
-			h.series[k] = append(h.series[k], point{ts: ts, cost: collector.RoundVND(cost), hasCost: has,
-				monthToDate: collector.RoundVND(v)})
+			h.monthToDate[k] = append(h.monthToDate[k], sample{collector.RoundVND(v), ts})
 		}
 		monthStart := d.MonthStart().Start(loc)
 		length := monthStart.AddDate(0, 1, 0).Sub(monthStart).Seconds()
-		h.calendar = append(h.calendar, calendarPoint{ts: ts,
-			monthElapsed: float64(ts-monthStart.Unix()) / length, monthLenS: length})
+		h.elapsed = append(h.elapsed, sample{float64(ts-monthStart.Unix()) / length, ts})
+		h.monthLength = append(h.monthLength, sample{length, ts})
 	}
 	return h
 }
 
 func (h *history) samples() int {
-	n := len(h.calendar) * 2
-	for _, ps := range h.series {
-		for _, p := range ps {
-			n++
-			if p.hasCost {
-				n++
-			}
-		}
+	n := len(h.elapsed) + len(h.monthLength)
+	for k, s := range h.monthToDate {
+		n += len(s) + len(h.cost[k])
 	}
 	return n
 }
@@ -99,79 +87,46 @@ const (
 	helpMonthLength = "Length of the billing month in the billing time zone, in seconds."
 )
 
-// sample is one value of a series at a time, Unix seconds.
-type sample struct {
-	value float64
-	ts    int64
-}
-
 // writeOpenMetrics writes the history as OpenMetrics text: one family
 // after the other, each series' samples together and in time order, as
 // promtool requires, and series in label order so that a run is
 // reproducible. A family is encoded a series at a time, so that memory
 // holds the history and one series' samples, never a family or the file.
 func (h *history) writeOpenMetrics(w io.Writer, extra []config.Label) error {
-	keys := slices.SortedFunc(maps.Keys(h.series), billing.Compare)
-	calendar := labelPairs(extra)
-	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := h.writeSeries(bw, "fptcloud_billing_cost_vnd", helpCost, keys, extra, dayCost); err != nil {
-		return err
-	}
-	if err := h.writeSeries(bw, "fptcloud_billing_month_to_date_cost_vnd", helpMonthToDate, keys, extra, monthToDate); err != nil {
-		return err
-	}
-	if err := h.writeCalendar(bw, "fptcloud_billing_month_elapsed_ratio", helpElapsed, calendar, monthElapsed); err != nil {
-		return err
-	}
-	if err := h.writeCalendar(bw, "fptcloud_billing_month_length_seconds", helpMonthLength, calendar, monthLength); err != nil {
-		return err
-	}
-	if _, err := expfmt.FinalizeOpenMetrics(bw); err != nil {
-		return fmt.Errorf("writing OpenMetrics: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
+	if err := h.encode(bufio.NewWriterSize(w, 64<<10), extra); err != nil {
 		return fmt.Errorf("writing OpenMetrics: %w", err)
 	}
 	return nil
 }
 
-// The values of the families: ok is false for a day without a sample.
-func dayCost(p point) (v float64, ok bool)     { return p.cost, p.hasCost }
-func monthToDate(p point) (v float64, ok bool) { return p.monthToDate, true }
-func monthElapsed(c calendarPoint) float64     { return c.monthElapsed }
-func monthLength(c calendarPoint) float64      { return c.monthLenS }
-
-// writeSeries writes the family name of every label set in keys, with the
-// values value picks from its points.
-func (h *history) writeSeries(w io.Writer, name, help string, keys []billing.Labels, extra []config.Label,
-	value func(point) (float64, bool)) error {
-	fw := &familyWriter{w: w, name: name, help: help}
-	var samples []sample
-	for _, k := range keys {
-		samples = samples[:0]
-		for _, p := range h.series[k] {
-			if v, ok := value(p); ok {
-				samples = append(samples, sample{v, p.ts})
+// encode writes the four families and the end of the text, then flushes w.
+func (h *history) encode(w *bufio.Writer, extra []config.Label) error {
+	keys := slices.SortedFunc(maps.Keys(h.monthToDate), billing.Compare)
+	for _, f := range []struct {
+		name, help string
+		series     map[billing.Labels][]sample
+	}{
+		{"fptcloud_billing_cost_vnd", helpCost, h.cost},
+		{"fptcloud_billing_month_to_date_cost_vnd", helpMonthToDate, h.monthToDate},
+	} {
+		fw := &familyWriter{w: w, name: f.name, help: f.help}
+		for _, k := range keys {
+			if err := fw.series(labelPairs(extra, billingLabels(k)...), f.series[k]); err != nil {
+				return err
 			}
 		}
-		if err := fw.series(labelPairs(extra, billingLabels(k)...), samples); err != nil {
-			return fmt.Errorf("writing OpenMetrics: %w", err)
-		}
 	}
-	return nil
-}
-
-// writeCalendar writes the family name, one series of a value every day.
-func (h *history) writeCalendar(w io.Writer, name, help string, labels []*dto.LabelPair, value func(calendarPoint) float64) error {
-	samples := make([]sample, len(h.calendar))
-	for i, c := range h.calendar {
-		samples[i] = sample{value(c), c.ts}
+	calendar := labelPairs(extra)
+	if err := (&familyWriter{w: w, name: "fptcloud_billing_month_elapsed_ratio", help: helpElapsed}).series(calendar, h.elapsed); err != nil {
+		return err
 	}
-	fw := &familyWriter{w: w, name: name, help: help}
-	if err := fw.series(labels, samples); err != nil {
-		return fmt.Errorf("writing OpenMetrics: %w", err)
+	if err := (&familyWriter{w: w, name: "fptcloud_billing_month_length_seconds", help: helpMonthLength}).series(calendar, h.monthLength); err != nil {
+		return err
 	}
-	return nil
+	if _, err := expfmt.FinalizeOpenMetrics(w); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 // familyWriter encodes one gauge family through expfmt, a series at a
@@ -190,14 +145,9 @@ func (f *familyWriter) series(labels []*dto.LabelPair, samples []sample) error {
 	if len(samples) == 0 {
 		return nil
 	}
-	metrics, gauges := make([]dto.Metric, len(samples)), make([]dto.Gauge, len(samples))
-	values, stamps := make([]float64, len(samples)), make([]int64, len(samples))
 	mf := &dto.MetricFamily{Name: &f.name, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, len(samples))}
 	for i, s := range samples {
-		values[i], stamps[i] = s.value, s.ts*1000
-		gauges[i].Value = &values[i]
-		metrics[i].Label, metrics[i].Gauge, metrics[i].TimestampMs = labels, &gauges[i], &stamps[i]
-		mf.Metric[i] = &metrics[i]
+		mf.Metric[i] = &dto.Metric{Label: labels, Gauge: &dto.Gauge{Value: new(s.value)}, TimestampMs: new(s.ts * 1000)}
 	}
 	if !f.started {
 		f.started = true

@@ -3,7 +3,6 @@ package check
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -27,29 +26,8 @@ type AccountReport struct {
 	*Report
 }
 
-// runAccounts checks every account of the configuration, at once: one
-// slow or unreachable API must not make the others wait.
-func runAccounts(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
-	sources := append([]config.Source(nil), cfg.Sources...)
-	var stops []func()
-	defer func() {
-		for _, stop := range stops {
-			stop()
-		}
-	}()
-	for i := range sources {
-		stop, err := sources[i].StartSimulated()
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: account %s: %v\n", config.Name, sources[i].Name, err)
-			return 1
-		}
-		stops = append(stops, stop)
-	}
-	r := Accounts(ctx, cfg.ConfigFile, sources, time.Now())
-	return output(cfg.Check.Output, r, r.OK, func() error { return WriteAccountsText(stdout, r) }, stdout, stderr)
-}
-
-// Accounts checks each source, concurrently, and sums up.
+// Accounts checks each source at once, so that one slow or unreachable
+// API does not make the others wait, and sums up.
 func Accounts(ctx context.Context, configFile string, sources []config.Source, now time.Time) *AccountsReport {
 	r := &AccountsReport{ConfigFile: configFile, Accounts: make([]AccountReport, len(sources)), Failed: []string{}}
 	var wg sync.WaitGroup
@@ -68,33 +46,26 @@ func Accounts(ctx context.Context, configFile string, sources []config.Source, n
 	return r
 }
 
-// WriteAccountsText prints one section per account, then a summary.
-func WriteAccountsText(w io.Writer, r *AccountsReport) error {
+func (r *AccountsReport) passed() bool { return r.OK }
+
+// writeText prints one section per account, then a summary.
+func (r *AccountsReport) writeText(b *strings.Builder) {
 	for _, a := range r.Accounts {
-		if _, err := fmt.Fprintf(w, "=== account %s ===\n", a.Name); err != nil {
-			return err
-		}
-		if err := WriteText(w, a.Report); err != nil {
-			return err
-		}
-		if _, err := io.WriteString(w, "\n"); err != nil {
-			return err
-		}
+		fmt.Fprintf(b, "=== account %s ===\n", a.Name)
+		a.writeText(b)
+		b.WriteString("\n")
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "summary of %s: %d of %d accounts would work\n", r.ConfigFile, len(r.Accounts)-len(r.Failed), len(r.Accounts))
+	fmt.Fprintf(b, "summary of %s: %d of %d accounts would work\n", r.ConfigFile, len(r.Accounts)-len(r.Failed), len(r.Accounts))
 	for _, a := range r.Accounts {
 		if a.OK {
-			fmt.Fprintf(&b, "  %-24s OK\n", a.Name)
+			fmt.Fprintf(b, "  %-24s OK\n", a.Name)
 		} else {
-			fmt.Fprintf(&b, "  %-24s FAILED: %s\n", a.Name, a.Reason)
+			fmt.Fprintf(b, "  %-24s FAILED: %s\n", a.Name, a.Reason)
 		}
 	}
 	if r.OK {
 		b.WriteString("OK: a deployment with these accounts would work\n")
 	} else {
-		fmt.Fprintf(&b, "FAILED: %s would not work\n", strings.Join(r.Failed, ", "))
+		fmt.Fprintf(b, "FAILED: %s would not work\n", strings.Join(r.Failed, ", "))
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

@@ -21,15 +21,14 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 )
 
-// The check command's bounds: it reads at most maxBillsRequests pages of
-// today's bills and one bill/info answer, without retries, so that it ends
-// in seconds and its requests can be counted. Enough rows to see the data's
-// shape; the exporter itself reads every page.
-const (
-	maxBillsRequests = config.CheckMaxBillsRequests
-	// checkMaxValues bounds the label values printed per label.
-	checkMaxValues = 10
-)
+// maxBillsRequests bounds the check's bills requests: with one bill/info
+// request and no retries, the check ends in seconds and its requests can
+// be counted. Enough rows to see the data's shape; the exporter reads
+// every page.
+const maxBillsRequests = config.CheckMaxBillsRequests
+
+// checkMaxValues bounds the label values printed per label.
+const checkMaxValues = 10
 
 // errCheckBudget stops paging once the check has made its requests.
 var errCheckBudget = errors.New("the check's request limit was reached")
@@ -69,49 +68,62 @@ type BillingGroup struct {
 // its exit code: 0 when a deployment with these settings would work, 1
 // when not. With --config.file, every account checked must work.
 func Run(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
-	if cfg.ConfigFile != "" {
-		return runAccounts(ctx, cfg, stdout, stderr)
+	sources := slices.Clone(cfg.Sources)
+	for i := range sources {
+		stop, err := sources[i].StartSimulated()
+		if err != nil {
+			if cfg.ConfigFile != "" {
+				err = fmt.Errorf("account %s: %w", sources[i].Name, err)
+			}
+			fmt.Fprintf(stderr, "%s: %v\n", config.Name, err)
+			return 1
+		}
+		defer stop() //nolint:revive // each account's demo API runs until the end of the check
 	}
-	src := cfg.Sources[0]
-	stop, err := src.StartSimulated()
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", config.Name, err)
-		return 1
-	}
-	defer stop()
-	r := Check(ctx, &src, time.Now())
-	return output(cfg.Check.Output, r, r.OK, func() error { return WriteText(stdout, r) }, stdout, stderr)
-}
-
-// output prints a report as JSON or as text, and is the exit code: 0 only
-// when ok.
-func output(format string, report any, ok bool, text func() error, stdout, stderr io.Writer) int {
-	var err error
-	if format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(report)
+	var r report
+	if cfg.ConfigFile == "" {
+		r = Check(ctx, &sources[0], time.Now())
 	} else {
-		err = text()
+		r = Accounts(ctx, cfg.ConfigFile, sources, time.Now())
 	}
-	if err != nil {
+	if err := write(stdout, cfg.Check.Output, r); err != nil {
 		fmt.Fprintf(stderr, "%s: writing the report: %v\n", config.Name, err)
 		return 1
 	}
-	if !ok {
+	if !r.passed() {
 		return 1
 	}
 	return 0
 }
 
+// report is what Run prints: a Report, or an AccountsReport with
+// --config.file.
+type report interface {
+	passed() bool
+	writeText(b *strings.Builder)
+}
+
+func (r *Report) passed() bool { return r.OK }
+
+// write prints a report as JSON or as text.
+func write(w io.Writer, format string, r report) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	var b strings.Builder
+	r.writeText(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
 // Check talks to the API as the exporter would, within the check's bounds.
-// It decides on the bills, which is all the exporter reads: their failure
-// fails the check. bill/info only lists the account's billing groups and
-// configs, to verify the names the flags give, so its failure (any status,
-// a timeout, an answer that is not JSON) is a warning, and the names are
-// then verified against the rows read: a --fpt.billing-group or
-// --fpt.billing-config that today's rows carry exists, and one that none
-// carries cannot be verified either way and fails the check.
+// The bills decide, as they are all the exporter reads. bill/info only
+// lists the billing groups and configs, to verify the names the flags give,
+// so its failure (any status, a timeout, an answer that is not JSON) is a
+// warning; a filter that no row read today carries then cannot be verified
+// either way and fails the check.
 func Check(ctx context.Context, s *config.Source, now time.Time) *Report {
 	day := now.In(s.Location)
 	r := &Report{
@@ -125,6 +137,20 @@ func Check(ctx context.Context, s *config.Source, now time.Time) *Report {
 		BillingGroups:      []BillingGroup{},
 		Warnings:           append([]string{}, s.Warnings...), // [] in JSON, never null
 	}
+	if err := r.check(ctx, s, day); err != nil {
+		// Why a deployment would not work, in one line.
+		r.AllPagesRead = false
+		r.Reason = failureReason(err)
+		r.Error = err.Error()
+		return r
+	}
+	r.OK = true
+	return r
+}
+
+// check reads today's bills and bill/info into the report; an error fails
+// the check.
+func (r *Report) check(ctx context.Context, s *config.Source, day time.Time) error {
 	var billsRequests, billInfoRequests, lastStatus atomic.Int64
 	client, err := s.NewClient(
 		fptapi.WithRetryPolicy(fptapi.RetryPolicy{}), // one attempt each: a failure is reported, not retried
@@ -144,61 +170,50 @@ func Check(ctx context.Context, s *config.Source, now time.Time) *Report {
 		r.LastHTTPStatus = int(lastStatus.Load())
 	}()
 	if err != nil {
-		r.fail(err)
-		return r
+		return err
 	}
-
 	seen := newLabelValues()
 	if err := r.readBills(ctx, client, s.Filters, day, &billsRequests, seen); err != nil {
-		r.fail(err)
-		return r
+		return err
 	}
 	r.LabelValues = seen.values()
 	r.noteDataIssues(seen)
-
-	if err := r.verifyNames(ctx, client, s, seen); err != nil {
-		r.fail(err)
-		return r
-	}
-	r.OK = true
-	return r
+	return r.verifyNames(ctx, client, s, seen)
 }
 
 // readBills reads today's pages under every filter, until the check's
 // request budget is spent.
 func (r *Report) readBills(ctx context.Context, client *fptapi.Client, filters []fptapi.Filter, day time.Time,
 	billsRequests *atomic.Int64, seen *labelValues) error {
-	r.AllPagesRead = true
 	for _, filter := range collector.QueryFilters(filters) {
-		if billsRequests.Load() >= maxBillsRequests {
-			r.AllPagesRead = false
-			return nil
+		err := errCheckBudget
+		if billsRequests.Load() < maxBillsRequests {
+			err = client.Bills(ctx, day, filter, func(page []fptapi.Bill) error {
+				r.Pages++
+				for i := range page {
+					r.add(&page[i], seen)
+				}
+				if billsRequests.Load() >= maxBillsRequests {
+					return errCheckBudget
+				}
+				return nil
+			})
 		}
-		err := client.Bills(ctx, day, filter, func(page []fptapi.Bill) error {
-			r.Pages++
-			for i := range page {
-				r.add(&page[i], seen)
-			}
-			if billsRequests.Load() >= maxBillsRequests {
-				return errCheckBudget
-			}
-			return nil
-		})
 		if errors.Is(err, errCheckBudget) {
-			r.AllPagesRead = false
-			return nil
+			return nil // not all pages read
 		}
 		if err != nil {
 			return err
 		}
 	}
+	r.AllPagesRead = true
 	return nil
 }
 
 // verifyNames lists the account's billing groups from bill/info and checks
-// the names the flags give against them, or against the rows read when
-// bill/info failed: its path is inferred from an undocumented page, and
-// roles without billing-group permission are refused there.
+// the names the flags give against them. bill/info's path is inferred from
+// an undocumented page, and roles without billing-group permission are
+// refused there.
 func (r *Report) verifyNames(ctx context.Context, client *fptapi.Client, s *config.Source, seen *labelValues) error {
 	groups, infoErr := client.BillInfo(ctx)
 	for _, g := range groups {
@@ -207,12 +222,11 @@ func (r *Report) verifyNames(ctx context.Context, client *fptapi.Client, s *conf
 	switch {
 	case infoErr != nil:
 		r.Warnings = append(r.Warnings, billInfoWarning(infoErr))
-		return r.checkNames(s, nil, infoErr, seen)
 	case len(groups) == 0:
 		r.Warnings = append(r.Warnings, "bill/info lists no billing groups: does the token's role have billing permission?")
 		return nil
 	}
-	return r.checkNames(s, groups, nil, seen)
+	return r.checkNames(s, groups, infoErr, seen)
 }
 
 // billInfoWarning says what a failed bill/info leaves unverified, and why.
@@ -332,12 +346,4 @@ func (r *Report) noteDataIssues(l *labelValues) {
 	if l.negative > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d rows have a negative total_price", l.negative))
 	}
-}
-
-// fail records why a deployment would not work, in one line.
-func (r *Report) fail(err error) {
-	r.OK = false
-	r.AllPagesRead = false
-	r.Reason = failureReason(err)
-	r.Error = err.Error()
 }

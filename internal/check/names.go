@@ -26,11 +26,9 @@ var errUnknownName = errors.New("names no billing group or config of the account
 var errUnverifiedName = errors.New("cannot verify")
 
 // checkNames compares the billing groups and configs the flags name with
-// the account's: those bill/info lists and those today's rows carry. An
-// unknown filter fails the check; an unknown budget group is a warning, as
-// its alert can never fire. With infoErr, bill/info failed and the rows
-// alone vouch for a name: a filter whose rows were read exists, one
-// without any cannot be verified either way and fails the check.
+// the account's: those bill/info lists and those today's rows carry (alone
+// with infoErr, when bill/info failed). An unknown filter fails the check;
+// an unknown budget group is a warning, as its alert can never fire.
 func (r *Report) checkNames(s *config.Source, groups []fptapi.BillingGroup, infoErr error, seen *labelValues) error {
 	knownGroups, knownConfigs := map[string]struct{}{}, map[string]struct{}{}
 	// Rows with an empty billing group make "" a group a budget may name.
@@ -42,7 +40,10 @@ func (r *Report) checkNames(s *config.Source, groups []fptapi.BillingGroup, info
 			knownConfigs[c] = struct{}{}
 		}
 	}
-	keys := settingsOf(s)
+	keys := flagSettings
+	if s.Name != "" {
+		keys = fileSettings
+	}
 	unknown := unknownFilters(s.Filters, knownGroups, knownConfigs, keys)
 	r.warnBudgetGroups(s.Budgets, knownGroups, infoErr, keys)
 	switch {
@@ -63,31 +64,25 @@ func (r *Report) checkNames(s *config.Source, groups []fptapi.BillingGroup, info
 // flags, or the keys of the account's entry in the accounts file.
 type settings struct{ group, config, groupDaily, groupMonthly string }
 
-func settingsOf(s *config.Source) settings {
-	if s.Name != "" {
-		return settings{"billing_groups", "billing_configs", "budgets.billing_group_daily_vnd", "budgets.billing_group_monthly_vnd"}
-	}
-	return settings{"--fpt.billing-group", "--fpt.billing-config", "--budget.billing-group-daily-vnd", "--budget.billing-group-monthly-vnd"}
-}
+var (
+	flagSettings = settings{"--fpt.billing-group", "--fpt.billing-config", "--budget.billing-group-daily-vnd", "--budget.billing-group-monthly-vnd"}
+	fileSettings = settings{"billing_groups", "billing_configs", "budgets.billing_group_daily_vnd", "budgets.billing_group_monthly_vnd"}
+)
 
 // unknownFilters lists the filters that name a group or config not known.
 func unknownFilters(filters []fptapi.Filter, knownGroups, knownConfigs map[string]struct{}, keys settings) []string {
 	var unknown []string
-	for _, f := range filters {
-		for _, n := range []struct {
-			flag, name string
-			known      map[string]struct{}
-		}{
-			{keys.group, f.BillingGroupName, knownGroups},
-			{keys.config, f.BillingConfigName, knownConfigs},
-		} {
-			if _, ok := n.known[n.name]; n.name == "" || ok {
-				continue
-			}
-			if msg := fmt.Sprintf("%s=%q%s", n.flag, n.name, didYouMean(n.name, n.known)); !slices.Contains(unknown, msg) {
-				unknown = append(unknown, msg)
-			}
+	note := func(flag, name string, known map[string]struct{}) {
+		if _, ok := known[name]; name == "" || ok {
+			return
 		}
+		if msg := fmt.Sprintf("%s=%q%s", flag, name, didYouMean(name, known)); !slices.Contains(unknown, msg) {
+			unknown = append(unknown, msg)
+		}
+	}
+	for _, f := range filters {
+		note(keys.group, f.BillingGroupName, knownGroups)
+		note(keys.config, f.BillingConfigName, knownConfigs)
 	}
 	return unknown
 }
@@ -103,17 +98,16 @@ func (r *Report) warnBudgetGroups(budgets collector.Budgets, knownGroups map[str
 			if _, ok := knownGroups[g]; ok {
 				continue
 			}
+			var msg string
 			switch {
 			case g == "":
-				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: \"\" is the rows without a billing group, and no bill read today is one: "+
-					"its budget alert can fire only once such rows appear", b.flag))
+				msg = `"" is the rows without a billing group, and no bill read today is one: its budget alert can fire only once such rows appear`
 			case infoErr != nil:
-				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %q is not verified: no bill read today carries it%s, and bill/info failed",
-					b.flag, g, didYouMean(g, knownGroups)))
+				msg = fmt.Sprintf("%q is not verified: no bill read today carries it%s, and bill/info failed", g, didYouMean(g, knownGroups))
 			default:
-				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %q is not a billing group of the account%s: its budget alert can never fire",
-					b.flag, g, didYouMean(g, knownGroups)))
+				msg = fmt.Sprintf("%q is not a billing group of the account%s: its budget alert can never fire", g, didYouMean(g, knownGroups))
 			}
+			r.Warnings = append(r.Warnings, b.flag+": "+msg)
 		}
 	}
 }
@@ -133,10 +127,7 @@ func didYouMean(name string, known map[string]struct{}) string {
 // foldName drops case, spaces and diacritics: đ is a letter of its own, not
 // d with a mark, so it is mapped by hand.
 func foldName(s string) string {
-	stripped, _, err := transform.String(transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn))), s)
-	if err != nil {
-		stripped = s
-	}
+	stripped, _, _ := transform.String(transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn))), s) // NFD and Remove never fail
 	stripped = strings.NewReplacer("đ", "d", "Đ", "D").Replace(stripped)
 	return strings.ToLower(strings.Join(strings.Fields(stripped), ""))
 }

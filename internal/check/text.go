@@ -3,20 +3,21 @@ package check
 import (
 	"cmp"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
-// WriteText prints the report for a person.
-func WriteText(w io.Writer, r *Report) error {
-	var b strings.Builder
+// writeText prints the report for a person.
+func (r *Report) writeText(b *strings.Builder) {
 	line := func(key, format string, args ...any) {
-		fmt.Fprintf(&b, "%-16s %s\n", key+":", fmt.Sprintf(format, args...))
+		fmt.Fprintf(b, "%-16s %s\n", key+":", fmt.Sprintf(format, args...))
 	}
 	line("API URL", "%s", r.APIURL)
 	line("token", "from %s", r.TokenSource)
@@ -34,8 +35,8 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 		line("rows read", "%d in %d pages (%s)", r.Rows, r.Pages, read)
 		line("cost so far", "%s VND (before VAT, rows read only)", formatVND(r.CostVND))
-		writeCosts(&b, "by service", r.CostByService)
-		writeCosts(&b, "by billing group", r.CostByBillingGroup)
+		writeCosts(b, "by service", r.CostByService)
+		writeCosts(b, "by billing group", r.CostByBillingGroup)
 		for _, label := range checkLabels {
 			if v := r.LabelValues[label.name]; len(v) > 0 {
 				line("  "+label.name, "%s", strings.Join(quoteAll(v), ", "))
@@ -45,19 +46,17 @@ func WriteText(w io.Writer, r *Report) error {
 	if len(r.BillingGroups) > 0 {
 		b.WriteString("billing groups (for --fpt.billing-group, --fpt.billing-config, --budget.billing-group-*):\n")
 		for _, g := range r.BillingGroups {
-			fmt.Fprintf(&b, "  %q: configs %s\n", g.Name, strings.Join(quoteAll(g.Configs), ", "))
+			fmt.Fprintf(b, "  %q: configs %s\n", g.Name, strings.Join(quoteAll(g.Configs), ", "))
 		}
 	}
 	for _, warning := range r.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", warning)
+		fmt.Fprintf(b, "warning: %s\n", warning)
 	}
 	if r.OK {
 		b.WriteString("OK: a deployment with these settings would work\n")
 	} else {
-		fmt.Fprintf(&b, "FAILED: %s\n  %s\n", r.Reason, r.Error)
+		fmt.Fprintf(b, "FAILED: %s\n  %s\n", r.Reason, r.Error)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func writeCosts(b *strings.Builder, title string, costs map[string]float64) {
@@ -82,16 +81,7 @@ func quoteAll(values []string) []string {
 // formatVND writes an amount rounded to whole dong with "," between
 // thousands: 1234567.6 -> "1,234,568".
 func formatVND(v float64) string {
-	digits := strconv.FormatFloat(math.Abs(math.Round(v)), 'f', 0, 64)
-	var b strings.Builder
-	if v <= -0.5 {
-		b.WriteByte('-')
-	}
-	for i, d := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(d)
-	}
-	return b.String()
+	return englishNumbers.Sprintf("%d", int64(math.Round(v)))
 }
+
+var englishNumbers = message.NewPrinter(language.English)

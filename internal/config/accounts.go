@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
-	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
 // AccountLabel is the label that names the account of a series when the
@@ -20,9 +19,8 @@ import (
 const AccountLabel = "account"
 
 // accountDefaults is what resolving the accounts file needs besides the
-// file: the flags' values an account takes when it leaves a key out, and
-// the process' settings every account shares. Kept in the Config, so that
-// a reload resolves the file exactly as the start did.
+// file: the flags' values for a key left out and the process' settings.
+// Kept in the Config, so that a reload resolves the file as the start did.
 type accountDefaults struct {
 	path         string // --config.file
 	base         Source // the flags' API settings: URL, zone, rate limit, page size, timeout
@@ -36,9 +34,8 @@ type accountDefaults struct {
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ReloadSources reads the accounts file again and resolves it with the
-// defaults of the start: the flags' values as they were, the environment
-// for token_env. On an error nothing of the Config changes, so the caller
-// keeps the sources it runs.
+// defaults of the start. On an error nothing of the Config changes, so the
+// caller keeps the sources it runs.
 func (c *Config) ReloadSources() ([]Source, error) {
 	if c.accounts == nil {
 		return nil, errors.New("no --config.file: nothing to reload")
@@ -47,14 +44,15 @@ func (c *Config) ReloadSources() ([]Source, error) {
 }
 
 // fileSources resolves the accounts of --config.file, once the flags that
-// belong to each account in the file are known not to be given.
-func (f *flags) fileSources(cfg *Config, base Source, getenv func(string) string, now time.Time) error {
+// belong to each account in the file are known not to be given, and keeps
+// those of the command's --account.
+func (f *flags) fileSources(cfg *Config, command string, base Source, getenv func(string) string, now time.Time) error {
 	if err := f.refuseAccountFlags(getenv); err != nil {
 		return err
 	}
 	base.Warnings = nil // each account warns about the values it uses
 	d := &accountDefaults{
-		path:         *f.configFile,
+		path:         cfg.ConfigFile,
 		base:         base,
 		rateLimitSet: f.rateLimitSet,
 		demo:         *f.demo,
@@ -66,7 +64,7 @@ func (f *flags) fileSources(cfg *Config, base Source, getenv func(string) string
 		return err
 	}
 	cfg.Sources, cfg.accounts = sources, d
-	return nil
+	return f.selectAccount(cfg, command)
 }
 
 // refuseAccountFlags refuses a flag whose value is an account's: with the
@@ -98,16 +96,16 @@ func (f *flags) refuseAccountFlags(getenv func(string) string) error {
 // load reads the file and resolves every account.
 func (d *accountDefaults) load(now time.Time) ([]Source, error) {
 	data, err := readFile(d.path)
-	if err != nil {
-		return nil, fmt.Errorf("--config.file=%s: %w", d.path, err)
+	var file *File
+	if err == nil {
+		file, err = ParseFile(data)
 	}
-	file, err := ParseFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("--config.file=%s: %w", d.path, err)
 	}
 	sources := make([]Source, 0, len(file.Accounts))
 	for i := range file.Accounts {
-		src, err := d.account(file, i, now)
+		src, err := entry{d, file, &file.Accounts[i], i}.resolve(now)
 		if err != nil {
 			return nil, err
 		}
@@ -116,16 +114,26 @@ func (d *accountDefaults) load(now time.Time) ([]Source, error) {
 	return sources, nil
 }
 
-// at names the file, the line and the key of err.
-func (d *accountDefaults) at(f *File, key string, err error) error {
-	return fmt.Errorf("--config.file=%s: line %d: %s: %w", d.path, f.line(key), key, err)
+// entry is accounts[i] of the file, being resolved with the checks of the
+// flags it replaces.
+type entry struct {
+	*accountDefaults
+	f *File
+	a *FileAccount
+	i int
 }
 
-// account resolves accounts[i] with the checks of the flags it replaces.
-func (d *accountDefaults) account(f *File, i int, now time.Time) (Source, error) {
-	a := &f.Accounts[i]
-	key := func(k string) string { return fmt.Sprintf("accounts[%d].%s", i, k) }
-	src, err := d.api(f, i, now)
+// keyAt names a key the entry has, with its line, in errors and warnings.
+func (e entry) keyAt(key string) string {
+	path := fmt.Sprintf("accounts[%d].%s", e.i, key)
+	return fmt.Sprintf("--config.file=%s: line %d: %s", e.path, e.f.lines[path], path)
+}
+
+func (e entry) at(key string, err error) error { return fmt.Errorf("%s: %w", e.keyAt(key), err) }
+
+func (e entry) resolve(now time.Time) (Source, error) {
+	a := e.a
+	src, err := e.api(now)
 	if err != nil {
 		return src, err
 	}
@@ -134,116 +142,85 @@ func (d *accountDefaults) account(f *File, i int, now time.Time) (Source, error)
 		key    string
 		values []string
 	}{{"service_types", a.ServiceTypes}, {"billing_groups", a.BillingGroups}, {"billing_configs", a.BillingConfigs}} {
-		for j, v := range filter.values {
-			if strings.TrimSpace(v) == "" {
-				return src, d.at(f, fmt.Sprintf("%s[%d]", key(filter.key), j), errors.New("must not be empty"))
-			}
+		if j := slices.IndexFunc(filter.values, isBlank); j >= 0 {
+			return src, e.at(item(filter.key, j), errors.New("must not be empty"))
 		}
 	}
-	if src.Filters, err = buildFilters(a.ServiceTypes, a.BillingGroups, a.BillingConfigs); err != nil {
-		return src, d.at(f, key("service_types"), err) // cannot happen: the values were checked above
-	}
-	if src.Budgets, err = d.budgets(f, i); err != nil {
+	src.Filters = buildFilters(a.ServiceTypes, a.BillingGroups, a.BillingConfigs)
+	if src.Budgets, err = e.budgets(&a.Budgets); err != nil {
 		return src, err
 	}
-	if d.demo {
-		simulate(&src, d.rateLimitSet || a.RateLimit != nil, seedOf(a.Name))
-	} else if err := d.token(f, i, &src); err != nil {
+	if e.demo {
+		simulate(&src, e.rateLimitSet || a.RateLimit != nil, seedOf(a.Name))
+	} else if err := e.token(&src); err != nil {
 		return src, err
 	}
 	src.Identity = identity(&src, now)
 	// A directory per name: an account renamed starts a cache of its own,
 	// as a new account does.
-	if d.storeRoot != "" {
-		src.Store = Store{Path: filepath.Join(d.storeRoot, a.Name)}
+	if e.storeRoot != "" {
+		src.Store = Store{Path: filepath.Join(e.storeRoot, a.Name)}
 	}
 	return src, nil
 }
 
-// api resolves how accounts[i] talks to the API: its own api_url,
+// api resolves how the account talks to the API: its own api_url,
 // timezone and rate_limit, or the flags'.
-func (d *accountDefaults) api(f *File, i int, now time.Time) (Source, error) {
-	a := &f.Accounts[i]
-	key := func(k string) string { return fmt.Sprintf("accounts[%d].%s", i, k) }
-	src := d.base
-	src.Warnings = nil
+func (e entry) api(now time.Time) (Source, error) {
+	a, src := e.a, e.base
 	urlKey, zoneKey := "--fpt.api-url", "--fpt.timezone"
 	if a.APIURL != "" {
-		if err := apiURLProblem(a.APIURL); err != nil {
-			return src, d.at(f, key("api_url"), err)
+		if err := checkAPIURL(a.APIURL); err != nil {
+			return src, e.at("api_url", err)
 		}
-		src.APIURL, urlKey = a.APIURL, d.keyAt(f, key("api_url"))
+		src.APIURL, urlKey = a.APIURL, e.keyAt("api_url")
 	}
 	if a.Timezone != "" {
-		loc, err := loadZone(a.Timezone)
+		loc, err := parseTimezone(a.Timezone)
 		if err != nil {
-			return src, d.at(f, key("timezone"), err)
+			return src, e.at("timezone", err)
 		}
-		src.Location, zoneKey = loc, d.keyAt(f, key("timezone"))
+		src.Location, zoneKey = loc, e.keyAt("timezone")
 	}
 	if a.RateLimit != nil {
 		if err := checkRateLimit(*a.RateLimit); err != nil {
-			return src, d.at(f, key("rate_limit"), err)
+			return src, e.at("rate_limit", err)
 		}
 		src.RateLimit = *a.RateLimit
 	}
-	for _, w := range []string{zoneWarning(zoneKey, src.Location, now), urlWarning(urlKey, src.APIURL)} {
-		if w != "" {
-			src.Warnings = append(src.Warnings, w)
-		}
-	}
+	src.warn(zoneWarning(zoneKey, src.Location, now), urlWarning(urlKey, src.APIURL))
 	return src, nil
 }
 
-// keyAt is how a warning names a key of the file.
-func (d *accountDefaults) keyAt(f *File, key string) string {
-	return fmt.Sprintf("--config.file=%s: line %d: %s", d.path, f.line(key), key)
-}
-
-// budgets parses accounts[i].budgets with the parser of the --budget.*
+// budgets parses the account's budgets with the parser of the --budget.*
 // flags.
-func (d *accountDefaults) budgets(f *File, i int) (collector.Budgets, error) {
-	b := &f.Accounts[i].Budgets
-	key := fmt.Sprintf("accounts[%d].budgets.", i)
+func (e entry) budgets(b *FileBudgets) (collector.Budgets, error) {
 	var out collector.Budgets
 	var err error
-	if out.Daily, err = d.amount(f, key+"daily_vnd", b.DailyVND); err != nil {
+	if out.Daily, err = parseAmount(e.keyAt("budgets.daily_vnd"), string(b.DailyVND)); err != nil {
 		return out, err
 	}
-	if out.Monthly, err = d.amount(f, key+"monthly_vnd", b.MonthlyVND); err != nil {
+	if out.Monthly, err = parseAmount(e.keyAt("budgets.monthly_vnd"), string(b.MonthlyVND)); err != nil {
 		return out, err
 	}
-	if out.GroupDaily, err = d.groupAmounts(f, key+"billing_group_daily_vnd", b.BillingGroupDailyVND); err != nil {
+	if out.GroupDaily, err = e.groupAmounts("budgets.billing_group_daily_vnd", b.BillingGroupDailyVND); err != nil {
 		return out, err
 	}
-	if out.GroupMonthly, err = d.groupAmounts(f, key+"billing_group_monthly_vnd", b.BillingGroupMonthlyVND); err != nil {
+	if out.GroupMonthly, err = e.groupAmounts("budgets.billing_group_monthly_vnd", b.BillingGroupMonthlyVND); err != nil {
 		return out, err
 	}
 	return out, nil
 }
 
-// amount is 0 (no budget) for an amount left out.
-func (d *accountDefaults) amount(f *File, key string, a Amount) (float64, error) {
-	if a == "" {
-		return 0, nil
-	}
-	v, err := parseVND(string(a))
-	if err != nil {
-		return 0, d.at(f, key, err)
-	}
-	return v, nil
-}
-
 // groupAmounts parses a billing group's budgets; the empty group is the
 // rows without one, as for the flags.
-func (d *accountDefaults) groupAmounts(f *File, key string, amounts map[string]Amount) (map[string]float64, error) {
+func (e entry) groupAmounts(key string, amounts map[string]Amount) (map[string]float64, error) {
 	out := make(map[string]float64, len(amounts))
 	for _, group := range slices.Sorted(maps.Keys(amounts)) {
-		a := amounts[group]
-		if a == "" {
-			return nil, d.at(f, join(key, group), errors.New("needs an amount (leave the group out for no budget)"))
+		if amounts[group] == "" {
+			return nil, e.at(join(key, group), errors.New("needs an amount (leave the group out for no budget)"))
 		}
-		v, err := d.amount(f, join(key, group), a)
+		v, err := parseAmount(e.keyAt(join(key, group)), string(amounts[group]))
 		if err != nil {
 			return nil, err
 		}
@@ -252,38 +229,36 @@ func (d *accountDefaults) groupAmounts(f *File, key string, amounts map[string]A
 	return out, nil
 }
 
-// token resolves accounts[i]'s token as --fpt.token-file or $FPTCLOUD_TOKEN
-// would be: a file read again before every request, or a variable read
-// once and cleaned.
-func (d *accountDefaults) token(f *File, i int, src *Source) error {
-	a := &f.Accounts[i]
+// token resolves the account's token as --fpt.token-file or
+// $FPTCLOUD_TOKEN would be: a file read again before every request, or a
+// variable read once and cleaned.
+func (e entry) token(src *Source) error {
+	a := e.a
 	if a.TokenFile != "" {
 		path := a.TokenFile
 		if !filepath.IsAbs(path) {
 			// As Prometheus does: the file and its tokens move together.
-			path = filepath.Join(filepath.Dir(d.path), path)
+			path = filepath.Join(filepath.Dir(e.path), path)
 		}
-		tf, err := newTokenFile(path)
-		if err != nil {
-			return d.at(f, fmt.Sprintf("accounts[%d].token_file", i), err)
+		if err := src.tokenFromFile(path); err != nil {
+			return e.at("token_file", err)
 		}
-		src.Token, src.TokenSource = tf.Token, "file "+path
 		return nil
 	}
-	key := fmt.Sprintf("accounts[%d].token_env", i)
+	var err error
 	switch {
 	case !envName.MatchString(a.TokenEnv):
-		return d.at(f, key, fmt.Errorf("%q is not an environment variable's name", a.TokenEnv))
+		err = fmt.Errorf("%q is not an environment variable's name", a.TokenEnv)
 	case a.TokenEnv == TokenEnv:
-		return d.at(f, key, fmt.Errorf("$%s is the token of the command line without --config.file: name a variable of this account's own", TokenEnv))
-	case d.getenv(a.TokenEnv) == "":
-		return d.at(f, key, fmt.Errorf("$%s is not set or empty", a.TokenEnv))
+		err = fmt.Errorf("$%s is the token of the command line without --config.file: name a variable of this account's own", TokenEnv)
+	case e.getenv(a.TokenEnv) == "":
+		err = fmt.Errorf("$%s is not set or empty", a.TokenEnv)
+	default:
+		err = src.tokenFromEnv(a.TokenEnv, e.getenv(a.TokenEnv))
 	}
-	token, err := fptapi.CleanToken(d.getenv(a.TokenEnv))
 	if err != nil {
-		return d.at(f, key, fmt.Errorf("$%s: %w", a.TokenEnv, err))
+		return e.at("token_env", err)
 	}
-	src.Token, src.TokenSource = func() (string, error) { return token, nil }, "environment $"+a.TokenEnv
 	return nil
 }
 
@@ -296,32 +271,27 @@ func seedOf(name string) int64 {
 
 // account is the --account of command, "" for none.
 func (f *flags) account(command string) string {
-	return map[string]string{CommandCheck: *f.checkAccount, CommandBackfill: *f.backfill.account}[command]
+	return map[string]string{CommandCheck: *f.checkAccount, CommandBackfill: *f.backfillAccount}[command]
 }
 
 // selectAccount keeps, for check and backfill, the account --account
 // names.
 func (f *flags) selectAccount(cfg *Config, command string) error {
 	name := f.account(command)
-	if cfg.ConfigFile == "" {
-		return nil
-	}
 	names := make([]string, len(cfg.Sources))
 	for i, s := range cfg.Sources {
 		names[i] = s.Name
 	}
+	i := slices.Index(names, name)
 	switch {
 	case name == "" && command == CommandBackfill && len(cfg.Sources) > 1:
 		return fmt.Errorf("--account is required: --config.file=%s has %d accounts (%s), and a backfill writes one account's history",
 			cfg.ConfigFile, len(names), strings.Join(names, ", "))
 	case name == "":
 		return nil
+	case i < 0:
+		return fmt.Errorf("--account=%s: no such account in --config.file=%s; its accounts: %s", name, cfg.ConfigFile, strings.Join(names, ", "))
 	}
-	for _, s := range cfg.Sources {
-		if s.Name == name {
-			cfg.Sources = []Source{s}
-			return nil
-		}
-	}
-	return fmt.Errorf("--account=%s: no such account in --config.file=%s; its accounts: %s", name, cfg.ConfigFile, strings.Join(names, ", "))
+	cfg.Sources = []Source{cfg.Sources[i]}
+	return nil
 }

@@ -12,16 +12,22 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
-func (f *flags) backfillSettings(loc *time.Location, now time.Time) (Backfill, error) {
-	b := Backfill{Output: *f.backfill.output}
+// backfillSettings resolves the backfill command's own flags for the one
+// source of cfg.
+func (f *flags) backfillSettings(cfg *Config, now time.Time) error {
+	b := &cfg.Backfill
+	b.Output = *f.backfillOutput
 	var err error
-	if b.From, b.To, err = parseRange(*f.backfill.from, *f.backfill.to, loc, now); err != nil {
-		return b, err
+	if b.From, b.To, err = parseRange(*f.from, *f.to, cfg.Sources[0].Location, now); err != nil {
+		return err
 	}
-	if b.Labels, err = parseExtraLabels(*f.backfill.labels); err != nil {
-		return b, err
+	if b.Labels, err = parseExtraLabels(*f.labels); err != nil {
+		return err
 	}
-	return b, nil
+	if cfg.ConfigFile != "" && slices.ContainsFunc(b.Labels, func(l Label) bool { return l.Name == AccountLabel }) {
+		return fmt.Errorf("--label: %q is the account's name with --config.file, set by --account", AccountLabel)
+	}
+	return nil
 }
 
 // parseRange parses --from and --to as billing days in loc and refuses a

@@ -2,7 +2,6 @@ package config
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -29,15 +28,9 @@ const (
 // BillingTimezone is the zone of FPT Cloud's billing days.
 const BillingTimezone = "Asia/Ho_Chi_Minh"
 
-// timezoneWarning is a warning for a --fpt.timezone whose days do not start
-// when FPT Cloud's billing days do: valid, but the sums are then not FPT's
-// days.
-func timezoneWarning(loc *time.Location, now time.Time) string {
-	return zoneWarning("--fpt.timezone", loc, now)
-}
-
-// zoneWarning is timezoneWarning for the value of key, a flag or a key of
-// the accounts file.
+// zoneWarning is a warning for a time zone whose days do not start when
+// FPT Cloud's billing days do: valid, but the sums are then not FPT's days.
+// key names the value: its flag, or its key in the accounts file.
 func zoneWarning(key string, loc *time.Location, now time.Time) string {
 	at, billing, differs := offsetDiffers(loc, now)
 	if !differs {
@@ -67,30 +60,16 @@ func offsetDiffers(loc *time.Location, now time.Time) (at time.Time, billing *ti
 	}
 	for m := range 13 {
 		t := now.AddDate(0, m, 0)
-		if offsetOf(t.In(loc)) != offsetOf(t.In(billing)) {
+		if t.In(loc).Format("-07:00") != t.In(billing).Format("-07:00") {
 			return t, billing, true
 		}
 	}
 	return time.Time{}, billing, false
 }
 
-func offsetOf(t time.Time) int {
-	_, off := t.Zone()
-	return off
-}
-
-// checkAPIURL refuses a --fpt.api-url the client could not use, before
+// checkAPIURL refuses a base URL the client could not use, before
 // anything starts.
 func checkAPIURL(raw string) error {
-	if err := apiURLProblem(raw); err != nil {
-		return fmt.Errorf("--fpt.api-url: %w", err)
-	}
-	return nil
-}
-
-// apiURLProblem is what checkAPIURL refuses, in words that fit the flag and
-// the accounts file alike.
-func apiURLProblem(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an absolute http(s) URL; FPT Cloud's is %s", raw, fptapi.DefaultBaseURL)
@@ -101,11 +80,8 @@ func apiURLProblem(raw string) error {
 	return nil
 }
 
-// apiURLWarning is a warning for a --fpt.api-url whose path is not the API's
-// base (.../api): the requests would go to the wrong paths and get 404.
-func apiURLWarning(raw string) string { return urlWarning("--fpt.api-url", raw) }
-
-// urlWarning is apiURLWarning for the value of key.
+// urlWarning is a warning for a base URL whose path is not the API's
+// (.../api): the requests would go to the wrong paths and get 404.
 func urlWarning(key, raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/api") {
@@ -117,15 +93,6 @@ func urlWarning(key, raw string) string {
 // parseTimezone loads an IANA time zone name. The empty string and "Local"
 // are refused: the billing day must not silently follow the machine's zone.
 func parseTimezone(name string) (*time.Location, error) {
-	loc, err := loadZone(name)
-	if err != nil {
-		return nil, fmt.Errorf("--fpt.timezone: %w", err)
-	}
-	return loc, nil
-}
-
-// loadZone is parseTimezone without the flag's name.
-func loadZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
 		return nil, fmt.Errorf("%q is not an IANA time zone name such as Asia/Ho_Chi_Minh", name)
 	}
@@ -172,41 +139,28 @@ func parseGroupBudgets(flag string, values []string) (map[string]float64, error)
 // checkTelemetryPath refuses a metrics path that the mux cannot route, or
 // that would shadow the health endpoints.
 func checkTelemetryPath(p string) error {
+	clean := path.Clean(p)
 	switch {
 	case !strings.HasPrefix(p, "/"):
-		return fmt.Errorf("--web.telemetry-path: %q must start with /", p)
+		return fmt.Errorf("%q must start with /", p)
 	case p == "/-/healthy" || p == "/-/ready":
-		return fmt.Errorf("--web.telemetry-path: %q is taken by a health endpoint", p)
-	case strings.ContainsAny(p, "{}?#%") || strings.ContainsFunc(p, isSpaceOrControl):
+		return fmt.Errorf("%q is taken by a health endpoint", p)
+	case strings.ContainsAny(p, "{}?#%") || strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
 		// Braces would be mux wildcards and the mux unescapes %XX in
 		// patterns: the request path would never match.
-		return fmt.Errorf("--web.telemetry-path: %q must be a plain path", p)
-	case !isCleanPath(p):
+		return fmt.Errorf("%q must be a plain path", p)
+	case p != clean && (clean == "/" || p != clean+"/"):
 		// The mux redirects such a request to the cleaned path, where
-		// nothing is served.
-		return fmt.Errorf("--web.telemetry-path: %q is not a clean path (no //, . or ..)", p)
+		// nothing is served; a trailing slash is a subtree, served as is.
+		return fmt.Errorf("%q is not a clean path (no //, . or ..)", p)
 	}
 	return nil
 }
 
-func isSpaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
-
-// isCleanPath reports whether p is its own path.Clean, but for a trailing
-// slash (a subtree, which the mux serves as is).
-func isCleanPath(p string) bool {
-	c := path.Clean(p)
-	return p == c || (c != "/" && p == c+"/")
-}
-
-// buildFilters turns the repeatable filter flags into one query filter per
-// (service type, billing group, billing config) combination; no flags means
-// one unfiltered query.
-func buildFilters(serviceTypes, billingGroups, billingConfigs []string) ([]fptapi.Filter, error) {
-	for _, s := range slices.Concat(serviceTypes, billingGroups, billingConfigs) {
-		if strings.TrimSpace(s) == "" {
-			return nil, errors.New("--fpt.service-type, --fpt.billing-group and --fpt.billing-config values must not be empty")
-		}
-	}
+// buildFilters turns the filters of an account into one query filter per
+// (service type, billing group, billing config) combination; none means one
+// unfiltered query.
+func buildFilters(serviceTypes, billingGroups, billingConfigs []string) []fptapi.Filter {
 	orAll := func(values []string) []string {
 		if len(values) == 0 {
 			return []string{""}
@@ -226,10 +180,13 @@ func buildFilters(serviceTypes, billingGroups, billingConfigs []string) ([]fptap
 		}
 	}
 	if len(filters) == 1 && filters[0] == (fptapi.Filter{}) {
-		return nil, nil
+		return nil
 	}
-	return filters, nil
+	return filters
 }
+
+// isBlank is a filter value that names nothing.
+func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 
 // checkListenAddress refuses, before anything starts, an address the web
 // server could not listen on for its form alone: no port, or a port out of

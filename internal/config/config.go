@@ -45,9 +45,8 @@ const (
 // Config is the whole resolved command line.
 type Config struct {
 	Command string // CommandServe, CommandCheck or CommandBackfill
-	// Sources are the accounts whose bills are read: one from the flags,
-	// or those of the accounts file (for check and backfill, only the one
-	// --account names, when it does).
+	// Sources are the accounts whose bills are read: the flags' one, or
+	// those of the accounts file (only --account's, when given).
 	Sources []Source
 	// ConfigFile is --config.file, "" without one.
 	ConfigFile string
@@ -78,12 +77,10 @@ type Source struct {
 	Timeout     time.Duration
 	// Identity is what the source's stored days depend on.
 	Identity store.Identity
-	// Store is the source's own month cache: --storage.path itself for the
-	// flags' account, its subdirectory named after the account for one of
-	// the accounts file.
+	// Store is the source's own month cache: --storage.path, or with the
+	// accounts file its subdirectory named after the account.
 	Store Store
-	// Simulated, when set, is the fake API (--demo) that StartSimulated
-	// serves the source from.
+	// Simulated is the fake API of --demo that StartSimulated serves.
 	Simulated *fptapitest.Config
 	// Warnings are about values that are valid but look wrong.
 	Warnings []string
@@ -91,13 +88,11 @@ type Source struct {
 
 // Server is the web server's settings.
 type Server struct {
-	Web           *web.FlagConfig
-	TelemetryPath string
-	MaxRequests   int // 0: no limit
-	EnablePprof   bool
-	// EnableLifecycle serves POST /-/reload, which re-reads the accounts
-	// file as SIGHUP does.
-	EnableLifecycle bool
+	Web             *web.FlagConfig
+	TelemetryPath   string
+	MaxRequests     int // 0: no limit
+	EnablePprof     bool
+	EnableLifecycle bool   // serve POST /-/reload, which re-reads the accounts file
 	Description     string // of the landing page
 }
 
@@ -131,66 +126,58 @@ type Backfill struct {
 // Label is one NAME=VALUE of --label.
 type Label struct{ Name, Value string }
 
-// Resolve parses args and validates every value; getenv reads the
-// environment (the token may come from it). The error is one line that
+// Resolve parses args and validates every value, in the order the flags
+// are listed, so that the first wrong one is the one reported; getenv reads
+// the environment (the token may come from it). The error is one line that
 // names the flag.
 func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error) {
 	command, err := a.Parse(args)
 	if err != nil {
 		return nil, nameTheFlag(a.Application, args, err)
 	}
-	return a.f.resolve(command, getenv, time.Now())
-}
-
-// resolve checks the values in the order the flags are listed, so that the
-// first wrong one is the one reported.
-func (f *flags) resolve(command string, getenv func(string) string, now time.Time) (*Config, error) {
-	cfg := &Config{Command: command, Log: f.log, Check: Check{Output: *f.checkOutput}, ConfigFile: *f.configFile}
+	f, now := a.f, time.Now()
+	cfg := f.cfg
+	cfg.Command = command
+	cfg.Server.Description = "Prometheus exporter for FPT Cloud spend"
 	src, err := f.apiSettings(now)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Collector, err = f.collector(); err != nil {
+	if err := f.checkCollector(cfg.Collector); err != nil {
 		return nil, err
 	}
-	if cfg.Server, err = f.server(); err != nil {
+	if err := checkServer(cfg.Server); err != nil {
 		return nil, err
 	}
-	cfg.Store = Store{Path: *f.storagePath}
 	if *f.demo {
-		f.demoMode(cfg)
+		f.demoMode(&cfg)
 	}
-	if cfg.ConfigFile == "" && f.account(command) != "" {
+	switch {
+	case cfg.ConfigFile != "":
+		err = f.fileSources(&cfg, command, src, getenv, now)
+	case f.account(command) != "":
 		return nil, errors.New("--account needs --config.file: without it the flags describe one account")
-	}
-	if cfg.ConfigFile == "" {
-		err = f.flagSource(cfg, src, getenv, now)
-	} else {
-		err = f.fileSources(cfg, src, getenv, now)
+	default:
+		err = f.flagSource(&cfg, src, getenv, now)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := f.selectAccount(cfg, command); err != nil {
-		return nil, err
-	}
 	if command == CommandBackfill {
-		if cfg.Backfill, err = f.backfillSettings(cfg.Sources[0].Location, now); err != nil {
+		if err := f.backfillSettings(&cfg, now); err != nil {
 			return nil, err
 		}
-		if cfg.ConfigFile != "" && slices.ContainsFunc(cfg.Backfill.Labels, func(l Label) bool { return l.Name == AccountLabel }) {
-			return nil, fmt.Errorf("--label: %q is the account's name with --config.file, set by --account", AccountLabel)
-		}
 	}
-	return cfg, nil
+	return &cfg, nil
 }
 
 // flagSource resolves the one account of the flags.
 func (f *flags) flagSource(cfg *Config, src Source, getenv func(string) string, now time.Time) error {
-	var err error
-	if src.Filters, err = buildFilters(*f.serviceTypes, *f.billingGroups, *f.billingConfig); err != nil {
-		return err
+	if slices.ContainsFunc(slices.Concat(*f.serviceTypes, *f.billingGroups, *f.billingConfig), isBlank) {
+		return errors.New("--fpt.service-type, --fpt.billing-group and --fpt.billing-config values must not be empty")
 	}
+	src.Filters = buildFilters(*f.serviceTypes, *f.billingGroups, *f.billingConfig)
+	var err error
 	if src.Budgets, err = f.budgets(); err != nil {
 		return err
 	}
@@ -207,100 +194,80 @@ func (f *flags) flagSource(cfg *Config, src Source, getenv func(string) string, 
 
 // apiSettings are how a source talks to the API.
 func (f *flags) apiSettings(now time.Time) (Source, error) {
-	src := Source{APIURL: *f.apiURL, RateLimit: *f.rateLimit, PageSize: *f.pageSize, Timeout: *f.timeout}
-	if err := checkAPIURL(*f.apiURL); err != nil {
-		return src, err
+	src := f.src
+	if err := checkAPIURL(src.APIURL); err != nil {
+		return src, fmt.Errorf("--fpt.api-url: %w", err)
 	}
 	var err error
 	if src.Location, err = parseTimezone(*f.timezone); err != nil {
-		return src, err
+		return src, fmt.Errorf("--fpt.timezone: %w", err)
 	}
-	for _, w := range []string{timezoneWarning(src.Location, now), apiURLWarning(*f.apiURL)} {
-		if w != "" {
-			src.Warnings = append(src.Warnings, w)
-		}
+	src.warn(zoneWarning("--fpt.timezone", src.Location, now), urlWarning("--fpt.api-url", src.APIURL))
+	switch {
+	case src.PageSize < 1 || src.PageSize > fptapi.MaxPageSize:
+		return src, fmt.Errorf("--fpt.page-size: %d is outside 1-%d", src.PageSize, fptapi.MaxPageSize)
+	case src.Timeout <= 0:
+		return src, fmt.Errorf("--fpt.timeout: %s must be positive", src.Timeout)
 	}
-	if *f.pageSize < 1 || *f.pageSize > fptapi.MaxPageSize {
-		return src, fmt.Errorf("--fpt.page-size: %d is outside 1-%d", *f.pageSize, fptapi.MaxPageSize)
-	}
-	if *f.timeout <= 0 {
-		return src, fmt.Errorf("--fpt.timeout: %s must be positive", *f.timeout)
-	}
-	if err := checkRateLimit(*f.rateLimit); err != nil {
+	if err := checkRateLimit(src.RateLimit); err != nil {
 		return src, fmt.Errorf("--fpt.rate-limit: %w", err)
 	}
 	return src, nil
 }
 
-func (f *flags) collector() (Collector, error) {
-	c := Collector{
-		RefreshInterval: *f.refreshInterval,
-		MaxSeries:       *f.maxSeries,
-		TopResources:    *f.topResources,
-		MaxResources:    *f.maxResources,
-		PreviousMonth:   *f.previousMonth,
-	}
-	if c.RefreshInterval < minRefreshInterval || c.RefreshInterval > maxRefreshInterval {
-		return c, fmt.Errorf("--collector.refresh-interval: %s is outside %s-%s", c.RefreshInterval, minRefreshInterval, maxRefreshInterval)
-	}
-	if f.maxAgeSet {
-		if *f.maxAge < c.RefreshInterval {
-			return c, fmt.Errorf("--collector.max-age: %s is shorter than --collector.refresh-interval (%s): series would vanish between refreshes", *f.maxAge, c.RefreshInterval)
+// warn adds the warnings that are not "".
+func (s *Source) warn(warnings ...string) {
+	for _, w := range warnings {
+		if w != "" {
+			s.Warnings = append(s.Warnings, w)
 		}
-		c.MaxAge = *f.maxAge
 	}
-	if c.MaxSeries < 1 {
-		return c, fmt.Errorf("--collector.max-series: %d must be at least 1", c.MaxSeries)
-	}
-	if c.TopResources < 0 {
-		return c, fmt.Errorf("--collector.top-resources: %d must not be negative (0 turns them off)", c.TopResources)
-	}
-	if c.MaxResources < 1 {
-		return c, fmt.Errorf("--collector.max-resources: %d must be at least 1", c.MaxResources)
-	}
-	return c, nil
 }
 
-func (f *flags) server() (Server, error) {
-	s := Server{
-		Web:             f.web,
-		TelemetryPath:   *f.metricsPath,
-		MaxRequests:     *f.maxRequests,
-		EnablePprof:     *f.enablePprof,
-		EnableLifecycle: *f.lifecycle,
-		Description:     "Prometheus exporter for FPT Cloud spend",
+func (f *flags) checkCollector(c Collector) error {
+	switch {
+	case c.RefreshInterval < minRefreshInterval || c.RefreshInterval > maxRefreshInterval:
+		return fmt.Errorf("--collector.refresh-interval: %s is outside %s-%s", c.RefreshInterval, minRefreshInterval, maxRefreshInterval)
+	case f.maxAgeSet && c.MaxAge < c.RefreshInterval:
+		return fmt.Errorf("--collector.max-age: %s is shorter than --collector.refresh-interval (%s): series would vanish between refreshes", c.MaxAge, c.RefreshInterval)
+	case c.MaxSeries < 1:
+		return fmt.Errorf("--collector.max-series: %d must be at least 1", c.MaxSeries)
+	case c.TopResources < 0:
+		return fmt.Errorf("--collector.top-resources: %d must not be negative (0 turns them off)", c.TopResources)
+	case c.MaxResources < 1:
+		return fmt.Errorf("--collector.max-resources: %d must be at least 1", c.MaxResources)
 	}
+	return nil
+}
+
+func checkServer(s Server) error {
 	if s.MaxRequests < 0 {
-		return s, fmt.Errorf("--web.max-requests: %d must not be negative", s.MaxRequests)
+		return fmt.Errorf("--web.max-requests: %d must not be negative", s.MaxRequests)
 	}
 	if err := checkTelemetryPath(s.TelemetryPath); err != nil {
-		return s, err
+		return fmt.Errorf("--web.telemetry-path: %w", err)
 	}
-	if !*f.web.WebSystemdSocket {
-		for _, addr := range *f.web.WebListenAddresses {
+	if !*s.Web.WebSystemdSocket {
+		for _, addr := range *s.Web.WebListenAddresses {
 			if err := checkListenAddress(addr); err != nil {
-				return s, fmt.Errorf("--web.listen-address: %w", err)
+				return fmt.Errorf("--web.listen-address: %w", err)
 			}
 		}
 	}
-	if err := web.Validate(*f.web.WebConfigFile); err != nil {
-		return s, fmt.Errorf("--web.config.file: %w", err)
+	if err := web.Validate(*s.Web.WebConfigFile); err != nil {
+		return fmt.Errorf("--web.config.file: %w", err)
 	}
-	return s, nil
+	return nil
 }
 
 func (f *flags) budgets() (collector.Budgets, error) {
 	var b collector.Budgets
 	var err error
-	if *f.dailyBudget != "" {
-		if b.Daily, err = parseVND(*f.dailyBudget); err != nil {
-			return b, fmt.Errorf("--budget.daily-vnd: %w", err)
-		}
+	if b.Daily, err = parseAmount("--budget.daily-vnd", *f.dailyBudget); err != nil {
+		return b, err
 	}
-	if *f.monthlyBudget != "" {
-		if b.Monthly, err = parseVND(*f.monthlyBudget); err != nil {
-			return b, fmt.Errorf("--budget.monthly-vnd: %w", err)
-		}
+	if b.Monthly, err = parseAmount("--budget.monthly-vnd", *f.monthlyBudget); err != nil {
+		return b, err
 	}
 	if b.GroupDaily, err = parseGroupBudgets("budget.billing-group-daily-vnd", *f.groupDailyBudgets); err != nil {
 		return b, err
@@ -315,26 +282,17 @@ func (f *flags) budgets() (collector.Budgets, error) {
 func (f *flags) token(src *Source, getenv func(string) string) error {
 	switch {
 	case *f.tokenFile != "":
-		tf, err := newTokenFile(*f.tokenFile)
-		if err != nil {
+		if err := src.tokenFromFile(*f.tokenFile); err != nil {
 			return fmt.Errorf("--fpt.token-file: %w", err)
 		}
-		src.Token = tf.Token
-		src.TokenSource = "file " + *f.tokenFile
 		if getenv(TokenEnv) != "" {
 			src.Warnings = append(src.Warnings, fmt.Sprintf("both --fpt.token-file and $%s are set: the token comes from the file", TokenEnv))
 		}
+		return nil
 	case getenv(TokenEnv) != "":
-		token, err := fptapi.CleanToken(getenv(TokenEnv))
-		if err != nil {
-			return fmt.Errorf("$%s: %w", TokenEnv, err)
-		}
-		src.Token = func() (string, error) { return token, nil }
-		src.TokenSource = "environment $" + TokenEnv
-	default:
-		return fmt.Errorf("no FPT Cloud API token: put it in a file and pass --fpt.token-file=PATH, or set $%s (or run with --demo to try simulated data)", TokenEnv)
+		return src.tokenFromEnv(TokenEnv, getenv(TokenEnv))
 	}
-	return nil
+	return fmt.Errorf("no FPT Cloud API token: put it in a file and pass --fpt.token-file=PATH, or set $%s (or run with --demo to try simulated data)", TokenEnv)
 }
 
 // DemoAPI is the fake API that --demo serves from: a month of a mid-sized
@@ -359,8 +317,7 @@ func simulate(src *Source, rateLimitSet bool, seed int64) {
 	demo := DemoAPI(src.Location)
 	demo.Seed = seed
 	src.Simulated = &demo
-	token := fptapitest.DefaultToken
-	src.Token = func() (string, error) { return token, nil }
+	src.Token = func() (string, error) { return fptapitest.DefaultToken, nil }
 	src.TokenSource = "the demo's fake API"
 	if !rateLimitSet {
 		src.RateLimit = math.Inf(1) // the fake is in-process: no reason to wait
@@ -383,8 +340,7 @@ func identity(src *Source, now time.Time) store.Identity {
 }
 
 // StartSimulated serves a simulated source from an in-process fake API and
-// points the source at it; stop ends the fake. A real source is left as it
-// is.
+// points the source at it; stop ends the fake. A real source is left alone.
 func (s *Source) StartSimulated() (stop func(), err error) {
 	if s.Simulated == nil {
 		return func() {}, nil

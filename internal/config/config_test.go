@@ -390,33 +390,25 @@ func TestParseTimezone(t *testing.T) {
 
 func TestBuildFilters(t *testing.T) {
 	t.Parallel()
-	f, err := buildFilters(nil, nil, nil)
-	require.NoError(t, err)
-	assert.Nil(t, f, "no flags: one unfiltered query")
+	assert.Nil(t, buildFilters(nil, nil, nil), "no flags: one unfiltered query")
 
-	f, err = buildFilters([]string{"storage", "instance"}, []string{"g1", "g2"}, nil)
-	require.NoError(t, err)
 	assert.Equal(t, []fptapi.Filter{
 		{ServiceType: "storage", BillingGroupName: "g1"},
 		{ServiceType: "storage", BillingGroupName: "g2"},
 		{ServiceType: "instance", BillingGroupName: "g1"},
 		{ServiceType: "instance", BillingGroupName: "g2"},
-	}, f)
+	}, buildFilters([]string{"storage", "instance"}, []string{"g1", "g2"}, nil))
 
-	f, err = buildFilters(nil, []string{"g1"}, []string{"c1", "c2"})
-	require.NoError(t, err)
 	assert.Equal(t, []fptapi.Filter{
 		{BillingGroupName: "g1", BillingConfigName: "c1"},
 		{BillingGroupName: "g1", BillingConfigName: "c2"},
-	}, f)
+	}, buildFilters(nil, []string{"g1"}, []string{"c1", "c2"}))
 
-	f, err = buildFilters(nil, nil, []string{"c1"})
-	require.NoError(t, err)
-	assert.Equal(t, []fptapi.Filter{{BillingConfigName: "c1"}}, f)
+	assert.Equal(t, []fptapi.Filter{{BillingConfigName: "c1"}}, buildFilters(nil, nil, []string{"c1"}))
 
-	for _, bad := range [][3][]string{{{" "}, nil, nil}, {nil, {""}, nil}, {nil, nil, {"\t"}}} {
-		_, err = buildFilters(bad[0], bad[1], bad[2])
-		assert.Error(t, err, "%q", bad)
+	for _, bad := range []string{"--fpt.service-type= ", "--fpt.billing-group=", "--fpt.billing-config=\t"} {
+		_, err := NewApp().Resolve([]string{bad}, env(map[string]string{TokenEnv: "t"}))
+		assert.ErrorContains(t, err, "values must not be empty", "%q", bad)
 	}
 }
 
@@ -497,7 +489,7 @@ func TestTimezoneWarning(t *testing.T) {
 	warning := func(name string) string {
 		loc, err := time.LoadLocation(name)
 		require.NoError(t, err)
-		return timezoneWarning(loc, now)
+		return zoneWarning("--fpt.timezone", loc, now)
 	}
 	// Zones whose days start when FPT's do.
 	for _, name := range []string{"Asia/Ho_Chi_Minh", "Asia/Saigon", "Asia/Bangkok", "Etc/GMT-7"} {
@@ -566,10 +558,10 @@ func TestParseRangeLateWindow(t *testing.T) {
 
 func TestAPIURLWarning(t *testing.T) {
 	t.Parallel()
-	assert.Contains(t, apiURLWarning("https://console-api.fptcloud.com/api/v1"), "does not end in /api")
-	assert.Contains(t, apiURLWarning("https://console-api.fptcloud.com"), "does not end in /api")
-	assert.Empty(t, apiURLWarning("https://console-api.fptcloud.com/api/"))
-	assert.Empty(t, apiURLWarning(fptapi.DefaultBaseURL))
+	assert.Contains(t, urlWarning("--fpt.api-url", "https://console-api.fptcloud.com/api/v1"), "does not end in /api")
+	assert.Contains(t, urlWarning("--fpt.api-url", "https://console-api.fptcloud.com"), "does not end in /api")
+	assert.Empty(t, urlWarning("--fpt.api-url", "https://console-api.fptcloud.com/api/"))
+	assert.Empty(t, urlWarning("--fpt.api-url", fptapi.DefaultBaseURL))
 }
 
 func TestStoreTimeZone(t *testing.T) {

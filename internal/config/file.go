@@ -125,25 +125,22 @@ func ParseFile(data []byte) (*File, error) {
 		return nil, fmt.Errorf("line %d: a second YAML document; the file holds one", extra.Line)
 	}
 	f := File{lines: map[string]int{}}
-	d := decoder{lines: f.lines}
-	if err := d.decodeStrict(root.Content[0], reflect.ValueOf(&f).Elem(), ""); err != nil {
+	if err := f.decode(root.Content[0], reflect.ValueOf(&f).Elem(), ""); err != nil {
 		return nil, err
 	}
-	if err := f.check(root.Content[0]); err != nil {
+	if err := f.check(); err != nil {
 		return nil, err
 	}
 	return &f, nil
 }
 
 // check holds what the types cannot: names, tokens and an account at all.
-func (f *File) check(doc *yaml.Node) error {
+func (f *File) check() error {
 	if len(f.Accounts) == 0 {
-		return fmt.Errorf("line %d: accounts: needs at least one account", doc.Line)
+		return fmt.Errorf("line %d: accounts: needs at least one account", f.lines[""])
 	}
-	lines := accountLines(doc)
-	first := map[string]int{}
 	for i, a := range f.Accounts {
-		at := fmt.Sprintf("line %d: accounts[%d]", lines[i], i)
+		at := fmt.Sprintf("line %d: accounts[%d]", f.lines[item("accounts", i)], i)
 		switch {
 		case a.Name == "":
 			return fmt.Errorf("%s.name: required", at)
@@ -152,121 +149,88 @@ func (f *File) check(doc *yaml.Node) error {
 		case (a.TokenFile == "") == (a.TokenEnv == ""):
 			return fmt.Errorf("%s: exactly one of token_file and token_env is needed (tokens never go in this file)", at)
 		}
-		if j, dup := first[a.Name]; dup {
-			return fmt.Errorf("%s.name: %q is already the name of accounts[%d] (line %d)", at, a.Name, j, lines[j])
+		if j := slices.IndexFunc(f.Accounts[:i], func(b FileAccount) bool { return b.Name == a.Name }); j >= 0 {
+			return fmt.Errorf("%s.name: %q is already the name of accounts[%d] (line %d)", at, a.Name, j, f.lines[item("accounts", j)])
 		}
-		first[a.Name] = i
 	}
 	return nil
 }
 
-// accountLines is the line of each entry of accounts:, for messages about
-// an entry as a whole.
-func accountLines(doc *yaml.Node) []int {
-	var lines []int
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		if doc.Content[i].Value == "accounts" {
-			for _, n := range doc.Content[i+1].Content {
-				lines = append(lines, n.Line)
-			}
-		}
-	}
-	return lines
-}
-
-// decoder notes the line of every value it decodes.
-type decoder struct{ lines map[string]int }
-
-// decodeStrict decodes n into v, walking mappings itself so that every
-// error carries the key's path: yaml.v3's own strict mode names the line
-// but not the key, and does not refuse a key given twice in a struct.
-func (d decoder) decodeStrict(n *yaml.Node, v reflect.Value, path string) error {
+// decode decodes n into v and notes the line of every value, walking
+// mappings itself so that every error carries the key's path: yaml.v3's
+// own strict mode names the line but not the key, and does not refuse a
+// key given twice in a struct.
+func (f *File) decode(n *yaml.Node, v reflect.Value, path string) error {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	d.lines[path] = n.Line
+	f.lines[path] = n.Line
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil // "key:" with no value leaves the default, as omitting it does
 	}
-	if _, custom := v.Addr().Interface().(yaml.Unmarshaler); custom {
-		return wrapAt(n, path, n.Decode(v.Addr().Interface()))
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		return d.decodeStruct(n, v, path)
-	case reflect.Slice:
-		if v.Type().Elem().Kind() != reflect.Struct {
-			d.noteItems(n, path)
-			return wrapAt(n, path, n.Decode(v.Addr().Interface()))
+	switch {
+	case v.Kind() == reflect.Struct:
+		return f.decodeStruct(n, v, path)
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+		return f.decodeList(n, v, path)
+	case v.Kind() == reflect.Slice:
+		for i, it := range n.Content {
+			f.lines[item(path, i)] = it.Line
 		}
-		if n.Kind != yaml.SequenceNode {
-			return atLine(n, path, "must be a list")
-		}
-		v.Set(reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content)))
-		for i, item := range n.Content {
-			if err := d.decodeStrict(item, v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return atLine(n, path, "must be a mapping of names to amounts")
-		}
-		if err := noDuplicateKeys(n, path); err != nil {
+	case v.Kind() == reflect.Map:
+		if err := f.mapping(n, path, "must be a mapping of names to amounts"); err != nil {
 			return err
 		}
-		d.noteItems(n, path)
 	}
 	return wrapAt(n, path, n.Decode(v.Addr().Interface()))
 }
 
-// noteItems notes the lines of the items of a list or a mapping that is
-// decoded whole.
-func (d decoder) noteItems(n *yaml.Node, path string) {
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			d.lines[join(path, n.Content[i].Value)] = n.Content[i+1].Line
-		}
-		return
-	}
-	for i, item := range n.Content {
-		d.lines[fmt.Sprintf("%s[%d]", path, i)] = item.Line
-	}
-}
-
-func (d decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) error {
-	if n.Kind != yaml.MappingNode {
-		return atLine(n, path, "must be a mapping")
+func (f *File) decodeStruct(n *yaml.Node, v reflect.Value, path string) error {
+	if err := f.mapping(n, path, "must be a mapping"); err != nil {
+		return err
 	}
 	fields := map[string]int{}
 	var known []string
 	for i := range v.NumField() {
-		if !v.Type().Field(i).IsExported() {
-			continue
+		if field := v.Type().Field(i); field.IsExported() {
+			name, _, _ := strings.Cut(field.Tag.Get("yaml"), ",")
+			fields[name] = i
+			known = append(known, name)
 		}
-		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
-		fields[name] = i
-		known = append(known, name)
-	}
-	if err := noDuplicateKeys(n, path); err != nil {
-		return err
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		key, value := n.Content[i], n.Content[i+1]
-		at := join(path, key.Value)
+		key := n.Content[i]
 		field, ok := fields[key.Value]
 		if !ok {
-			return atLine(key, at, "unknown key (known: "+strings.Join(known, ", ")+")")
+			return atLine(key, join(path, key.Value), "unknown key (known: "+strings.Join(known, ", ")+")")
 		}
-		if err := d.decodeStrict(value, v.Field(field), at); err != nil {
+		if err := f.decode(n.Content[i+1], v.Field(field), join(path, key.Value)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func noDuplicateKeys(n *yaml.Node, path string) error {
+func (f *File) decodeList(n *yaml.Node, v reflect.Value, path string) error {
+	if n.Kind != yaml.SequenceNode {
+		return atLine(n, path, "must be a list")
+	}
+	v.Set(reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content)))
+	for i, it := range n.Content {
+		if err := f.decode(it, v.Index(i), item(path, i)); err != nil {
+			return err
+		}
+		f.lines[item(path, i)] = it.Line // an alias's own line, for messages about the entry as a whole
+	}
+	return nil
+}
+
+// mapping refuses n unless it is a mapping without a key given twice, and
+// notes the line of each value.
+func (f *File) mapping(n *yaml.Node, path, notMapping string) error {
+	if n.Kind != yaml.MappingNode {
+		return atLine(n, path, notMapping)
+	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key := n.Content[i]
@@ -274,9 +238,12 @@ func noDuplicateKeys(n *yaml.Node, path string) error {
 			return atLine(key, join(path, key.Value), fmt.Sprintf("given twice (first on line %d)", line))
 		}
 		seen[key.Value] = key.Line
+		f.lines[join(path, key.Value)] = n.Content[i+1].Line
 	}
 	return nil
 }
+
+func item(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 
 func join(path, key string) string {
 	if path == "" {
@@ -309,26 +276,11 @@ func wrapAt(n *yaml.Node, path string, err error) error {
 	return atLine(n, path, msg)
 }
 
-// line is the line of the value at path, or of the nearest enclosing one
-// that has a line: a key left out has none of its own.
-func (f *File) line(path string) int {
-	for {
-		if l, ok := f.lines[path]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			return 1
-		}
-		path = path[:i]
-	}
-}
-
 // Names lists the accounts' names in the file's order.
 func (f *File) Names() []string {
 	names := make([]string, 0, len(f.Accounts))
 	for _, a := range f.Accounts {
 		names = append(names, a.Name)
 	}
-	return slices.Clip(names)
+	return names
 }

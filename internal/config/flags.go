@@ -3,73 +3,36 @@ package config
 import (
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/collector"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 )
 
-// flags holds every command-line setting as kingpin parsed it; Resolve
-// turns it into a Config, and nothing else reads it.
+// flags holds what kingpin parses: the values a Config takes as they are,
+// bound to cfg and src (the flags' account), and those Resolve still
+// checks and converts. Nothing but Resolve reads it.
 type flags struct {
-	web         *web.FlagConfig
-	metricsPath *string
-	maxRequests *int
-	enablePprof *bool
-	lifecycle   *bool
-	log         promslog.Config
+	cfg Config
+	src Source
 
-	configFile *string
+	rateLimitSet, maxAgeSet, storagePathSet bool // the flag was given
 
-	apiURL        *string
-	tokenFile     *string
-	timezone      *string
-	pageSize      *int
-	timeout       *time.Duration
-	rateLimit     *float64
-	rateLimitSet  bool
-	serviceTypes  *[]string
-	billingGroups *[]string
-	billingConfig *[]string
+	tokenFile, timezone                        *string
+	serviceTypes, billingGroups, billingConfig *[]string
+	dailyBudget, monthlyBudget                 *string
+	groupDailyBudgets, groupMonthlyBudgets     *[]string
+	demo                                       *bool
 
-	refreshInterval *time.Duration
-	maxAge          *time.Duration
-	maxAgeSet       bool
-	maxSeries       *int
-	topResources    *int
-	previousMonth   *bool
-	maxResources    *int
-
-	storagePath    *string
-	storagePathSet bool
-
-	dailyBudget         *string
-	monthlyBudget       *string
-	groupDailyBudgets   *[]string
-	groupMonthlyBudgets *[]string
-
-	demo *bool
-
-	// The commands' own flags.
-	checkOutput  *string
-	checkAccount *string
-	backfill     backfillFlags
-}
-
-// backfillFlags are the backfill command's own flags; the API, token,
-// filter and storage flags are the exporter's.
-type backfillFlags struct {
-	from, to *string
-	output   *string
-	labels   *[]string
-	account  *string
+	// The commands' own flags; the API, token, filter and storage flags
+	// are the exporter's.
+	checkAccount, backfillAccount *string
+	from, to, backfillOutput      *string
+	labels                        *[]string
 }
 
 // App is the command line: kingpin's application (for --help, --version
@@ -85,54 +48,55 @@ func NewApp() *App {
 	app.Version(version.Print(Name))
 	app.HelpFlag.Short('h')
 	f := &flags{}
-	addWebFlags(app, f)
-	f.configFile = app.Flag("config.file", "YAML file of the FPT Cloud accounts to read, each with its token, filters and budgets (see docs/config-file.md). "+
-		"Replaces the token, filter and budget flags; --fpt.api-url, --fpt.timezone and --fpt.rate-limit are the defaults of its accounts.").PlaceHolder("PATH").String()
+	addWebFlags(app, &f.cfg.Server)
+	app.Flag("config.file", "YAML file of the FPT Cloud accounts to read, each with its token, filters and budgets (see docs/config-file.md). "+
+		"Replaces the token, filter and budget flags; --fpt.api-url, --fpt.timezone and --fpt.rate-limit are the defaults of its accounts.").PlaceHolder("PATH").StringVar(&f.cfg.ConfigFile)
 	addAPIFlags(app, f)
 	addCollectorFlags(app, f)
 	addBudgetFlags(app, f)
 	f.demo = app.Flag("demo", "Serve simulated data from a built-in fake FPT Cloud API; needs no token.").Bool()
-	promslogflag.AddFlags(app, &f.log)
+	promslogflag.AddFlags(app, &f.cfg.Log)
 
 	app.Command(CommandServe, "Run the exporter (the default command).").Default()
 	check := app.Command(CommandCheck, fmt.Sprintf("Check the settings against the API: read the token, today's first %d pages of bills and the billing groups, print a summary, exit 0 when a deployment would work.", CheckMaxBillsRequests))
-	f.checkOutput = check.Flag("output", "Output format: text or json.").Default("text").Enum("text", "json")
+	check.Flag("output", "Output format: text or json.").Default("text").EnumVar(&f.cfg.Check.Output, "text", "json")
 	f.checkAccount = check.Flag("account", "With --config.file: check only the account of this name (default: every account).").PlaceHolder("NAME").String()
 	addBackfillCommand(app, f)
 	return &App{Application: app, f: f}
 }
 
-func addWebFlags(app *kingpin.Application, f *flags) {
-	f.web = kingpinflag.AddFlags(app, DefaultAddress)
-	f.metricsPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-	f.maxRequests = app.Flag("web.max-requests", "Maximum number of concurrent scrapes; 0 means no limit.").Default("40").Int()
-	f.enablePprof = app.Flag("web.enable-pprof", "Serve Go profiling data under /debug/pprof/ (and link it from the landing page).").Bool()
-	f.lifecycle = app.Flag("web.enable-lifecycle", "Serve POST /-/reload, which re-reads --config.file as SIGHUP does.").Bool()
+func addWebFlags(app *kingpin.Application, s *Server) {
+	s.Web = kingpinflag.AddFlags(app, DefaultAddress)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&s.TelemetryPath)
+	app.Flag("web.max-requests", "Maximum number of concurrent scrapes; 0 means no limit.").Default("40").IntVar(&s.MaxRequests)
+	app.Flag("web.enable-pprof", "Serve Go profiling data under /debug/pprof/ (and link it from the landing page).").BoolVar(&s.EnablePprof)
+	app.Flag("web.enable-lifecycle", "Serve POST /-/reload, which re-reads --config.file as SIGHUP does.").BoolVar(&s.EnableLifecycle)
 }
 
 func addAPIFlags(app *kingpin.Application, f *flags) {
-	f.apiURL = app.Flag("fpt.api-url", "Base URL of FPT Cloud's Console API (the Japan region: https://console-api.fptcloud.jp/api).").Default(fptapi.DefaultBaseURL).String()
+	app.Flag("fpt.api-url", "Base URL of FPT Cloud's Console API (the Japan region: https://console-api.fptcloud.jp/api).").Default(fptapi.DefaultBaseURL).StringVar(&f.src.APIURL)
 	f.tokenFile = app.Flag("fpt.token-file", "File holding the FPT Cloud API token, read at start and again before every API request, so a rotated token needs no restart. Without it the token comes from $"+TokenEnv+".").PlaceHolder("PATH").String()
 	f.timezone = app.Flag("fpt.timezone", "IANA time zone of FPT Cloud's billing days and months.").Default(BillingTimezone).String()
-	f.pageSize = app.Flag("fpt.page-size", fmt.Sprintf("Bill rows per API request (1-%d). FPT Cloud documents 100 and not its maximum: a server that silently returned fewer rows than asked would end paging early.", fptapi.MaxPageSize)).Default("100").Int()
-	f.timeout = app.Flag("fpt.timeout", "Timeout of one API request, including reading its body.").Default("30s").Duration()
-	f.rateLimit = app.Flag("fpt.rate-limit", "Maximum API requests per second (demo mode: unlimited unless set).").Default("5").IsSetByUser(&f.rateLimitSet).Float64()
+	app.Flag("fpt.page-size", fmt.Sprintf("Bill rows per API request (1-%d). FPT Cloud documents 100 and not its maximum: a server that silently returned fewer rows than asked would end paging early.", fptapi.MaxPageSize)).Default("100").IntVar(&f.src.PageSize)
+	app.Flag("fpt.timeout", "Timeout of one API request, including reading its body.").Default("30s").DurationVar(&f.src.Timeout)
+	app.Flag("fpt.rate-limit", "Maximum API requests per second (demo mode: unlimited unless set).").Default("5").IsSetByUser(&f.rateLimitSet).Float64Var(&f.src.RateLimit)
 	f.serviceTypes = app.Flag("fpt.service-type", "Only bills of this service type (API filter service_type). Repeatable; none means all.").PlaceHolder("TYPE").Strings()
 	f.billingGroups = app.Flag("fpt.billing-group", "Only bills of this billing group (API filter billing_group_name). Repeatable; none means all.").PlaceHolder("GROUP").Strings()
 	f.billingConfig = app.Flag("fpt.billing-config", "Only bills of this billing config (API filter billing_config_name). Repeatable; none means all.").PlaceHolder("CONFIG").Strings()
 }
 
 func addCollectorFlags(app *kingpin.Application, f *flags) {
-	f.refreshInterval = app.Flag("collector.refresh-interval", "How often bills are fetched from the API (1s-24h); scrapes are served from the cache in between.").Default("15m").Duration()
+	c := &f.cfg.Collector
+	app.Flag("collector.refresh-interval", "How often bills are fetched from the API (1s-24h); scrapes are served from the cache in between.").Default("15m").DurationVar(&c.RefreshInterval)
 	// No kingpin default: the real one follows the refresh interval, and
 	// --help must not show a second, fixed one.
-	f.maxAge = app.Flag("collector.max-age", "Billing series disappear when the last successful refresh is older than this. Default: "+collector.DefaultMaxAge.String()+" or 3 refresh intervals, whichever is longer.").PlaceHolder("DURATION").IsSetByUser(&f.maxAgeSet).Duration()
-	f.maxSeries = app.Flag("collector.max-series", "Label sets per billing metric; the cheapest beyond it are folded into one series labelled __other__.").Default("10000").Int()
+	app.Flag("collector.max-age", "Billing series disappear when the last successful refresh is older than this. Default: "+collector.DefaultMaxAge.String()+" or 3 refresh intervals, whichever is longer.").PlaceHolder("DURATION").IsSetByUser(&f.maxAgeSet).DurationVar(&c.MaxAge)
+	app.Flag("collector.max-series", "Label sets per billing metric; the cheapest beyond it are folded into one series labelled __other__.").Default("10000").IntVar(&c.MaxSeries)
 
-	f.topResources = app.Flag("collector.top-resources", "How many of the month's most expensive resources (by infra_id, or name without it) get series of their own; 0 turns them off.").Default(strconv.Itoa(collector.DefaultTopResources)).Int()
-	f.maxResources = app.Flag("collector.max-resources", "Distinct resources ranked per day and per month at most, which bounds the memory of --collector.top-resources; the rows of others are counted in fptcloud_exporter_untracked_resource_rows.").Default(strconv.Itoa(collector.DefaultMaxResources)).Int()
-	f.previousMonth = app.Flag("collector.previous-month", "Read the previous billing month once, after the current one, and serve its total as fptcloud_billing_previous_month_cost_vnd (--no-collector.previous-month: not read).").Default("true").Bool()
-	f.storagePath = app.Flag("storage.path", "Directory of the month cache: the sums of closed billing days, kept so that a restart reads only today from the API. Created (mode 0700) if missing; if it cannot be used, the exporter warns and keeps them in memory. Empty: memory only (the default in --demo).").Default("data/").IsSetByUser(&f.storagePathSet).String()
+	app.Flag("collector.top-resources", "How many of the month's most expensive resources (by infra_id, or name without it) get series of their own; 0 turns them off.").Default(strconv.Itoa(collector.DefaultTopResources)).IntVar(&c.TopResources)
+	app.Flag("collector.max-resources", "Distinct resources ranked per day and per month at most, which bounds the memory of --collector.top-resources; the rows of others are counted in fptcloud_exporter_untracked_resource_rows.").Default(strconv.Itoa(collector.DefaultMaxResources)).IntVar(&c.MaxResources)
+	app.Flag("collector.previous-month", "Read the previous billing month once, after the current one, and serve its total as fptcloud_billing_previous_month_cost_vnd (--no-collector.previous-month: not read).").Default("true").BoolVar(&c.PreviousMonth)
+	app.Flag("storage.path", "Directory of the month cache: the sums of closed billing days, kept so that a restart reads only today from the API. Created (mode 0700) if missing; if it cannot be used, the exporter warns and keeps them in memory. Empty: memory only (the default in --demo).").Default("data/").IsSetByUser(&f.storagePathSet).StringVar(&f.cfg.Store.Path)
 }
 
 func addBudgetFlags(app *kingpin.Application, f *flags) {
@@ -145,17 +109,15 @@ func addBudgetFlags(app *kingpin.Application, f *flags) {
 func addBackfillCommand(app *kingpin.Application, f *flags) {
 	cmd := app.Command(CommandBackfill, "Write the cost of closed billing days as OpenMetrics text for `promtool tsdb create-blocks-from openmetrics`, "+
 		"one sample per day and label set at the day's last second, under the exporter's metric names.")
-	f.backfill = backfillFlags{
-		from: cmd.Flag("from", "First billing day to write (YYYY-MM-DD, in --fpt.timezone). The days of its month before it are read too: month-to-date needs them.").
-			Required().PlaceHolder("YYYY-MM-DD").String(),
-		to: cmd.Flag("to", "Last billing day to write (YYYY-MM-DD); it must be closed: before today, and past its late window ("+
-			LateWindow()+" after its end).").Required().PlaceHolder("YYYY-MM-DD").String(),
-		output: cmd.Flag("output", "File to write (replaced atomically when complete); - is standard output.").Default("-").PlaceHolder("FILE").String(),
-		labels: cmd.Flag("label", "Label added to every series, as NAME=VALUE, e.g. job=fptcloud and instance=HOST:PORT, so that the backfilled series "+
-			"line up with the scraped ones. Repeatable.").PlaceHolder("NAME=VALUE").Strings(),
-		account: cmd.Flag("account", "With --config.file: the account whose history to write, its series labelled account=NAME; required when the file has several.").
-			PlaceHolder("NAME").String(),
-	}
+	f.from = cmd.Flag("from", "First billing day to write (YYYY-MM-DD, in --fpt.timezone). The days of its month before it are read too: month-to-date needs them.").
+		Required().PlaceHolder("YYYY-MM-DD").String()
+	f.to = cmd.Flag("to", "Last billing day to write (YYYY-MM-DD); it must be closed: before today, and past its late window ("+
+		LateWindow()+" after its end).").Required().PlaceHolder("YYYY-MM-DD").String()
+	f.backfillOutput = cmd.Flag("output", "File to write (replaced atomically when complete); - is standard output.").Default("-").PlaceHolder("FILE").String()
+	f.labels = cmd.Flag("label", "Label added to every series, as NAME=VALUE, e.g. job=fptcloud and instance=HOST:PORT, so that the backfilled series "+
+		"line up with the scraped ones. Repeatable.").PlaceHolder("NAME=VALUE").Strings()
+	f.backfillAccount = cmd.Flag("account", "With --config.file: the account whose history to write, its series labelled account=NAME; required when the file has several.").
+		PlaceHolder("NAME").String()
 }
 
 // LateWindow is how long after its end a day's bills may still change, as

@@ -12,27 +12,35 @@ import (
 // few hundred bytes, so anything larger is the wrong file.
 const MaxTokenFileSize = 64 << 10
 
-// tokenFile serves the API token from a file, read afresh before every API
-// request, so a rotated token (FPT tokens expire, e.g. every 30 days) takes
-// effect without a restart, however the file was replaced (a symlink swap,
-// or a copy that kept the old modification time). One small read per API
-// request costs nothing next to the HTTPS request itself.
-type tokenFile struct {
-	path string
-}
-
-// newTokenFile checks that path holds a usable token now.
-func newTokenFile(path string) (*tokenFile, error) {
-	f := &tokenFile{path: path}
-	if _, err := f.Token(); err != nil {
-		return nil, err
+// tokenFromFile makes s read its token from the file at path, checked now
+// and read afresh before every API request: a rotated token (FPT tokens
+// expire) takes effect however the file was replaced (a symlink swap, a
+// copy that kept the modification time), and a small read costs nothing
+// next to the HTTPS request.
+func (s *Source) tokenFromFile(path string) error {
+	if _, err := readTokenFile(path); err != nil {
+		return err
 	}
-	return f, nil
+	s.Token = func() (string, error) { return readTokenFile(path) }
+	s.TokenSource = "file " + path
+	return nil
 }
 
-// Token returns the file's current token. Errors never contain the token.
-func (f *tokenFile) Token() (string, error) {
-	file, err := os.Open(f.path)
+// tokenFromEnv makes s send value, the token of $name, cleaned once.
+func (s *Source) tokenFromEnv(name, value string) error {
+	token, err := fptapi.CleanToken(value)
+	if err != nil {
+		return fmt.Errorf("$%s: %w", name, err)
+	}
+	s.Token = func() (string, error) { return token, nil }
+	s.TokenSource = "environment $" + name
+	return nil
+}
+
+// readTokenFile returns the file's current token. Errors never contain the
+// token.
+func readTokenFile(path string) (string, error) {
+	file, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("token file: %w", err)
 	}
@@ -42,11 +50,11 @@ func (f *tokenFile) Token() (string, error) {
 		return "", fmt.Errorf("token file: %w", err)
 	}
 	if len(raw) > MaxTokenFileSize {
-		return "", fmt.Errorf("token file %s: more than %d bytes is too large for a token", f.path, MaxTokenFileSize)
+		return "", fmt.Errorf("token file %s: more than %d bytes is too large for a token", path, MaxTokenFileSize)
 	}
 	token, err := fptapi.CleanToken(string(raw))
 	if err != nil {
-		return "", fmt.Errorf("token file %s: %w", f.path, err)
+		return "", fmt.Errorf("token file %s: %w", path, err)
 	}
 	return token, nil
 }

@@ -25,21 +25,21 @@ func TestTokenFileRereadsOnChange(t *testing.T) {
 	start := time.Now().Add(-time.Hour)
 	writeToken(t, path, "first-token\n", start)
 
-	tf, err := newTokenFile(path)
-	require.NoError(t, err)
-	tok, err := tf.Token()
+	var src Source
+	require.NoError(t, src.tokenFromFile(path))
+	tok, err := src.Token()
 	require.NoError(t, err)
 	assert.Equal(t, "first-token", tok)
 
 	writeToken(t, path, "second-token\n", start.Add(time.Minute))
-	tok, err = tf.Token()
+	tok, err = src.Token()
 	require.NoError(t, err)
 	assert.Equal(t, "second-token", tok)
 
 	// A rotation that keeps the size and the modification time (cp -p,
 	// rsync -t) is seen too.
 	writeToken(t, path, "third--token\n", start.Add(time.Minute))
-	tok, err = tf.Token()
+	tok, err = src.Token()
 	require.NoError(t, err)
 	assert.Equal(t, "third--token", tok)
 
@@ -49,11 +49,10 @@ func TestTokenFileRereadsOnChange(t *testing.T) {
 	writeToken(t, target, "fourth-token", start.Add(2*time.Minute))
 	link := filepath.Join(dir, "linked")
 	require.NoError(t, os.Symlink(path, link))
-	tf, err = newTokenFile(link)
-	require.NoError(t, err)
+	require.NoError(t, src.tokenFromFile(link))
 	require.NoError(t, os.Remove(link))
 	require.NoError(t, os.Symlink(target, link))
-	tok, err = tf.Token()
+	tok, err = src.Token()
 	require.NoError(t, err)
 	assert.Equal(t, "fourth-token", tok)
 }
@@ -62,12 +61,12 @@ func TestTokenFileErrorsNeverContainTheToken(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "token")
 	writeToken(t, path, "secret token with spaces", time.Now())
-	_, err := newTokenFile(path)
+	err := new(Source).tokenFromFile(path)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "secret")
 
 	writeToken(t, path, strings.Repeat("x", MaxTokenFileSize+1), time.Now())
-	_, err = newTokenFile(path)
+	err = new(Source).tokenFromFile(path)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "too large")
 }

@@ -75,6 +75,19 @@ func parseVND(s string) (float64, error) {
 	return v, nil
 }
 
+// parseAmount is parseVND for the value of name, a flag or a key of the
+// accounts file; "", a value left out, is 0: no budget.
+func parseAmount(name, s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	v, err := parseVND(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return v, nil
+}
+
 // scientific is a plain decimal with an exponent: 5e6, 1.5E+6.
 var scientific = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$`)
 
