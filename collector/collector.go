@@ -92,14 +92,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) { collect(ch, c.src.Sna
 
 // collect sends what Collect does for one snapshot.
 func collect(ch chan<- prometheus.Metric, st *Snapshot, reqs *APIRequestCounter) {
-	now := st.now()
+	now, loc := st.cfg.Now(), st.cfg.Location
 	gaugeOf := func(m metric, v float64) {
 		ch <- prometheus.MustNewConstMetric(st.descs.of(m), prometheus.GaugeValue, v)
 	}
-	today := billing.DateOf(now.In(st.loc))
-	dayStart, dayEnd := today.Start(st.loc), today.End(st.loc)
-	monthStart := today.MonthStart().Start(st.loc)
-	monthEnd := billing.NewDate(today.Year, today.Month+1, 1).Start(st.loc)
+	today := billing.DateOf(now.In(loc))
+	dayStart, dayEnd := today.Start(loc), today.End(loc)
+	monthStart := today.MonthStart().Start(loc)
+	monthEnd := billing.NewDate(today.Year, today.Month+1, 1).Start(loc)
 	gaugeOf(descMonthElapsed, ratio(now.Sub(monthStart), monthEnd.Sub(monthStart)))
 	gaugeOf(descMonthLength, monthEnd.Sub(monthStart).Seconds())
 	gaugeOf(descDayElapsed, ratio(now.Sub(dayStart), dayEnd.Sub(dayStart)))
@@ -122,12 +122,12 @@ func collectSelf(ch chan<- prometheus.Metric, st *Snapshot, gaugeOf func(metric,
 		gaugeOf(descRefreshPages, float64(st.pages))
 	}
 	gaugeOf(descTokenRejected, boolFloat(st.tokenRejected))
-	gaugeOf(descRefreshInterval, st.refreshInterval.Seconds())
-	gaugeOf(descMaxAge, st.maxAge.Seconds())
+	gaugeOf(descRefreshInterval, st.cfg.RefreshInterval.Seconds())
+	gaugeOf(descMaxAge, st.cfg.MaxAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(st.descs.of(descRefreshFailures), prometheus.CounterValue, float64(st.failures))
 	// A store off by choice has no series: nothing to alert on.
-	if st.storage {
-		gaugeOf(descStorageOK, boolFloat(st.storeOpen && !st.storeFailing))
+	if st.cfg.Store != nil || st.cfg.StoreUnusable {
+		gaugeOf(descStorageOK, boolFloat(st.cfg.Store != nil && !st.storeFailing))
 		ch <- prometheus.MustNewConstMetric(st.descs.of(descStorageWriteFailures), prometheus.CounterValue, float64(st.storeFailures))
 	}
 	for f, field := range labelFields {

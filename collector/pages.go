@@ -117,7 +117,7 @@ func (r *Refresher) readAll(ctx context.Context, day billing.Date, add func([]fp
 // first time.
 func (r *Refresher) limit(page []fptapi.Bill) {
 	for _, field := range r.cuts.limitPage(page) {
-		level.Warn(r.logger).Log("msg", "label values longer than the limit are cut; the rows are counted in fptcloud_exporter_label_values_truncated_total",
+		level.Warn(r.cfg.Logger).Log("msg", "label values longer than the limit are cut; the rows are counted in fptcloud_exporter_label_values_truncated_total",
 			"field", field, "limit_bytes", MaxLabelValueBytes)
 	}
 }

@@ -35,13 +35,9 @@ type Snapshot struct {
 // fixed is the part of a snapshot that configuration decides, shared by
 // all of them.
 type fixed struct {
-	now                     func() time.Time
-	loc                     *time.Location
-	refreshInterval, maxAge time.Duration
-	storage                 bool // a store was asked for: its metrics are sent
-	storeOpen               bool // and it could be opened
-	budgets                 []prometheus.Metric
-	descs                   *descs // of every sample, with the account's label when it has one
+	cfg     *Config
+	budgets []prometheus.Metric
+	descs   *descs // of every sample, with the account's label when it has one
 }
 
 // served is the billing data of a snapshot.
@@ -59,7 +55,7 @@ type served struct {
 // fresh reports whether the snapshot's billing series are served at now:
 // they describe today and are no older than MaxAge.
 func (s *Snapshot) fresh(now time.Time) bool {
-	return s.snap != nil && s.snap.day == billing.DateOf(now.In(s.loc)) && now.Sub(s.snap.at) <= s.maxAge
+	return s.snap != nil && s.snap.day == billing.DateOf(now.In(s.cfg.Location)) && now.Sub(s.snap.at) <= s.cfg.MaxAge
 }
 
 // publish is the only writer of the published snapshot: it copies the
@@ -113,7 +109,7 @@ func (r *Refresher) build(prev *served) *served {
 		out.metrics = append(out.metrics, buildResourceMetrics(top, r.fixed.descs)...)
 		out.untrackedResourceRows = untracked
 		if untracked > 0 && (prev == nil || prev.untrackedResourceRows <= 0) {
-			level.Warn(r.logger).Log("msg", "more distinct resources than --collector.max-resources: the rows of the others are left out of the top resources",
+			level.Warn(r.cfg.Logger).Log("msg", "more distinct resources than --collector.max-resources: the rows of the others are left out of the top resources",
 				"max_resources", r.cfg.MaxResources, "rows_left_out", untracked)
 		}
 	}
@@ -125,8 +121,7 @@ func (r *Refresher) build(prev *served) *served {
 func (r *Refresher) closedPeriods() closedPeriods {
 	day := r.today.day
 	var out closedPeriods
-	prevMonth := day.MonthStart().AddDays(-1)
-	prevDone := r.previous.complete && r.previous.year == prevMonth.Year && r.previous.month == prevMonth.Month
+	prevDone := r.previous.complete && r.previous.month == day.MonthStart().AddDays(-1)
 	if prevDone {
 		out.previousMonth = r.previous.cost
 	}
