@@ -11,9 +11,8 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
-// APIRequestCounter counts API requests per endpoint and code. Its Observe
-// method is passed to fptapi.WithObserver, which keeps fptapi free of
-// Prometheus.
+// APIRequestCounter counts API requests per endpoint and code, through
+// fptapi.WithObserver, which keeps fptapi free of Prometheus.
 type APIRequestCounter struct {
 	vec *prometheus.CounterVec
 }
@@ -22,8 +21,7 @@ type APIRequestCounter struct {
 func NewAPIRequestCounter() *APIRequestCounter { return NewAccountAPIRequestCounter("") }
 
 // NewAccountAPIRequestCounter returns an empty counter whose samples carry
-// account="<account>" (none when account is ""): each account has its own
-// client, and so its own counter.
+// account="<account>" (none when account is ""), for one account's client.
 func NewAccountAPIRequestCounter(account string) *APIRequestCounter {
 	return &APIRequestCounter{vec: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: descAPIRequests.name, Help: descAPIRequests.help, ConstLabels: accountLabels(account),
@@ -73,8 +71,7 @@ func budgetMetrics(b Budgets, d *descs) []prometheus.Metric {
 	return out
 }
 
-// Describe sends every metric's description, with the account's label when
-// the reader has one.
+// Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	var d *descs
 	if c.src != nil {
@@ -85,12 +82,11 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect sends the calendar, budget and self metrics, and the billing
-// series of the served snapshot while it is fresh: no older than MaxAge and
-// describing the current billing day.
+// Collect sends the samples of the served snapshot.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) { collect(ch, c.src.Snapshot(), c.reqs) }
 
-// collect sends what Collect does for one snapshot.
+// collect sends the calendar, budget and self metrics of a snapshot, and
+// its billing series while they are fresh.
 func collect(ch chan<- prometheus.Metric, st *Snapshot, reqs *APIRequestCounter) {
 	now, loc := st.cfg.Now(), st.cfg.Location
 	gaugeOf := func(m metric, v float64) {

@@ -29,7 +29,7 @@ type Snapshot struct {
 	failedDays      []billing.Date // closed days whose last read failed
 	storeFailing    bool           // a day held in memory is not written to the store
 	storeFailures   uint64         // failed writes to the store since start
-	cuts            [len(labelFields)]uint64
+	cuts            labelCuts
 }
 
 // fixed is the part of a snapshot that configuration decides, shared by
@@ -70,7 +70,7 @@ func (r *Refresher) publish(edit func(*Snapshot)) *Snapshot {
 	next.previousMissing = r.previousMissing()
 	next.failedDays = r.cache.failedDays()
 	next.storeFailing, next.storeFailures = r.saves.failing(), r.saves.failures
-	next.cuts = r.cuts.rows
+	next.cuts = r.cuts
 	r.state.Store(&next)
 	return &next
 }
