@@ -150,11 +150,10 @@ func (d dayCost) merge(o dayCost) {
 // has rows today), its month-to-date cost, and the closed periods, when
 // known: yesterday and the previous month.
 type series struct {
-	key                           billing.Labels
-	today                         usage
-	mtd, yesterday, previousMonth vnd
-	hasToday, hasYesterday        bool
-	hasPreviousMonth              bool
+	key                                      billing.Labels
+	today                                    usage
+	mtd, yesterday, previousMonth            vnd
+	hasToday, hasYesterday, hasPreviousMonth bool
 }
 
 func (s *series) merge(o *series) {

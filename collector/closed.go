@@ -65,7 +65,7 @@ func (r *Refresher) startRead(d billing.Date, seen bool, res *resourceCosts) {
 // with its error, once it is done.
 func (rd *round) stepRead(ctx context.Context) (*closedRead, error) {
 	c := rd.read
-	done, err := c.dayRead.step(ctx)
+	done, err := c.step(ctx)
 	if !done || ctx.Err() != nil {
 		return nil, nil
 	}

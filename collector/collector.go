@@ -33,8 +33,6 @@ func (c *APIRequestCounter) Observe(info fptapi.RequestInfo) {
 	c.vec.WithLabelValues(info.Endpoint, info.Code).Inc()
 }
 
-func (c *APIRequestCounter) collect(ch chan<- prometheus.Metric) { c.vec.Collect(ch) }
-
 // Snapshotter hands out the last published snapshot; *Refresher is one.
 type Snapshotter interface {
 	Snapshot() *Snapshot
@@ -104,7 +102,7 @@ func collect(ch chan<- prometheus.Metric, st *Snapshot, reqs *APIRequestCounter)
 	}
 	collectSelf(ch, st, gaugeOf)
 	if reqs != nil {
-		reqs.collect(ch)
+		reqs.vec.Collect(ch)
 	}
 	collectBilling(ch, st, now, gaugeOf)
 }

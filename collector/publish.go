@@ -13,8 +13,10 @@ import (
 // billing series prebuilt, the reading's progress and outcome, and what
 // configuration fixes.
 type Snapshot struct {
-	*fixed
-	snap *served // the last successful read of today; nil before the first
+	cfg     *Config
+	budgets []prometheus.Metric
+	descs   *descs  // of every sample, with the account's label when it has one
+	snap    *served // the last successful read of today; nil before the first
 	// attempted is false until the first read of today has ended: a
 	// start still reading is neither a success nor a failure.
 	attempted       bool
@@ -30,14 +32,6 @@ type Snapshot struct {
 	storeFailing    bool           // a day held in memory is not written to the store
 	storeFailures   uint64         // failed writes to the store since start
 	cuts            labelCuts
-}
-
-// fixed is the part of a snapshot that configuration decides, shared by
-// all of them.
-type fixed struct {
-	cfg     *Config
-	budgets []prometheus.Metric
-	descs   *descs // of every sample, with the account's label when it has one
 }
 
 // served is the billing data of a snapshot.
@@ -77,14 +71,14 @@ func (r *Refresher) publish(edit func(*Snapshot)) *Snapshot {
 
 // rebuild publishes the billing series anew from what is held.
 func (r *Refresher) rebuild() {
-	prev := r.state.Load().snap
-	r.publish(func(s *Snapshot) { s.snap = r.build(prev) })
+	r.publish(func(s *Snapshot) { s.snap = r.build(s) })
 }
 
 // build makes the billing series of the last read of today and the closed
-// days held, with month-to-date only when no closed day is missing; prev
-// is the one served until now, kept as it is before today is read.
-func (r *Refresher) build(prev *served) *served {
+// days held, with month-to-date only when no closed day is missing, for
+// the snapshot s is being made from; before today is read they stay s's.
+func (r *Refresher) build(s *Snapshot) *served {
+	prev := s.snap
 	if r.today.usage == nil {
 		return prev
 	}
@@ -97,7 +91,7 @@ func (r *Refresher) build(prev *served) *served {
 	out := &served{
 		at:                    r.today.at,
 		day:                   r.today.day,
-		metrics:               buildMetrics(ss, complete, r.fixed.descs),
+		metrics:               buildMetrics(ss, complete, s.descs),
 		labelSets:             len(ss),
 		folded:                folded,
 		untrackedResourceRows: -1,
@@ -106,7 +100,7 @@ func (r *Refresher) build(prev *served) *served {
 	// them right.
 	if complete && r.today.resources != nil {
 		top, untracked := topResources(r.today.resources, r.cache.closedResources(), r.cfg.TopResources)
-		out.metrics = append(out.metrics, buildResourceMetrics(top, r.fixed.descs)...)
+		out.metrics = append(out.metrics, buildResourceMetrics(top, s.descs)...)
 		out.untrackedResourceRows = untracked
 		if untracked > 0 && (prev == nil || prev.untrackedResourceRows <= 0) {
 			level.Warn(r.cfg.Logger).Log("msg", "more distinct resources than --collector.max-resources: the rows of the others are left out of the top resources",

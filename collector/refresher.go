@@ -93,7 +93,6 @@ type Config struct {
 type Refresher struct {
 	cfg     Config
 	filters []fptapi.Filter
-	fixed   *fixed        // the part of every snapshot that configuration decides
 	trigger chan struct{} // a read of today asked for out of schedule (SIGHUP)
 	// owner is held by whoever runs the loop, Run or one Refresh: the
 	// loop's data below is theirs alone, so it needs no lock.
@@ -127,11 +126,10 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 		trigger: make(chan struct{}, 1),
 		owner:   make(chan struct{}, 1),
 		labels:  make(labelTable),
-		saves:   saver{store: cfg.Store, logger: cfg.Logger},
+		saves:   saver{store: cfg.Store, logger: cfg.Logger, unsaved: make(map[billing.Date]billing.Day)},
 	}
 	descs := newDescs(cfg.Account)
-	r.fixed = &fixed{cfg: &r.cfg, descs: descs, budgets: budgetMetrics(cfg.Budgets, descs)}
-	r.state.Store(&Snapshot{fixed: r.fixed, previousMissing: -1})
+	r.state.Store(&Snapshot{cfg: &r.cfg, descs: descs, budgets: budgetMetrics(cfg.Budgets, descs), previousMissing: -1})
 	return r, nil
 }
 

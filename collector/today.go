@@ -107,7 +107,7 @@ func (r *Refresher) todayRead(dur time.Duration, st readStats, asked bool) {
 	next := r.publish(func(s *Snapshot) {
 		s.attempted, s.success, s.duration, s.rows, s.pages = true, true, dur, st.rows, st.pages
 		s.tokenRejected, s.failedInARow = false, 0
-		s.snap = r.build(prev.snap)
+		s.snap = r.build(s)
 	})
 	logger := r.cfg.Logger
 	switch {
