@@ -37,10 +37,6 @@ type closedRead struct {
 	res    *resourceCosts
 }
 
-func (r *Refresher) startRound() {
-	r.round = &round{day: r.today.day, toRead: r.cache.toRead(r.today.day)}
-}
-
 // endRound drops the round, and its read under way, if any.
 func (r *Refresher) endRound() {
 	if r.round != nil && r.round.read != nil {

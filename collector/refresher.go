@@ -75,10 +75,10 @@ type Config struct {
 	MaxSeries       int             // cardinality guard, per metric; 0 -> DefaultMaxSeries
 	LateWindow      time.Duration   // yesterday is read again until this long after midnight; 0 -> DefaultLateWindow
 	Budgets         Budgets
-	TopResources    int  // the most expensive resources that get series of their own; 0: none
-	MaxResources    int  // distinct resources ranked per day and per month; 0 -> DefaultMaxResources
-	PreviousMonth   bool // read the previous month once the current one is complete
-	Store           DayStore
+	TopResources    int      // the most expensive resources that get series of their own; 0: none
+	MaxResources    int      // distinct resources ranked per day and per month; 0 -> DefaultMaxResources
+	PreviousMonth   bool     // read the previous month once the current one is complete
+	Store           DayStore // closed days across restarts; nil: in memory only
 	// StoreUnusable says a store was asked for but could not be opened:
 	// Store is then nil, and fptcloud_exporter_storage_ok is 0 instead of
 	// absent, so that a memory-only run nobody chose can be alerted on.
@@ -142,8 +142,6 @@ func check(cfg Config) error {
 		return errors.New("collector: no billing time zone")
 	case cfg.RefreshInterval < 0:
 		return fmt.Errorf("collector: negative refresh interval %s", cfg.RefreshInterval)
-	case cfg.MaxAge < 0:
-		return fmt.Errorf("collector: negative max age %s", cfg.MaxAge)
 	case cfg.LateWindow < 0:
 		return fmt.Errorf("collector: negative late window %s", cfg.LateWindow)
 	case cfg.MaxSeries < 0:
@@ -164,7 +162,8 @@ func withDefaults(cfg Config) (Config, error) {
 	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval)
 	cfg.MaxAge = cmp.Or(cfg.MaxAge, max(DefaultMaxAge, 3*cfg.RefreshInterval))
 	if cfg.MaxAge < cfg.RefreshInterval {
-		// The data would vanish between every two refreshes.
+		// The data would vanish between every two refreshes (a negative
+		// MaxAge fails here too).
 		return cfg, fmt.Errorf("collector: max age %s is shorter than the refresh interval %s", cfg.MaxAge, cfg.RefreshInterval)
 	}
 	cfg.LateWindow = cmp.Or(cfg.LateWindow, DefaultLateWindow)

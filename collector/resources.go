@@ -65,13 +65,6 @@ func newResourceCosts(labels labelTable, limit, hint int) *resourceCosts {
 	return &resourceCosts{cost: make(map[resourceKey]vnd, min(hint, limit)), labels: labels, limit: limit}
 }
 
-func (r *resourceCosts) len() int {
-	if r == nil {
-		return 0
-	}
-	return len(r.cost)
-}
-
 func (r *resourceCosts) addPage(page []fptapi.Bill) {
 	if r == nil {
 		return

@@ -74,7 +74,7 @@ func (r *Refresher) readToday(ctx context.Context) error {
 	r.today = today{day: day, usage: usage, resources: res, at: r.todayEnded}
 	r.todayRead(dur, st, asked)
 	if r.round == nil {
-		r.startRound()
+		r.round = &round{day: day, toRead: r.cache.toRead(day)}
 	}
 	return nil
 }
@@ -200,5 +200,9 @@ func (r *Refresher) newResourceCosts() *resourceCosts {
 	if r.cfg.TopResources == 0 {
 		return nil
 	}
-	return newResourceCosts(r.labels, r.cfg.MaxResources, r.today.resources.len())
+	hint := 0
+	if r.today.resources != nil {
+		hint = len(r.today.resources.cost) // a day about as large as the last
+	}
+	return newResourceCosts(r.labels, r.cfg.MaxResources, hint)
 }
