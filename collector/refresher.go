@@ -142,6 +142,8 @@ func check(cfg Config) error {
 		return errors.New("collector: no billing time zone")
 	case cfg.RefreshInterval < 0:
 		return fmt.Errorf("collector: negative refresh interval %s", cfg.RefreshInterval)
+	case cfg.MaxAge < 0:
+		return fmt.Errorf("collector: negative max age %s", cfg.MaxAge)
 	case cfg.LateWindow < 0:
 		return fmt.Errorf("collector: negative late window %s", cfg.LateWindow)
 	case cfg.MaxSeries < 0:
@@ -162,8 +164,7 @@ func withDefaults(cfg Config) (Config, error) {
 	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval)
 	cfg.MaxAge = cmp.Or(cfg.MaxAge, max(DefaultMaxAge, 3*cfg.RefreshInterval))
 	if cfg.MaxAge < cfg.RefreshInterval {
-		// The data would vanish between every two refreshes (a negative
-		// MaxAge fails here too).
+		// The data would vanish between every two refreshes.
 		return cfg, fmt.Errorf("collector: max age %s is shorter than the refresh interval %s", cfg.MaxAge, cfg.RefreshInterval)
 	}
 	cfg.LateWindow = cmp.Or(cfg.LateWindow, DefaultLateWindow)
