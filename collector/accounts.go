@@ -61,9 +61,8 @@ type Account struct {
 // Accounts serves the snapshots of several readers from one
 // prometheus.Collector: a scrape loads the list of accounts (replaced whole
 // by a reload) and each one's snapshot pointer, so that no reader holds up
-// another. They are sent in name order, the order the registry sorts each
-// family into (account is every family's first label), so that its sort
-// stays one pass.
+// another. Name order is the registry's (account is every family's first
+// label), so that its sort stays one pass.
 type Accounts struct {
 	list atomic.Pointer[[]Account]
 }

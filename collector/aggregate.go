@@ -173,11 +173,9 @@ type closedPeriods struct {
 }
 
 // combine joins today's usage, the closed days' costs and the closed
-// periods into one series per label set, in no particular order (the
-// registry sorts). With more than maxSeries, all but the maxSeries-1 most
-// expensive by month-to-date are folded into one __other__ series, the same
-// label sets for every metric, so that sums stay exact; it returns the
-// number folded too.
+// periods into one series per label set, unsorted. Beyond maxSeries, all
+// but the maxSeries-1 most expensive by month-to-date are folded into one
+// __other__ series (sums stay exact); it returns how many were folded.
 func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries int) ([]series, int) {
 	idx := make(map[billing.Labels]int, len(today))
 	var out []series
