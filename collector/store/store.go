@@ -6,12 +6,9 @@
 // was read, whether it was final, and the identity of what was read (format
 // version, API base URL, filters, billing time zone). A file whose checksum,
 // version or identity does not match is reported as untrusted and never
-// served; the caller reads the day from the API again and overwrites it.
-// Files are written atomically (temporary file, fsync, rename), always mode
-// 0600 whatever the mode of the file they replace, and never larger than
-// Load reads. Load reads only regular files: a FIFO, device, socket or
-// symbolic link in a day file's place is untrusted and never opened for
-// reading. Nothing in the files identifies the API token.
+// served. Files are written atomically, always mode 0600, and never larger
+// than Load reads; Load reads only regular files. Nothing in the files
+// identifies the API token.
 //
 // Lock takes the directory's lock file, so that one process at a time
 // writes a store.
@@ -38,8 +35,9 @@ import (
 )
 
 // FormatVersion is the version of the file format this package writes and
-// reads. A change to what a file means bumps it: older files are then read
-// again from the API, never misread.
+// reads (an entry, whose day is billing.Day as JSON). A change to what a
+// file means bumps it: older files are then read again from the API, never
+// misread.
 const FormatVersion = 1
 
 // maxFileSize bounds what Load reads and Save writes: a day at the default
@@ -51,8 +49,8 @@ const maxFileSize = 64 << 20
 var ErrTooLarge = errors.New("too large for a day file")
 
 // ErrOtherIdentity marks a day file written for another API URL, other
-// filters or another time zone: after a
-// change of configuration every file is such, and callers may say so once.
+// filters or another time zone: after a change of configuration every file
+// is such, and callers may say so once.
 var ErrOtherIdentity = errors.New("written for another configuration")
 
 // Identity is what a day's sums depend on besides the day. Sums read under
@@ -63,82 +61,14 @@ type Identity struct {
 	TimeZone string   `json:"timezone"`
 }
 
-func (id Identity) equal(o Identity) bool {
-	return id.APIURL == o.APIURL && id.TimeZone == o.TimeZone && slices.Equal(id.Filters, o.Filters)
-}
-
-// Day is the billing package's day: the store takes and returns it and
-// converts it to its file format (dayFile) at its own edge.
+// Day is the billing package's day, which the store takes and returns.
 type Day = billing.Day
-
-// dayFile is a day as a file holds it.
-type dayFile struct {
-	Date                  string         `json:"date"` // YYYY-MM-DD in the billing time zone
-	ReadAt                time.Time      `json:"read_at"`
-	Final                 bool           `json:"final"`
-	Costs                 []costFile     `json:"costs"`
-	PerResource           bool           `json:"per_resource,omitempty"`
-	Resources             []resourceFile `json:"resources,omitempty"`
-	UntrackedResourceRows int            `json:"untracked_resource_rows,omitempty"`
-}
-
-// labelsFile is a label set as a file holds it.
-type labelsFile struct {
-	VPCID        string `json:"vpc_id"`
-	VPCName      string `json:"vpc_name"`
-	Service      string `json:"service"`
-	BillingGroup string `json:"billing_group"`
-	Tag          string `json:"tag"`
-}
-
-type costFile struct {
-	labelsFile
-	TotalPrice float64 `json:"total_price"`
-}
-
-type resourceFile struct {
-	labelsFile
-	InfraID    string  `json:"infra_id"`
-	Name       string  `json:"name"`
-	TotalPrice float64 `json:"total_price"`
-}
-
-func toFile(d Day) dayFile {
-	out := dayFile{Date: d.Date.String(), ReadAt: d.ReadAt, Final: d.Final, Costs: make([]costFile, len(d.Costs)),
-		PerResource: d.PerResource, UntrackedResourceRows: d.UntrackedResourceRows}
-	for i, c := range d.Costs {
-		out.Costs[i] = costFile{labelsFile(c.Labels), c.TotalPrice}
-	}
-	if len(d.Resources) > 0 {
-		out.Resources = make([]resourceFile, len(d.Resources))
-	}
-	for i, r := range d.Resources {
-		out.Resources[i] = resourceFile{labelsFile(r.Labels), r.InfraID, r.Name, r.TotalPrice}
-	}
-	return out
-}
-
-// fromFile is the day of file f, whose date Load has checked.
-func fromFile(f dayFile, date billing.Date) Day {
-	out := Day{Date: date, ReadAt: f.ReadAt, Final: f.Final, Costs: make([]billing.Cost, len(f.Costs)),
-		PerResource: f.PerResource, UntrackedResourceRows: f.UntrackedResourceRows}
-	for i, c := range f.Costs {
-		out.Costs[i] = billing.Cost{Labels: billing.Labels(c.labelsFile), TotalPrice: c.TotalPrice}
-	}
-	if len(f.Resources) > 0 {
-		out.Resources = make([]billing.ResourceCost, len(f.Resources))
-	}
-	for i, r := range f.Resources {
-		out.Resources[i] = billing.ResourceCost{Labels: billing.Labels(r.labelsFile), InfraID: r.InfraID, Name: r.Name, TotalPrice: r.TotalPrice}
-	}
-	return out
-}
 
 // entry is what a file's checksum covers.
 type entry struct {
-	Format   int     `json:"format"`
-	Identity         // inlined: api_url, filters, timezone
-	Day      dayFile `json:"day"`
+	Format   int `json:"format"`
+	Identity     // inlined: api_url, filters, timezone
+	Day      Day `json:"day"`
 }
 
 // file is a day file: the entry's bytes exactly as written, and their
@@ -198,17 +128,13 @@ func (s *Store) Load(date billing.Date) (day Day, ok bool, err error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return Day{}, false, nil
 	}
+	if err == nil {
+		day, err = s.decode(raw, date)
+	}
 	if err != nil {
 		return Day{}, false, fmt.Errorf("store file %s: %w", path, err)
 	}
-	e, err := s.decode(raw)
-	if err != nil {
-		return Day{}, false, fmt.Errorf("store file %s: %w", path, err)
-	}
-	if e.Day.Date != date.String() {
-		return Day{}, false, fmt.Errorf("store file %s: holds day %q", path, e.Day.Date)
-	}
-	return fromFile(e.Day, date), true, nil
+	return day, true, nil
 }
 
 // readRegular reads path if it is a regular file of at most limit bytes.
@@ -243,58 +169,61 @@ func readRegular(path string, limit int64) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, limit))
 }
 
+// fileTypes names the types of file that are not regular files.
+var fileTypes = map[fs.FileMode]string{
+	fs.ModeSymlink:                    "a symbolic link",
+	fs.ModeNamedPipe:                  "a named pipe",
+	fs.ModeSocket:                     "a socket",
+	fs.ModeDevice | fs.ModeCharDevice: "a character device",
+	fs.ModeDevice:                     "a block device",
+	fs.ModeDir:                        "a directory",
+}
+
 func notRegular(mode fs.FileMode) error {
-	var what string
-	switch {
-	case mode&fs.ModeSymlink != 0:
-		what = "a symbolic link"
-	case mode&fs.ModeNamedPipe != 0:
-		what = "a named pipe"
-	case mode&fs.ModeSocket != 0:
-		what = "a socket"
-	case mode&fs.ModeCharDevice != 0:
-		what = "a character device"
-	case mode&fs.ModeDevice != 0:
-		what = "a block device"
-	case mode.IsDir():
-		what = "a directory"
-	default:
+	what, ok := fileTypes[mode.Type()]
+	if !ok {
 		what = fmt.Sprintf("of type %s", mode.Type())
 	}
 	return fmt.Errorf("is %s, not a regular file", what)
 }
 
-func (s *Store) decode(raw []byte) (entry, error) {
+// decode returns the day in raw, a file that should hold date.
+func (s *Store) decode(raw []byte, date billing.Date) (Day, error) {
 	var f file
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return entry{}, fmt.Errorf("not a day file (truncated or corrupt): %w", err)
+		return Day{}, fmt.Errorf("not a day file (truncated or corrupt): %w", err)
 	}
 	if sum := sha256.Sum256(f.Entry); hex.EncodeToString(sum[:]) != f.SHA256 {
-		return entry{}, errors.New("checksum mismatch (corrupt)")
+		return Day{}, errors.New("checksum mismatch (corrupt)")
 	}
 	var e entry
 	if err := json.Unmarshal(f.Entry, &e); err != nil {
-		return entry{}, fmt.Errorf("corrupt entry: %w", err)
+		return Day{}, fmt.Errorf("corrupt entry: %w", err)
 	}
 	switch {
 	case e.Format > FormatVersion:
-		return entry{}, fmt.Errorf("format version %d is newer than this exporter's %d", e.Format, FormatVersion)
+		return Day{}, fmt.Errorf("format version %d is newer than this exporter's %d", e.Format, FormatVersion)
 	case e.Format != FormatVersion:
-		return entry{}, fmt.Errorf("format version %d is not this exporter's %d", e.Format, FormatVersion)
+		return Day{}, fmt.Errorf("format version %d is not this exporter's %d", e.Format, FormatVersion)
 	case e.APIURL != s.id.APIURL:
-		return entry{}, fmt.Errorf("%w: another API URL (%s)", ErrOtherIdentity, e.APIURL)
-	case !e.equal(s.id):
-		return entry{}, fmt.Errorf("%w: other filters or time zone (filters %q, time zone %s)",
+		return Day{}, fmt.Errorf("%w: another API URL (%s)", ErrOtherIdentity, e.APIURL)
+	case e.TimeZone != s.id.TimeZone || !slices.Equal(e.Filters, s.id.Filters):
+		return Day{}, fmt.Errorf("%w: other filters or time zone (filters %q, time zone %s)",
 			ErrOtherIdentity, e.Filters, e.TimeZone)
+	case e.Day.Date != date:
+		return Day{}, fmt.Errorf("holds day %q", e.Day.Date)
 	}
-	return e, nil
+	return e.Day, nil
 }
 
 // Save writes day atomically: a crash or a full disk leaves the previous
 // file or none, never a partial one. A day larger than Load reads is not
 // written: the error wraps ErrTooLarge.
 func (s *Store) Save(day Day) error {
-	e, err := json.Marshal(entry{Format: FormatVersion, Identity: s.id, Day: toFile(day)})
+	if day.Costs == nil {
+		day.Costs = []billing.Cost{} // "costs": [], never null
+	}
+	e, err := json.Marshal(entry{Format: FormatVersion, Identity: s.id, Day: day})
 	if err != nil {
 		return fmt.Errorf("store: encoding %s: %w", day.Date, err)
 	}
@@ -343,9 +272,9 @@ func seal(entry []byte) []byte {
 	return data
 }
 
-// Prune removes the day files of days before keepFrom, so that
-// disk use follows one month, not the exporter's lifetime. Files that are
-// not day files are left alone.
+// Prune removes the day files of days before keepFrom, so that disk use
+// follows one month, not the exporter's lifetime. Files that are not day
+// files are left alone.
 func (s *Store) Prune(keepFrom billing.Date) error {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -353,9 +282,8 @@ func (s *Store) Prune(keepFrom billing.Date) error {
 	}
 	var errs []error
 	for _, e := range entries {
-		date, ok := strings.CutSuffix(e.Name(), ".json")
-		// YYYY-MM-DD names sort as their days do.
-		if !ok || !isDate(date) || date >= keepFrom.String() {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if date, err := billing.ParseDate(name); !ok || err != nil || !date.Before(keepFrom) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -390,9 +318,4 @@ func (s *Store) removeTemporaries() {
 			_ = os.Remove(filepath.Join(tmp, e.Name()))
 		}
 	}
-}
-
-func isDate(s string) bool {
-	_, err := time.Parse(time.DateOnly, s)
-	return err == nil
 }

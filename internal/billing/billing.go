@@ -1,12 +1,17 @@
 // Package billing holds the vocabulary that the reader, the store and
-// backfill share: the five billing label values of a series and a calendar
-// day in the billing time zone. It has no dependencies of its own, so that
-// every other package can speak it without importing one another.
+// backfill share: the five billing label values of a series, a calendar
+// day in the billing time zone and a closed day's sums. It has no
+// dependencies of its own, so that every other package can speak it without
+// importing one another.
+//
+// The json tags are the store's file format: a change to them is a change
+// of the store's format version.
 package billing
 
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,16 +19,15 @@ import (
 // Labels is the five label values of a billing series, exactly as the API
 // sent them: the aggregation key of every sum the exporter keeps.
 type Labels struct {
-	VPCID, VPCName, Service, BillingGroup, Tag string
+	VPCID        string `json:"vpc_id"`
+	VPCName      string `json:"vpc_name"`
+	Service      string `json:"service"`
+	BillingGroup string `json:"billing_group"`
+	Tag          string `json:"tag"`
 }
 
-// Values returns the values in the order of the exported label names
-// vpc_id, vpc_name, service, billing_group, tag.
-func (l Labels) Values() [5]string {
-	return [5]string{l.VPCID, l.VPCName, l.Service, l.BillingGroup, l.Tag}
-}
-
-// Compare orders label sets field by field, in the order of Values.
+// Compare orders label sets field by field: vpc_id, vpc_name, service,
+// billing_group, tag.
 func Compare(a, b Labels) int {
 	return cmp.Or(
 		strings.Compare(a.VPCID, b.VPCID), strings.Compare(a.VPCName, b.VPCName),
@@ -74,6 +78,15 @@ func ParseDate(s string) (Date, error) {
 // String is YYYY-MM-DD, the API's search_date and the store's file name.
 func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
 
+// MarshalText is String, for JSON.
+func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText is ParseDate, for JSON.
+func (d *Date) UnmarshalText(b []byte) (err error) {
+	*d, err = ParseDate(string(b))
+	return err
+}
+
 // Start is the day's midnight in loc.
 func (d Date) Start(loc *time.Location) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
@@ -90,13 +103,53 @@ func (d Date) AddDays(n int) Date { return NewDate(d.Year, d.Month, d.Day+n) }
 // MonthStart is the 1st of d's month.
 func (d Date) MonthStart() Date { return Date{d.Year, d.Month, 1} }
 
-// SameMonth reports whether d and o are in the same month of the same year.
-func (d Date) SameMonth(o Date) bool { return d.Year == o.Year && d.Month == o.Month }
-
 // Before reports whether d is an earlier day than o.
 func (d Date) Before(o Date) bool { return CompareDates(d, o) < 0 }
 
 // CompareDates orders days in time.
 func CompareDates(a, b Date) int {
 	return cmp.Or(cmp.Compare(a.Year, b.Year), cmp.Compare(a.Month, b.Month), cmp.Compare(a.Day, b.Day))
+}
+
+// Day is one closed billing day's sums: what the reader keeps of a day,
+// what the store writes and what backfill serves. Costs and Resources are
+// sorted (see Sort), so that the same sums always make the same file.
+type Day struct {
+	Date   Date      `json:"date"` // in the billing time zone
+	ReadAt time.Time `json:"read_at"`
+	// Final is true when the day was read after its late window closed:
+	// it will not be read again. A day that is not final is read again.
+	Final bool   `json:"final"`
+	Costs []Cost `json:"costs"`
+	// PerResource is true when the day carries per-resource sums: the
+	// exporter ranking the most expensive resources writes them, a backfill
+	// does not. UntrackedResourceRows counts the rows of resources beyond
+	// the exporter's cap, which are not in Resources.
+	PerResource           bool           `json:"per_resource,omitempty"`
+	Resources             []ResourceCost `json:"resources,omitempty"`
+	UntrackedResourceRows int            `json:"untracked_resource_rows,omitempty"`
+}
+
+// Cost is the sum of total_price of one label set on one day, in VND.
+type Cost struct {
+	Labels
+	TotalPrice float64 `json:"total_price"`
+}
+
+// ResourceCost is the sum of total_price of one resource (infra_id and
+// name) in one label set on one day, in VND.
+type ResourceCost struct {
+	Labels
+	InfraID    string  `json:"infra_id"`
+	Name       string  `json:"name"`
+	TotalPrice float64 `json:"total_price"`
+}
+
+// Sort puts Costs in label order and Resources in label, infra_id, then
+// name order.
+func (d *Day) Sort() {
+	slices.SortFunc(d.Costs, func(a, b Cost) int { return Compare(a.Labels, b.Labels) })
+	slices.SortFunc(d.Resources, func(a, b ResourceCost) int {
+		return cmp.Or(Compare(a.Labels, b.Labels), strings.Compare(a.InfraID, b.InfraID), strings.Compare(a.Name, b.Name))
+	})
 }
