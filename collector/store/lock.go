@@ -20,27 +20,22 @@ const lockName = ".lock"
 // ErrLocked marks a store directory another process holds the lock of.
 var ErrLocked = errors.New("store in use by another process")
 
-// lockedError is ErrLocked in words that name the directory and the holder.
+// lockedError is an error message that wraps ErrLocked without its text.
 type lockedError string
 
-func (e lockedError) Error() string { return string(e) }
-
-// Is makes errors.Is(err, ErrLocked) true.
+func (e lockedError) Error() string        { return string(e) }
 func (e lockedError) Is(target error) bool { return target == ErrLocked }
 
 // DirLock is a store directory's lock, held until Unlock or the end of the
 // process.
-type DirLock struct {
-	f *os.File
-}
+type DirLock struct{ f *os.File }
 
 // Lock takes the store directory's lock file (dir/.lock) for the life of
 // the process, so that two exporters do not overwrite each other's days.
 // dir is created 0700 if missing. Lock does not wait: if another process
-// holds the lock, the error wraps ErrLocked and names the directory and,
-// once it has written it there, the holder's process ID. The kernel
-// releases the lock when its holder exits, even killed, so a lock file left
-// behind is simply taken over.
+// holds the lock, the error wraps ErrLocked and names that process. The
+// kernel releases the lock when its holder exits, even killed, so a lock
+// file left behind is simply taken over.
 func Lock(dir string) (*DirLock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -57,11 +52,7 @@ func Lock(dir string) (*DirLock, error) {
 	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	if errors.Is(err, unix.EWOULDBLOCK) {
 		defer f.Close()
-		who := "another process"
-		if pid := holder(f); pid > 0 {
-			who = fmt.Sprintf("another process (pid %d)", pid)
-		}
-		return nil, lockedError(fmt.Sprintf("store %s is in use by %s: run one exporter per --storage.path", dir, who))
+		return nil, locked(dir, f)
 	}
 	if err == nil {
 		err = writePID(f)
@@ -99,16 +90,14 @@ func writePID(f *os.File) error {
 	return err
 }
 
-// holder returns the process ID in the lock file f, 0 if there is none: the
-// holder may not have written it yet.
-func holder(f *os.File) int {
-	b, err := io.ReadAll(io.LimitReader(f, 32))
-	if err != nil {
-		return 0
+// locked is the error for dir, whose lock file f another process holds. It
+// names that process by the ID in f, unless the holder has not written it
+// yet.
+func locked(dir string, f *os.File) error {
+	who := "another process"
+	b, _ := io.ReadAll(io.LimitReader(f, 32)) // a failed read is no ID
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+		who = fmt.Sprintf("another process (pid %d)", pid)
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0
-	}
-	return pid
+	return lockedError(fmt.Sprintf("store %s is in use by %s: run one exporter per --storage.path", dir, who))
 }

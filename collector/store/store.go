@@ -1,17 +1,12 @@
-// Package store keeps the sums of closed billing days on disk, so that a
-// restarted exporter reads from the API only what it would have read had it
-// kept running: today, and yesterday while late rows may still arrive.
+// Package store keeps the sums of closed billing days on disk, one file a
+// day, so that a restarted exporter reads from the API only what it would
+// have read had it kept running: today, and yesterday while late rows may
+// still arrive.
 //
-// One file holds one day: its per-label-set sums (never raw rows), when it
-// was read, whether it was final, and the identity of what was read (format
-// version, API base URL, filters, billing time zone). A file whose checksum,
-// version or identity does not match is reported as untrusted and never
-// served. Files are written atomically, always mode 0600, and never larger
-// than Load reads; Load reads only regular files. Nothing in the files
-// identifies the API token.
-//
-// Lock takes the directory's lock file, so that one process at a time
-// writes a store.
+// A file holds a day's sums (never raw rows, nothing that identifies the
+// API token) and the identity of what was read. One whose checksum, format
+// version or identity does not match is untrusted and never served. Lock
+// makes one process at a time the writer of a store directory.
 package store
 
 import (
@@ -34,9 +29,8 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
-// FormatVersion is the version of the file format this package writes and
-// reads (an entry, whose day is billing.Day as JSON). A change to what a
-// file means bumps it: older files are then read again from the API, never
+// FormatVersion is the version of the file format. A change to what a file
+// means bumps it: older files are then read again from the API, never
 // misread.
 const FormatVersion = 1
 
@@ -82,11 +76,10 @@ type file struct {
 type Store struct {
 	dir string
 	id  Identity
-	// writeFile replaces path atomically; tests replace it to simulate a
-	// full disk.
+	// writeFile and maxSize are writeAtomic and maxFileSize; tests replace
+	// them to simulate a full disk or a day over the limit.
 	writeFile func(path string, data []byte) error
-	// maxSize is maxFileSize; tests lower it rather than build a 64 MiB day.
-	maxSize int64
+	maxSize   int64
 }
 
 // Open prepares dir (created 0700 if missing) for id's day files and checks
@@ -109,9 +102,7 @@ func Open(dir string, id Identity) (*Store, error) {
 	}
 	// "https://…/api/" and "https://…/api" are the same API.
 	id.APIURL = strings.TrimRight(id.APIURL, "/")
-	s := &Store{dir: dir, id: id, maxSize: maxFileSize, writeFile: func(path string, data []byte) error {
-		return writeAtomic(filepath.Join(dir, tmpDir), path, data)
-	}}
+	s := &Store{dir: dir, id: id, writeFile: writeAtomic, maxSize: maxFileSize}
 	s.removeTemporaries()
 	return s, nil
 }
@@ -141,21 +132,18 @@ func (s *Store) Load(date billing.Date) (day Day, ok bool, err error) {
 // Anything else is refused before a byte is read: a FIFO would block the
 // reader, a device or a link could feed it endless or foreign data.
 func readRegular(path string, limit int64) ([]byte, error) {
-	// O_NOFOLLOW: a symbolic link fails to open. O_NONBLOCK: a FIFO opens
-	// at once instead of waiting for a writer; it has no effect on a
-	// regular file.
+	// O_NONBLOCK: a FIFO opens at once instead of waiting for a writer.
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
-		// A link, a socket or a device may fail to open: say what it is
-		// rather than why the open failed.
+		// A link, a socket or a device may fail to open: say what it is.
 		if info, lerr := os.Lstat(path); lerr == nil && !info.Mode().IsRegular() {
 			return nil, notRegular(info.Mode())
 		}
 		return nil, err
 	}
 	defer f.Close()
-	// The open descriptor is checked, not the path: a file renamed over
-	// path since the open cannot slip through.
+	// The open descriptor is checked, not the path, which may have been
+	// replaced since the open.
 	info, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -235,8 +223,7 @@ func (s *Store) Save(day Day) error {
 	err = s.writeFile(path, data)
 	if errors.Is(err, fs.ErrNotExist) {
 		// The directory went away under the running exporter (a cleanup, a
-		// volume remounted): recreate it rather than fail every day from
-		// now on. Only then, so that a Save costs no extra system call.
+		// volume remounted): recreated only then, at no cost to other Saves.
 		if mkErr := os.MkdirAll(filepath.Join(s.dir, tmpDir), 0o700); mkErr != nil {
 			return fmt.Errorf("store: writing %s: %w", path, mkErr)
 		}
@@ -248,11 +235,12 @@ func (s *Store) Save(day Day) error {
 	return nil
 }
 
-// writeAtomic replaces path with data through a temporary file in tmp. The
-// file is 0600 whatever the umask and whatever the mode of the file it
-// replaces: renameio.WriteFile would keep that mode, so a file once made
-// unreadable would be rewritten unreadable forever.
-func writeAtomic(tmp, path string, data []byte) error {
+// writeAtomic replaces path with data through a synced temporary file in
+// tmpDir beside it. The file is 0600 whatever the umask and whatever the
+// mode of the file it replaces: renameio.WriteFile would keep that mode, so
+// a file once made unreadable would be rewritten unreadable forever.
+func writeAtomic(path string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), tmpDir)
 	f, err := renameio.NewPendingFile(path, renameio.WithTempDir(tmp), renameio.WithStaticPermissions(0o600))
 	if err != nil {
 		return err

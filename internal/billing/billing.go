@@ -2,10 +2,7 @@
 // backfill share: the five billing label values of a series, a calendar
 // day in the billing time zone and a closed day's sums. It has no
 // dependencies of its own, so that every other package can speak it without
-// importing one another.
-//
-// The json tags are the store's file format: a change to them is a change
-// of the store's format version.
+// importing one another. Its json tags are the store's file format.
 package billing
 
 import (
@@ -26,8 +23,7 @@ type Labels struct {
 	Tag          string `json:"tag"`
 }
 
-// Compare orders label sets field by field: vpc_id, vpc_name, service,
-// billing_group, tag.
+// Compare orders label sets by vpc_id, vpc_name, service, billing_group, tag.
 func Compare(a, b Labels) int {
 	return cmp.Or(
 		strings.Compare(a.VPCID, b.VPCID), strings.Compare(a.VPCName, b.VPCName),
@@ -145,8 +141,7 @@ type ResourceCost struct {
 	TotalPrice float64 `json:"total_price"`
 }
 
-// Sort puts Costs in label order and Resources in label, infra_id, then
-// name order.
+// Sort orders Costs by label set, Resources by label set, infra_id, name.
 func (d *Day) Sort() {
 	slices.SortFunc(d.Costs, func(a, b Cost) int { return Compare(a.Labels, b.Labels) })
 	slices.SortFunc(d.Resources, func(a, b ResourceCost) int {

@@ -44,6 +44,14 @@ func TestDateArithmetic(t *testing.T) {
 	assert.Equal(t, d, parsed)
 	_, err = ParseDate("2026-13-02")
 	assert.Error(t, err)
+
+	text, err := d.MarshalText()
+	require.NoError(t, err)
+	assert.Equal(t, "2026-12-02", string(text))
+	var back Date
+	require.NoError(t, back.UnmarshalText(text))
+	assert.Equal(t, d, back)
+	assert.Error(t, back.UnmarshalText([]byte("2026-02-30")))
 }
 
 func TestLabels(t *testing.T) {
