@@ -29,9 +29,9 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
-// FormatVersion is the version of the file format. A change to what a file
-// means bumps it: older files are then read again from the API, never
-// misread.
+// FormatVersion is the version of the file format (billing's json tags
+// included). A change to what a file means bumps it: older files are then
+// read again from the API, never misread.
 const FormatVersion = 1
 
 // maxFileSize bounds what Load reads and Save writes: a day at the default
@@ -209,7 +209,7 @@ func (s *Store) decode(raw []byte, date billing.Date) (Day, error) {
 // written: the error wraps ErrTooLarge.
 func (s *Store) Save(day Day) error {
 	if day.Costs == nil {
-		day.Costs = []billing.Cost{} // "costs": [], never null
+		day.Costs = []billing.Cost{} // [] as in every file, not null
 	}
 	e, err := json.Marshal(entry{Format: FormatVersion, Identity: s.id, Day: day})
 	if err != nil {
@@ -224,10 +224,9 @@ func (s *Store) Save(day Day) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		// The directory went away under the running exporter (a cleanup, a
 		// volume remounted): recreated only then, at no cost to other Saves.
-		if mkErr := os.MkdirAll(filepath.Join(s.dir, tmpDir), 0o700); mkErr != nil {
-			return fmt.Errorf("store: writing %s: %w", path, mkErr)
+		if err = os.MkdirAll(filepath.Join(s.dir, tmpDir), 0o700); err == nil {
+			err = s.writeFile(path, data)
 		}
-		err = s.writeFile(path, data)
 	}
 	if err != nil {
 		return fmt.Errorf("store: writing %s: %w", path, err)

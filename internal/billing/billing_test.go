@@ -43,7 +43,7 @@ func TestDateArithmetic(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, d, parsed)
 	_, err = ParseDate("2026-13-02")
-	assert.Error(t, err)
+	require.Error(t, err)
 
 	text, err := d.MarshalText()
 	require.NoError(t, err)
