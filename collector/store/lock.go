@@ -3,12 +3,12 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/gofrs/flock"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,48 +17,56 @@ import (
 // temporary files' directory.
 const lockName = ".lock"
 
-// ErrLocked marks a store directory another process holds the lock of.
+// ErrLocked marks a store directory another process holds the lock of. The
+// error that wraps it is a *LockedError.
 var ErrLocked = errors.New("store in use by another process")
 
-// lockedError is an error message that wraps ErrLocked without its text.
-type lockedError string
+// LockedError says which process holds a store directory's lock.
+type LockedError struct {
+	Dir string
+	// PID is the holder's process ID, 0 if unknown: the holder may not
+	// have written it yet.
+	PID int
+}
 
-func (e lockedError) Error() string        { return string(e) }
-func (e lockedError) Is(target error) bool { return target == ErrLocked }
+func (e *LockedError) Error() string {
+	who := "another process"
+	if e.PID > 0 {
+		who = fmt.Sprintf("another process (pid %d)", e.PID)
+	}
+	return fmt.Sprintf("store %s is in use by %s: run one exporter per --storage.path", e.Dir, who)
+}
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 
 // DirLock is a store directory's lock, held until Unlock or the end of the
 // process.
-type DirLock struct{ f *os.File }
+type DirLock struct{ f *flock.Flock }
 
 // Lock takes the store directory's lock file (dir/.lock) for the life of
 // the process, so that two exporters do not overwrite each other's days.
 // dir is created 0700 if missing. Lock does not wait: if another process
-// holds the lock, the error wraps ErrLocked and names that process. The
-// kernel releases the lock when its holder exits, even killed, so a lock
-// file left behind is simply taken over.
+// holds the lock, the error wraps ErrLocked and is a *LockedError naming
+// that process. The kernel releases the lock when its holder exits, even
+// killed, so a lock file left behind is simply taken over.
 func Lock(dir string) (*DirLock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	path := filepath.Join(dir, lockName)
-	// O_NOFOLLOW and O_NONBLOCK as in readRegular: a link or a FIFO in the
-	// lock file's place must not redirect or hang the open.
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0o600)
+	// O_NONBLOCK and O_NOFOLLOW as in readRegular: a FIFO or a link in the
+	// lock file's place must not hang or redirect the open.
+	f := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK), flock.SetPermissions(0o600))
+	ok, err := f.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("store: locking %s: %w", path, err)
 	}
-	// flock(2) locks belong to the open file description: closing f
-	// releases the lock, and a second Lock in this process contends.
-	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-	if errors.Is(err, unix.EWOULDBLOCK) {
-		defer f.Close()
-		return nil, locked(dir, f)
+	if !ok {
+		return nil, &LockedError{Dir: dir, PID: holder(path)}
 	}
-	if err == nil {
-		err = writePID(f)
-	}
-	if err != nil {
-		_ = f.Close()
+	if err := writePID(f); err != nil {
+		_ = f.Unlock()
 		return nil, fmt.Errorf("store: lock file %s: %w", path, err)
 	}
 	return &DirLock{f: f}, nil
@@ -66,38 +74,55 @@ func Lock(dir string) (*DirLock, error) {
 
 // Unlock releases the lock. The lock file stays: removing it would let a
 // process that opened it just before lock a file no one else sees.
-func (l *DirLock) Unlock() error { return l.f.Close() }
+func (l *DirLock) Unlock() error {
+	if err := l.f.Unlock(); err != nil {
+		return fmt.Errorf("store: unlocking %s: %w", l.f.Path(), err)
+	}
+	return nil
+}
 
 // writePID replaces the locked file's content with this process's ID, for
-// the error of the next process that tries the lock.
-func writePID(f *os.File) error {
-	info, err := f.Stat()
+// the error of the next process that tries the lock. Whatever a previous
+// holder left there goes.
+func writePID(f *flock.Flock) error {
+	info, err := f.Stat() // the locked descriptor's
 	if err != nil {
 		return err
 	}
 	if !info.Mode().IsRegular() {
 		return notRegular(info.Mode())
 	}
+	w, err := os.OpenFile(f.Path(), os.O_WRONLY|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	// The file locked, not one renamed over it since.
+	if wi, err := w.Stat(); err != nil || !os.SameFile(info, wi) {
+		_ = w.Close()
+		return errors.New("replaced while being locked")
+	}
 	// A leftover file may have any mode; the create mode is also cut by
 	// the umask.
-	if err := f.Chmod(0o600); err != nil {
+	if err := w.Chmod(0o600); err != nil {
+		_ = w.Close()
 		return err
 	}
-	if err := f.Truncate(0); err != nil {
+	if _, err := w.WriteString(strconv.Itoa(os.Getpid()) + "\n"); err != nil {
+		_ = w.Close()
 		return err
 	}
-	_, err = f.WriteString(strconv.Itoa(os.Getpid()) + "\n")
-	return err
+	return w.Close()
 }
 
-// locked is the error for dir, whose lock file f another process holds. It
-// names that process by the ID in f, unless the holder has not written it
-// yet.
-func locked(dir string, f *os.File) error {
-	who := "another process"
-	b, _ := io.ReadAll(io.LimitReader(f, 32)) // a failed read is no ID
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
-		who = fmt.Sprintf("another process (pid %d)", pid)
+// holder returns the PID in the lock file at path, 0 if there is none.
+func holder(path string) int {
+	b, err := readRegular(path, 32)
+	if err != nil {
+		return 0
 	}
-	return lockedError(fmt.Sprintf("store %s is in use by %s: run one exporter per --storage.path", dir, who))
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
 }

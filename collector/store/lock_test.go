@@ -39,6 +39,10 @@ func TestLockTwice(t *testing.T) {
 
 	_, err = Lock(dir)
 	require.ErrorIs(t, err, ErrLocked)
+	var locked *LockedError
+	require.ErrorAs(t, err, &locked)
+	assert.Equal(t, dir, locked.Dir)
+	assert.Equal(t, os.Getpid(), locked.PID)
 	assert.Equal(t, "store "+dir+" is in use by another process (pid "+strconv.Itoa(os.Getpid())+
 		"): run one exporter per --storage.path", err.Error())
 
@@ -85,6 +89,9 @@ func TestLockedWithoutPID(t *testing.T) {
 
 	_, err = Lock(dir)
 	require.ErrorIs(t, err, ErrLocked)
+	var locked *LockedError
+	require.ErrorAs(t, err, &locked)
+	assert.Zero(t, locked.PID)
 	assert.Equal(t, "store "+dir+" is in use by another process: run one exporter per --storage.path", err.Error())
 }
 
@@ -158,7 +165,10 @@ func TestLockAcrossProcesses(t *testing.T) {
 	}
 
 	_, err = Lock(dir)
+	var locked *LockedError
+	require.ErrorAs(t, err, &locked)
 	require.ErrorIs(t, err, ErrLocked)
+	assert.Equal(t, cmd.Process.Pid, locked.PID)
 	assert.Contains(t, err.Error(), "(pid "+strconv.Itoa(cmd.Process.Pid)+")")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))

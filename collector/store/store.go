@@ -29,9 +29,9 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
-// FormatVersion is the version of the file format (billing's json tags
-// included). A change to what a file means bumps it: older files are then
-// read again from the API, never misread.
+// FormatVersion is the version of the file format this package writes and
+// reads. A change to what a file means bumps it: older files are then read
+// again from the API, never misread.
 const FormatVersion = 1
 
 // maxFileSize bounds what Load reads and Save writes: a day at the default
@@ -55,14 +55,77 @@ type Identity struct {
 	TimeZone string   `json:"timezone"`
 }
 
-// Day is the billing package's day, which the store takes and returns.
+// Day is the billing package's day: the store takes and returns it and
+// converts it to its file format (dayFile) at its own edge.
 type Day = billing.Day
+
+// dayFile is a day as a file holds it.
+type dayFile struct {
+	Date                  string         `json:"date"` // YYYY-MM-DD in the billing time zone
+	ReadAt                time.Time      `json:"read_at"`
+	Final                 bool           `json:"final"`
+	Costs                 []costFile     `json:"costs"`
+	PerResource           bool           `json:"per_resource,omitempty"`
+	Resources             []resourceFile `json:"resources,omitempty"`
+	UntrackedResourceRows int            `json:"untracked_resource_rows,omitempty"`
+}
+
+// labelsFile, costFile and resourceFile are billing's types as a file
+// holds them.
+type labelsFile struct {
+	VPCID        string `json:"vpc_id"`
+	VPCName      string `json:"vpc_name"`
+	Service      string `json:"service"`
+	BillingGroup string `json:"billing_group"`
+	Tag          string `json:"tag"`
+}
+
+type costFile struct {
+	labelsFile
+	TotalPrice float64 `json:"total_price"`
+}
+
+type resourceFile struct {
+	labelsFile
+	InfraID    string  `json:"infra_id"`
+	Name       string  `json:"name"`
+	TotalPrice float64 `json:"total_price"`
+}
+
+// toFile converts d to its file format. Costs is never nil: [] in a file,
+// not null.
+func toFile(d Day) dayFile {
+	f := dayFile{Date: d.Date.String(), ReadAt: d.ReadAt, Final: d.Final, Costs: make([]costFile, 0, len(d.Costs)),
+		PerResource: d.PerResource, UntrackedResourceRows: d.UntrackedResourceRows}
+	for _, c := range d.Costs {
+		f.Costs = append(f.Costs, costFile{labelsFile(c.Labels), c.TotalPrice})
+	}
+	for _, r := range d.Resources {
+		f.Resources = append(f.Resources, resourceFile{labelsFile(r.Labels), r.InfraID, r.Name, r.TotalPrice})
+	}
+	return f
+}
+
+// fromFile is the day of file f, whose date decode has checked. Costs is
+// never nil, Resources nil when empty.
+func fromFile(f dayFile, date billing.Date) Day {
+	d := Day{Date: date, ReadAt: f.ReadAt, Final: f.Final, Costs: make([]billing.Cost, 0, len(f.Costs)),
+		PerResource: f.PerResource, UntrackedResourceRows: f.UntrackedResourceRows}
+	for _, c := range f.Costs {
+		d.Costs = append(d.Costs, billing.Cost{Labels: billing.Labels(c.labelsFile), TotalPrice: c.TotalPrice})
+	}
+	for _, r := range f.Resources {
+		d.Resources = append(d.Resources, billing.ResourceCost{Labels: billing.Labels(r.labelsFile),
+			InfraID: r.InfraID, Name: r.Name, TotalPrice: r.TotalPrice})
+	}
+	return d
+}
 
 // entry is what a file's checksum covers.
 type entry struct {
-	Format   int `json:"format"`
-	Identity     // inlined: api_url, filters, timezone
-	Day      Day `json:"day"`
+	Format   int     `json:"format"`
+	Identity         // inlined: api_url, filters, timezone
+	Day      dayFile `json:"day"`
 }
 
 // file is a day file: the entry's bytes exactly as written, and their
@@ -198,20 +261,17 @@ func (s *Store) decode(raw []byte, date billing.Date) (Day, error) {
 	case e.TimeZone != s.id.TimeZone || !slices.Equal(e.Filters, s.id.Filters):
 		return Day{}, fmt.Errorf("%w: other filters or time zone (filters %q, time zone %s)",
 			ErrOtherIdentity, e.Filters, e.TimeZone)
-	case e.Day.Date != date:
+	case e.Day.Date != date.String():
 		return Day{}, fmt.Errorf("holds day %q", e.Day.Date)
 	}
-	return e.Day, nil
+	return fromFile(e.Day, date), nil
 }
 
 // Save writes day atomically: a crash or a full disk leaves the previous
 // file or none, never a partial one. A day larger than Load reads is not
 // written: the error wraps ErrTooLarge.
 func (s *Store) Save(day Day) error {
-	if day.Costs == nil {
-		day.Costs = []billing.Cost{} // [] as in every file, not null
-	}
-	e, err := json.Marshal(entry{Format: FormatVersion, Identity: s.id, Day: day})
+	e, err := json.Marshal(entry{Format: FormatVersion, Identity: s.id, Day: toFile(day)})
 	if err != nil {
 		return fmt.Errorf("store: encoding %s: %w", day.Date, err)
 	}

@@ -2,7 +2,7 @@
 // backfill share: the five billing label values of a series, a calendar
 // day in the billing time zone and a closed day's sums. It has no
 // dependencies of its own, so that every other package can speak it without
-// importing one another. Its json tags are the store's file format.
+// importing one another.
 package billing
 
 import (
@@ -16,11 +16,7 @@ import (
 // Labels is the five label values of a billing series, exactly as the API
 // sent them: the aggregation key of every sum the exporter keeps.
 type Labels struct {
-	VPCID        string `json:"vpc_id"`
-	VPCName      string `json:"vpc_name"`
-	Service      string `json:"service"`
-	BillingGroup string `json:"billing_group"`
-	Tag          string `json:"tag"`
+	VPCID, VPCName, Service, BillingGroup, Tag string
 }
 
 // Compare orders label sets by vpc_id, vpc_name, service, billing_group, tag.
@@ -74,15 +70,6 @@ func ParseDate(s string) (Date, error) {
 // String is YYYY-MM-DD, the API's search_date and the store's file name.
 func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
 
-// MarshalText is String, for JSON.
-func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// UnmarshalText is ParseDate, for JSON.
-func (d *Date) UnmarshalText(b []byte) (err error) {
-	*d, err = ParseDate(string(b))
-	return err
-}
-
 // Start is the day's midnight in loc.
 func (d Date) Start(loc *time.Location) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
@@ -111,34 +98,33 @@ func CompareDates(a, b Date) int {
 // what the store writes and what backfill serves. Costs and Resources are
 // sorted (see Sort), so that the same sums always make the same file.
 type Day struct {
-	Date   Date      `json:"date"` // in the billing time zone
-	ReadAt time.Time `json:"read_at"`
+	Date   Date // in the billing time zone
+	ReadAt time.Time
 	// Final is true when the day was read after its late window closed:
 	// it will not be read again. A day that is not final is read again.
-	Final bool   `json:"final"`
-	Costs []Cost `json:"costs"`
+	Final bool
+	Costs []Cost
 	// PerResource is true when the day carries per-resource sums: the
 	// exporter ranking the most expensive resources writes them, a backfill
 	// does not. UntrackedResourceRows counts the rows of resources beyond
 	// the exporter's cap, which are not in Resources.
-	PerResource           bool           `json:"per_resource,omitempty"`
-	Resources             []ResourceCost `json:"resources,omitempty"`
-	UntrackedResourceRows int            `json:"untracked_resource_rows,omitempty"`
+	PerResource           bool
+	Resources             []ResourceCost
+	UntrackedResourceRows int
 }
 
 // Cost is the sum of total_price of one label set on one day, in VND.
 type Cost struct {
 	Labels
-	TotalPrice float64 `json:"total_price"`
+	TotalPrice float64
 }
 
 // ResourceCost is the sum of total_price of one resource (infra_id and
 // name) in one label set on one day, in VND.
 type ResourceCost struct {
 	Labels
-	InfraID    string  `json:"infra_id"`
-	Name       string  `json:"name"`
-	TotalPrice float64 `json:"total_price"`
+	InfraID, Name string
+	TotalPrice    float64
 }
 
 // Sort orders Costs by label set, Resources by label set, infra_id, name.
