@@ -70,14 +70,12 @@ type Config struct {
 type Server struct {
 	URL string // base URL ending in "/api", e.g. http://127.0.0.1:port/api
 
-	gen         *gen
-	loc         *time.Location
-	now         func() time.Time
-	maxPageSize int
-	mux         *http.ServeMux
-	srv         *http.Server
-	closed      chan struct{}
-	closeOnce   sync.Once
+	cfg       Config // with the defaults filled in
+	gen       *gen
+	mux       *http.ServeMux
+	srv       *http.Server
+	closed    chan struct{}
+	closeOnce sync.Once
 
 	mu       sync.Mutex
 	token    string
@@ -123,18 +121,18 @@ func newServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	rows := positiveOr(cfg.RowsPerDay, DefaultRowsPerDay)
+	cfg.RowsPerDay = positiveOr(cfg.RowsPerDay, DefaultRowsPerDay)
+	cfg.LabelSets = positiveOr(cfg.LabelSets, max(cfg.RowsPerDay/4, 1))
+	cfg.MaxPageSize = positiveOr(cfg.MaxPageSize, DefaultMaxPageSize)
 	s := &Server{
-		gen:         &gen{seed: mix(uint64(cfg.Seed)), rows: rows, labelSets: positiveOr(cfg.LabelSets, max(rows/4, 1))},
-		loc:         cfg.Location,
-		now:         cfg.Now,
-		maxPageSize: positiveOr(cfg.MaxPageSize, DefaultMaxPageSize),
-		mux:         http.NewServeMux(),
-		closed:      make(chan struct{}),
-		token:       cmp.Or(cfg.Token, DefaultToken),
-		bills:       map[string][]fptapi.Bill{},
-		requests:    map[string]int{},
-		last:        map[string]Request{},
+		cfg:      cfg,
+		gen:      &gen{seed: mix(uint64(cfg.Seed)), rows: cfg.RowsPerDay, labelSets: cfg.LabelSets},
+		mux:      http.NewServeMux(),
+		closed:   make(chan struct{}),
+		token:    cmp.Or(cfg.Token, DefaultToken),
+		bills:    map[string][]fptapi.Bill{},
+		requests: map[string]int{},
+		last:     map[string]Request{},
 	}
 	s.mux.HandleFunc(BillsPath, s.handleBills)
 	s.mux.HandleFunc(BillInfoPath, s.handleBillInfo)
@@ -245,13 +243,13 @@ func (s *Server) resolveDay(day string) (dayQuery, error) {
 		return dayQuery{}, fmt.Errorf("invalid search_date %q: want YYYY-MM-DD", day)
 	}
 	q := dayQuery{day: day, dayNum: t.Unix() / 86400, dom: t.Day(), elapsed: 86400, n: s.gen.rows}
-	now := s.now().In(s.loc)
+	now := s.cfg.Now().In(s.cfg.Location)
 	y, m, d := now.Date()
 	switch today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400; {
 	case q.dayNum > today:
 		q.elapsed, q.n = 0, 0
 	case q.dayNum == today:
-		q.elapsed = int64(now.Sub(time.Date(y, m, d, 0, 0, 0, 0, s.loc)) / time.Second)
+		q.elapsed = int64(now.Sub(time.Date(y, m, d, 0, 0, 0, 0, s.cfg.Location)) / time.Second)
 		q.elapsed = min(max(q.elapsed, 0), 86400)
 	}
 	s.mu.Lock()

@@ -40,49 +40,24 @@ func uuidString(hi, lo uint64) string {
 // a tenant's or a VPC's.
 func (g *gen) id(a, b int) string { return uuidString(mix(g.seed^uint64(a)), mix(g.seed^uint64(b))) }
 
-// attachIndex picks, from h, a row that is an instance in vpc, so that
-// attach_vm names a VM that really is billed that day; with too few label
-// sets for that, any row index.
-func (g *gen) attachIndex(vpc int, h uint64) int64 {
-	// Label sets of instances in vpc are k = c + 35j with c = 0 mod 7, vpc mod 5.
-	c := (21 * vpc) % 35
-	limit := min(g.labelSets, g.rows)
-	if c >= limit {
-		return int64(h % uint64(g.rows))
-	}
-	k := c + 35*int(h%uint64((limit-1-c)/35+1))
-	m := (g.rows-1-k)/g.labelSets + 1
-	return int64(k + g.labelSets*int((h>>32)%uint64(m)))
+// row is a generated row's resource: its slot, labels and sizes. Its
+// running time and price are fixed point, hours/10000 and VND/100, so that
+// every number sent is an exact decimal.
+type row struct {
+	index  int
+	dom    int // day of the month
+	l      labels
+	hr     uint64 // the resource's hash
+	policy int
+	vcpu   int64
+	ram    int64 // GB
+	disk   int64 // GB
+	gpus   int64
+	attach int64 // index of the attached VM
 }
 
-// perHour is what an hour of the row's running time costs, in 1/100 VND.
-// Each billing config (contract) has its own prices, close to FPT's
-// public ones.
-func (g *gen) perHour(r *row) int64 {
-	h := mix(g.seed ^ uint64(1000+r.l.grp*10+r.l.cfg))
-	cpu := 35000 + int64(h%25000)                                                                    // 350-600 VND per vCPU-hour
-	ram := 12000 + int64((h>>16)%13000)                                                              // 120-250 VND per GB-hour
-	gpu := 5200000 + int64((h>>8)%600000)                                                            // ~55,000 VND per GPU-hour
-	disk := [...]int64{500 + int64((h>>32)%200), 800 + int64((h>>40)%200), 300 + int64((h>>48)%100)} // by policy
-	switch r.l.svc {
-	case svcInstance, svcGPU:
-		return r.vcpu*cpu + r.ram*ram + r.disk*disk[r.policy] + r.gpus*gpu
-	case svcStorage:
-		return r.disk * disk[r.policy]
-	case svcIP:
-		return 13900 // ~100,000 VND a month
-	case svcLB:
-		return 85000
-	case svcBackup:
-		return r.disk * 250
-	case svcS3:
-		return r.disk * 180
-	}
-	return 0
-}
-
-// bill is row i of day q as sent. Numbers are fixed-point values (see row)
-// divided once, and encoding/json writes the shortest text that reads back
+// bill is row i of day q as sent. Numbers are fixed-point values divided
+// once, and encoding/json writes the shortest text that reads back
 // as the same float64, so a client decodes exactly these values.
 func (g *gen) bill(q *dayQuery, i int) wireBill {
 	r := row{index: i, dom: q.dom, l: g.labels(i % g.labelSets)}
@@ -126,60 +101,6 @@ func (g *gen) bill(q *dayQuery, i int) wireBill {
 		CPUQuantity:       float64(r.vcpu*rt) / 1e4,
 		RAMQuantity:       float64(r.ram*rt) / 1e4,
 	}
-}
-
-// replaced reports whether the row's slot holds its second resource: slots
-// with index%40 == 7 hold one resource until the 15th, another from then on.
-func (r *row) replaced() bool { return r.index%40 == 7 && r.dom >= 15 }
-
-// infraID and name keep a row slot's resource across days, so that a
-// resource's cost adds up over the month, with what real tenants have too:
-// a resource replaced in the middle of the month (see replaced), public
-// IPs named alike in every VPC, and one IP row in ten without an infra_id.
-func (r *row) infraID() string {
-	if r.l.svc == svcIP && r.index%10 == 0 {
-		return ""
-	}
-	hr := r.hr
-	if r.replaced() {
-		hr = mix(hr ^ 0x1515)
-	}
-	return uuidString(mix(hr^0x5555), mix(hr^0xaaaa))
-}
-
-func (r *row) name() string {
-	if r.l.svc == svcIP {
-		return "ip-public-" + strconv.Itoa(r.index%3)
-	}
-	name := fmt.Sprintf("%s-%s-%06d", services[r.l.svc].prefix, vpcs[r.l.vpc].slug, r.index)
-	if r.replaced() {
-		name += "-new"
-	}
-	return name
-}
-
-// attachVM is the name of the VM a resource is attached to: its own for
-// VMs, another VM for volumes, IPs, LBs and backups, none for S3.
-func (r *row) attachVM() string {
-	if prefix := services[r.l.svc].attach; prefix != "" {
-		return fmt.Sprintf("%s-%s-%06d", prefix, vpcs[r.l.vpc].slug, r.attach)
-	}
-	return "-"
-}
-
-// row is one generated bill row in fixed point: quantities and running time
-// in 1/10000, money in 1/100 VND, so that every number is an exact decimal.
-type row struct {
-	index  int
-	dom    int // day of the month
-	l      labels
-	hr     uint64 // the resource's hash
-	policy int
-	vcpu   int64
-	ram    int64 // GB
-	disk   int64 // GB
-	gpus   int64
-	attach int64 // index of the attached VM
 }
 
 // pick is one of vals, chosen by h.
@@ -246,4 +167,85 @@ func (r *row) shapeGPU(hd uint64) (start, stop int64) {
 	}
 	start = int64(hd>>20) % 72000
 	return start, min(start+3600+int64(hd>>40)%18000, 86400)
+}
+
+// attachIndex picks, from h, a row that is an instance in vpc, so that
+// attach_vm names a VM that really is billed that day; with too few label
+// sets for that, any row index.
+func (g *gen) attachIndex(vpc int, h uint64) int64 {
+	// Label sets of instances in vpc are k = c + 35j with c = 0 mod 7, vpc mod 5.
+	c := (21 * vpc) % 35
+	limit := min(g.labelSets, g.rows)
+	if c >= limit {
+		return int64(h % uint64(g.rows))
+	}
+	k := c + 35*int(h%uint64((limit-1-c)/35+1))
+	m := (g.rows-1-k)/g.labelSets + 1
+	return int64(k + g.labelSets*int((h>>32)%uint64(m)))
+}
+
+// perHour is what an hour of the row's running time costs, in 1/100 VND.
+// Each billing config (contract) has its own prices, close to FPT's
+// public ones.
+func (g *gen) perHour(r *row) int64 {
+	h := mix(g.seed ^ uint64(1000+r.l.grp*10+r.l.cfg))
+	cpu := 35000 + int64(h%25000)         // 350-600 VND per vCPU-hour
+	ram := 12000 + int64((h>>16)%13000)   // 120-250 VND per GB-hour
+	gpu := 5200000 + int64((h>>8)%600000) // ~55,000 VND per GPU-hour
+	// SSD, Premium-SSD and HDD, by GB-hour.
+	disk := [...]int64{500 + int64((h>>32)%200), 800 + int64((h>>40)%200), 300 + int64((h>>48)%100)}
+	switch r.l.svc {
+	case svcInstance, svcGPU:
+		return r.vcpu*cpu + r.ram*ram + r.disk*disk[r.policy] + r.gpus*gpu
+	case svcStorage:
+		return r.disk * disk[r.policy]
+	case svcIP:
+		return 13900 // ~100,000 VND a month
+	case svcLB:
+		return 85000
+	case svcBackup:
+		return r.disk * 250
+	case svcS3:
+		return r.disk * 180
+	}
+	return 0
+}
+
+// replaced reports whether the row's slot holds its second resource: slots
+// with index%40 == 7 hold one resource until the 15th, another from then on.
+func (r *row) replaced() bool { return r.index%40 == 7 && r.dom >= 15 }
+
+// infraID and name keep a row slot's resource across days, so that a
+// resource's cost adds up over the month, with what real tenants have too:
+// a resource replaced in the middle of the month (see replaced), public
+// IPs named alike in every VPC, and one IP row in ten without an infra_id.
+func (r *row) infraID() string {
+	if r.l.svc == svcIP && r.index%10 == 0 {
+		return ""
+	}
+	hr := r.hr
+	if r.replaced() {
+		hr = mix(hr ^ 0x1515)
+	}
+	return uuidString(mix(hr^0x5555), mix(hr^0xaaaa))
+}
+
+func (r *row) name() string {
+	if r.l.svc == svcIP {
+		return "ip-public-" + strconv.Itoa(r.index%3)
+	}
+	name := fmt.Sprintf("%s-%s-%06d", services[r.l.svc].prefix, vpcs[r.l.vpc].slug, r.index)
+	if r.replaced() {
+		name += "-new"
+	}
+	return name
+}
+
+// attachVM is the name of the VM a resource is attached to: its own for
+// VMs, another VM for volumes, IPs, LBs and backups, none for S3.
+func (r *row) attachVM() string {
+	if prefix := services[r.l.svc].attach; prefix != "" {
+		return fmt.Sprintf("%s-%s-%06d", prefix, vpcs[r.l.vpc].slug, r.attach)
+	}
+	return "-"
 }

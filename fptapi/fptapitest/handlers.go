@@ -68,10 +68,12 @@ const maxRequestBody = 1 << 20
 // receive counts and records a request to endpoint and returns its body,
 // false when it has been answered 405 for not using method.
 func (s *Server) receive(w http.ResponseWriter, r *http.Request, endpoint, method string) ([]byte, bool) {
-	s.locked(func() { s.requests[endpoint]++ })
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
-	req := Request{Method: r.Method, Header: r.Header.Clone(), Body: append([]byte(nil), body...)}
-	s.locked(func() { s.last[endpoint] = req })
+	req := Request{Method: r.Method, Header: r.Header.Clone(), Body: body}
+	s.locked(func() {
+		s.requests[endpoint]++
+		s.last[endpoint] = req
+	})
 	if r.Method != method {
 		w.Header().Set("Allow", method)
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
@@ -164,7 +166,7 @@ func (s *Server) parsePage(req *billsRequest, page int) (pageRequest, string) {
 	if err != nil {
 		return pageRequest{}, err.Error()
 	}
-	p := pageRequest{q: q, size: min(*req.Size, s.maxPageSize), page: page, cursor: req.LastSortValue, flt: fptapi.Filter{
+	p := pageRequest{q: q, size: min(*req.Size, s.cfg.MaxPageSize), page: page, cursor: req.LastSortValue, flt: fptapi.Filter{
 		ServiceType: req.ServiceType, BillingGroupName: req.BillingGroupName, BillingConfigName: req.BillingConfigName,
 	}}
 	if c := req.LastSortValue; len(c) > 0 {
