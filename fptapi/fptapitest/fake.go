@@ -126,7 +126,7 @@ func newServer(cfg Config) *Server {
 	cfg.MaxPageSize = positiveOr(cfg.MaxPageSize, DefaultMaxPageSize)
 	s := &Server{
 		cfg:      cfg,
-		gen:      &gen{seed: mix(uint64(cfg.Seed)), rows: cfg.RowsPerDay, labelSets: cfg.LabelSets},
+		gen:      newGen(cfg.Seed, cfg.RowsPerDay, cfg.LabelSets),
 		mux:      http.NewServeMux(),
 		closed:   make(chan struct{}),
 		token:    cmp.Or(cfg.Token, DefaultToken),

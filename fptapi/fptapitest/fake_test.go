@@ -270,7 +270,7 @@ func sortedKeys(m map[string]int, order []string) []string {
 func TestLabelSetsBeyondPeriod(t *testing.T) {
 	t.Parallel()
 	// More label sets than the 840 combinations of the base tables.
-	g := &gen{seed: mix(1), rows: 5000, labelSets: 2500}
+	g := newGen(1, 5000, 2500)
 	q := dayQuery{day: "2024-10-04", dayNum: 20000, dom: 1, elapsed: 86400, n: 5000}
 	seen := map[[5]string]bool{}
 	for i := 0; i < 2500; i++ {

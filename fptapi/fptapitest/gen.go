@@ -8,17 +8,35 @@ package fptapitest
 // index). The label tables are in labels.go.
 
 import (
-	"fmt"
+	"encoding/binary"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// gen produces rows. It is immutable and safe for concurrent use.
+// gen produces rows. It is immutable after newGen and safe for concurrent use.
 type gen struct {
 	seed      uint64
 	rows      int // rows per full day
 	labelSets int
+
+	orgID     string
+	tenantIDs [len(tenants)]string
+	vpcIDs    [len(vpcs)]string
+}
+
+func newGen(seed int64, rows, labelSets int) *gen {
+	g := &gen{seed: mix(uint64(seed)), rows: rows, labelSets: labelSets}
+	id := func(a, b int) string { return uuidString(mix(g.seed^uint64(a)), mix(g.seed^uint64(b))) }
+	g.orgID = id(1, 2)
+	for i := range tenants {
+		g.tenantIDs[i] = id(100+i, 200+i)
+	}
+	for i := range vpcs {
+		g.vpcIDs[i] = id(300+i, 400+i)
+	}
+	return g
 }
 
 // mix is splitmix64's finalizer: cheap, and good enough to look random.
@@ -31,14 +49,18 @@ func mix(x uint64) uint64 {
 
 // uuidString is a version-4 shaped UUID built from two hashes.
 func uuidString(hi, lo uint64) string {
-	hi = hi&^0xf000 | 0x4000         // version 4
-	lo = lo&^(0xc<<60) | (0x8 << 60) // variant 10
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&(1<<48-1))
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], hi&^0xf000|0x4000)       // version 4
+	binary.BigEndian.PutUint64(b[8:], lo&^(0xc<<60)|(0x8<<60)) // variant 10
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// id is the UUID of the seed's a-th and b-th hashes: the organisation's,
-// a tenant's or a VPC's.
-func (g *gen) id(a, b int) string { return uuidString(mix(g.seed^uint64(a)), mix(g.seed^uint64(b))) }
+// indexed is prefix-slug- and v in decimal, zero-padded to six digits.
+func indexed(prefix, slug string, v int64) string {
+	d := strconv.FormatInt(v, 10)
+	return prefix + "-" + slug + "-" + strings.Repeat("0", max(6-len(d), 0)) + d
+}
 
 // row is a generated row's resource: its slot, labels and sizes. Its
 // running time and price are fixed point, hours/10000 and VND/100, so that
@@ -70,11 +92,11 @@ func (g *gen) bill(q *dayQuery, i int) wireBill {
 
 	vpc, grp := vpcs[r.l.vpc], groups[r.l.grp]
 	return wireBill{
-		OrgID:             g.id(1, 2),
+		OrgID:             g.orgID,
 		OrgName:           orgName,
-		TenantIaasID:      g.id(100+vpc.tenant, 200+vpc.tenant),
+		TenantIaasID:      g.tenantIDs[vpc.tenant],
 		TenantIaasName:    tenants[vpc.tenant],
-		VPCID:             g.id(300+r.l.vpc, 400+r.l.vpc),
+		VPCID:             g.vpcIDs[r.l.vpc],
 		VPCName:           vpc.name,
 		VDISite:           vpc.site,
 		PoolName:          "pool-" + strings.ToLower(vpc.site) + "-general",
@@ -234,7 +256,7 @@ func (r *row) name() string {
 	if r.l.svc == svcIP {
 		return "ip-public-" + strconv.Itoa(r.index%3)
 	}
-	name := fmt.Sprintf("%s-%s-%06d", services[r.l.svc].prefix, vpcs[r.l.vpc].slug, r.index)
+	name := indexed(services[r.l.svc].prefix, vpcs[r.l.vpc].slug, int64(r.index))
 	if r.replaced() {
 		name += "-new"
 	}
@@ -245,7 +267,7 @@ func (r *row) name() string {
 // VMs, another VM for volumes, IPs, LBs and backups, none for S3.
 func (r *row) attachVM() string {
 	if prefix := services[r.l.svc].attach; prefix != "" {
-		return fmt.Sprintf("%s-%s-%06d", prefix, vpcs[r.l.vpc].slug, r.attach)
+		return indexed(prefix, vpcs[r.l.vpc].slug, r.attach)
 	}
 	return "-"
 }
