@@ -3,7 +3,3 @@
 // tests: promtool's unit tests under tests/, run by rules_test.go, and an
 // end-to-end test against a real Prometheus and Alertmanager (e2e_test.go).
 package alerts
-
-// RuleFiles are the rule files users load into Prometheus, in the order
-// given in the README.
-var RuleFiles = []string{"fptcloud-rules.yml", "fptcloud-alerts.yml"}

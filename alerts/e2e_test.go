@@ -452,7 +452,7 @@ func shortenFor(t *testing.T, dir string, names []string) []string {
 	t.Helper()
 	var out []string
 	shortened := map[string]bool{}
-	for _, name := range RuleFiles {
+	for _, name := range ruleFiles {
 		data, err := os.ReadFile(name)
 		require.NoError(t, err)
 		lines := strings.Split(string(data), "\n")

@@ -14,7 +14,7 @@ import (
 const accountLabel = "account"
 
 // accountLabels are the const labels of an account's samples: none for the
-// single account of the flags, so that its exposition stays as it was.
+// single account of the flags.
 func accountLabels(account string) prometheus.Labels {
 	if account == "" {
 		return nil
@@ -22,10 +22,9 @@ func accountLabels(account string) prometheus.Labels {
 	return prometheus.Labels{accountLabel: account}
 }
 
-// descs are the descriptors one reader's samples are built on: the
-// package's own for a reader without an account, else copies that carry
-// account="<name>" as a const label. They are made once, when the reader
-// is, so that a scrape costs the same per sample with or without them.
+// descs are the descriptors of one reader's samples: the package's own
+// without an account, else copies with account="<name>" as a const label,
+// made with the reader so that a sample costs a scrape the same.
 type descs struct {
 	byBase  map[*prometheus.Desc]*prometheus.Desc // nil: no account
 	account *dto.LabelPair                        // the billing gauges' first pair; nil: no account
@@ -60,12 +59,10 @@ type Account struct {
 }
 
 // Accounts serves the snapshots of several readers from one
-// prometheus.Collector: each scrape loads the current list of accounts and,
-// for each, its snapshot pointer, so that one account's reader never holds
-// up another's samples, and a list replaced by a reload is served whole or
-// not at all. Accounts are sent in name order, which is the order the
-// registry sorts each family into (account is every family's first label):
-// its sort of a scrape stays a single pass however many accounts there are.
+// prometheus.Collector: a scrape loads the list of accounts (replaced whole
+// by a reload) and each one's snapshot pointer, so that no reader holds up
+// another. Name order is the registry's (account is every family's first
+// label), so that its sort stays one pass.
 type Accounts struct {
 	list atomic.Pointer[[]Account]
 }
@@ -85,10 +82,9 @@ func (a *Accounts) Set(accounts []Account) {
 	a.list.Store(&list)
 }
 
-// Describe sends nothing: the accounts, and so the descriptors with their
-// account label, change at a reload, after the registry has asked. That
-// makes Accounts an unchecked collector; the registry still refuses two
-// samples alike at every scrape.
+// Describe sends nothing: the accounts, and so the descriptors, change at a
+// reload, after the registry asked. The registry still refuses two samples
+// alike at every scrape.
 func (a *Accounts) Describe(chan<- *prometheus.Desc) {}
 
 // Collect sends every account's samples.
@@ -98,10 +94,9 @@ func (a *Accounts) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// Ready reports whether every account has either served today or failed
-// its first read of it, and at least one serves: an account that cannot be
-// read must not keep the others' data from being scraped, and a start that
-// serves nothing at all is not ready.
+// Ready reports whether every account has served today or failed its first
+// read of it, and at least one serves: an account that cannot be read must
+// not hold up the others, and a start that serves nothing is not ready.
 func (a *Accounts) Ready() bool {
 	serving := false
 	for _, acc := range *a.list.Load() {
@@ -149,10 +144,7 @@ func (s *ReloadStatus) Succeeded(t time.Time) {
 func (s *ReloadStatus) Failed() { s.success.Set(0) }
 
 // Describe sends the two gauges' descriptions.
-func (s *ReloadStatus) Describe(ch chan<- *prometheus.Desc) {
-	ch <- s.success.Desc()
-	ch <- s.timestamp.Desc()
-}
+func (s *ReloadStatus) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(s, ch) }
 
 // Collect sends the two gauges.
 func (s *ReloadStatus) Collect(ch chan<- prometheus.Metric) {

@@ -21,8 +21,7 @@ func keyOf(b *fptapi.Bill) billing.Labels {
 }
 
 // sanitized replaces invalid UTF-8, which the Prometheus registry rejects
-// (one bad value would fail the whole scrape). JSON decoding already yields
-// valid UTF-8, so this only matters for other sources.
+// (one bad value would fail the whole scrape), from sources other than JSON.
 func sanitized(k billing.Labels) billing.Labels {
 	return billing.Labels{VPCID: valid(k.VPCID), VPCName: valid(k.VPCName), Service: valid(k.Service), BillingGroup: valid(k.BillingGroup), Tag: valid(k.Tag)}
 }
@@ -55,14 +54,13 @@ func (s *vnd) merge(o vnd) {
 	s.add(o.comp)
 }
 
-// vndPrecision is the precision of published amounts: a millionth of a
-// dong, far below any price, so a total of amounts with up to six decimals
-// is published as that exact decimal (344183.5, not 344183.50000000006).
+// vndPrecision is the precision of published amounts, a millionth of a
+// dong: a total of amounts with up to six decimals is published as that
+// decimal (344183.5, not 344183.50000000006).
 const vndPrecision = 1e6
 
-// value is the sum rounded to vndPrecision. Past 2^53/vndPrecision (about
-// nine billion VND) a float64 has no digits below a millionth left to
-// round, and the sum is returned as it is.
+// value is the sum rounded to vndPrecision, or as it is past 2^53/vndPrecision
+// (about nine billion VND), where a float64 has no such digits left.
 func (s vnd) value() float64 {
 	v := s.sum + s.comp
 	if math.Abs(v) >= (1<<53)/vndPrecision {
@@ -82,13 +80,7 @@ type usage struct {
 }
 
 func (u *usage) add(b *fptapi.Bill) {
-	u.cost.add(b.TotalPrice)
-	u.vcpu += b.VCPU
-	u.ram += b.RAM
-	u.disk += b.Disk
-	u.cpuQty += b.CPUQuantity
-	u.ramQty += b.RAMQuantity
-	u.diskQty += b.DiskQuantity
+	u.merge(&usage{vnd{sum: b.TotalPrice}, b.VCPU, b.RAM, b.Disk, b.CPUQuantity, b.RAMQuantity, b.DiskQuantity})
 }
 
 func (u *usage) merge(o *usage) {
@@ -117,7 +109,7 @@ func (d dayUsage) addPage(page []fptapi.Bill) {
 	}
 }
 
-// costs is today's total_price per label set, as a closed day keeps it.
+// costs is today's cost per label set, as a closed day keeps it.
 func (d dayUsage) costs() dayCost {
 	out := make(dayCost, len(d))
 	for k, u := range d {
@@ -126,8 +118,8 @@ func (d dayUsage) costs() dayCost {
 	return out
 }
 
-// dayCost sums a closed day's total_price per label set: month-to-date is
-// all that is needed of a closed day.
+// dayCost sums a closed day's total_price per label set: all month-to-date
+// needs of it.
 type dayCost map[billing.Labels]vnd
 
 func (d dayCost) addPage(page []fptapi.Bill) {
@@ -155,15 +147,23 @@ func (d dayCost) merge(o dayCost) {
 }
 
 // series is one label set of a snapshot: today's usage (when the label set
-// has rows today) and its month-to-date cost.
+// has rows today), its month-to-date cost, and the closed periods, when
+// known: yesterday and the previous month.
 type series struct {
-	key      billing.Labels
-	today    usage
-	hasToday bool
-	mtd      vnd
-	// The closed periods, when known: yesterday and the previous month.
-	yesterday, previousMonth       vnd
-	hasYesterday, hasPreviousMonth bool
+	key                                      billing.Labels
+	today                                    usage
+	mtd, yesterday, previousMonth            vnd
+	hasToday, hasYesterday, hasPreviousMonth bool
+}
+
+func (s *series) merge(o *series) {
+	s.today.merge(&o.today)
+	s.mtd.merge(o.mtd)
+	s.yesterday.merge(o.yesterday)
+	s.previousMonth.merge(o.previousMonth)
+	s.hasToday = s.hasToday || o.hasToday
+	s.hasYesterday = s.hasYesterday || o.hasYesterday
+	s.hasPreviousMonth = s.hasPreviousMonth || o.hasPreviousMonth
 }
 
 // closedPeriods are the costs of yesterday and of the previous month, nil
@@ -172,13 +172,10 @@ type closedPeriods struct {
 	yesterday, previousMonth dayCost
 }
 
-// combine joins today's usage with the closed days' costs into one series
-// per label set, folding all but the maxSeries-1 most expensive ones (by
-// month-to-date cost) into one __other__ series when there are more than
-// maxSeries. Sums are kept exact. It returns the series, in no particular
-// order (the registry sorts), and the number of label sets folded.
-// The closed periods join the same series, so that every billing metric
-// of a snapshot folds the same label sets.
+// combine joins today's usage, the closed days' costs and the closed
+// periods into one series per label set, unsorted. Beyond maxSeries, all
+// but the maxSeries-1 most expensive by month-to-date are folded into one
+// __other__ series (sums stay exact); it returns how many were folded.
 func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries int) ([]series, int) {
 	idx := make(map[billing.Labels]int, len(today))
 	var out []series
@@ -193,10 +190,7 @@ func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries 
 		return &out[i]
 	}
 	for k, u := range today {
-		s := get(k)
-		s.today.merge(u)
-		s.hasToday = true
-		s.mtd.merge(u.cost)
+		get(k).merge(&series{today: *u, hasToday: true, mtd: u.cost})
 	}
 	for _, d := range closed {
 		for k, c := range d {
@@ -204,46 +198,34 @@ func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries 
 		}
 	}
 	for k, c := range periods.yesterday {
-		s := get(k)
-		s.yesterday.merge(c)
-		s.hasYesterday = true
+		get(k).merge(&series{yesterday: c, hasYesterday: true})
 	}
 	for k, c := range periods.previousMonth {
-		s := get(k)
-		s.previousMonth.merge(c)
-		s.hasPreviousMonth = true
+		get(k).merge(&series{previousMonth: c, hasPreviousMonth: true})
+	}
+	if len(out) <= maxSeries {
+		return out, 0
 	}
 
-	folded := 0
-	if len(out) > maxSeries {
-		other := series{key: billing.Labels{VPCID: otherLabel, VPCName: otherLabel, Service: otherLabel, BillingGroup: otherLabel, Tag: otherLabel}}
-		// A real label set that is all "__other__" would collide with the
-		// fold series: it goes into it, without counting as folded.
-		if i, ok := idx[other.key]; ok {
-			other = out[i]
-			out[i] = out[len(out)-1]
-			out = out[:len(out)-1]
-		}
-		// Most expensive first; ties by key so the same label sets are
-		// folded on every refresh instead of flapping.
-		slices.SortFunc(out, func(a, b series) int {
-			return cmp.Or(cmp.Compare(b.mtd.value(), a.mtd.value()), billing.Compare(a.key, b.key))
-		})
-		keep := max(maxSeries-1, 0)
-		for i := range out[keep:] {
-			s := &out[keep+i]
-			other.today.merge(&s.today)
-			other.hasToday = other.hasToday || s.hasToday
-			other.mtd.merge(s.mtd)
-			other.yesterday.merge(s.yesterday)
-			other.hasYesterday = other.hasYesterday || s.hasYesterday
-			other.previousMonth.merge(s.previousMonth)
-			other.hasPreviousMonth = other.hasPreviousMonth || s.hasPreviousMonth
-		}
-		folded = len(out) - keep
-		out = append(out[:keep], other)
+	other := series{key: billing.Labels{VPCID: otherLabel, VPCName: otherLabel, Service: otherLabel, BillingGroup: otherLabel, Tag: otherLabel}}
+	// A real label set that is all "__other__" would collide with the
+	// fold series: it goes into it, without counting as folded.
+	if i, ok := idx[other.key]; ok {
+		other = out[i]
+		out[i] = out[len(out)-1]
+		out = out[:len(out)-1]
 	}
-	return out, folded
+	// Most expensive first; ties by key so the same label sets are folded
+	// on every refresh instead of flapping.
+	slices.SortFunc(out, func(a, b series) int {
+		return cmp.Or(cmp.Compare(b.mtd.value(), a.mtd.value()), billing.Compare(a.key, b.key))
+	})
+	keep := max(maxSeries-1, 0)
+	for i := range out[keep:] {
+		other.merge(&out[keep+i])
+	}
+	folded := len(out) - keep
+	return append(out[:keep], other), folded
 }
 
 // day returns the day's costs as the shared day type, sorted, with the

@@ -11,9 +11,8 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
-// APIRequestCounter counts API requests per endpoint and code. Its Observe
-// method is passed to fptapi.WithObserver, which keeps fptapi free of
-// Prometheus.
+// APIRequestCounter counts API requests per endpoint and code, through
+// fptapi.WithObserver, which keeps fptapi free of Prometheus.
 type APIRequestCounter struct {
 	vec *prometheus.CounterVec
 }
@@ -22,8 +21,7 @@ type APIRequestCounter struct {
 func NewAPIRequestCounter() *APIRequestCounter { return NewAccountAPIRequestCounter("") }
 
 // NewAccountAPIRequestCounter returns an empty counter whose samples carry
-// account="<account>" (none when account is ""): each account has its own
-// client, and so its own counter.
+// account="<account>" (none when account is ""), for one account's client.
 func NewAccountAPIRequestCounter(account string) *APIRequestCounter {
 	return &APIRequestCounter{vec: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: descAPIRequests.name, Help: descAPIRequests.help, ConstLabels: accountLabels(account),
@@ -34,8 +32,6 @@ func NewAccountAPIRequestCounter(account string) *APIRequestCounter {
 func (c *APIRequestCounter) Observe(info fptapi.RequestInfo) {
 	c.vec.WithLabelValues(info.Endpoint, info.Code).Inc()
 }
-
-func (c *APIRequestCounter) collect(ch chan<- prometheus.Metric) { c.vec.Collect(ch) }
 
 // Snapshotter hands out the last published snapshot; *Refresher is one.
 type Snapshotter interface {
@@ -73,8 +69,7 @@ func budgetMetrics(b Budgets, d *descs) []prometheus.Metric {
 	return out
 }
 
-// Describe sends every metric's description, with the account's label when
-// the reader has one.
+// Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	var d *descs
 	if c.src != nil {
@@ -85,21 +80,20 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect sends the calendar, budget and self metrics, and the billing
-// series of the served snapshot while it is fresh: no older than MaxAge and
-// describing the current billing day.
+// Collect sends the samples of the served snapshot.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) { collect(ch, c.src.Snapshot(), c.reqs) }
 
-// collect sends what Collect does for one snapshot.
+// collect sends the calendar, budget and self metrics of a snapshot, and
+// its billing series while they are fresh.
 func collect(ch chan<- prometheus.Metric, st *Snapshot, reqs *APIRequestCounter) {
-	now := st.now()
+	now, loc := st.cfg.Now(), st.cfg.Location
 	gaugeOf := func(m metric, v float64) {
 		ch <- prometheus.MustNewConstMetric(st.descs.of(m), prometheus.GaugeValue, v)
 	}
-	today := billing.DateOf(now.In(st.loc))
-	dayStart, dayEnd := today.Start(st.loc), today.End(st.loc)
-	monthStart := today.MonthStart().Start(st.loc)
-	monthEnd := billing.NewDate(today.Year, today.Month+1, 1).Start(st.loc)
+	today := billing.DateOf(now.In(loc))
+	dayStart, dayEnd := today.Start(loc), today.End(loc)
+	monthStart := today.MonthStart().Start(loc)
+	monthEnd := billing.NewDate(today.Year, today.Month+1, 1).Start(loc)
 	gaugeOf(descMonthElapsed, ratio(now.Sub(monthStart), monthEnd.Sub(monthStart)))
 	gaugeOf(descMonthLength, monthEnd.Sub(monthStart).Seconds())
 	gaugeOf(descDayElapsed, ratio(now.Sub(dayStart), dayEnd.Sub(dayStart)))
@@ -108,7 +102,7 @@ func collect(ch chan<- prometheus.Metric, st *Snapshot, reqs *APIRequestCounter)
 	}
 	collectSelf(ch, st, gaugeOf)
 	if reqs != nil {
-		reqs.collect(ch)
+		reqs.vec.Collect(ch)
 	}
 	collectBilling(ch, st, now, gaugeOf)
 }
@@ -122,12 +116,12 @@ func collectSelf(ch chan<- prometheus.Metric, st *Snapshot, gaugeOf func(metric,
 		gaugeOf(descRefreshPages, float64(st.pages))
 	}
 	gaugeOf(descTokenRejected, boolFloat(st.tokenRejected))
-	gaugeOf(descRefreshInterval, st.refreshInterval.Seconds())
-	gaugeOf(descMaxAge, st.maxAge.Seconds())
+	gaugeOf(descRefreshInterval, st.cfg.RefreshInterval.Seconds())
+	gaugeOf(descMaxAge, st.cfg.MaxAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(st.descs.of(descRefreshFailures), prometheus.CounterValue, float64(st.failures))
 	// A store off by choice has no series: nothing to alert on.
-	if st.storage {
-		gaugeOf(descStorageOK, boolFloat(st.storeOpen && !st.storeFailing))
+	if st.cfg.Store != nil || st.cfg.StoreUnusable {
+		gaugeOf(descStorageOK, boolFloat(st.cfg.Store != nil && !st.storeFailing))
 		ch <- prometheus.MustNewConstMetric(st.descs.of(descStorageWriteFailures), prometheus.CounterValue, float64(st.storeFailures))
 	}
 	for f, field := range labelFields {

@@ -8,10 +8,9 @@ import (
 
 // MaxLabelValueBytes is the longest label value the exporter keeps, in
 // bytes. A longer value from the API is cut to it (ending in "…") before
-// it reaches the sums: memory, each scrape and each day file then stay
-// bounded whatever the API sends, since every label set and resource costs
-// at most a few of these. Real names and tags are far shorter; two values
-// that differ only past the limit are summed as one.
+// it reaches the sums, so that memory, scrapes and day files stay bounded
+// whatever the API sends. Two values that differ only past it are summed
+// as one.
 const MaxLabelValueBytes = 1024
 
 // ellipsis ends a cut value, so that nobody mistakes it for the real one.
@@ -23,9 +22,7 @@ var labelFields = [...]string{"vpc_id", "vpc_name", "service", "billing_group", 
 
 // labelCuts counts, per field, the rows whose value was cut. The reader
 // owns it; scrapes see the counts a snapshot copied.
-type labelCuts struct {
-	rows [len(labelFields)]uint64
-}
+type labelCuts [len(labelFields)]uint64
 
 // limitPage cuts the over-long label values of page in place, and returns
 // the fields cut for the first time, so that each is logged once.
@@ -37,7 +34,7 @@ func (c *labelCuts) limitPage(page []fptapi.Bill) (first []string) {
 				continue
 			}
 			*v = cutLabelValue(*v)
-			if c.rows[f]++; c.rows[f] == 1 {
+			if c[f]++; c[f] == 1 {
 				first = append(first, labelFields[f])
 			}
 		}

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"math/bits"
-	"time"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
@@ -12,36 +11,36 @@ import (
 // closed: final days are merged into one sum, so memory follows label sets,
 // not label sets times days; days read earlier are kept apart and read again.
 type monthCache struct {
-	year      int
-	month     time.Month
-	final     dayCost         // sum of the final days
-	finalDays uint64          // bit d set: day d of the month is in final
-	pending   map[int]dayCost // day of month -> cost, not final yet
-	// The same per resource, when top resources are on.
-	finalRes   *resourceCosts
-	pendingRes map[int]*resourceCosts
-	seen       uint64 // bit d set: day d was seen with rows
-	failed     uint64 // bit d set: day d's last read failed
+	month     billing.Date      // its first day; zero before the first day is set
+	final     closedDay         // sum of the final days
+	finalDays uint64            // bit d set: day d of the month is in final
+	pending   map[int]closedDay // day of month -> sums, not final yet
+	seen      uint64            // bit d set: day d was seen with rows
+	failed    uint64            // bit d set: day d's last read failed
 	// latest is the last closed day stored: yesterday's cost, once
 	// yesterday is in.
 	latestDay  int
 	latestCost dayCost
 }
 
+// closedDay is the sums of closed days; res is nil when top resources are
+// off.
+type closedDay struct {
+	cost dayCost
+	res  *resourceCosts
+}
+
 // forDay drops what does not belong before today in today's month: the
 // previous month, and days not before today (the clock went back). It
 // reports whether it started the month afresh.
 func (c *monthCache) forDay(today billing.Date) bool {
-	fresh := false
-	if c.year != today.Year || c.month != today.Month || c.finalDays>>today.Day != 0 || c.final == nil {
-		*c = monthCache{year: today.Year, month: today.Month, final: make(dayCost),
-			pending: make(map[int]dayCost), pendingRes: make(map[int]*resourceCosts)}
-		fresh = true
+	fresh := c.month != today.MonthStart() || c.finalDays>>today.Day != 0
+	if fresh {
+		*c = monthCache{month: today.MonthStart(), final: closedDay{cost: make(dayCost)}, pending: make(map[int]closedDay)}
 	}
 	for d := range c.pending {
 		if d >= today.Day {
 			delete(c.pending, d)
-			delete(c.pendingRes, d)
 		}
 	}
 	if c.latestDay >= today.Day {
@@ -67,20 +66,16 @@ func (c *monthCache) store(day int, cost dayCost, res *resourceCosts, final bool
 		c.markSeen(day)
 	}
 	if !final {
-		c.pending[day] = cost
-		if res != nil {
-			c.pendingRes[day] = res
-		}
+		c.pending[day] = closedDay{cost: cost, res: res}
 		return
 	}
 	delete(c.pending, day)
-	delete(c.pendingRes, day)
-	c.final.merge(cost)
+	c.final.cost.merge(cost)
 	if res != nil {
-		if c.finalRes == nil {
-			c.finalRes = newResourceCosts(res.labels, res.limit, len(res.cost))
+		if c.final.res == nil {
+			c.final.res = newResourceCosts(res.labels, res.limit, len(res.cost))
 		}
-		c.finalRes.merge(res)
+		c.final.res.merge(res)
 	}
 	c.finalDays |= 1 << day
 }
@@ -114,10 +109,23 @@ func (c *monthCache) toRead(today billing.Date) []int {
 
 // closed returns the costs of every closed day held, for combine.
 func (c *monthCache) closed() []dayCost {
-	out := make([]dayCost, 0, 1+len(c.pending))
-	out = append(out, c.final)
+	out := []dayCost{c.final.cost}
 	for _, d := range c.pending {
-		out = append(out, d)
+		out = append(out, d.cost)
+	}
+	return out
+}
+
+// closedResources returns the per-resource costs of the closed days held.
+func (c *monthCache) closedResources() []*resourceCosts {
+	var out []*resourceCosts
+	if c.final.res != nil {
+		out = append(out, c.final.res)
+	}
+	for _, d := range c.pending {
+		if d.res != nil {
+			out = append(out, d.res)
+		}
 	}
 	return out
 }
@@ -131,24 +139,12 @@ func (c *monthCache) yesterday(today billing.Date) dayCost {
 	return nil
 }
 
-// closedResources returns the per-resource costs of the closed days held.
-func (c *monthCache) closedResources() []*resourceCosts {
-	out := make([]*resourceCosts, 0, 1+len(c.pendingRes))
-	if c.finalRes != nil {
-		out = append(out, c.finalRes)
-	}
-	for _, r := range c.pendingRes {
-		out = append(out, r)
-	}
-	return out
-}
-
 // failedDays lists the days whose last read failed, in order.
 func (c *monthCache) failedDays() []billing.Date {
 	var out []billing.Date
 	for d := 1; d < 32; d++ {
 		if c.failed&(1<<d) != 0 {
-			out = append(out, billing.Date{Year: c.year, Month: c.month, Day: d})
+			out = append(out, billing.Date{Year: c.month.Year, Month: c.month.Month, Day: d})
 		}
 	}
 	return out

@@ -20,9 +20,8 @@ type readStats struct {
 }
 
 // dayRead reads one day's bills a page at a time: every step makes one
-// request (of one filter's query; the filters one after the other) and
-// hands its page to add. The loop can thus do other work, today's read,
-// between two pages of a closed day, with no callback into it.
+// request (the filters' queries one after the other) and hands its page to
+// add, so that the loop can read today between two pages of a closed day.
 type dayRead struct {
 	src     BillSource
 	loc     *time.Location
@@ -43,8 +42,8 @@ func newDayRead(src BillSource, loc *time.Location, filters []fptapi.Filter, day
 	return &dayRead{src: src, loc: loc, day: day, filters: filters, add: add}
 }
 
-// step reads the next page. done is true once every query has ended, or at
-// the first error, which names the day and the filter.
+// step reads the next page: done once every query has ended, or at the
+// first error, which names the day and the filter.
 func (d *dayRead) step(ctx context.Context) (done bool, err error) {
 	if d.next == nil {
 		if len(d.filters) == 0 {
@@ -103,7 +102,7 @@ func pages(ctx context.Context, src BillSource, day time.Time, f fptapi.Filter) 
 	}
 }
 
-// readAll reads every page of day, in one unit of work: today's read.
+// readAll reads every page of day in one unit of work: today's read.
 func (r *Refresher) readAll(ctx context.Context, day billing.Date, add func([]fptapi.Bill)) (readStats, error) {
 	d := newDayRead(r.cfg.Source, r.cfg.Location, r.filters, day, func(page []fptapi.Bill) {
 		r.limit(page)
@@ -117,14 +116,13 @@ func (r *Refresher) readAll(ctx context.Context, day billing.Date, add func([]fp
 // first time.
 func (r *Refresher) limit(page []fptapi.Bill) {
 	for _, field := range r.cuts.limitPage(page) {
-		level.Warn(r.logger).Log("msg", "label values longer than the limit are cut; the rows are counted in fptcloud_exporter_label_values_truncated_total",
+		level.Warn(r.cfg.Logger).Log("msg", "label values longer than the limit are cut; the rows are counted in fptcloud_exporter_label_values_truncated_total",
 			"field", field, "limit_bytes", MaxLabelValueBytes)
 	}
 }
 
-// QueryFilters are the queries a day takes: each distinct filter once (the
-// same filter twice would count the same rows twice), or one unfiltered
-// query when there are none.
+// QueryFilters are the queries a day takes: each distinct filter once (twice
+// would count rows twice), or one unfiltered query when there are none.
 func QueryFilters(filters []fptapi.Filter) []fptapi.Filter {
 	var out []fptapi.Filter
 	for _, f := range filters {
@@ -138,10 +136,8 @@ func QueryFilters(filters []fptapi.Filter) []fptapi.Filter {
 	return out
 }
 
-// DayCosts reads one billing day (the calendar date of day in loc) through
-// src and sums its total_price per label set, exactly as the exporter sums
-// a closed day, for each filter (none: one unfiltered query). The day is
-// not yet marked final.
+// DayCosts reads the billing day of day in loc through src, one query per
+// filter, and sums it exactly as the exporter sums a closed day, not final.
 func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters []fptapi.Filter, day time.Time) (billing.Day, error) {
 	d := billing.DateOf(day.In(loc))
 	cost := make(dayCost)

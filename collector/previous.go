@@ -10,55 +10,61 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
+// previousMonth is the cost of the month before today's, summed day by day
+// and complete once every day is in.
+type previousMonth struct {
+	month    billing.Date // its last day, which names it
+	cost     dayCost
+	read     uint64  // bit d set: day d is in cost
+	lastDay  dayCost // the last day's cost: yesterday on the 1st
+	complete bool
+}
+
 // previousStep does one unit of the previous month: a day the store holds,
 // or a page of one it does not. The month is read once, after the current
-// one is complete and after the late window of its last day has closed;
-// its total is published when every day is in. It reports whether the
-// round is over.
+// one is complete and its first late window has closed; its total is
+// published when every day is in. It reports whether the round is over.
 func (r *Refresher) previousStep(ctx context.Context) (over bool) {
 	rd := r.round
-	today := rd.day
-	first := today.MonthStart().AddDays(-1).MonthStart()
+	lastDay := rd.day.MonthStart().AddDays(-1)
 	p := &r.previous
-	if p.year != first.Year || p.month != first.Month {
-		*p = previousMonth{year: first.Year, month: first.Month, cost: make(dayCost)}
+	if p.month != lastDay {
+		*p = previousMonth{month: lastDay, cost: make(dayCost)}
 	}
-	monthStart := today.MonthStart().Start(r.cfg.Location)
-	if p.complete || r.now().Before(monthStart.Add(r.cfg.LateWindow)) {
+	monthStart := rd.day.MonthStart().Start(r.cfg.Location)
+	if p.complete || r.cfg.Now().Before(monthStart.Add(r.cfg.LateWindow)) {
 		return true
 	}
-	days := today.MonthStart().AddDays(-1).Day // the previous month's length
+	days := lastDay.Day
 	d := 1
 	for d <= days && p.read&(1<<d) != 0 {
 		d++
 	}
 	if d > days {
 		p.complete = true
-		level.Info(r.logger).Log("msg", "previous month complete", "month", fmt.Sprintf("%04d-%02d", first.Year, first.Month), "days", days)
+		level.Info(r.cfg.Logger).Log("msg", "previous month complete", "month", fmt.Sprintf("%04d-%02d", lastDay.Year, lastDay.Month), "days", days)
 		r.rebuild()
 		return true
 	}
-	day := billing.Date{Year: first.Year, Month: first.Month, Day: d}
+	day := billing.Date{Year: lastDay.Year, Month: lastDay.Month, Day: d}
 	if rd.read == nil {
 		if cost, ok := r.loadFinal(day); ok {
 			r.previousDay(d, days, cost)
 			return false
 		}
-		rd.read = r.startRead(day, false, nil) // only its total is served: no per-resource sums
+		r.startRead(day, false, nil) // only its total is served: no per-resource sums
 	}
-	done, err := rd.read.step(ctx)
-	if !done || ctx.Err() != nil {
+	c, err := rd.stepRead(ctx)
+	switch {
+	case c == nil:
 		return false
-	}
-	c := rd.read
-	rd.read = nil
-	if err != nil {
-		level.Warn(r.logger).Log("msg", "reading a day of the previous month failed; its total waits for it", "day", day, "err", err)
+	case err != nil:
+		level.Warn(r.cfg.Logger).Log("msg", "reading a day of the previous month failed; its total waits for it", "day", day, "err", err)
 		rd.errs = append(rd.errs, err)
 		return true
 	}
-	r.saves.save(c.cost.day(day, nil, r.now(), true))
-	level.Debug(r.logger).Log("msg", "previous month day read", "day", day)
+	r.saves.save(c.cost.day(day, nil, r.cfg.Now(), true))
+	level.Debug(r.cfg.Logger).Log("msg", "previous month day read", "day", day)
 	r.previousDay(d, days, c.cost)
 	return false
 }
@@ -80,12 +86,11 @@ func (r *Refresher) previousMissing() int {
 	if !r.cfg.PreviousMonth || r.today.usage == nil {
 		return -1
 	}
-	first := r.today.day.MonthStart().AddDays(-1).MonthStart()
-	days := r.today.day.MonthStart().AddDays(-1).Day
-	if r.previous.year != first.Year || r.previous.month != first.Month {
-		return days
+	lastDay := r.today.day.MonthStart().AddDays(-1)
+	if r.previous.month != lastDay {
+		return lastDay.Day
 	}
-	return days - bits.OnesCount64(r.previous.read)
+	return lastDay.Day - bits.OnesCount64(r.previous.read)
 }
 
 // loadFinal returns a final day from the store.
@@ -95,10 +100,9 @@ func (r *Refresher) loadFinal(d billing.Date) (dayCost, bool) {
 	}
 	sd, ok, err := r.cfg.Store.Load(d)
 	if err != nil {
-		level.Warn(r.logger).Log("msg", "ignoring a stored day that cannot be trusted; reading it from the API again", "err", err)
-		return nil, false
+		level.Warn(r.cfg.Logger).Log("msg", "ignoring a stored day that cannot be trusted; reading it from the API again", "err", err)
 	}
-	if !ok || !sd.Final {
+	if err != nil || !ok || !sd.Final {
 		return nil, false
 	}
 	return costsOf(sd), true

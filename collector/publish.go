@@ -13,8 +13,10 @@ import (
 // billing series prebuilt, the reading's progress and outcome, and what
 // configuration fixes.
 type Snapshot struct {
-	*fixed
-	snap *served // the last successful read of today; nil before the first
+	cfg     *Config
+	budgets []prometheus.Metric
+	descs   *descs  // of every sample, with the account's label when it has one
+	snap    *served // the last successful read of today; nil before the first
 	// attempted is false until the first read of today has ended: a
 	// start still reading is neither a success nor a failure.
 	attempted       bool
@@ -29,19 +31,7 @@ type Snapshot struct {
 	failedDays      []billing.Date // closed days whose last read failed
 	storeFailing    bool           // a day held in memory is not written to the store
 	storeFailures   uint64         // failed writes to the store since start
-	cuts            [len(labelFields)]uint64
-}
-
-// fixed is the part of a snapshot that configuration decides, shared by
-// all of them.
-type fixed struct {
-	now                     func() time.Time
-	loc                     *time.Location
-	refreshInterval, maxAge time.Duration
-	storage                 bool // a store was asked for: its metrics are sent
-	storeOpen               bool // and it could be opened
-	budgets                 []prometheus.Metric
-	descs                   *descs // of every sample, with the account's label when it has one
+	cuts            labelCuts
 }
 
 // served is the billing data of a snapshot.
@@ -59,7 +49,7 @@ type served struct {
 // fresh reports whether the snapshot's billing series are served at now:
 // they describe today and are no older than MaxAge.
 func (s *Snapshot) fresh(now time.Time) bool {
-	return s.snap != nil && s.snap.day == billing.DateOf(now.In(s.loc)) && now.Sub(s.snap.at) <= s.maxAge
+	return s.snap != nil && s.snap.day == billing.DateOf(now.In(s.cfg.Location)) && now.Sub(s.snap.at) <= s.cfg.MaxAge
 }
 
 // publish is the only writer of the published snapshot: it copies the
@@ -74,21 +64,21 @@ func (r *Refresher) publish(edit func(*Snapshot)) *Snapshot {
 	next.previousMissing = r.previousMissing()
 	next.failedDays = r.cache.failedDays()
 	next.storeFailing, next.storeFailures = r.saves.failing(), r.saves.failures
-	next.cuts = r.cuts.rows
+	next.cuts = r.cuts
 	r.state.Store(&next)
 	return &next
 }
 
 // rebuild publishes the billing series anew from what is held.
 func (r *Refresher) rebuild() {
-	prev := r.state.Load().snap
-	r.publish(func(s *Snapshot) { s.snap = r.build(prev) })
+	r.publish(func(s *Snapshot) { s.snap = r.build(s) })
 }
 
 // build makes the billing series of the last read of today and the closed
-// days held, with month-to-date only when no closed day is missing; prev
-// is the one served until now, kept as it is before today is read.
-func (r *Refresher) build(prev *served) *served {
+// days held, with month-to-date only when no closed day is missing, for
+// the snapshot s is being made from; before today is read they stay s's.
+func (r *Refresher) build(s *Snapshot) *served {
+	prev := s.snap
 	if r.today.usage == nil {
 		return prev
 	}
@@ -101,7 +91,7 @@ func (r *Refresher) build(prev *served) *served {
 	out := &served{
 		at:                    r.today.at,
 		day:                   r.today.day,
-		metrics:               buildMetrics(ss, complete, r.fixed.descs),
+		metrics:               buildMetrics(ss, complete, s.descs),
 		labelSets:             len(ss),
 		folded:                folded,
 		untrackedResourceRows: -1,
@@ -110,10 +100,10 @@ func (r *Refresher) build(prev *served) *served {
 	// them right.
 	if complete && r.today.resources != nil {
 		top, untracked := topResources(r.today.resources, r.cache.closedResources(), r.cfg.TopResources)
-		out.metrics = append(out.metrics, buildResourceMetrics(top, r.fixed.descs)...)
+		out.metrics = append(out.metrics, buildResourceMetrics(top, s.descs)...)
 		out.untrackedResourceRows = untracked
 		if untracked > 0 && (prev == nil || prev.untrackedResourceRows <= 0) {
-			level.Warn(r.logger).Log("msg", "more distinct resources than --collector.max-resources: the rows of the others are left out of the top resources",
+			level.Warn(r.cfg.Logger).Log("msg", "more distinct resources than --collector.max-resources: the rows of the others are left out of the top resources",
 				"max_resources", r.cfg.MaxResources, "rows_left_out", untracked)
 		}
 	}
@@ -125,8 +115,7 @@ func (r *Refresher) build(prev *served) *served {
 func (r *Refresher) closedPeriods() closedPeriods {
 	day := r.today.day
 	var out closedPeriods
-	prevMonth := day.MonthStart().AddDays(-1)
-	prevDone := r.previous.complete && r.previous.year == prevMonth.Year && r.previous.month == prevMonth.Month
+	prevDone := r.previous.complete && r.previous.month == day.MonthStart().AddDays(-1)
 	if prevDone {
 		out.previousMonth = r.previous.cost
 	}

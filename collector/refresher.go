@@ -5,6 +5,7 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,25 +20,20 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	// DefaultRefreshInterval matches how often FPT Cloud updates bill data
-	// (about hourly) with room to spare: refreshing more often gains nothing.
+	// DefaultRefreshInterval: FPT Cloud updates bills about hourly, so
+	// reading more often gains nothing.
 	DefaultRefreshInterval = 15 * time.Minute
 
-	// DefaultMaxAge is how long the last good snapshot is served after
-	// refreshes start failing. One hour is four missed refreshes at the
-	// default interval, enough to ride out a short API outage or an expired
-	// token being replaced, and about one FPT Cloud update cycle: beyond
-	// that "today's cost" is visibly behind, and dashboards and budget
-	// alerts should see no data rather than a number that silently stopped
-	// moving. When RefreshInterval is long, the effective default grows to
-	// 3 × RefreshInterval so that one failed refresh never blanks the data.
+	// DefaultMaxAge is how long the last good snapshot is served while
+	// refreshes fail: four missed refreshes, about one update cycle of FPT
+	// Cloud. Beyond it a number that silently stopped moving is worse than
+	// no data. With a long RefreshInterval it grows to 3 × RefreshInterval,
+	// so that one failed refresh never blanks the data.
 	DefaultMaxAge = time.Hour
 
-	// DefaultLateWindow is how long after midnight yesterday's bills are
-	// fetched again. FPT Cloud rates usage about once an hour, so the last
-	// hours of a day reach the API after midnight; six hours covers that
-	// hourly run plus retries of a delayed one, while costing only the
-	// pages of one day per refresh in the early morning.
+	// DefaultLateWindow is how long after midnight yesterday is read again:
+	// FPT Cloud rates usage about hourly, so a day's last hours arrive after
+	// midnight; six hours covers that run and the retries of a late one.
 	DefaultLateWindow = 6 * time.Hour
 
 	// DefaultMaxSeries is the cardinality guard: label sets per metric.
@@ -69,8 +65,7 @@ type Budgets struct {
 
 // Config configures a Refresher.
 type Config struct {
-	// Account, when not "", is the account="<name>" label of every sample
-	// the reader's snapshot serves, for an exporter of several accounts.
+	// Account, when not "", is the account="<name>" label of every sample.
 	Account         string
 	Source          BillSource
 	Location        *time.Location  // billing time zone; required
@@ -78,20 +73,12 @@ type Config struct {
 	RefreshInterval time.Duration   // 0 -> DefaultRefreshInterval
 	MaxAge          time.Duration   // billing series vanish when the served snapshot is older; 0 -> max(DefaultMaxAge, 3*RefreshInterval)
 	MaxSeries       int             // cardinality guard, per metric; 0 -> DefaultMaxSeries
-	LateWindow      time.Duration   // yesterday is re-fetched until this long after midnight; 0 -> DefaultLateWindow
+	LateWindow      time.Duration   // yesterday is read again until this long after midnight; 0 -> DefaultLateWindow
 	Budgets         Budgets
-	// TopResources is how many of the most expensive resources get series
-	// of their own; 0 turns them off.
-	TopResources int
-	// MaxResources caps the distinct resources ranked per day and per
-	// month; 0 -> DefaultMaxResources.
-	MaxResources int
-	// PreviousMonth reads the previous billing month once, after the
-	// current one is complete, for fptcloud_billing_previous_month_cost_vnd.
-	PreviousMonth bool
-	// Store keeps closed days across restarts; nil keeps them in memory
-	// only.
-	Store DayStore
+	TopResources    int      // the most expensive resources that get series of their own; 0: none
+	MaxResources    int      // distinct resources ranked per day and per month; 0 -> DefaultMaxResources
+	PreviousMonth   bool     // read the previous month once the current one is complete
+	Store           DayStore // closed days across restarts; nil: in memory only
 	// StoreUnusable says a store was asked for but could not be opened:
 	// Store is then nil, and fptcloud_exporter_storage_ok is 0 instead of
 	// absent, so that a memory-only run nobody chose can be alerted on.
@@ -100,28 +87,18 @@ type Config struct {
 	Logger        log.Logger       // nil -> log.NewNopLogger()
 }
 
-// Refresher reads bills in the background and publishes snapshots. Its
-// loop (Run) asks, turn after turn, what the next unit of work is: today
-// when it is due, else one page of the closed days the month still needs,
-// else the previous month, else nothing until something is due (see
-// schedule.go). Scrapes read only the published Snapshot.
+// Refresher reads bills in the background and publishes snapshots: its
+// loop (Run) does one unit of work a turn (see schedule.go), and scrapes
+// read only the published Snapshot.
 type Refresher struct {
 	cfg     Config
-	now     func() time.Time
-	logger  log.Logger
 	filters []fptapi.Filter
-	fixed   *fixed        // the part of every snapshot that configuration decides
-	trigger chan struct{} // a refresh of today asked for out of schedule (SIGHUP)
+	trigger chan struct{} // a read of today asked for out of schedule (SIGHUP)
 	// owner is held by whoever runs the loop, Run or one Refresh: the
 	// loop's data below is theirs alone, so it needs no lock.
 	owner chan struct{}
 	state atomic.Pointer[Snapshot]
 
-	loop
-}
-
-// loop is the reader's own data: what it has read and what it does next.
-type loop struct {
 	asked        bool // a trigger was received and today not yet read for it
 	woken        bool // the wait for today's next read is over
 	cache        monthCache
@@ -137,25 +114,6 @@ type loop struct {
 	lastProgress time.Time // when a closed day's progress was last logged at info
 }
 
-// previousMonth is the cost of the month before today's, summed day by day
-// and complete once every day is in.
-type previousMonth struct {
-	year     int
-	month    time.Month
-	cost     dayCost
-	read     uint64  // bit d set: day d is in cost
-	lastDay  dayCost // the month's last day: yesterday on the 1st
-	complete bool
-}
-
-// today is the last complete read of the current day's bills.
-type today struct {
-	day       billing.Date
-	usage     dayUsage
-	resources *resourceCosts // nil when top resources are off
-	at        time.Time
-}
-
 // NewRefresher checks cfg and fills in defaults.
 func NewRefresher(cfg Config) (*Refresher, error) {
 	cfg, err := withDefaults(cfg)
@@ -164,27 +122,14 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 	}
 	r := &Refresher{
 		cfg:     cfg,
-		now:     cfg.Now,
-		logger:  cfg.Logger,
 		filters: QueryFilters(cfg.Filters),
 		trigger: make(chan struct{}, 1),
 		owner:   make(chan struct{}, 1),
+		labels:  make(labelTable),
+		saves:   saver{store: cfg.Store, logger: cfg.Logger, unsaved: make(map[billing.Date]billing.Day)},
 	}
-	if r.now == nil {
-		r.now = time.Now
-	}
-	if r.logger == nil {
-		r.logger = log.NewNopLogger()
-	}
-	r.saves = saver{store: cfg.Store, logger: r.logger}
-	r.labels = make(labelTable)
-	r.fixed = &fixed{
-		now: r.now, loc: cfg.Location, refreshInterval: cfg.RefreshInterval, maxAge: cfg.MaxAge,
-		storage: cfg.Store != nil || cfg.StoreUnusable, storeOpen: cfg.Store != nil,
-	}
-	r.fixed.descs = newDescs(cfg.Account)
-	r.fixed.budgets = budgetMetrics(cfg.Budgets, r.fixed.descs)
-	r.state.Store(&Snapshot{fixed: r.fixed, previousMissing: -1})
+	descs := newDescs(cfg.Account)
+	r.state.Store(&Snapshot{cfg: &r.cfg, descs: descs, budgets: budgetMetrics(cfg.Budgets, descs), previousMissing: -1})
 	return r, nil
 }
 
@@ -216,24 +161,20 @@ func withDefaults(cfg Config) (Config, error) {
 	if err := check(cfg); err != nil {
 		return cfg, err
 	}
-	if cfg.MaxResources == 0 {
-		cfg.MaxResources = DefaultMaxResources
-	}
-	if cfg.RefreshInterval == 0 {
-		cfg.RefreshInterval = DefaultRefreshInterval
-	}
-	if cfg.MaxAge == 0 {
-		cfg.MaxAge = max(DefaultMaxAge, 3*cfg.RefreshInterval)
-	}
+	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval)
+	cfg.MaxAge = cmp.Or(cfg.MaxAge, max(DefaultMaxAge, 3*cfg.RefreshInterval))
 	if cfg.MaxAge < cfg.RefreshInterval {
 		// The data would vanish between every two refreshes.
 		return cfg, fmt.Errorf("collector: max age %s is shorter than the refresh interval %s", cfg.MaxAge, cfg.RefreshInterval)
 	}
-	if cfg.LateWindow == 0 {
-		cfg.LateWindow = DefaultLateWindow
+	cfg.LateWindow = cmp.Or(cfg.LateWindow, DefaultLateWindow)
+	cfg.MaxSeries = cmp.Or(cfg.MaxSeries, DefaultMaxSeries)
+	cfg.MaxResources = cmp.Or(cfg.MaxResources, DefaultMaxResources)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	if cfg.MaxSeries == 0 {
-		cfg.MaxSeries = DefaultMaxSeries
+	if cfg.Logger == nil {
+		cfg.Logger = log.NewNopLogger()
 	}
 	return cfg, nil
 }
@@ -265,40 +206,33 @@ func (r *Refresher) awaitTrigger(ctx context.Context, d time.Duration) {
 		}
 		return
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-r.trigger:
 		r.asked = true
-	case <-t.C:
+	case <-time.After(d):
 		r.woken = true
 	case <-ctx.Done():
 	}
 }
 
 // Run reads today at once, then every RefreshInterval, right after each
-// midnight in the billing time zone, and when triggered, until ctx is done;
-// between two reads of today it reads, a page per turn, what the month
-// still needs.
+// billing midnight, and when triggered, until ctx is done; in between it
+// reads, a page per turn, what the month still needs.
 func (r *Refresher) Run(ctx context.Context) {
 	r.owner <- struct{}{}
 	defer func() { <-r.owner }()
 	defer r.endRound()
 	for ctx.Err() == nil {
 		if worked, _ := r.turn(ctx); !worked { // failures are logged and published
-			r.awaitTrigger(ctx, r.nextWait(r.todayStarted, r.now()))
+			r.awaitTrigger(ctx, r.nextWait(r.todayStarted, r.cfg.Now()))
 		}
 	}
 }
 
-// Refresh reads today's bills and publishes them, then does, turn by turn,
-// the closed-day round that the read opens: the closed days of the month
-// not held yet (month-to-date is published once every one of them is in),
-// those whose late window was open when last read, and the previous month.
-// A failed read of today is returned at once; otherwise the errors of the
-// closed days are. Run does the same on its schedule; Refresh is for
-// callers that drive the clock themselves, and waits while Run or another
-// Refresh holds the loop.
+// Refresh reads today and publishes it, then does, turn by turn, the
+// closed-day round the read opens. A failed read of today is returned at
+// once; otherwise the closed days' errors are. It is Run for callers that
+// drive the clock themselves, and waits while another holds the loop.
 func (r *Refresher) Refresh(ctx context.Context) error {
 	r.owner <- struct{}{}
 	defer func() { <-r.owner }()

@@ -13,16 +13,14 @@ import (
 // series of their own.
 const DefaultTopResources = 20
 
-// DefaultMaxResources caps the distinct resources ranked per day, and in the
-// month's sum of closed days: beyond it, memory would follow whatever the
-// API sends. A tenant of 50,000 resources is far larger than any FPT Cloud
-// tenant we know of.
+// DefaultMaxResources caps the distinct resources ranked per day and per
+// month, so that memory does not follow whatever the API sends; it is far
+// above any FPT Cloud tenant we know of.
 const DefaultMaxResources = 50000
 
-// labelTable interns label sets: every resource of a label set points at
-// the same copy of its five values, so that a resource costs its two
-// strings and a pointer rather than its own copy of seven strings. One
-// table serves a month's resources, so that their keys compare by pointer.
+// labelTable interns a month's label sets: every resource of a label set
+// points at one copy of its five values, so that a resource costs two
+// strings and a pointer, not seven strings.
 type labelTable map[billing.Labels]*billing.Labels
 
 // intern returns the table's copy of k, adding one when k is new.
@@ -36,11 +34,9 @@ func (t labelTable) intern(k billing.Labels) *billing.Labels {
 	return p
 }
 
-// resourceKey identifies one resource: its label set, its infra_id and its
-// name. A row without infra_id is keyed by its name (and, through the label
-// set, its service). The five labels are part of the key so that a
-// resource's series carry the same labels as the billing series it is in;
-// labels is interned, so equal label sets are the same pointer.
+// resourceKey identifies one resource: its interned label set (so that its
+// series carry the labels of the billing series it is in), its infra_id
+// and its name (which alone keys a row without infra_id).
 type resourceKey struct {
 	labels   *billing.Labels
 	id, name string
@@ -53,12 +49,9 @@ func (k resourceKey) clone() resourceKey {
 	return resourceKey{labels: k.labels, id: all[:len(k.id)], name: all[len(k.id):]}
 }
 
-func compareResourceKeys(a, b resourceKey) int {
-	return cmp.Or(billing.Compare(*a.labels, *b.labels), strings.Compare(a.id, b.id), strings.Compare(a.name, b.name))
-}
-
 // resourceCosts sums total_price per resource, up to a cap on distinct
-// resources; the rows of resources beyond it are counted, not ranked.
+// resources; the rows of resources beyond it are counted, not ranked. A nil
+// one keeps nothing: top resources are off.
 type resourceCosts struct {
 	cost    map[resourceKey]vnd
 	labels  labelTable // shared with the other days of the month
@@ -73,20 +66,26 @@ func newResourceCosts(labels labelTable, limit, hint int) *resourceCosts {
 }
 
 func (r *resourceCosts) addPage(page []fptapi.Bill) {
+	if r == nil {
+		return
+	}
 	var last *billing.Labels // consecutive rows often share a label set
 	for i := range page {
 		b := &page[i]
 		if k := keyOf(b); last == nil || *last != k {
 			last = r.labels.intern(k)
 		}
-		r.add(resourceKey{labels: last, id: b.InfraID, name: b.Name}, b.TotalPrice, 1)
+		r.add(resourceKey{labels: last, id: b.InfraID, name: b.Name}, b.TotalPrice)
 	}
 }
 
 // addDay adds a day's per-resource sums, as Day.Resources holds them.
 func (r *resourceCosts) addDay(day billing.Day) {
+	if r == nil {
+		return
+	}
 	for _, c := range day.Resources {
-		r.add(resourceKey{labels: r.labels.intern(c.Labels), id: c.InfraID, name: c.Name}, c.TotalPrice, 1)
+		r.add(resourceKey{labels: r.labels.intern(c.Labels), id: c.InfraID, name: c.Name}, c.TotalPrice)
 	}
 	r.dropped += day.UntrackedResourceRows
 }
@@ -100,12 +99,12 @@ func (r *resourceCosts) costs() []billing.ResourceCost {
 	return out
 }
 
-// add adds rows rows' cost x to resource k.
-func (r *resourceCosts) add(k resourceKey, x float64, rows int) {
+// add adds a row's cost x to resource k.
+func (r *resourceCosts) add(k resourceKey, x float64) {
 	v, ok := r.cost[k]
 	if !ok {
 		if len(r.cost) >= r.limit {
-			r.dropped += rows
+			r.dropped++
 			return
 		}
 		k = k.clone()
@@ -134,10 +133,9 @@ type resourceSeries struct {
 	today, mtd vnd
 }
 
-// topResources ranks the resources by month-to-date cost (today's and the
-// closed days'), most expensive first, ties by key so that the same
-// resources are kept on every refresh, and returns the first k. It also
-// returns the rows left out of the ranking by the cap.
+// topResources ranks the resources by month-to-date cost, most expensive
+// first, ties by key so that the same resources are kept on every refresh,
+// and returns the first k, and the rows the cap left out of the ranking.
 func topResources(today *resourceCosts, closed []*resourceCosts, k int) ([]resourceSeries, int) {
 	n := len(today.cost)
 	for _, d := range closed {
@@ -167,7 +165,8 @@ func topResources(today *resourceCosts, closed []*resourceCosts, k int) ([]resou
 		}
 	}
 	slices.SortFunc(all, func(a, b resourceSeries) int {
-		return cmp.Or(cmp.Compare(b.mtd.value(), a.mtd.value()), compareResourceKeys(a.key, b.key))
+		return cmp.Or(cmp.Compare(b.mtd.value(), a.mtd.value()), billing.Compare(*a.key.labels, *b.key.labels),
+			strings.Compare(a.key.id, b.key.id), strings.Compare(a.key.name, b.key.name))
 	})
 	return all[:min(k, len(all))], dropped
 }

@@ -12,15 +12,13 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
-// saver writes closed days to the store, and is the one place that knows
-// what failed: the days whose last write failed, written again until they
-// succeed, and the count of failed writes.
+// saver writes closed days to the store, and writes again those whose
+// write failed until it succeeds.
 type saver struct {
 	store  DayStore // nil: no store
 	logger log.Logger
-	// unsaved holds, by date, every day whose last write failed: the
-	// store is reported healthy only when none is left, so that a
-	// restart after a full disk was freed reads only today.
+	// unsaved holds the days whose last write failed: the store is
+	// healthy only when none is left, so that a restart reads only today.
 	unsaved  map[billing.Date]billing.Day
 	failures uint64 // failed writes since start
 }
@@ -28,9 +26,7 @@ type saver struct {
 // failing reports whether a day held in memory is not written.
 func (s *saver) failing() bool { return len(s.unsaved) > 0 }
 
-// save writes a closed day. The first failure is a warning; the exporter
-// runs on in memory, and says so again once every day held only in memory
-// is written.
+// save writes a closed day; on failure the exporter runs on in memory.
 func (s *saver) save(day billing.Day) {
 	if s.store == nil {
 		return
@@ -51,7 +47,7 @@ func (s *saver) save(day billing.Day) {
 }
 
 // retry writes again, oldest first, the days whose write failed, until
-// one fails again.
+// one fails.
 func (s *saver) retry() {
 	for _, date := range slices.SortedFunc(maps.Keys(s.unsaved), billing.CompareDates) {
 		day := s.unsaved[date]
@@ -68,9 +64,6 @@ func (s *saver) note(day billing.Day, err error) {
 	failing := s.failing()
 	if err != nil {
 		s.failures++
-		if s.unsaved == nil {
-			s.unsaved = make(map[billing.Date]billing.Day)
-		}
 		s.unsaved[day.Date] = day
 	} else {
 		delete(s.unsaved, day.Date) // written, or overwritten by a newer read of the day

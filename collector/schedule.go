@@ -18,7 +18,7 @@ const notReadyRetry = time.Minute
 func (r *Refresher) turn(ctx context.Context) (worked bool, err error) {
 	r.awaitTrigger(ctx, 0)
 	switch {
-	case r.todayDue(r.now()):
+	case r.todayDue(r.cfg.Now()):
 		_ = r.readToday(ctx)
 		return true, nil
 	case r.round != nil:
@@ -28,13 +28,11 @@ func (r *Refresher) turn(ctx context.Context) (worked bool, err error) {
 }
 
 // todayDue reports whether today's read comes next: it was never read, it
-// was triggered, the wait for it is over, billing midnight has passed since it last started, or its
-// time has come. During a round of closed days, its time comes only once
-// the closed days have had their share since the last read of today ended:
-// at least one page, and as much time as reading today took, so that a today slower to read than
-// the interval does not leave the month one page per read of today; but no
-// more than keeps today's data within half of MaxAge, so that they never
-// expire.
+// was asked for, the wait is over, or billing midnight has passed. During
+// a round, the closed days first get their share since today's last read
+// ended: at least one page, and as long as reading today took, so that a
+// slow today does not leave the month one page per read; but no more than
+// keeps today within half of MaxAge, so that it never expires.
 func (r *Refresher) todayDue(now time.Time) bool {
 	loc := r.cfg.Location
 	switch {
@@ -50,22 +48,18 @@ func (r *Refresher) todayDue(now time.Time) bool {
 		return false
 	}
 	took := r.todayEnded.Sub(r.todayStarted)
-	share := min(took, r.cfg.MaxAge/2-took)
-	return now.Sub(r.todayEnded) >= share
+	return now.Sub(r.todayEnded) >= min(took, r.cfg.MaxAge/2-took)
 }
 
 // nextWait is how long to wait after a read of today that started at
-// start, at now: the rest of the interval, but no longer than until just
-// after the midnight that ends start's billing day (none, when a read ran
-// past it), so that "today" and month-to-date never describe yesterday for
-// a whole interval.
+// start: the rest of the interval, but no longer than until just after
+// the midnight that ends start's billing day, so that "today" never
+// describes yesterday for a whole interval.
 func (r *Refresher) nextWait(start, now time.Time) time.Duration {
 	interval := r.cfg.RefreshInterval
 	if !r.state.Load().fresh(now) {
-		// No billing series are served until a read succeeds: after a
-		// failed first read (a DNS blip as the pod starts), or a failed
-		// first read of a new day, try again within a minute, not a whole
-		// interval.
+		// Nothing is served until a read succeeds (a DNS blip as the pod
+		// starts, a failed first read of a new day): retry soon.
 		interval = min(interval, notReadyRetry)
 	}
 	wait := interval - now.Sub(start)

@@ -18,15 +18,22 @@ import (
 // rebuilt, too: publishing that would show spend dropping to zero.
 var errEmptyAgain = errors.New("the API returned no rows for a day it returned rows for before")
 
+// today is the last complete read of the current day's bills.
+type today struct {
+	day       billing.Date
+	usage     dayUsage
+	resources *resourceCosts // nil when top resources are off
+	at        time.Time
+}
+
 // readToday reads all of today's pages and publishes them. A new billing
-// day is nothing special: the month cache moves on to it first, and the
-// closed-day round of the day before, if any, ends; a successful read
-// opens the next round.
+// day is only a change of what it reads: the month cache moves on to it,
+// and the round of the day before ends; a successful read opens a round.
 func (r *Refresher) readToday(ctx context.Context) error {
 	r.saves.retry() // a volume fixed shows in fptcloud_exporter_storage_ok within a refresh
-	day := billing.DateOf(r.now().In(r.cfg.Location))
+	day := billing.DateOf(r.cfg.Now().In(r.cfg.Location))
 	r.startDay(day) // loading the store is not part of the read's duration
-	start := r.now()
+	start := r.cfg.Now()
 	if d := billing.DateOf(start.In(r.cfg.Location)); d != day {
 		// Loading the store ran past billing midnight: read the new day.
 		day = d
@@ -46,31 +53,28 @@ func (r *Refresher) readToday(ctx context.Context) error {
 	res := r.newResourceCosts()
 	st, err := r.readAll(ctx, day, func(page []fptapi.Bill) {
 		usage.addPage(page)
-		if res != nil {
-			res.addPage(page)
-		}
+		res.addPage(page)
 	})
 	if err == nil && len(usage) == 0 && r.cache.wasSeen(day.Day) {
 		err = fmt.Errorf("bills of %s: %w", day, errEmptyAgain)
 	}
-	r.todayEnded = r.now()
+	r.todayEnded = r.cfg.Now()
 	dur := r.todayEnded.Sub(start)
-	if err != nil && ctx.Err() != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
 		// Shutting down: not an API failure worth reporting.
-		level.Debug(r.logger).Log("msg", "refresh canceled", "err", err)
+		level.Debug(r.cfg.Logger).Log("msg", "refresh canceled", "err", err)
 		return err
-	}
-	if err != nil {
+	case err != nil:
 		r.todayFailed(err, dur, st)
 		return err
-	}
-	if len(usage) > 0 {
+	case len(usage) > 0:
 		r.cache.markSeen(day.Day)
 	}
 	r.today = today{day: day, usage: usage, resources: res, at: r.todayEnded}
 	r.todayRead(dur, st, asked)
 	if r.round == nil {
-		r.startRound()
+		r.round = &round{day: day, toRead: r.cache.toRead(day)}
 	}
 	return nil
 }
@@ -85,9 +89,9 @@ func (r *Refresher) todayFailed(err error, dur time.Duration, st readStats) {
 		s.failedInARow++
 		s.tokenRejected = errors.Is(err, fptapi.ErrUnauthorized)
 	})
-	lvl := level.Warn(r.logger)
+	lvl := level.Warn(r.cfg.Logger)
 	if next.tokenRejected || prev.snap == nil {
-		lvl = level.Error(r.logger)
+		lvl = level.Error(r.cfg.Logger)
 	}
 	kv := []any{"msg", "refresh failed", "err", err, "duration", dur, "rows", st.rows, "pages", st.pages}
 	if prev.snap != nil {
@@ -103,36 +107,35 @@ func (r *Refresher) todayRead(dur time.Duration, st readStats, asked bool) {
 	next := r.publish(func(s *Snapshot) {
 		s.attempted, s.success, s.duration, s.rows, s.pages = true, true, dur, st.rows, st.pages
 		s.tokenRejected, s.failedInARow = false, 0
-		s.snap = r.build(prev.snap)
+		s.snap = r.build(s)
 	})
+	logger := r.cfg.Logger
 	switch {
 	case prev.snap == nil:
-		level.Info(r.logger).Log("msg", "first refresh succeeded: serving today's bills", "day", day,
+		level.Info(logger).Log("msg", "first refresh succeeded: serving today's bills", "day", day,
 			"rows", st.rows, "pages", st.pages, "duration", dur, "closed_day_reads_missing", r.cache.missing(day))
 	case prev.failedInARow > 0:
-		level.Info(r.logger).Log("msg", "refresh succeeded again", "failed_refreshes", prev.failedInARow, "day", day)
+		level.Info(logger).Log("msg", "refresh succeeded again", "failed_refreshes", prev.failedInARow, "day", day)
 	}
 	if folded := next.snap.folded; folded > 0 {
-		level.Warn(r.logger).Log("msg", "label sets over --collector.max-series folded into __other__",
+		level.Warn(logger).Log("msg", "label sets over --collector.max-series folded into __other__",
 			"max_series", r.cfg.MaxSeries, "folded", folded)
 	}
-	lvl := level.Debug(r.logger)
+	lvl := level.Debug(logger)
 	if asked {
-		lvl = level.Info(r.logger) // whoever asked sees it end
+		lvl = level.Info(logger) // whoever asked sees it end
 	}
 	lvl.Log("msg", "refresh of today done", "day", day, "rows", st.rows, "pages", st.pages, "duration", dur)
-	if slow := dur > r.cfg.RefreshInterval; slow != r.todaySlow {
-		r.todaySlow = slow
-		if slow {
-			level.Warn(r.logger).Log("msg", "reading today took longer than --collector.refresh-interval: the API is read without pause; raise the interval, or --fpt.rate-limit if the API allows",
-				"duration", dur, "refresh_interval", r.cfg.RefreshInterval, "pages", st.pages)
-		}
+	if slow := dur > r.cfg.RefreshInterval; slow && !r.todaySlow {
+		level.Warn(logger).Log("msg", "reading today took longer than --collector.refresh-interval: the API is read without pause; raise the interval, or --fpt.rate-limit if the API allows",
+			"duration", dur, "refresh_interval", r.cfg.RefreshInterval, "pages", st.pages)
 	}
+	r.todaySlow = dur > r.cfg.RefreshInterval
 }
 
-// startDay prepares the month cache for day: on a new month it drops the
-// old one and loads what the store holds; after midnight yesterday keeps
-// the last read of it, until it is read again as a closed day.
+// startDay prepares the month cache for day: a new month starts afresh
+// from what the store holds; after midnight the last read of yesterday is
+// kept until yesterday is read again as a closed day.
 func (r *Refresher) startDay(day billing.Date) {
 	if r.cache.forDay(day) {
 		r.today = today{}
@@ -151,6 +154,7 @@ func (r *Refresher) loadStore(day billing.Date) {
 	if r.cfg.Store == nil {
 		return
 	}
+	logger := r.cfg.Logger
 	loaded, foreign := 0, 0
 	var firstForeign error
 	for d := 1; d < day.Day; d++ {
@@ -163,44 +167,42 @@ func (r *Refresher) loadStore(day billing.Date) {
 				firstForeign = err
 			}
 		case err != nil:
-			level.Warn(r.logger).Log("msg", "ignoring a stored day that cannot be trusted; reading it from the API again", "err", err)
+			level.Warn(logger).Log("msg", "ignoring a stored day that cannot be trusted; reading it from the API again", "err", err)
 		case !ok:
 		case r.cfg.TopResources > 0 && !sd.PerResource:
 			// Written without per-resource sums (by a backfill, or with
 			// the ranking off): the resources' month needs the day again.
-			level.Debug(r.logger).Log("msg", "stored day has no per-resource sums; reading it again", "day", closed)
+			level.Debug(logger).Log("msg", "stored day has no per-resource sums; reading it again", "day", closed)
 		default:
 			res := r.newResourceCosts()
-			if res != nil {
-				res.addDay(sd)
-			}
+			res.addDay(sd)
 			r.cache.store(d, costsOf(sd), res, sd.Final)
 			loaded++
 		}
 	}
 	if foreign > 0 {
-		level.Warn(r.logger).Log("msg", "stored days were read with another configuration; reading them from the API again",
+		level.Warn(logger).Log("msg", "stored days were read with another configuration; reading them from the API again",
 			"days", foreign, "first", firstForeign)
 	}
 	// The previous month's days stay: its total is served all month.
 	keepFrom := day.MonthStart().AddDays(-1).MonthStart()
 	r.saves.dropBefore(keepFrom)
 	if err := r.cfg.Store.Prune(keepFrom); err != nil {
-		level.Warn(r.logger).Log("msg", "could not remove the stored days of earlier months", "err", err)
+		level.Warn(logger).Log("msg", "could not remove the stored days of earlier months", "err", err)
 	}
-	level.Info(r.logger).Log("msg", "month cache loaded from the store", "month", fmt.Sprintf("%04d-%02d", day.Year, day.Month),
+	level.Info(logger).Log("msg", "month cache loaded from the store", "month", fmt.Sprintf("%04d-%02d", day.Year, day.Month),
 		"closed_days_loaded", loaded, "closed_days", day.Day-1)
 }
 
 // newResourceCosts returns an empty per-resource sum, or nil when top
-// resources are off: then nothing is kept per resource.
+// resources are off.
 func (r *Refresher) newResourceCosts() *resourceCosts {
 	if r.cfg.TopResources == 0 {
 		return nil
 	}
 	hint := 0
 	if r.today.resources != nil {
-		hint = len(r.today.resources.cost)
+		hint = len(r.today.resources.cost) // a day about as large as the last
 	}
 	return newResourceCosts(r.labels, r.cfg.MaxResources, hint)
 }

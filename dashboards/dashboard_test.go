@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -54,6 +55,100 @@ func metricNames(expr string) []string {
 			out = append(out, id)
 		}
 	}
+	return out
+}
+
+// Dashboard is the part of Grafana's dashboard model the tests read.
+type Dashboard struct {
+	UID           string          `json:"uid"`
+	Title         string          `json:"title"`
+	SchemaVersion int             `json:"schemaVersion"`
+	Inputs        json.RawMessage `json:"__inputs"`
+	Panels        []Panel         `json:"panels"`
+	Templating    struct {
+		List []Variable `json:"list"`
+	} `json:"templating"`
+}
+
+// Panel is a dashboard panel; a row holds its panels only while collapsed.
+type Panel struct {
+	ID          int             `json:"id"`
+	Type        string          `json:"type"`
+	Title       string          `json:"title"`
+	Datasource  json.RawMessage `json:"datasource"`
+	GridPos     *GridPos        `json:"gridPos"`
+	Targets     []Target        `json:"targets"`
+	Panels      []Panel         `json:"panels"`
+	FieldConfig struct {
+		Defaults struct {
+			Unit string `json:"unit"`
+		} `json:"defaults"`
+	} `json:"fieldConfig"`
+}
+
+// GridPos places a panel on Grafana's 24-column grid.
+type GridPos struct {
+	H int `json:"h"`
+	W int `json:"w"`
+	X int `json:"x"`
+	Y int `json:"y"`
+}
+
+// Target is one query of a panel.
+type Target struct {
+	RefID      string          `json:"refId"`
+	Expr       string          `json:"expr"`
+	Datasource json.RawMessage `json:"datasource"`
+}
+
+// Variable is a templating variable.
+type Variable struct {
+	Name       string          `json:"name"`
+	Type       string          `json:"type"`
+	Query      json.RawMessage `json:"query"`
+	Definition string          `json:"definition"`
+	Datasource json.RawMessage `json:"datasource"`
+	IncludeAll bool            `json:"includeAll"`
+	Multi      bool            `json:"multi"`
+	AllValue   string          `json:"allValue"`
+}
+
+// QueryText is a query variable's PromQL, whether Grafana stored it as a
+// string or as {"query": "..."}.
+func (v Variable) QueryText() string {
+	var s string
+	if json.Unmarshal(v.Query, &s) == nil {
+		return s
+	}
+	var obj struct {
+		Query string `json:"query"`
+	}
+	if json.Unmarshal(v.Query, &obj) == nil && obj.Query != "" {
+		return obj.Query
+	}
+	return v.Definition
+}
+
+// Parse decodes a dashboard.
+func Parse(data []byte) (*Dashboard, error) {
+	var d Dashboard
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, fmt.Errorf("decoding dashboard: %w", err)
+	}
+	return &d, nil
+}
+
+// AllPanels returns every panel, including those inside collapsed rows.
+func (d *Dashboard) AllPanels() []Panel {
+	var out []Panel
+	var walk func([]Panel)
+	walk = func(ps []Panel) {
+		for _, p := range ps {
+			out = append(out, p)
+			walk(p.Panels)
+		}
+	}
+	walk(d.Panels)
 	return out
 }
 

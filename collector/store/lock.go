@@ -42,9 +42,7 @@ func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 
 // DirLock is a store directory's lock, held until Unlock or the end of the
 // process.
-type DirLock struct {
-	f *flock.Flock
-}
+type DirLock struct{ f *flock.Flock }
 
 // Lock takes the store directory's lock file (dir/.lock) for the life of
 // the process, so that two exporters do not overwrite each other's days.

@@ -1,20 +1,12 @@
-// Package store keeps the sums of closed billing days on disk, so that a
-// restarted exporter reads from the API only what it would have read had it
-// kept running: today, and yesterday while late rows may still arrive.
+// Package store keeps the sums of closed billing days on disk, one file a
+// day, so that a restarted exporter reads from the API only what it would
+// have read had it kept running: today, and yesterday while late rows may
+// still arrive.
 //
-// One file holds one day: its per-label-set sums (never raw rows), when it
-// was read, whether it was final, and the identity of what was read (format
-// version, API base URL, filters, billing time zone). A file whose checksum,
-// version or identity does not match is reported as untrusted and never
-// served; the caller reads the day from the API again and overwrites it.
-// Files are written atomically (temporary file, fsync, rename), always mode
-// 0600 whatever the mode of the file they replace, and never larger than
-// Load reads. Load reads only regular files: a FIFO, device, socket or
-// symbolic link in a day file's place is untrusted and never opened for
-// reading. Nothing in the files identifies the API token.
-//
-// Lock takes the directory's lock file, so that one process at a time
-// writes a store.
+// A file holds a day's sums (never raw rows, nothing that identifies the
+// API token) and the identity of what was read. One whose checksum, format
+// version or identity does not match is untrusted and never served. Lock
+// makes one process at a time the writer of a store directory.
 package store
 
 import (
@@ -51,8 +43,8 @@ const maxFileSize = 64 << 20
 var ErrTooLarge = errors.New("too large for a day file")
 
 // ErrOtherIdentity marks a day file written for another API URL, other
-// filters or another time zone: after a
-// change of configuration every file is such, and callers may say so once.
+// filters or another time zone: after a change of configuration every file
+// is such, and callers may say so once.
 var ErrOtherIdentity = errors.New("written for another configuration")
 
 // Identity is what a day's sums depend on besides the day. Sums read under
@@ -61,10 +53,6 @@ type Identity struct {
 	APIURL   string   `json:"api_url"`
 	Filters  []string `json:"filters"` // one string per query filter, in query order
 	TimeZone string   `json:"timezone"`
-}
-
-func (id Identity) equal(o Identity) bool {
-	return id.APIURL == o.APIURL && id.TimeZone == o.TimeZone && slices.Equal(id.Filters, o.Filters)
 }
 
 // Day is the billing package's day: the store takes and returns it and
@@ -82,7 +70,8 @@ type dayFile struct {
 	UntrackedResourceRows int            `json:"untracked_resource_rows,omitempty"`
 }
 
-// labelsFile is a label set as a file holds it.
+// labelsFile, costFile and resourceFile are billing's types as a file
+// holds them.
 type labelsFile struct {
 	VPCID        string `json:"vpc_id"`
 	VPCName      string `json:"vpc_name"`
@@ -103,35 +92,33 @@ type resourceFile struct {
 	TotalPrice float64 `json:"total_price"`
 }
 
+// toFile converts d to its file format. Costs is never nil: [] in a file,
+// not null.
 func toFile(d Day) dayFile {
-	out := dayFile{Date: d.Date.String(), ReadAt: d.ReadAt, Final: d.Final, Costs: make([]costFile, len(d.Costs)),
+	f := dayFile{Date: d.Date.String(), ReadAt: d.ReadAt, Final: d.Final, Costs: make([]costFile, 0, len(d.Costs)),
 		PerResource: d.PerResource, UntrackedResourceRows: d.UntrackedResourceRows}
-	for i, c := range d.Costs {
-		out.Costs[i] = costFile{labelsFile(c.Labels), c.TotalPrice}
+	for _, c := range d.Costs {
+		f.Costs = append(f.Costs, costFile{labelsFile(c.Labels), c.TotalPrice})
 	}
-	if len(d.Resources) > 0 {
-		out.Resources = make([]resourceFile, len(d.Resources))
+	for _, r := range d.Resources {
+		f.Resources = append(f.Resources, resourceFile{labelsFile(r.Labels), r.InfraID, r.Name, r.TotalPrice})
 	}
-	for i, r := range d.Resources {
-		out.Resources[i] = resourceFile{labelsFile(r.Labels), r.InfraID, r.Name, r.TotalPrice}
-	}
-	return out
+	return f
 }
 
-// fromFile is the day of file f, whose date Load has checked.
+// fromFile is the day of file f, whose date decode has checked. Costs is
+// never nil, Resources nil when empty.
 func fromFile(f dayFile, date billing.Date) Day {
-	out := Day{Date: date, ReadAt: f.ReadAt, Final: f.Final, Costs: make([]billing.Cost, len(f.Costs)),
+	d := Day{Date: date, ReadAt: f.ReadAt, Final: f.Final, Costs: make([]billing.Cost, 0, len(f.Costs)),
 		PerResource: f.PerResource, UntrackedResourceRows: f.UntrackedResourceRows}
-	for i, c := range f.Costs {
-		out.Costs[i] = billing.Cost{Labels: billing.Labels(c.labelsFile), TotalPrice: c.TotalPrice}
+	for _, c := range f.Costs {
+		d.Costs = append(d.Costs, billing.Cost{Labels: billing.Labels(c.labelsFile), TotalPrice: c.TotalPrice})
 	}
-	if len(f.Resources) > 0 {
-		out.Resources = make([]billing.ResourceCost, len(f.Resources))
+	for _, r := range f.Resources {
+		d.Resources = append(d.Resources, billing.ResourceCost{Labels: billing.Labels(r.labelsFile),
+			InfraID: r.InfraID, Name: r.Name, TotalPrice: r.TotalPrice})
 	}
-	for i, r := range f.Resources {
-		out.Resources[i] = billing.ResourceCost{Labels: billing.Labels(r.labelsFile), InfraID: r.InfraID, Name: r.Name, TotalPrice: r.TotalPrice}
-	}
-	return out
+	return d
 }
 
 // entry is what a file's checksum covers.
@@ -152,11 +139,10 @@ type file struct {
 type Store struct {
 	dir string
 	id  Identity
-	// writeFile replaces path atomically; tests replace it to simulate a
-	// full disk.
+	// writeFile and maxSize are writeAtomic and maxFileSize; tests replace
+	// them to simulate a full disk or a day over the limit.
 	writeFile func(path string, data []byte) error
-	// maxSize is maxFileSize; tests lower it rather than build a 64 MiB day.
-	maxSize int64
+	maxSize   int64
 }
 
 // Open prepares dir (created 0700 if missing) for id's day files and checks
@@ -179,9 +165,7 @@ func Open(dir string, id Identity) (*Store, error) {
 	}
 	// "https://…/api/" and "https://…/api" are the same API.
 	id.APIURL = strings.TrimRight(id.APIURL, "/")
-	s := &Store{dir: dir, id: id, maxSize: maxFileSize, writeFile: func(path string, data []byte) error {
-		return writeAtomic(filepath.Join(dir, tmpDir), path, data)
-	}}
+	s := &Store{dir: dir, id: id, writeFile: writeAtomic, maxSize: maxFileSize}
 	s.removeTemporaries()
 	return s, nil
 }
@@ -198,38 +182,31 @@ func (s *Store) Load(date billing.Date) (day Day, ok bool, err error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return Day{}, false, nil
 	}
+	if err == nil {
+		day, err = s.decode(raw, date)
+	}
 	if err != nil {
 		return Day{}, false, fmt.Errorf("store file %s: %w", path, err)
 	}
-	e, err := s.decode(raw)
-	if err != nil {
-		return Day{}, false, fmt.Errorf("store file %s: %w", path, err)
-	}
-	if e.Day.Date != date.String() {
-		return Day{}, false, fmt.Errorf("store file %s: holds day %q", path, e.Day.Date)
-	}
-	return fromFile(e.Day, date), true, nil
+	return day, true, nil
 }
 
 // readRegular reads path if it is a regular file of at most limit bytes.
 // Anything else is refused before a byte is read: a FIFO would block the
 // reader, a device or a link could feed it endless or foreign data.
 func readRegular(path string, limit int64) ([]byte, error) {
-	// O_NOFOLLOW: a symbolic link fails to open. O_NONBLOCK: a FIFO opens
-	// at once instead of waiting for a writer; it has no effect on a
-	// regular file.
+	// O_NONBLOCK: a FIFO opens at once instead of waiting for a writer.
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
-		// A link, a socket or a device may fail to open: say what it is
-		// rather than why the open failed.
+		// A link, a socket or a device may fail to open: say what it is.
 		if info, lerr := os.Lstat(path); lerr == nil && !info.Mode().IsRegular() {
 			return nil, notRegular(info.Mode())
 		}
 		return nil, err
 	}
 	defer f.Close()
-	// The open descriptor is checked, not the path: a file renamed over
-	// path since the open cannot slip through.
+	// The open descriptor is checked, not the path, which may have been
+	// replaced since the open.
 	info, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -243,51 +220,51 @@ func readRegular(path string, limit int64) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, limit))
 }
 
+// fileTypes names the types of file that are not regular files.
+var fileTypes = map[fs.FileMode]string{
+	fs.ModeSymlink:                    "a symbolic link",
+	fs.ModeNamedPipe:                  "a named pipe",
+	fs.ModeSocket:                     "a socket",
+	fs.ModeDevice | fs.ModeCharDevice: "a character device",
+	fs.ModeDevice:                     "a block device",
+	fs.ModeDir:                        "a directory",
+}
+
 func notRegular(mode fs.FileMode) error {
-	var what string
-	switch {
-	case mode&fs.ModeSymlink != 0:
-		what = "a symbolic link"
-	case mode&fs.ModeNamedPipe != 0:
-		what = "a named pipe"
-	case mode&fs.ModeSocket != 0:
-		what = "a socket"
-	case mode&fs.ModeCharDevice != 0:
-		what = "a character device"
-	case mode&fs.ModeDevice != 0:
-		what = "a block device"
-	case mode.IsDir():
-		what = "a directory"
-	default:
+	what, ok := fileTypes[mode.Type()]
+	if !ok {
 		what = fmt.Sprintf("of type %s", mode.Type())
 	}
 	return fmt.Errorf("is %s, not a regular file", what)
 }
 
-func (s *Store) decode(raw []byte) (entry, error) {
+// decode returns the day in raw, a file that should hold date.
+func (s *Store) decode(raw []byte, date billing.Date) (Day, error) {
 	var f file
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return entry{}, fmt.Errorf("not a day file (truncated or corrupt): %w", err)
+		return Day{}, fmt.Errorf("not a day file (truncated or corrupt): %w", err)
 	}
 	if sum := sha256.Sum256(f.Entry); hex.EncodeToString(sum[:]) != f.SHA256 {
-		return entry{}, errors.New("checksum mismatch (corrupt)")
+		return Day{}, errors.New("checksum mismatch (corrupt)")
 	}
 	var e entry
 	if err := json.Unmarshal(f.Entry, &e); err != nil {
-		return entry{}, fmt.Errorf("corrupt entry: %w", err)
+		return Day{}, fmt.Errorf("corrupt entry: %w", err)
 	}
 	switch {
 	case e.Format > FormatVersion:
-		return entry{}, fmt.Errorf("format version %d is newer than this exporter's %d", e.Format, FormatVersion)
+		return Day{}, fmt.Errorf("format version %d is newer than this exporter's %d", e.Format, FormatVersion)
 	case e.Format != FormatVersion:
-		return entry{}, fmt.Errorf("format version %d is not this exporter's %d", e.Format, FormatVersion)
+		return Day{}, fmt.Errorf("format version %d is not this exporter's %d", e.Format, FormatVersion)
 	case e.APIURL != s.id.APIURL:
-		return entry{}, fmt.Errorf("%w: another API URL (%s)", ErrOtherIdentity, e.APIURL)
-	case !e.equal(s.id):
-		return entry{}, fmt.Errorf("%w: other filters or time zone (filters %q, time zone %s)",
+		return Day{}, fmt.Errorf("%w: another API URL (%s)", ErrOtherIdentity, e.APIURL)
+	case e.TimeZone != s.id.TimeZone || !slices.Equal(e.Filters, s.id.Filters):
+		return Day{}, fmt.Errorf("%w: other filters or time zone (filters %q, time zone %s)",
 			ErrOtherIdentity, e.Filters, e.TimeZone)
+	case e.Day.Date != date.String():
+		return Day{}, fmt.Errorf("holds day %q", e.Day.Date)
 	}
-	return e, nil
+	return fromFile(e.Day, date), nil
 }
 
 // Save writes day atomically: a crash or a full disk leaves the previous
@@ -306,12 +283,10 @@ func (s *Store) Save(day Day) error {
 	err = s.writeFile(path, data)
 	if errors.Is(err, fs.ErrNotExist) {
 		// The directory went away under the running exporter (a cleanup, a
-		// volume remounted): recreate it rather than fail every day from
-		// now on. Only then, so that a Save costs no extra system call.
-		if mkErr := os.MkdirAll(filepath.Join(s.dir, tmpDir), 0o700); mkErr != nil {
-			return fmt.Errorf("store: writing %s: %w", path, mkErr)
+		// volume remounted): recreated only then, at no cost to other Saves.
+		if err = os.MkdirAll(filepath.Join(s.dir, tmpDir), 0o700); err == nil {
+			err = s.writeFile(path, data)
 		}
-		err = s.writeFile(path, data)
 	}
 	if err != nil {
 		return fmt.Errorf("store: writing %s: %w", path, err)
@@ -319,11 +294,12 @@ func (s *Store) Save(day Day) error {
 	return nil
 }
 
-// writeAtomic replaces path with data through a temporary file in tmp. The
-// file is 0600 whatever the umask and whatever the mode of the file it
-// replaces: renameio.WriteFile would keep that mode, so a file once made
-// unreadable would be rewritten unreadable forever.
-func writeAtomic(tmp, path string, data []byte) error {
+// writeAtomic replaces path with data through a synced temporary file in
+// tmpDir beside it. The file is 0600 whatever the umask and whatever the
+// mode of the file it replaces: renameio.WriteFile would keep that mode, so
+// a file once made unreadable would be rewritten unreadable forever.
+func writeAtomic(path string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), tmpDir)
 	f, err := renameio.NewPendingFile(path, renameio.WithTempDir(tmp), renameio.WithStaticPermissions(0o600))
 	if err != nil {
 		return err
@@ -343,9 +319,9 @@ func seal(entry []byte) []byte {
 	return data
 }
 
-// Prune removes the day files of days before keepFrom, so that
-// disk use follows one month, not the exporter's lifetime. Files that are
-// not day files are left alone.
+// Prune removes the day files of days before keepFrom, so that disk use
+// follows one month, not the exporter's lifetime. Files that are not day
+// files are left alone.
 func (s *Store) Prune(keepFrom billing.Date) error {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -353,9 +329,8 @@ func (s *Store) Prune(keepFrom billing.Date) error {
 	}
 	var errs []error
 	for _, e := range entries {
-		date, ok := strings.CutSuffix(e.Name(), ".json")
-		// YYYY-MM-DD names sort as their days do.
-		if !ok || !isDate(date) || date >= keepFrom.String() {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if date, err := billing.ParseDate(name); !ok || err != nil || !date.Before(keepFrom) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -390,9 +365,4 @@ func (s *Store) removeTemporaries() {
 			_ = os.Remove(filepath.Join(tmp, e.Name()))
 		}
 	}
-}
-
-func isDate(s string) bool {
-	_, err := time.Parse(time.DateOnly, s)
-	return err == nil
 }

@@ -5,35 +5,26 @@
 // and GET /api/v1/billing/bill/info, checks the bearer token (401 otherwise),
 // counts requests and injects faults on demand (see Fault).
 //
-// # Data
-//
 // Rows are generated on the fly from (Seed, day, index) with a cheap hash:
 // a day of a million rows costs CPU while it is paged, never memory. Every
 // full day up to today has RowsPerDay rows; today has the same rows with
 // running time, quantities and price covering only the part of the day
-// elapsed in Config.Location (so cost grows through the day); days after
-// today are empty. Row i is the same resource every day (name, infra_id,
-// sizes; one slot in 40 holds another resource from the 15th, as a
-// resource replaced mid-month) with a schedule of its own each day
-// (created or deleted mid-day, GPU jobs, storage growth through the
-// month), so a month varies a little.
-//
-// Row i belongs to label set i mod LabelSets, a distinct (vpc_id, vpc_name,
-// service, billing_group_name, tag). Services are the lower-case values
-// service_type filters on (see Services); billing groups and config names
-// are those of bill/info (see Server.BillingGroups). Money is VND with
-// decimals computed from per-config unit prices (vCPU-hour, GB-hour of RAM and
-// disk, GPU-hour, IP and load balancer hours); quantities are the size times
-// running_time in hours. Numbers are exact decimals: EachBill returns the
-// float64 values a client decodes, bit for bit.
+// elapsed in Config.Location; days after today are empty. Row i is the same
+// resource every day (one slot in 40 is replaced on the 15th) with a
+// schedule of its own each day, so a month varies a little. It belongs to
+// label set i mod LabelSets, a distinct (vpc_id, vpc_name, service,
+// billing_group_name, tag); its billing group and config are those of
+// bill/info (see Server.BillingGroups). Money is VND from per-config unit
+// prices. Numbers are exact decimals: EachBill returns the float64 values a
+// client decodes, bit for bit.
 //
 // The cursor, last_sort_value, is [day, last row index, next page number];
 // clients must treat it as opaque. count is the total rows matching the
 // query. SetBills replaces a day with explicit rows.
 package fptapitest
 
-// The fake's server: its configuration, lifecycle and the setters tests
-// steer it with. The handlers are in handlers.go, faults in faults.go.
+// The fake's server: its configuration, lifecycle, the setters tests steer
+// it with, and a query's day of rows.
 
 import (
 	"cmp"
@@ -43,7 +34,6 @@ import (
 	"net/http"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
@@ -80,24 +70,19 @@ type Config struct {
 type Server struct {
 	URL string // base URL ending in "/api", e.g. http://127.0.0.1:port/api
 
-	gen         *gen
-	loc         *time.Location
-	now         func() time.Time
-	maxPageSize int
-	mux         *http.ServeMux
-	srv         *http.Server
-	served      chan struct{} // closed when srv has stopped serving
-	closed      chan struct{}
-	closeOnce   sync.Once
-	requests    map[string]*atomic.Int64 // by endpoint
+	cfg       Config // with the defaults filled in
+	gen       *gen
+	mux       *http.ServeMux
+	srv       *http.Server
+	closed    chan struct{}
+	closeOnce sync.Once
 
-	mu     sync.Mutex
-	token  string
-	bills  map[string][]fptapi.Bill // explicit days
-	groups []fptapi.BillingGroup    // nil -> generated
-	faults []*queuedFault
-	counts map[countKey]int // count of generated rows per filter
-	last   map[string]Request
+	mu       sync.Mutex
+	token    string
+	bills    map[string][]fptapi.Bill // explicit days
+	faults   []Fault                  // Times counts the firings left
+	requests map[string]int           // by endpoint
+	last     map[string]Request
 }
 
 // NewServer starts a fake on a free port of 127.0.0.1 and panics when it
@@ -120,11 +105,7 @@ func Listen(cfg Config) (*Server, error) {
 	}
 	s := newServer(cfg)
 	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
-	s.served = make(chan struct{})
-	go func() {
-		defer close(s.served)
-		_ = s.srv.Serve(l) // http.ErrServerClosed once Close is called
-	}()
+	go func() { _ = s.srv.Serve(l) }() // http.ErrServerClosed once Close is called
 	s.URL = "http://" + l.Addr().String() + "/api"
 	return s, nil
 }
@@ -140,19 +121,18 @@ func newServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	rows := positiveOr(cfg.RowsPerDay, DefaultRowsPerDay)
+	cfg.RowsPerDay = positiveOr(cfg.RowsPerDay, DefaultRowsPerDay)
+	cfg.LabelSets = positiveOr(cfg.LabelSets, max(cfg.RowsPerDay/4, 1))
+	cfg.MaxPageSize = positiveOr(cfg.MaxPageSize, DefaultMaxPageSize)
 	s := &Server{
-		gen:         newGen(cfg.Seed, rows, positiveOr(cfg.LabelSets, max(rows/4, 1))),
-		loc:         cfg.Location,
-		now:         cfg.Now,
-		maxPageSize: positiveOr(cfg.MaxPageSize, DefaultMaxPageSize),
-		mux:         http.NewServeMux(),
-		closed:      make(chan struct{}),
-		requests:    map[string]*atomic.Int64{fptapi.EndpointBills: {}, fptapi.EndpointBillInfo: {}},
-		token:       cmp.Or(cfg.Token, DefaultToken),
-		bills:       map[string][]fptapi.Bill{},
-		counts:      map[countKey]int{},
-		last:        map[string]Request{},
+		cfg:      cfg,
+		gen:      newGen(cfg.Seed, cfg.RowsPerDay, cfg.LabelSets),
+		mux:      http.NewServeMux(),
+		closed:   make(chan struct{}),
+		token:    cmp.Or(cfg.Token, DefaultToken),
+		bills:    map[string][]fptapi.Bill{},
+		requests: map[string]int{},
+		last:     map[string]Request{},
 	}
 	s.mux.HandleFunc(BillsPath, s.handleBills)
 	s.mux.HandleFunc(BillInfoPath, s.handleBillInfo)
@@ -180,7 +160,6 @@ func (s *Server) Close() {
 		if err := s.srv.Shutdown(ctx); err != nil {
 			_ = s.srv.Close()
 		}
-		<-s.served
 	})
 }
 
@@ -208,39 +187,100 @@ func (s *Server) SetBills(day string, rows []fptapi.Bill) {
 // DeleteBills undoes SetBills: day serves generated rows again.
 func (s *Server) DeleteBills(day string) { s.locked(func() { delete(s.bills, day) }) }
 
-// SetBillingGroups makes bill/info answer g instead of the generated groups.
-func (s *Server) SetBillingGroups(g []fptapi.BillingGroup) {
-	cp := cloneGroups(g)
-	s.locked(func() { s.groups = cp })
-}
-
 // BillingGroups returns the groups and config names generated rows use.
-func (s *Server) BillingGroups() []fptapi.BillingGroup { return generatedGroups() }
-
-func cloneGroups(g []fptapi.BillingGroup) []fptapi.BillingGroup {
-	cp := make([]fptapi.BillingGroup, len(g))
-	for i, bg := range g {
-		cp[i] = fptapi.BillingGroup{Name: bg.Name, ConfigNames: slices.Clone(bg.ConfigNames)}
+func (s *Server) BillingGroups() []fptapi.BillingGroup {
+	out := make([]fptapi.BillingGroup, len(groups))
+	for i, g := range groups {
+		out[i] = fptapi.BillingGroup{Name: g.name, ConfigNames: slices.Clone(g.configs)}
 	}
-	return cp
+	return out
 }
 
 // EachBill calls fn with every row a query for day with filter f returns
 // now, in paging order, until fn returns false. Tests use it to compute
 // expected sums; the row is reused between calls.
 func (s *Server) EachBill(day string, f fptapi.Filter, fn func(b *fptapi.Bill) bool) error {
-	return s.eachRow(day, f, func(w *wireBill) bool {
-		b := w.bill()
-		return fn(&b)
-	})
-}
-
-// eachRow is EachBill with the rows as sent.
-func (s *Server) eachRow(day string, f fptapi.Filter, fn func(w *wireBill) bool) error {
 	q, err := s.resolveDay(day)
 	if err != nil {
 		return err
 	}
-	s.walk(&q, f, 0, func(_ int, w wireBill) bool { return fn(&w) })
+	s.walk(&q, f, 0, func(_ int, w wireBill) bool {
+		b := w.bill()
+		return fn(&b)
+	})
 	return nil
+}
+
+// Requests returns how many requests reached endpoint ("bills" or
+// "bill_info"), including rejected and faulted ones.
+func (s *Server) Requests(endpoint string) (n int) {
+	s.locked(func() { n = s.requests[endpoint] })
+	return n
+}
+
+// ResetRequests sets the request counters back to zero.
+func (s *Server) ResetRequests() { s.locked(func() { clear(s.requests) }) }
+
+// LastRequest returns the last request that reached endpoint.
+func (s *Server) LastRequest(endpoint string) (r Request, ok bool) {
+	s.locked(func() { r, ok = s.last[endpoint] })
+	return r, ok
+}
+
+// dayQuery is a day resolved against the clock and the explicit rows.
+type dayQuery struct {
+	day      string
+	dayNum   int64         // days since 1970-01-01
+	dom      int           // day of month
+	elapsed  int64         // seconds of the day elapsed (86400 for past days)
+	n        int           // rows of the day: generated (0 for future days) or explicit
+	explicit []fptapi.Bill // SetBills' rows; non-nil, if empty, for a day it set
+}
+
+func (s *Server) resolveDay(day string) (dayQuery, error) {
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return dayQuery{}, fmt.Errorf("invalid search_date %q: want YYYY-MM-DD", day)
+	}
+	q := dayQuery{day: day, dayNum: t.Unix() / 86400, dom: t.Day(), elapsed: 86400, n: s.gen.rows}
+	now := s.cfg.Now().In(s.cfg.Location)
+	y, m, d := now.Date()
+	switch today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400; {
+	case q.dayNum > today:
+		q.elapsed, q.n = 0, 0
+	case q.dayNum == today:
+		q.elapsed = int64(now.Sub(time.Date(y, m, d, 0, 0, 0, 0, s.cfg.Location)) / time.Second)
+		q.elapsed = min(max(q.elapsed, 0), 86400)
+	}
+	s.mu.Lock()
+	if rows, ok := s.bills[day]; ok {
+		q.explicit, q.n = rows, len(rows)
+	}
+	s.mu.Unlock()
+	return q, nil
+}
+
+// walk calls fn with the rows of q that pass f, from row index start on,
+// in paging order, until fn returns false. It is the one paging order of
+// the fake: of the pages it answers and of EachBill.
+func (s *Server) walk(q *dayQuery, f fptapi.Filter, start int, fn func(i int, w wireBill) bool) {
+	for i := start; i < q.n; i++ {
+		if q.explicit == nil {
+			if s.gen.matchK(&f, i%s.gen.labelSets) && !fn(i, s.gen.bill(q, i)) {
+				return
+			}
+		} else if b := &q.explicit[i]; match(&f, b.Service, b.BillingGroupName, b.BillingConfigName) && !fn(i, wireOf(b)) {
+			return
+		}
+	}
+}
+
+// count is how many rows of q pass f.
+func (s *Server) count(q *dayQuery, f fptapi.Filter) int {
+	if q.explicit == nil {
+		return s.gen.count(&f, q.n)
+	}
+	n := 0
+	s.walk(q, f, 0, func(int, wireBill) bool { n++; return true })
+	return n
 }

@@ -10,6 +10,7 @@ import (
 	"html"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,71 +42,52 @@ type Fault struct {
 	NullNumbers      bool // numeric row fields as null
 }
 
-// answers reports whether the fault replaces the API's answer.
-func (f *Fault) answers() bool {
-	return f.Reset || f.HTML || (f.Code != 0 && f.Code != http.StatusOK) || f.Status != nil
-}
-
-func (f *Fault) numMode() numMode {
-	switch {
-	case f.NullNumbers:
-		return numNull
-	case f.NumbersAsStrings:
-		return numString
-	}
-	return numPlain
-}
-
-type queuedFault struct {
-	f    Fault
-	left int // remaining firings; 0 = unlimited
-}
-
 // InjectFault queues a fault.
-func (s *Server) InjectFault(f Fault) {
-	s.locked(func() { s.faults = append(s.faults, &queuedFault{f: f, left: f.Times}) })
-}
+func (s *Server) InjectFault(f Fault) { s.locked(func() { s.faults = append(s.faults, f) }) }
 
 // ClearFaults drops every queued fault.
 func (s *Server) ClearFaults() { s.locked(func() { s.faults = nil }) }
 
-// takeFault pops the first fault matching endpoint and page.
-func (s *Server) takeFault(endpoint string, page int) (Fault, bool) {
+// takeFault pops the first fault matching endpoint and page: the zero
+// Fault, which changes nothing, when none does. A queued fault's Times
+// counts its firings left.
+func (s *Server) takeFault(endpoint string, page int) Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, q := range s.faults {
-		if cmp.Or(q.f.Endpoint, fptapi.EndpointBills) != endpoint || (q.f.Page != 0 && q.f.Page != page) {
+	for i, f := range s.faults {
+		if cmp.Or(f.Endpoint, fptapi.EndpointBills) != endpoint || (f.Page != 0 && f.Page != page) {
 			continue
 		}
-		if q.left > 0 {
-			q.left--
-			if q.left == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
+		if f.Times == 1 {
+			s.faults = slices.Delete(s.faults, i, i+1)
+		} else if f.Times > 1 {
+			s.faults[i].Times--
 		}
-		return q.f, true
+		return f
 	}
-	return Fault{}, false
+	return Fault{}
 }
 
-// beforeAnswer runs a fault's delay and answering part. It returns false
-// when the request has been dealt with (answered, reset or abandoned).
-func (s *Server) beforeAnswer(w http.ResponseWriter, r *http.Request, f *Fault) bool {
+// admit runs the request's fault (its delay, then its answer if it
+// answers), then checks the token. It returns the fault, and false when
+// the request has been dealt with (answered, reset or abandoned).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, endpoint string, page int) (Fault, bool) {
+	f := s.takeFault(endpoint, page)
 	if f.Delay > 0 && !s.sleep(r, f.Delay) {
-		return false
+		return f, false
 	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
 	}
-	if f.Reset {
+	switch {
+	case f.Reset:
 		resetConn(w)
-		return false
+		return f, false
+	case f.HTML || f.Status != nil || (f.Code != 0 && f.Code != http.StatusOK):
+		writeFaultAnswer(w, &f)
+		return f, false
 	}
-	if f.answers() {
-		writeFaultAnswer(w, f)
-		return false
-	}
-	return true
+	return f, s.authorized(w, r)
 }
 
 // sleep waits d, false when the request or the server ends first.
@@ -137,27 +119,24 @@ func writeFaultAnswer(w http.ResponseWriter, f *Fault) {
 			status = 1
 		}
 	}
-	var body []byte
 	if code == http.StatusOK {
 		a := billsAnswer{Status: status, Message: msg, LastSortValue: []string{}, Data: []wireBill{}}
-		body = marshalPadded(&a, &a.Message, f.Oversize)
-	} else {
-		a := errorAnswer{Status: status, Message: msg}
-		body = marshalPadded(&a, &a.Message, f.Oversize)
+		write(w, code, jsonType, marshalPadded(&a, &a.Message, f.Oversize), f.Truncate)
+		return
 	}
-	writeJSON(w, code, body, f.Truncate)
+	a := errorAnswer{Status: status, Message: msg}
+	write(w, code, jsonType, marshalPadded(&a, &a.Message, f.Oversize), f.Truncate)
 }
 
 // htmlPage is nginx's error page, its heading padded with spaces until the
 // page is at least size bytes.
 func htmlPage(code int, msg string, size int64) []byte {
-	page := func(heading string) []byte {
-		return fmt.Appendf(nil, "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n"+
-			"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", code, html.EscapeString(msg), heading)
-	}
-	b := page(html.EscapeString(msg))
+	const format = "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n" +
+		"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+	esc := html.EscapeString(msg)
+	b := fmt.Appendf(nil, format, code, esc, esc)
 	if n := size - int64(len(b)); n > 0 {
-		b = page(html.EscapeString(msg) + strings.Repeat(" ", int(n)))
+		b = fmt.Appendf(nil, format, code, esc, esc+strings.Repeat(" ", int(n)))
 	}
 	return b
 }
@@ -165,11 +144,7 @@ func htmlPage(code int, msg string, size int64) []byte {
 // resetConn drops the connection without an answer, with a TCP RST when it
 // can.
 func resetConn(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}

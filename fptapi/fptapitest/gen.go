@@ -1,28 +1,19 @@
 package fptapitest
 
-// The data generator: hashing, per-config prices, and row i of a day as
-// sent. The label tables are in labels.go, the rows' shapes in shapes.go.
+// The data generator. Every row derives from (seed, day, index) with a
+// cheap hash, so a day of a million rows costs nothing until it is paged,
+// and any page can be produced on its own. Attributes of a resource (size,
+// name, id) hang on (seed, index) and stay the same from day to day; its
+// schedule that day (created, deleted, a GPU job) hangs on (seed, day,
+// index). The label tables are in labels.go.
 
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"math"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// The generator derives every row from (seed, day, index) with a cheap hash,
-// so a day of a million rows costs nothing until it is paged, and any page
-// can be produced on its own. Attributes of a resource (size, name, id) hang
-// on (seed, index) and stay the same from day to day; its schedule that day
-// (created, deleted, a GPU job) hangs on (seed, day, index).
-
-// prices are unit prices in 1/100 VND per unit-hour, per billing config.
-type prices struct {
-	cpu, ram, gpu, ip, lb, backup, s3 int64
-	disk                              [3]int64 // by policy SSD, Premium-SSD, HDD
-}
 
 // gen produces rows. It is immutable after newGen and safe for concurrent use.
 type gen struct {
@@ -30,11 +21,22 @@ type gen struct {
 	rows      int // rows per full day
 	labelSets int
 
-	prices [len(groups)][]prices // [group][config]
-
 	orgID     string
 	tenantIDs [len(tenants)]string
 	vpcIDs    [len(vpcs)]string
+}
+
+func newGen(seed int64, rows, labelSets int) *gen {
+	g := &gen{seed: mix(uint64(seed)), rows: rows, labelSets: labelSets}
+	id := func(a, b int) string { return uuidString(mix(g.seed^uint64(a)), mix(g.seed^uint64(b))) }
+	g.orgID = id(1, 2)
+	for i := range tenants {
+		g.tenantIDs[i] = id(100+i, 200+i)
+	}
+	for i := range vpcs {
+		g.vpcIDs[i] = id(300+i, 400+i)
+	}
+	return g
 }
 
 // mix is splitmix64's finalizer: cheap, and good enough to look random.
@@ -54,35 +56,139 @@ func uuidString(hi, lo uint64) string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-func newGen(seed int64, rows, labelSets int) *gen {
-	g := &gen{seed: mix(uint64(seed)), rows: rows, labelSets: labelSets}
-	s := g.seed
+// indexed is prefix-slug- and v in decimal, zero-padded to six digits.
+func indexed(prefix, slug string, v int64) string {
+	d := strconv.FormatInt(v, 10)
+	return prefix + "-" + slug + "-" + strings.Repeat("0", max(6-len(d), 0)) + d
+}
 
-	g.orgID = uuidString(mix(s^1), mix(s^2))
-	for i := range tenants {
-		g.tenantIDs[i] = uuidString(mix(s^uint64(100+i)), mix(s^uint64(200+i)))
+// row is a generated row's resource: its slot, labels and sizes. Its
+// running time and price are fixed point, hours/10000 and VND/100, so that
+// every number sent is an exact decimal.
+type row struct {
+	index  int
+	dom    int // day of the month
+	l      labels
+	hr     uint64 // the resource's hash
+	policy int
+	vcpu   int64
+	ram    int64 // GB
+	disk   int64 // GB
+	gpus   int64
+	attach int64 // index of the attached VM
+}
+
+// bill is row i of day q as sent. Numbers are fixed-point values divided
+// once, and encoding/json writes the shortest text that reads back
+// as the same float64, so a client decodes exactly these values.
+func (g *gen) bill(q *dayQuery, i int) wireBill {
+	r := row{index: i, dom: q.dom, l: g.labels(i % g.labelSets)}
+	r.hr = mix(g.seed ^ uint64(i)*0x9e3779b97f4a7c15)
+	hd := mix(r.hr ^ uint64(q.dayNum)*0xbf58476d1ce4e5b9)
+	r.attach = g.attachIndex(r.l.vpc, mix(r.hr^0x3c3c))
+	start, stop := r.shape(hd)
+	rt := (max(min(stop, q.elapsed)-start, 0)*25 + 4) / 9 // seconds to hours/10000, rounded
+	price := (g.perHour(&r)*rt + 5000) / 10000            // VND/100
+
+	vpc, grp := vpcs[r.l.vpc], groups[r.l.grp]
+	return wireBill{
+		OrgID:             g.orgID,
+		OrgName:           orgName,
+		TenantIaasID:      g.tenantIDs[vpc.tenant],
+		TenantIaasName:    tenants[vpc.tenant],
+		VPCID:             g.vpcIDs[r.l.vpc],
+		VPCName:           vpc.name,
+		VDISite:           vpc.site,
+		PoolName:          "pool-" + strings.ToLower(vpc.site) + "-general",
+		Day:               q.day,
+		StartTime:         q.day + " " + time.Unix(start, 0).UTC().Format(time.TimeOnly),
+		Service:           services[r.l.svc].name,
+		Name:              r.name(),
+		InfraID:           r.infraID(),
+		AttachVM:          r.attachVM(),
+		StoragePolicy:     policies[r.policy],
+		Tag:               r.l.tagValue(),
+		BillingConfigName: grp.configs[r.l.cfg],
+		BillingGroupName:  grp.name,
+		InvoiceGroupName:  grp.invoice,
+		Disk:              float64(r.disk),
+		DiskTotal:         float64(r.disk),
+		VCPU:              float64(r.vcpu),
+		VCPUTotal:         float64(r.vcpu),
+		RAM:               float64(r.ram),
+		RAMTotal:          float64(r.ram),
+		RunningTime:       float64(rt) / 1e4,
+		TotalPrice:        float64(price) / 1e2,
+		DiskQuantity:      float64(r.disk*rt) / 1e4,
+		CPUQuantity:       float64(r.vcpu*rt) / 1e4,
+		RAMQuantity:       float64(r.ram*rt) / 1e4,
 	}
-	for i := range vpcs {
-		g.vpcIDs[i] = uuidString(mix(s^uint64(300+i)), mix(s^uint64(400+i)))
+}
+
+// pick is one of vals, chosen by h.
+func pick(h uint64, vals ...int64) int64 { return vals[h%uint64(len(vals))] }
+
+// shape sets the row's sizes, policy and attached VM from its resource hash
+// r.hr and the day's hash hd, and returns the seconds of the day between
+// which it ran.
+func (r *row) shape(hd uint64) (start, stop int64) {
+	hr := r.hr
+	// Growth through the month, reset by clean-ups: storage that keeps data.
+	grow := func(base int64) int64 {
+		return base + base*int64(r.dom)/60 + base*int64(hd>>50&7)/200
 	}
-	for gi, grp := range groups {
-		g.prices[gi] = make([]prices, len(grp.configs))
-		for ci := range grp.configs {
-			// Each contract has its own price list, close to FPT's public ones.
-			h := mix(s ^ uint64(1000+gi*10+ci))
-			g.prices[gi][ci] = prices{
-				cpu:    35000 + int64(h%25000),       // 350-600 VND per vCPU-hour
-				ram:    12000 + int64((h>>16)%13000), // 120-250 VND per GB-hour
-				disk:   [3]int64{500 + int64((h>>32)%200), 800 + int64((h>>40)%200), 300 + int64((h>>48)%100)},
-				gpu:    5200000 + int64((h>>8)%600000), // ~55,000 VND per GPU-hour
-				ip:     13900,                          // ~100,000 VND a month
-				lb:     85000,
-				backup: 250,
-				s3:     180,
-			}
-		}
+	switch r.l.svc {
+	case svcInstance:
+		return r.shapeInstance(hd)
+	case svcGPU:
+		return r.shapeGPU(hd)
+	case svcStorage:
+		r.disk = pick(hr>>16, 50, 100, 200, 500, 1000, 2000)
+		r.policy = int((hr >> 24) % 3)
+	case svcIP, svcLB:
+		r.policy = polNone
+	case svcBackup:
+		r.disk, r.policy = grow(20+int64(hr>>16)%980), polHDD
+	case svcS3:
+		r.disk, r.policy = grow(100+int64(hr>>16)%4900), polStandard
 	}
-	return g
+	if (r.l.svc == svcStorage || r.l.svc == svcIP) && hd%1000 < 15 { // created during the day
+		return int64(hd>>20) % 86400, 86400
+	}
+	return 0, 86400
+}
+
+// shapeInstance is shape for a VM.
+func (r *row) shapeInstance(hd uint64) (start, stop int64) {
+	hr := r.hr
+	r.vcpu = pick(hr, 1, 2, 2, 4, 4, 8, 16, 32)
+	r.ram = r.vcpu * pick(hr>>8, 1, 2, 4)
+	r.disk = pick(hr>>16, 20, 40, 50, 80, 100, 200, 500)
+	r.policy = int(hr>>24) & 1
+	r.attach = int64(r.index)
+	switch p := hd % 1000; {
+	case p < 40: // created during the day
+		return int64(hd>>20) % 86400, 86400
+	case p < 70: // deleted or powered off during the day
+		return 0, int64(hd>>20) % 86400
+	}
+	return 0, 86400
+}
+
+// shapeGPU is shape for a GPU VM.
+func (r *row) shapeGPU(hd uint64) (start, stop int64) {
+	r.gpus = pick(r.hr>>16, 1, 1, 1, 1, 2)
+	r.vcpu = 8 * r.gpus
+	r.ram = 64 * r.gpus
+	r.disk = 200 * r.gpus
+	r.policy = polPremium
+	r.attach = int64(r.index)
+	// Training jobs: a GPU VM runs on 8 days in 10, for 1 to 6 hours.
+	if hd%1000 < 200 {
+		return 0, 0
+	}
+	start = int64(hd>>20) % 72000
+	return start, min(start+3600+int64(hd>>40)%18000, 86400)
 }
 
 // attachIndex picks, from h, a row that is an instance in vpc, so that
@@ -100,66 +206,42 @@ func (g *gen) attachIndex(vpc int, h uint64) int64 {
 	return int64(k + g.labelSets*int((h>>32)%uint64(m)))
 }
 
-// fill computes row i of a day. dayNum is days since 1970-01-01, dom the day
-// of the month, elapsed the seconds of the day that have passed (86400 for a
-// full day).
-func (g *gen) fill(r *row, dayNum int64, dom int, elapsed int64, i int) {
-	r.index, r.dom = i, dom
-	r.l = g.labels(i % g.labelSets)
-	hr := mix(g.seed ^ uint64(i)*0x9e3779b97f4a7c15)
-	hd := mix(hr ^ uint64(dayNum)*0xbf58476d1ce4e5b9)
-	r.hr = hr
-	r.vcpu, r.ram, r.disk, r.gpus = 0, 0, 0, 0
-	r.attach = g.attachIndex(r.l.vpc, mix(hr^0x3c3c))
-
-	start, stop := r.shape(hd)
-	r.startSec = start
-	secs := max(min(stop, elapsed)-start, 0)
-	r.rt = (secs*25 + 4) / 9 // seconds to hours/10000, rounded
-	r.price = (g.perHour(r)*r.rt + 5000) / 10000
-}
-
-// perHour is what an hour of the row's running time costs, in 1/100 VND,
-// at its billing config's prices.
+// perHour is what an hour of the row's running time costs, in 1/100 VND.
+// Each billing config (contract) has its own prices, close to FPT's
+// public ones.
 func (g *gen) perHour(r *row) int64 {
-	pr := &g.prices[r.l.grp][r.l.cfg]
+	h := mix(g.seed ^ uint64(1000+r.l.grp*10+r.l.cfg))
+	cpu := 35000 + int64(h%25000)         // 350-600 VND per vCPU-hour
+	ram := 12000 + int64((h>>16)%13000)   // 120-250 VND per GB-hour
+	gpu := 5200000 + int64((h>>8)%600000) // ~55,000 VND per GPU-hour
+	// SSD, Premium-SSD and HDD, by GB-hour.
+	disk := [...]int64{500 + int64((h>>32)%200), 800 + int64((h>>40)%200), 300 + int64((h>>48)%100)}
 	switch r.l.svc {
 	case svcInstance, svcGPU:
-		return r.vcpu*pr.cpu + r.ram*pr.ram + r.disk*pr.disk[r.policy] + r.gpus*pr.gpu
+		return r.vcpu*cpu + r.ram*ram + r.disk*disk[r.policy] + r.gpus*gpu
 	case svcStorage:
-		return r.disk * pr.disk[r.policy]
+		return r.disk * disk[r.policy]
 	case svcIP:
-		return pr.ip
+		return 13900 // ~100,000 VND a month
 	case svcLB:
-		return pr.lb
+		return 85000
 	case svcBackup:
-		return r.disk * pr.backup
+		return r.disk * 250
 	case svcS3:
-		return r.disk * pr.s3
+		return r.disk * 180
 	}
 	return 0
-}
-
-// indexed is prefix followed by v in decimal, zero-padded to six digits.
-func indexed(prefix string, v int64) string {
-	var buf [64]byte
-	b := append(buf[:0], prefix...)
-	for p := int64(100000); p > max(v, 1); p /= 10 {
-		b = append(b, '0')
-	}
-	return string(strconv.AppendInt(b, v, 10))
 }
 
 // replaced reports whether the row's slot holds its second resource: slots
 // with index%40 == 7 hold one resource until the 15th, another from then on.
 func (r *row) replaced() bool { return r.index%40 == 7 && r.dom >= 15 }
 
-// resourceID and resourceName keep a row slot's resource across days, so
-// that a resource's cost adds up over the month, with what real tenants
-// have too: a resource replaced in the middle of the month (see replaced),
-// public IPs named alike in every VPC, and one IP row in ten without an
-// infra_id.
-func resourceID(r *row) string {
+// infraID and name keep a row slot's resource across days, so that a
+// resource's cost adds up over the month, with what real tenants have too:
+// a resource replaced in the middle of the month (see replaced), public
+// IPs named alike in every VPC, and one IP row in ten without an infra_id.
+func (r *row) infraID() string {
 	if r.l.svc == svcIP && r.index%10 == 0 {
 		return ""
 	}
@@ -170,11 +252,11 @@ func resourceID(r *row) string {
 	return uuidString(mix(hr^0x5555), mix(hr^0xaaaa))
 }
 
-func resourceName(r *row, prefix, vpcSlug string) string {
+func (r *row) name() string {
 	if r.l.svc == svcIP {
 		return "ip-public-" + strconv.Itoa(r.index%3)
 	}
-	name := indexed(prefix+"-"+vpcSlug+"-", int64(r.index))
+	name := indexed(services[r.l.svc].prefix, vpcs[r.l.vpc].slug, int64(r.index))
 	if r.replaced() {
 		name += "-new"
 	}
@@ -183,49 +265,9 @@ func resourceName(r *row, prefix, vpcSlug string) string {
 
 // attachVM is the name of the VM a resource is attached to: its own for
 // VMs, another VM for volumes, IPs, LBs and backups, none for S3.
-func attachVM(r *row, vpcSlug string) string {
+func (r *row) attachVM() string {
 	if prefix := services[r.l.svc].attach; prefix != "" {
-		return indexed(prefix+"-"+vpcSlug+"-", r.attach)
+		return indexed(prefix, vpcs[r.l.vpc].slug, r.attach)
 	}
 	return "-"
-}
-
-// bill is a generated row as sent. Numbers are fixed-point values divided
-// once, and encoding/json writes the shortest text that reads back as the
-// same float64, so a client decodes exactly these values.
-func (g *gen) bill(r *row, day string) wireBill {
-	vpc, svc, grp := vpcs[r.l.vpc], services[r.l.svc], groups[r.l.grp]
-	fixed := func(v int64, d int) float64 { return float64(v) / math.Pow10(d) }
-	return wireBill{
-		OrgID:             g.orgID,
-		OrgName:           orgName,
-		TenantIaasID:      g.tenantIDs[vpc.tenant],
-		TenantIaasName:    tenants[vpc.tenant],
-		VPCID:             g.vpcIDs[r.l.vpc],
-		VPCName:           vpc.name,
-		VDISite:           vpc.site,
-		PoolName:          "pool-" + strings.ToLower(vpc.site) + "-general",
-		Day:               day,
-		StartTime:         day + " " + time.Unix(r.startSec, 0).UTC().Format(time.TimeOnly),
-		Service:           svc.name,
-		Name:              resourceName(r, svc.prefix, vpc.slug),
-		InfraID:           resourceID(r),
-		AttachVM:          attachVM(r, vpc.slug),
-		StoragePolicy:     policies[r.policy],
-		Tag:               r.l.tagValue(),
-		BillingConfigName: grp.configs[r.l.cfg],
-		BillingGroupName:  grp.name,
-		InvoiceGroupName:  grp.invoice,
-		Disk:              float64(r.disk),
-		DiskTotal:         float64(r.disk),
-		VCPU:              float64(r.vcpu),
-		VCPUTotal:         float64(r.vcpu),
-		RAM:               float64(r.ram),
-		RAMTotal:          float64(r.ram),
-		RunningTime:       fixed(r.rt, 4),
-		TotalPrice:        fixed(r.price, 2),
-		DiskQuantity:      fixed(r.disk*r.rt, 4),
-		CPUQuantity:       fixed(r.vcpu*r.rt, 4),
-		RAMQuantity:       fixed(r.ram*r.rt, 4),
-	}
 }

@@ -1,10 +1,9 @@
 package fptapitest
 
 // The generator's label tables (services, VPCs, billing groups, tags) and
-// the label sets built from them, with the query filters that select them.
+// the label sets built from them, with the filters that select them.
 
 import (
-	"slices"
 	"strconv"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
@@ -40,15 +39,6 @@ const (
 	svcGPU
 	svcS3
 )
-
-// Services returns the service values the fake generates, in a fixed order.
-func Services() []string {
-	out := make([]string, len(services))
-	for i, s := range services {
-		out[i] = s.name
-	}
-	return out
-}
 
 var tenants = [...]string{"Chi nhánh Hà Nội", "Chi nhánh Hồ Chí Minh"}
 
@@ -95,15 +85,6 @@ const (
 
 const orgName = "Công ty Cổ phần Công nghệ Sao Việt"
 
-// generatedGroups are the groups and config names generated rows use.
-func generatedGroups() []fptapi.BillingGroup {
-	out := make([]fptapi.BillingGroup, len(groups))
-	for i, g := range groups {
-		out[i] = fptapi.BillingGroup{Name: g.name, ConfigNames: slices.Clone(g.configs)}
-	}
-	return out
-}
-
 // labels are the dimensions of label set k.
 type labels struct {
 	svc, vpc, grp, tag, ext, cfg int
@@ -127,65 +108,30 @@ func (l *labels) tagValue() string {
 	return tags[l.tag] + "#" + strconv.Itoa(l.ext)
 }
 
-// filter is a bills query filter resolved to label dimensions; -1 is "any".
-type filter struct {
-	svc, grp, cfg int
-	none          bool // a name that matches nothing
+// matchK reports whether the rows of label set k pass f.
+func (g *gen) matchK(f *fptapi.Filter, k int) bool {
+	l := g.labels(k)
+	return match(f, services[l.svc].name, groups[l.grp].name, groups[l.grp].configs[l.cfg])
 }
 
-func resolveFilter(f fptapi.Filter) filter {
-	out := filter{svc: -1, grp: -1, cfg: -1}
-	nothing := filter{svc: -1, grp: -1, cfg: -1, none: true}
-	if f.ServiceType != "" {
-		if out.svc = slices.IndexFunc(services[:], func(s service) bool { return s.name == f.ServiceType }); out.svc < 0 {
-			return nothing
-		}
-	}
-	if f.BillingGroupName != "" {
-		if out.grp = slices.IndexFunc(groups[:], func(g group) bool { return g.name == f.BillingGroupName }); out.grp < 0 {
-			return nothing
-		}
-	}
-	if f.BillingConfigName == "" {
-		return out
-	}
-	for gi, g := range groups {
-		if ci := slices.Index(g.configs, f.BillingConfigName); ci >= 0 && (out.grp == -1 || out.grp == gi) {
-			out.grp, out.cfg = gi, ci
-			return out
-		}
-	}
-	out.none = true
-	return out
+// match reports whether a row of this service, billing group and config
+// passes f.
+func match(f *fptapi.Filter, service, group, config string) bool {
+	return (f.ServiceType == "" || f.ServiceType == service) &&
+		(f.BillingGroupName == "" || f.BillingGroupName == group) &&
+		(f.BillingConfigName == "" || f.BillingConfigName == config)
 }
 
-func (f *filter) any() bool { return f.svc < 0 && f.grp < 0 && f.cfg < 0 && !f.none }
-
-// matchK reports whether label set k passes the filter.
-func (g *gen) matchK(f *filter, k int) bool {
-	return !f.none &&
-		(f.svc < 0 || k%7 == f.svc) &&
-		(f.grp < 0 || k%3 == f.grp) &&
-		(f.cfg < 0 || g.labels(k).cfg == f.cfg)
-}
-
-// count is the number of the first n rows matching f: O(LabelSets).
-func (g *gen) count(f *filter, n int) int {
-	if f.any() {
+// count is how many of the first n rows pass f: O(LabelSets).
+func (g *gen) count(f *fptapi.Filter, n int) int {
+	if *f == (fptapi.Filter{}) {
 		return n
 	}
 	total := 0
-	for k := 0; k < g.labelSets && k < n; k++ {
+	for k := range min(g.labelSets, n) {
 		if g.matchK(f, k) {
 			total += (n-1-k)/g.labelSets + 1
 		}
 	}
 	return total
-}
-
-// matchBill applies a filter to an explicit row.
-func matchBill(f *fptapi.Filter, b *fptapi.Bill) bool {
-	return (f.ServiceType == "" || f.ServiceType == b.Service) &&
-		(f.BillingGroupName == "" || f.BillingGroupName == b.BillingGroupName) &&
-		(f.BillingConfigName == "" || f.BillingConfigName == b.BillingConfigName)
 }

@@ -48,14 +48,14 @@ func TestNumberModes(t *testing.T) {
 	t.Parallel()
 	w := wireBill{Name: "a", TotalPrice: 1234.5, VCPU: math.NaN(), RAM: math.Inf(-1)}
 	for _, tc := range []struct {
-		m                numMode
+		f                Fault
 		price, vcpu, ram any
 	}{
-		{numPlain, 1234.5, "NaN", "-Inf"},
-		{numString, "1234.5", "NaN", "-Inf"},
-		{numNull, nil, nil, nil},
+		{Fault{}, 1234.5, "NaN", "-Inf"},
+		{Fault{NumbersAsStrings: true}, "1234.5", "NaN", "-Inf"},
+		{Fault{NullNumbers: true}, nil, nil, nil},
 	} {
-		b, err := json.Marshal(rowsJSON([]wireBill{w}, tc.m))
+		b, err := json.Marshal(rowMaps([]wireBill{w}, &tc.f))
 		require.NoError(t, err)
 		var rows []map[string]any
 		require.NoError(t, json.Unmarshal(b, &rows))
@@ -66,8 +66,14 @@ func TestNumberModes(t *testing.T) {
 		assert.Equal(t, tc.vcpu, rows[0]["vcpu"])
 		assert.Equal(t, tc.ram, rows[0]["ram"])
 	}
-	finite := []wireBill{{TotalPrice: 1}}
-	assert.Equal(t, finite, rowsJSON(finite, numPlain), "plain finite rows marshal as they are")
+
+	// Plain finite rows marshal as they are, in the documented field order.
+	s := newServer(Config{Now: fixedNow})
+	s.SetBills("2025-03-02", []fptapi.Bill{{TotalPrice: 1}})
+	p := pageRequest{q: mustDay(t, s, "2025-03-02"), size: 10, page: 1}
+	want, err := json.Marshal([]wireBill{{TotalPrice: 1}})
+	require.NoError(t, err)
+	assert.Contains(t, string(s.renderPage(&p)), `"data":`+string(want))
 }
 
 func mustDay(t testing.TB, s *Server, day string) dayQuery {

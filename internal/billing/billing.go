@@ -1,12 +1,14 @@
 // Package billing holds the vocabulary that the reader, the store and
-// backfill share: the five billing label values of a series and a calendar
-// day in the billing time zone. It has no dependencies of its own, so that
-// every other package can speak it without importing one another.
+// backfill share: the five billing label values of a series, a calendar
+// day in the billing time zone and a closed day's sums. It has no
+// dependencies of its own, so that every other package can speak it without
+// importing one another.
 package billing
 
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,13 +19,7 @@ type Labels struct {
 	VPCID, VPCName, Service, BillingGroup, Tag string
 }
 
-// Values returns the values in the order of the exported label names
-// vpc_id, vpc_name, service, billing_group, tag.
-func (l Labels) Values() [5]string {
-	return [5]string{l.VPCID, l.VPCName, l.Service, l.BillingGroup, l.Tag}
-}
-
-// Compare orders label sets field by field, in the order of Values.
+// Compare orders label sets by vpc_id, vpc_name, service, billing_group, tag.
 func Compare(a, b Labels) int {
 	return cmp.Or(
 		strings.Compare(a.VPCID, b.VPCID), strings.Compare(a.VPCName, b.VPCName),
@@ -90,13 +86,51 @@ func (d Date) AddDays(n int) Date { return NewDate(d.Year, d.Month, d.Day+n) }
 // MonthStart is the 1st of d's month.
 func (d Date) MonthStart() Date { return Date{d.Year, d.Month, 1} }
 
-// SameMonth reports whether d and o are in the same month of the same year.
-func (d Date) SameMonth(o Date) bool { return d.Year == o.Year && d.Month == o.Month }
-
 // Before reports whether d is an earlier day than o.
 func (d Date) Before(o Date) bool { return CompareDates(d, o) < 0 }
 
 // CompareDates orders days in time.
 func CompareDates(a, b Date) int {
 	return cmp.Or(cmp.Compare(a.Year, b.Year), cmp.Compare(a.Month, b.Month), cmp.Compare(a.Day, b.Day))
+}
+
+// Day is one closed billing day's sums: what the reader keeps of a day,
+// what the store writes and what backfill serves. Costs and Resources are
+// sorted (see Sort), so that the same sums always make the same file.
+type Day struct {
+	Date   Date // in the billing time zone
+	ReadAt time.Time
+	// Final is true when the day was read after its late window closed:
+	// it will not be read again. A day that is not final is read again.
+	Final bool
+	Costs []Cost
+	// PerResource is true when the day carries per-resource sums: the
+	// exporter ranking the most expensive resources writes them, a backfill
+	// does not. UntrackedResourceRows counts the rows of resources beyond
+	// the exporter's cap, which are not in Resources.
+	PerResource           bool
+	Resources             []ResourceCost
+	UntrackedResourceRows int
+}
+
+// Cost is the sum of total_price of one label set on one day, in VND.
+type Cost struct {
+	Labels
+	TotalPrice float64
+}
+
+// ResourceCost is the sum of total_price of one resource (infra_id and
+// name) in one label set on one day, in VND.
+type ResourceCost struct {
+	Labels
+	InfraID, Name string
+	TotalPrice    float64
+}
+
+// Sort orders Costs by label set, Resources by label set, infra_id, name.
+func (d *Day) Sort() {
+	slices.SortFunc(d.Costs, func(a, b Cost) int { return Compare(a.Labels, b.Labels) })
+	slices.SortFunc(d.Resources, func(a, b ResourceCost) int {
+		return cmp.Or(Compare(a.Labels, b.Labels), strings.Compare(a.InfraID, b.InfraID), strings.Compare(a.Name, b.Name))
+	})
 }

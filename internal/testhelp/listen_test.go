@@ -64,15 +64,3 @@ func shell(t *testing.T) string {
 	}
 	return sh
 }
-
-func TestWaitAddrWaitsForTheLine(t *testing.T) {
-	t.Parallel()
-	var log SyncBuffer
-	go func() {
-		_, _ = log.Write([]byte("level=info msg=starting\n"))
-		_, _ = log.Write([]byte(`level=info msg="Listening on" address=127.0.0.1:40405` + "\n"))
-	}()
-	if got := WaitAddr(t, "the server", log.String, ListeningOn); got != "127.0.0.1:40405" {
-		t.Errorf("got %q", got)
-	}
-}

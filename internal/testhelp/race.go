@@ -2,6 +2,5 @@
 
 package testhelp
 
-// RaceEnabled reports whether the tests run under the race detector, which
-// slows hot paths about tenfold: tests that time or size work scale down.
+// RaceEnabled reports whether the tests run under the race detector.
 const RaceEnabled = true
