@@ -123,7 +123,6 @@ type Client struct {
 func NewClient(token string, opts ...Option) (*Client, error) {
 	c := &Client{
 		baseURL:          DefaultBaseURL,
-		httpc:            &http.Client{Timeout: time.Minute},
 		userAgent:        DefaultUserAgent,
 		ratePerSecond:    5,
 		rateBurst:        5,
@@ -135,6 +134,9 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.httpc == nil { // also after WithHTTPClient(nil)
+		c.httpc = &http.Client{Timeout: time.Minute}
 	}
 	if c.tokenFunc == nil {
 		t, err := CleanToken(token)

@@ -187,6 +187,11 @@ func TestBillInfo(t *testing.T) {
 			body: `{"status":0,"message":"ok","extra":1,"data":[{"billing_group_name":"Nhóm A","billing_config_names":["c1","c2"]},{"billing_group_name":"B","billing_config_names":null}]}`,
 			want: []fptapi.BillingGroup{{Name: "Nhóm A", ConfigNames: []string{"c1", "c2"}}, {Name: "B"}},
 		},
+		{
+			name: "odd names", // escapes, a control character and an empty config list arrive as sent
+			body: `{"status":0,"data":[{"billing_group_name":"Nh\u00f3m \"A\"\n","billing_config_names":["x\ty","C\u1ea5u h\u00ecnh"]},{"billing_group_name":"","billing_config_names":[]}]}`,
+			want: []fptapi.BillingGroup{{Name: "Nhóm \"A\"\n", ConfigNames: []string{"x\ty", "Cấu hình"}}, {Name: "", ConfigNames: []string{}}},
+		},
 		{name: "boolean status", body: `{"status":true,"data":[{"billing_group_name":"A"}]}`, want: []fptapi.BillingGroup{{Name: "A"}}},
 		{name: "data null", body: `{"status":0,"data":null}`},
 		{name: "status failure", body: `{"status":2,"message":"no"}`, wantErr: `HTTP 200 OK: status "2": no`},

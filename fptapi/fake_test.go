@@ -354,3 +354,14 @@ func TestFakeBillInfo(t *testing.T) {
 	assert.True(t, strings.HasPrefix(err.Error(), "fptapi: bill_info: decode"), err.Error())
 	assert.NotErrorIs(t, err, fptapi.ErrUnauthorized)
 }
+
+// TestNilHTTPClientIsTheDefault: WithHTTPClient(nil) leaves the client
+// with its default HTTP client rather than one that panics on use.
+func TestNilHTTPClientIsTheDefault(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, 10)
+	c := newClient(t, srv.URL, fptapi.WithHTTPClient(nil))
+	got, err := query(context.Background(), c, fptapi.Filter{})
+	require.NoError(t, err)
+	assert.Equal(t, 10, got.rows)
+}

@@ -195,7 +195,8 @@ func (s *Store) Load(date billing.Date) (day Day, ok bool, err error) {
 // Anything else is refused before a byte is read: a FIFO would block the
 // reader, a device or a link could feed it endless or foreign data.
 func readRegular(path string, limit int64) ([]byte, error) {
-	// O_NONBLOCK: a FIFO opens at once instead of waiting for a writer.
+	// O_NOFOLLOW: a symbolic link fails to open. O_NONBLOCK: a FIFO opens
+	// at once instead of waiting for a writer.
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
 		// A link, a socket or a device may fail to open: say what it is.

@@ -249,6 +249,7 @@ func TestFormatVND(t *testing.T) {
 	for in, want := range map[float64]string{
 		0: "0", 999: "999", 1000: "1,000", 1234567.5: "1,234,568", 344183.50000000006: "344,184",
 		-1500: "-1,500", 100000000000: "100,000,000,000", 0.4: "0", -0.4: "0",
+		1e20: "100,000,000,000,000,000,000", // beyond int64: an odd row must not print a wrong total
 	} {
 		assert.Equal(t, want, formatVND(in), "%v", in)
 	}

@@ -9,9 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 )
 
 // writeText prints the report for a person.
@@ -81,7 +78,16 @@ func quoteAll(values []string) []string {
 // formatVND writes an amount rounded to whole dong with "," between
 // thousands: 1234567.6 -> "1,234,568".
 func formatVND(v float64) string {
-	return englishNumbers.Sprintf("%d", int64(math.Round(v)))
+	digits := strconv.FormatFloat(math.Abs(math.Round(v)), 'f', 0, 64)
+	var b strings.Builder
+	if v <= -0.5 {
+		b.WriteByte('-')
+	}
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return b.String()
 }
-
-var englishNumbers = message.NewPrinter(language.English)
