@@ -46,16 +46,16 @@ func (c *Config) ReloadSources() ([]Source, error) {
 // fileSources resolves the accounts of --config.file, once the flags that
 // belong to each account in the file are known not to be given, and keeps
 // those of the command's --account.
-func (f *flags) fileSources(cfg *Config, command string, base Source, getenv func(string) string, now time.Time) error {
-	if err := f.refuseAccountFlags(getenv); err != nil {
+func (a *App) fileSources(cfg *Config, command string, base Source, getenv func(string) string, now time.Time) error {
+	if err := a.refuseAccountFlags(getenv); err != nil {
 		return err
 	}
 	base.Warnings = nil // each account warns about the values it uses
 	d := &accountDefaults{
 		path:         cfg.ConfigFile,
 		base:         base,
-		rateLimitSet: f.rateLimitSet,
-		demo:         *f.demo,
+		rateLimitSet: a.rateLimitSet,
+		demo:         a.demo,
 		storeRoot:    cfg.Store.Path,
 		getenv:       getenv,
 	}
@@ -64,26 +64,26 @@ func (f *flags) fileSources(cfg *Config, command string, base Source, getenv fun
 		return err
 	}
 	cfg.Sources, cfg.accounts = sources, d
-	return f.selectAccount(cfg, command)
+	return a.selectAccount(cfg, command)
 }
 
 // refuseAccountFlags refuses a flag whose value is an account's: with the
 // file, every account has its own, and one flag for all of them would
 // leave it unclear which wins.
-func (f *flags) refuseAccountFlags(getenv func(string) string) error {
+func (a *App) refuseAccountFlags(getenv func(string) string) error {
 	given := []struct {
 		set         bool
 		flag, where string
 	}{
-		{*f.tokenFile != "", "--fpt.token-file", "set token_file (or token_env) of each account in the file"},
+		{a.tokenFile != "", "--fpt.token-file", "set token_file (or token_env) of each account in the file"},
 		{getenv(TokenEnv) != "", "$" + TokenEnv, "set token_env (or token_file) of each account in the file, naming a variable of its own"},
-		{len(*f.serviceTypes) > 0, "--fpt.service-type", "set service_types of each account in the file"},
-		{len(*f.billingGroups) > 0, "--fpt.billing-group", "set billing_groups of each account in the file"},
-		{len(*f.billingConfig) > 0, "--fpt.billing-config", "set billing_configs of each account in the file"},
-		{*f.dailyBudget != "", "--budget.daily-vnd", "set budgets.daily_vnd of each account in the file"},
-		{*f.monthlyBudget != "", "--budget.monthly-vnd", "set budgets.monthly_vnd of each account in the file"},
-		{len(*f.groupDailyBudgets) > 0, "--budget.billing-group-daily-vnd", "set budgets.billing_group_daily_vnd of each account in the file"},
-		{len(*f.groupMonthlyBudgets) > 0, "--budget.billing-group-monthly-vnd", "set budgets.billing_group_monthly_vnd of each account in the file"},
+		{len(a.serviceTypes) > 0, "--fpt.service-type", "set service_types of each account in the file"},
+		{len(a.billingGroups) > 0, "--fpt.billing-group", "set billing_groups of each account in the file"},
+		{len(a.billingConfigs) > 0, "--fpt.billing-config", "set billing_configs of each account in the file"},
+		{a.dailyBudget != "", "--budget.daily-vnd", "set budgets.daily_vnd of each account in the file"},
+		{a.monthlyBudget != "", "--budget.monthly-vnd", "set budgets.monthly_vnd of each account in the file"},
+		{len(a.groupDailyBudgets) > 0, "--budget.billing-group-daily-vnd", "set budgets.billing_group_daily_vnd of each account in the file"},
+		{len(a.groupMonthlyBudgets) > 0, "--budget.billing-group-monthly-vnd", "set budgets.billing_group_monthly_vnd of each account in the file"},
 	}
 	for _, g := range given {
 		if g.set {
@@ -270,14 +270,14 @@ func seedOf(name string) int64 {
 }
 
 // account is the --account of command, "" for none.
-func (f *flags) account(command string) string {
-	return map[string]string{CommandCheck: *f.checkAccount, CommandBackfill: *f.backfillAccount}[command]
+func (a *App) account(command string) string {
+	return map[string]string{CommandCheck: a.checkAccount, CommandBackfill: a.backfillAccount}[command]
 }
 
 // selectAccount keeps, for check and backfill, the account --account
 // names.
-func (f *flags) selectAccount(cfg *Config, command string) error {
-	name := f.account(command)
+func (a *App) selectAccount(cfg *Config, command string) error {
+	name := a.account(command)
 	names := make([]string, len(cfg.Sources))
 	for i, s := range cfg.Sources {
 		names[i] = s.Name
