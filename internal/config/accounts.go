@@ -18,9 +18,8 @@ import (
 // accounts come from --config.file.
 const AccountLabel = "account"
 
-// accountDefaults is what resolving the accounts file needs besides the
-// file: the flags' values for a key left out and the process' settings.
-// Kept in the Config, so that a reload resolves the file as the start did.
+// accountDefaults is what resolving the accounts file takes from the command
+// line, kept in the Config so that a reload resolves it as the start did.
 type accountDefaults struct {
 	path         string // --config.file
 	base         Source // the flags' API settings: URL, zone, rate limit, page size, timeout
@@ -43,9 +42,8 @@ func (c *Config) ReloadSources() ([]Source, error) {
 	return c.accounts.load(time.Now())
 }
 
-// fileSources resolves the accounts of --config.file, once the flags that
-// belong to each account in the file are known not to be given, and keeps
-// those of the command's --account.
+// fileSources resolves the accounts of --config.file and keeps those of the
+// command's --account.
 func (a *App) fileSources(cfg *Config, command string, base Source, getenv func(string) string, now time.Time) error {
 	if err := a.refuseAccountFlags(getenv); err != nil {
 		return err
@@ -192,24 +190,19 @@ func (e entry) api(now time.Time) (Source, error) {
 	return src, nil
 }
 
-// budgets parses the account's budgets with the parser of the --budget.*
-// flags.
-func (e entry) budgets(b *FileBudgets) (collector.Budgets, error) {
-	var out collector.Budgets
-	var err error
-	if out.Daily, err = parseAmount(e.keyAt("budgets.daily_vnd"), string(b.DailyVND)); err != nil {
-		return out, err
+// budgets parses the account's budgets as the --budget.* flags are parsed.
+func (e entry) budgets(b *FileBudgets) (out collector.Budgets, err error) {
+	out.Daily, err = parseAmount(e.keyAt("budgets.daily_vnd"), string(b.DailyVND))
+	if err == nil {
+		out.Monthly, err = parseAmount(e.keyAt("budgets.monthly_vnd"), string(b.MonthlyVND))
 	}
-	if out.Monthly, err = parseAmount(e.keyAt("budgets.monthly_vnd"), string(b.MonthlyVND)); err != nil {
-		return out, err
+	if err == nil {
+		out.GroupDaily, err = e.groupAmounts("budgets.billing_group_daily_vnd", b.BillingGroupDailyVND)
 	}
-	if out.GroupDaily, err = e.groupAmounts("budgets.billing_group_daily_vnd", b.BillingGroupDailyVND); err != nil {
-		return out, err
+	if err == nil {
+		out.GroupMonthly, err = e.groupAmounts("budgets.billing_group_monthly_vnd", b.BillingGroupMonthlyVND)
 	}
-	if out.GroupMonthly, err = e.groupAmounts("budgets.billing_group_monthly_vnd", b.BillingGroupMonthlyVND); err != nil {
-		return out, err
-	}
-	return out, nil
+	return out, err
 }
 
 // groupAmounts parses a billing group's budgets; the empty group is the
@@ -229,9 +222,8 @@ func (e entry) groupAmounts(key string, amounts map[string]Amount) (map[string]f
 	return out, nil
 }
 
-// token resolves the account's token as --fpt.token-file or
-// $FPTCLOUD_TOKEN would be: a file read again before every request, or a
-// variable read once and cleaned.
+// token resolves the account's token as --fpt.token-file or $FPTCLOUD_TOKEN
+// would be.
 func (e entry) token(src *Source) error {
 	a := e.a
 	if a.TokenFile != "" {
@@ -274,8 +266,7 @@ func (a *App) account(command string) string {
 	return map[string]string{CommandCheck: a.checkAccount, CommandBackfill: a.backfillAccount}[command]
 }
 
-// selectAccount keeps, for check and backfill, the account --account
-// names.
+// selectAccount keeps the account that check's or backfill's --account names.
 func (a *App) selectAccount(cfg *Config, command string) error {
 	name := a.account(command)
 	names := make([]string, len(cfg.Sources))

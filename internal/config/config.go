@@ -34,8 +34,7 @@ const (
 	CheckMaxBillsRequests = 3
 )
 
-// Commands. The exporter is the default, so command lines without one keep
-// working.
+// Commands. serve is the default, so that command lines without one work.
 const (
 	CommandServe    = "serve"
 	CommandCheck    = "check"
@@ -150,7 +149,11 @@ func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error
 		return nil, err
 	}
 	if a.demo {
-		a.demoMode(&cfg)
+		// The month cache is memory only unless --storage.path is given.
+		if !a.storagePathSet {
+			cfg.Store.Path = ""
+		}
+		cfg.Server.Description += ". DEMO MODE: the data are simulated by a built-in fake API, not read from an FPT Cloud account."
 	}
 	switch {
 	case cfg.ConfigFile != "":
@@ -260,22 +263,18 @@ func checkServer(s Server) error {
 	return nil
 }
 
-func (a *App) budgets() (collector.Budgets, error) {
-	var b collector.Budgets
-	var err error
-	if b.Daily, err = parseAmount("--budget.daily-vnd", a.dailyBudget); err != nil {
-		return b, err
+func (a *App) budgets() (b collector.Budgets, err error) {
+	b.Daily, err = parseAmount("--budget.daily-vnd", a.dailyBudget)
+	if err == nil {
+		b.Monthly, err = parseAmount("--budget.monthly-vnd", a.monthlyBudget)
 	}
-	if b.Monthly, err = parseAmount("--budget.monthly-vnd", a.monthlyBudget); err != nil {
-		return b, err
+	if err == nil {
+		b.GroupDaily, err = parseGroupBudgets("budget.billing-group-daily-vnd", a.groupDailyBudgets)
 	}
-	if b.GroupDaily, err = parseGroupBudgets("budget.billing-group-daily-vnd", a.groupDailyBudgets); err != nil {
-		return b, err
+	if err == nil {
+		b.GroupMonthly, err = parseGroupBudgets("budget.billing-group-monthly-vnd", a.groupMonthlyBudgets)
 	}
-	if b.GroupMonthly, err = parseGroupBudgets("budget.billing-group-monthly-vnd", a.groupMonthlyBudgets); err != nil {
-		return b, err
-	}
-	return b, nil
+	return b, err
 }
 
 // token finds the source's token: the file wins over the environment.
@@ -299,16 +298,6 @@ func (a *App) token(src *Source, getenv func(string) string) error {
 // account, its days in loc.
 func DemoAPI(loc *time.Location) fptapitest.Config {
 	return fptapitest.Config{RowsPerDay: 2000, LabelSets: 150, Location: loc}
-}
-
-// demoMode resolves --demo for the whole process: the month cache is
-// memory only unless --storage.path is given, and the landing page says
-// the data are simulated.
-func (a *App) demoMode(cfg *Config) {
-	if !a.storagePathSet {
-		cfg.Store.Path = ""
-	}
-	cfg.Server.Description = "Prometheus exporter for FPT Cloud spend. DEMO MODE: the data are simulated by a built-in fake API, not read from an FPT Cloud account."
 }
 
 // simulate makes src read the built-in fake API, generated from seed, as

@@ -151,12 +151,10 @@ func ungroup(s, sep string) (digits string, ok bool) {
 // exactly three digits, which parseVND turns into suggestions.
 const whyAmbiguous = "is ambiguous"
 
-// ambiguity says how to write number (a single "." or "," before exactly
-// three digits, such as 12,500), followed by suffix as given, so that it
-// reads one way: without the separator (or, with no suffix, in k) for the
-// thousands reading, with a decimal mark that no three digits follow for
-// the other. It is "" for 0.000, whose readings are both zero: no
-// spelling makes that a budget.
+// ambiguity says how to write number (such as 12,500) and suffix so that it
+// reads one way: without the separator (or, with no suffix, in k) for
+// thousands, with a decimal mark no three digits follow for the other. It is "" for 0.000,
+// whose readings are both zero: no spelling makes that a budget.
 func ambiguity(number, suffix string) string {
 	i := strings.IndexAny(number, ".,")
 	mark, intPart, frac := number[i:i+1], number[:i], number[i+1:]
