@@ -7,24 +7,18 @@
 //
 // Rows are generated on the fly from (Seed, day, index) with a cheap hash:
 // a day of a million rows costs CPU while it is paged, never memory. Every
-// full day up to today has RowsPerDay rows; today has the same rows with
-// running time, quantities and price covering only the part of the day
-// elapsed in Config.Location; days after today are empty. Row i is the same
-// resource every day (one slot in 40 is replaced on the 15th) with a
-// schedule of its own each day, so a month varies a little. It belongs to
-// label set i mod LabelSets, a distinct (vpc_id, vpc_name, service,
-// billing_group_name, tag); its billing group and config are those of
-// bill/info (see Server.BillingGroups). Money is VND from per-config unit
-// prices. Numbers are exact decimals: EachBill returns the float64 values a
+// full day up to today has RowsPerDay rows; today's rows cover only the part
+// of the day elapsed in Config.Location; later days are empty. Row i is the
+// same resource every day (one slot in 40 is replaced on the 15th), in label
+// set i mod LabelSets: a distinct (vpc_id, vpc_name, service,
+// billing_group_name, tag), its group and config those of bill/info. Money
+// is VND. Numbers are exact decimals: EachBill returns the float64 values a
 // client decodes, bit for bit.
 //
 // The cursor, last_sort_value, is [day, last row index, next page number];
 // clients must treat it as opaque. count is the total rows matching the
 // query. SetBills replaces a day with explicit rows.
 package fptapitest
-
-// The fake's server: its configuration, lifecycle, the setters tests steer
-// it with, and a query's day of rows.
 
 import (
 	"cmp"
@@ -46,7 +40,6 @@ const DefaultToken = "fptapitest-token"
 const (
 	DefaultRowsPerDay  = 400
 	DefaultMaxPageSize = 1000
-	DefaultTimeZone    = "Asia/Ho_Chi_Minh"
 )
 
 // Paths served, relative to the host (Server.URL already ends in /api).
@@ -96,8 +89,8 @@ func NewServer(cfg Config) *Server {
 }
 
 // Listen starts a fake on a free port of 127.0.0.1. It serves from a plain
-// http.Server rather than net/http/httptest, which the exporter's demo mode
-// would otherwise link into the production binary. Close it when done.
+// http.Server, not net/http/httptest, which the demo mode would otherwise
+// link into the exporter. Close it when done.
 func Listen(cfg Config) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -112,7 +105,7 @@ func Listen(cfg Config) (*Server, error) {
 
 func newServer(cfg Config) *Server {
 	if cfg.Location == nil {
-		loc, err := time.LoadLocation(DefaultTimeZone)
+		loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
 		if err != nil {
 			loc = time.FixedZone("ICT", 7*3600)
 		}
@@ -163,8 +156,7 @@ func (s *Server) Close() {
 	})
 }
 
-// Handler returns the fake's mux (paths BillsPath and BillInfoPath), for
-// embedding in another server.
+// Handler returns the fake's mux, for embedding in another server.
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // locked runs fn holding s.mu.
@@ -184,9 +176,6 @@ func (s *Server) SetBills(day string, rows []fptapi.Bill) {
 	s.locked(func() { s.bills[day] = cp })
 }
 
-// DeleteBills undoes SetBills: day serves generated rows again.
-func (s *Server) DeleteBills(day string) { s.locked(func() { delete(s.bills, day) }) }
-
 // BillingGroups returns the groups and config names generated rows use.
 func (s *Server) BillingGroups() []fptapi.BillingGroup {
 	out := make([]fptapi.BillingGroup, len(groups))
@@ -197,8 +186,7 @@ func (s *Server) BillingGroups() []fptapi.BillingGroup {
 }
 
 // EachBill calls fn with every row a query for day with filter f returns
-// now, in paging order, until fn returns false. Tests use it to compute
-// expected sums; the row is reused between calls.
+// now, in paging order, until fn returns false. The row is reused.
 func (s *Server) EachBill(day string, f fptapi.Filter, fn func(b *fptapi.Bill) bool) error {
 	q, err := s.resolveDay(day)
 	if err != nil {
@@ -261,8 +249,7 @@ func (s *Server) resolveDay(day string) (dayQuery, error) {
 }
 
 // walk calls fn with the rows of q that pass f, from row index start on,
-// in paging order, until fn returns false. It is the one paging order of
-// the fake: of the pages it answers and of EachBill.
+// in paging order, until fn returns false.
 func (s *Server) walk(q *dayQuery, f fptapi.Filter, start int, fn func(i int, w wireBill) bool) {
 	for i := start; i < q.n; i++ {
 		if q.explicit == nil {

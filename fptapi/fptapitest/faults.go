@@ -5,7 +5,6 @@ package fptapitest
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"html"
 	"net"
@@ -49,8 +48,7 @@ func (s *Server) InjectFault(f Fault) { s.locked(func() { s.faults = append(s.fa
 func (s *Server) ClearFaults() { s.locked(func() { s.faults = nil }) }
 
 // takeFault pops the first fault matching endpoint and page: the zero
-// Fault, which changes nothing, when none does. A queued fault's Times
-// counts its firings left.
+// Fault, which changes nothing, when none does.
 func (s *Server) takeFault(endpoint string, page int) Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,9 +113,6 @@ func writeFaultAnswer(w http.ResponseWriter, f *Fault) {
 	var status any = code
 	if f.Status != nil {
 		status = f.Status
-		if _, err := json.Marshal(status); err != nil {
-			status = 1
-		}
 	}
 	if code == http.StatusOK {
 		a := billsAnswer{Status: status, Message: msg, LastSortValue: []string{}, Data: []wireBill{}}

@@ -1,15 +1,13 @@
 package fptapitest
 
-// The data generator. Every row derives from (seed, day, index) with a
-// cheap hash, so a day of a million rows costs nothing until it is paged,
-// and any page can be produced on its own. Attributes of a resource (size,
-// name, id) hang on (seed, index) and stay the same from day to day; its
-// schedule that day (created, deleted, a GPU job) hangs on (seed, day,
-// index). The label tables are in labels.go.
+// The data generator. A resource's attributes (size, name, id) hang on
+// (seed, index), so they stay the same from day to day; its schedule that
+// day (created, deleted, a GPU job) hangs on (seed, day, index).
 
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -56,15 +54,12 @@ func uuidString(hi, lo uint64) string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// indexed is prefix-slug- and v in decimal, zero-padded to six digits.
+// indexed is prefix-slug-v, v zero-padded to six digits.
 func indexed(prefix, slug string, v int64) string {
-	d := strconv.FormatInt(v, 10)
-	return prefix + "-" + slug + "-" + strings.Repeat("0", max(6-len(d), 0)) + d
+	return fmt.Sprintf("%s-%s-%06d", prefix, slug, v)
 }
 
-// row is a generated row's resource: its slot, labels and sizes. Its
-// running time and price are fixed point, hours/10000 and VND/100, so that
-// every number sent is an exact decimal.
+// row is a generated row's resource: its slot, labels and sizes.
 type row struct {
 	index  int
 	dom    int // day of the month
@@ -78,9 +73,10 @@ type row struct {
 	attach int64 // index of the attached VM
 }
 
-// bill is row i of day q as sent. Numbers are fixed-point values divided
-// once, and encoding/json writes the shortest text that reads back
-// as the same float64, so a client decodes exactly these values.
+// bill is row i of day q as sent. Running time and price are fixed point,
+// hours/10000 and VND/100, divided once: encoding/json writes the shortest
+// text that reads back as the same float64, so a client decodes exactly
+// these values.
 func (g *gen) bill(q *dayQuery, i int) wireBill {
 	r := row{index: i, dom: q.dom, l: g.labels(i % g.labelSets)}
 	r.hr = mix(g.seed ^ uint64(i)*0x9e3779b97f4a7c15)
@@ -139,56 +135,49 @@ func (r *row) shape(hd uint64) (start, stop int64) {
 	}
 	switch r.l.svc {
 	case svcInstance:
-		return r.shapeInstance(hd)
+		r.vcpu = pick(hr, 1, 2, 2, 4, 4, 8, 16, 32)
+		r.ram = r.vcpu * pick(hr>>8, 1, 2, 4)
+		r.disk = pick(hr>>16, 20, 40, 50, 80, 100, 200, 500)
+		r.policy, r.attach = int(hr>>24)&1, int64(r.index)
+		return schedule(hd, 40, 30)
 	case svcGPU:
-		return r.shapeGPU(hd)
+		r.gpus = pick(hr>>16, 1, 1, 1, 1, 2)
+		r.vcpu, r.ram, r.disk = 8*r.gpus, 64*r.gpus, 200*r.gpus
+		r.policy, r.attach = polPremium, int64(r.index)
+		// Training jobs: a GPU VM runs on 8 days in 10, for 1 to 6 hours.
+		if hd%1000 < 200 {
+			return 0, 0
+		}
+		start = int64(hd>>20) % 72000
+		return start, min(start+3600+int64(hd>>40)%18000, 86400)
 	case svcStorage:
 		r.disk = pick(hr>>16, 50, 100, 200, 500, 1000, 2000)
 		r.policy = int((hr >> 24) % 3)
-	case svcIP, svcLB:
+		return schedule(hd, 15, 0)
+	case svcIP:
+		r.policy = polNone
+		return schedule(hd, 15, 0)
+	case svcLB:
 		r.policy = polNone
 	case svcBackup:
 		r.disk, r.policy = grow(20+int64(hr>>16)%980), polHDD
 	case svcS3:
 		r.disk, r.policy = grow(100+int64(hr>>16)%4900), polStandard
 	}
-	if (r.l.svc == svcStorage || r.l.svc == svcIP) && hd%1000 < 15 { // created during the day
-		return int64(hd>>20) % 86400, 86400
-	}
 	return 0, 86400
 }
 
-// shapeInstance is shape for a VM.
-func (r *row) shapeInstance(hd uint64) (start, stop int64) {
-	hr := r.hr
-	r.vcpu = pick(hr, 1, 2, 2, 4, 4, 8, 16, 32)
-	r.ram = r.vcpu * pick(hr>>8, 1, 2, 4)
-	r.disk = pick(hr>>16, 20, 40, 50, 80, 100, 200, 500)
-	r.policy = int(hr>>24) & 1
-	r.attach = int64(r.index)
+// schedule is when a resource ran, from the day's hash hd: it was created
+// during the day with odds created/1000, else deleted or powered off
+// during the day with odds deleted/1000, else it ran all day.
+func schedule(hd, created, deleted uint64) (start, stop int64) {
 	switch p := hd % 1000; {
-	case p < 40: // created during the day
+	case p < created:
 		return int64(hd>>20) % 86400, 86400
-	case p < 70: // deleted or powered off during the day
+	case p < created+deleted:
 		return 0, int64(hd>>20) % 86400
 	}
 	return 0, 86400
-}
-
-// shapeGPU is shape for a GPU VM.
-func (r *row) shapeGPU(hd uint64) (start, stop int64) {
-	r.gpus = pick(r.hr>>16, 1, 1, 1, 1, 2)
-	r.vcpu = 8 * r.gpus
-	r.ram = 64 * r.gpus
-	r.disk = 200 * r.gpus
-	r.policy = polPremium
-	r.attach = int64(r.index)
-	// Training jobs: a GPU VM runs on 8 days in 10, for 1 to 6 hours.
-	if hd%1000 < 200 {
-		return 0, 0
-	}
-	start = int64(hd>>20) % 72000
-	return start, min(start+3600+int64(hd>>40)%18000, 86400)
 }
 
 // attachIndex picks, from h, a row that is an instance in vpc, so that

@@ -63,12 +63,10 @@ type pageRequest struct {
 	cursor []string // the request's cursor
 }
 
-const maxRequestBody = 1 << 20
-
 // receive counts and records a request to endpoint and returns its body,
 // false when it has been answered 405 for not using method.
 func (s *Server) receive(w http.ResponseWriter, r *http.Request, endpoint, method string) ([]byte, bool) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	req := Request{Method: r.Method, Header: r.Header.Clone(), Body: body}
 	s.locked(func() {
 		s.requests[endpoint]++
@@ -84,9 +82,8 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, endpoint, metho
 
 // authorized checks the bearer token, answering 401 when it is wrong.
 func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
-	s.mu.Lock()
-	token := s.token
-	s.mu.Unlock()
+	var token string
+	s.locked(func() { token = s.token })
 	// The scheme is case-insensitive (RFC 9110); the token is not.
 	h := r.Header.Get("Authorization")
 	const scheme = "Bearer "
@@ -248,9 +245,9 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	write(w, code, jsonType, marshalPadded(&a, &a.Message, 0), false)
 }
 
-// wireBill is a bill row as FPT documents it: every field, though the
-// client decodes only some, so that pages have a real row's size and
-// clients skip what they do not read.
+// wireBill is a bill row as FPT documents it, in its order: every field,
+// though the client decodes only some, so that pages have a real row's
+// size.
 type wireBill struct {
 	OrgID             string  `json:"org_id"`
 	OrgName           string  `json:"org_name"`
@@ -285,8 +282,8 @@ type wireBill struct {
 }
 
 // billFields pairs each field of fptapi.Bill with wireBill's field of the
-// same name, for bill and wireOf. (Not a panic for a field wireBill lacks:
-// the exporter links this package for its demo mode.)
+// same name. (No panic for a field wireBill lacks: the exporter links this
+// package for its demo mode; a test checks.)
 var billFields = func() (pairs [][2]int) {
 	bt, wt := reflect.TypeFor[fptapi.Bill](), reflect.TypeFor[wireBill]()
 	for i := range bt.NumField() {

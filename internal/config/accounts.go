@@ -18,9 +18,8 @@ import (
 // accounts come from --config.file.
 const AccountLabel = "account"
 
-// accountDefaults is what resolving the accounts file needs besides the
-// file: the flags' values for a key left out and the process' settings.
-// Kept in the Config, so that a reload resolves the file as the start did.
+// accountDefaults is what resolving the accounts file takes from the command
+// line, kept in the Config so that a reload resolves it as the start did.
 type accountDefaults struct {
 	path         string // --config.file
 	base         Source // the flags' API settings: URL, zone, rate limit, page size, timeout
@@ -43,19 +42,18 @@ func (c *Config) ReloadSources() ([]Source, error) {
 	return c.accounts.load(time.Now())
 }
 
-// fileSources resolves the accounts of --config.file, once the flags that
-// belong to each account in the file are known not to be given, and keeps
-// those of the command's --account.
-func (f *flags) fileSources(cfg *Config, command string, base Source, getenv func(string) string, now time.Time) error {
-	if err := f.refuseAccountFlags(getenv); err != nil {
+// fileSources resolves the accounts of --config.file and keeps those of the
+// command's --account.
+func (a *App) fileSources(cfg *Config, command string, base Source, getenv func(string) string, now time.Time) error {
+	if err := a.refuseAccountFlags(getenv); err != nil {
 		return err
 	}
 	base.Warnings = nil // each account warns about the values it uses
 	d := &accountDefaults{
 		path:         cfg.ConfigFile,
 		base:         base,
-		rateLimitSet: f.rateLimitSet,
-		demo:         *f.demo,
+		rateLimitSet: a.rateLimitSet,
+		demo:         a.demo,
 		storeRoot:    cfg.Store.Path,
 		getenv:       getenv,
 	}
@@ -64,26 +62,26 @@ func (f *flags) fileSources(cfg *Config, command string, base Source, getenv fun
 		return err
 	}
 	cfg.Sources, cfg.accounts = sources, d
-	return f.selectAccount(cfg, command)
+	return a.selectAccount(cfg, command)
 }
 
 // refuseAccountFlags refuses a flag whose value is an account's: with the
 // file, every account has its own, and one flag for all of them would
 // leave it unclear which wins.
-func (f *flags) refuseAccountFlags(getenv func(string) string) error {
+func (a *App) refuseAccountFlags(getenv func(string) string) error {
 	given := []struct {
 		set         bool
 		flag, where string
 	}{
-		{*f.tokenFile != "", "--fpt.token-file", "set token_file (or token_env) of each account in the file"},
+		{a.tokenFile != "", "--fpt.token-file", "set token_file (or token_env) of each account in the file"},
 		{getenv(TokenEnv) != "", "$" + TokenEnv, "set token_env (or token_file) of each account in the file, naming a variable of its own"},
-		{len(*f.serviceTypes) > 0, "--fpt.service-type", "set service_types of each account in the file"},
-		{len(*f.billingGroups) > 0, "--fpt.billing-group", "set billing_groups of each account in the file"},
-		{len(*f.billingConfig) > 0, "--fpt.billing-config", "set billing_configs of each account in the file"},
-		{*f.dailyBudget != "", "--budget.daily-vnd", "set budgets.daily_vnd of each account in the file"},
-		{*f.monthlyBudget != "", "--budget.monthly-vnd", "set budgets.monthly_vnd of each account in the file"},
-		{len(*f.groupDailyBudgets) > 0, "--budget.billing-group-daily-vnd", "set budgets.billing_group_daily_vnd of each account in the file"},
-		{len(*f.groupMonthlyBudgets) > 0, "--budget.billing-group-monthly-vnd", "set budgets.billing_group_monthly_vnd of each account in the file"},
+		{len(a.serviceTypes) > 0, "--fpt.service-type", "set service_types of each account in the file"},
+		{len(a.billingGroups) > 0, "--fpt.billing-group", "set billing_groups of each account in the file"},
+		{len(a.billingConfigs) > 0, "--fpt.billing-config", "set billing_configs of each account in the file"},
+		{a.dailyBudget != "", "--budget.daily-vnd", "set budgets.daily_vnd of each account in the file"},
+		{a.monthlyBudget != "", "--budget.monthly-vnd", "set budgets.monthly_vnd of each account in the file"},
+		{len(a.groupDailyBudgets) > 0, "--budget.billing-group-daily-vnd", "set budgets.billing_group_daily_vnd of each account in the file"},
+		{len(a.groupMonthlyBudgets) > 0, "--budget.billing-group-monthly-vnd", "set budgets.billing_group_monthly_vnd of each account in the file"},
 	}
 	for _, g := range given {
 		if g.set {
@@ -192,24 +190,19 @@ func (e entry) api(now time.Time) (Source, error) {
 	return src, nil
 }
 
-// budgets parses the account's budgets with the parser of the --budget.*
-// flags.
-func (e entry) budgets(b *FileBudgets) (collector.Budgets, error) {
-	var out collector.Budgets
-	var err error
-	if out.Daily, err = parseAmount(e.keyAt("budgets.daily_vnd"), string(b.DailyVND)); err != nil {
-		return out, err
+// budgets parses the account's budgets as the --budget.* flags are parsed.
+func (e entry) budgets(b *FileBudgets) (out collector.Budgets, err error) {
+	out.Daily, err = parseAmount(e.keyAt("budgets.daily_vnd"), string(b.DailyVND))
+	if err == nil {
+		out.Monthly, err = parseAmount(e.keyAt("budgets.monthly_vnd"), string(b.MonthlyVND))
 	}
-	if out.Monthly, err = parseAmount(e.keyAt("budgets.monthly_vnd"), string(b.MonthlyVND)); err != nil {
-		return out, err
+	if err == nil {
+		out.GroupDaily, err = e.groupAmounts("budgets.billing_group_daily_vnd", b.BillingGroupDailyVND)
 	}
-	if out.GroupDaily, err = e.groupAmounts("budgets.billing_group_daily_vnd", b.BillingGroupDailyVND); err != nil {
-		return out, err
+	if err == nil {
+		out.GroupMonthly, err = e.groupAmounts("budgets.billing_group_monthly_vnd", b.BillingGroupMonthlyVND)
 	}
-	if out.GroupMonthly, err = e.groupAmounts("budgets.billing_group_monthly_vnd", b.BillingGroupMonthlyVND); err != nil {
-		return out, err
-	}
-	return out, nil
+	return out, err
 }
 
 // groupAmounts parses a billing group's budgets; the empty group is the
@@ -229,9 +222,8 @@ func (e entry) groupAmounts(key string, amounts map[string]Amount) (map[string]f
 	return out, nil
 }
 
-// token resolves the account's token as --fpt.token-file or
-// $FPTCLOUD_TOKEN would be: a file read again before every request, or a
-// variable read once and cleaned.
+// token resolves the account's token as --fpt.token-file or $FPTCLOUD_TOKEN
+// would be.
 func (e entry) token(src *Source) error {
 	a := e.a
 	if a.TokenFile != "" {
@@ -270,14 +262,13 @@ func seedOf(name string) int64 {
 }
 
 // account is the --account of command, "" for none.
-func (f *flags) account(command string) string {
-	return map[string]string{CommandCheck: *f.checkAccount, CommandBackfill: *f.backfillAccount}[command]
+func (a *App) account(command string) string {
+	return map[string]string{CommandCheck: a.checkAccount, CommandBackfill: a.backfillAccount}[command]
 }
 
-// selectAccount keeps, for check and backfill, the account --account
-// names.
-func (f *flags) selectAccount(cfg *Config, command string) error {
-	name := f.account(command)
+// selectAccount keeps the account that check's or backfill's --account names.
+func (a *App) selectAccount(cfg *Config, command string) error {
+	name := a.account(command)
 	names := make([]string, len(cfg.Sources))
 	for i, s := range cfg.Sources {
 		names[i] = s.Name

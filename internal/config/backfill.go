@@ -14,14 +14,14 @@ import (
 
 // backfillSettings resolves the backfill command's own flags for the one
 // source of cfg.
-func (f *flags) backfillSettings(cfg *Config, now time.Time) error {
+func (a *App) backfillSettings(cfg *Config, now time.Time) error {
 	b := &cfg.Backfill
-	b.Output = *f.backfillOutput
+	b.Output = a.backfillOutput
 	var err error
-	if b.From, b.To, err = parseRange(*f.from, *f.to, cfg.Sources[0].Location, now); err != nil {
+	if b.From, b.To, err = parseRange(a.from, a.to, cfg.Sources[0].Location, now); err != nil {
 		return err
 	}
-	if b.Labels, err = parseExtraLabels(*f.labels); err != nil {
+	if b.Labels, err = parseExtraLabels(a.labels); err != nil {
 		return err
 	}
 	if cfg.ConfigFile != "" && slices.ContainsFunc(b.Labels, func(l Label) bool { return l.Name == AccountLabel }) {

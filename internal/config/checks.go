@@ -28,9 +28,8 @@ const (
 // BillingTimezone is the zone of FPT Cloud's billing days.
 const BillingTimezone = "Asia/Ho_Chi_Minh"
 
-// zoneWarning is a warning for a time zone whose days do not start when
-// FPT Cloud's billing days do: valid, but the sums are then not FPT's days.
-// key names the value: its flag, or its key in the accounts file.
+// zoneWarning warns about a zone whose days do not start when FPT Cloud's
+// billing days do: valid, but the sums are then not FPT's days. key names it.
 func zoneWarning(key string, loc *time.Location, now time.Time) string {
 	at, billing, differs := offsetDiffers(loc, now)
 	if !differs {
@@ -51,8 +50,7 @@ func storeTimeZone(loc *time.Location, now time.Time) string {
 }
 
 // offsetDiffers reports the first instant, of now and the same time in each
-// month of the year after (for summer time), when loc's UTC offset is not
-// that of billing, the billing zone.
+// month of the year after (for summer time), when loc's offset is not billing's.
 func offsetDiffers(loc *time.Location, now time.Time) (at time.Time, billing *time.Location, differs bool) {
 	billing, err := time.LoadLocation(BillingTimezone)
 	if err != nil { // embedded through time/tzdata: cannot happen
@@ -67,8 +65,7 @@ func offsetDiffers(loc *time.Location, now time.Time) (at time.Time, billing *ti
 	return time.Time{}, billing, false
 }
 
-// checkAPIURL refuses a base URL the client could not use, before
-// anything starts.
+// checkAPIURL refuses a base URL the client could not use.
 func checkAPIURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -103,8 +100,7 @@ func parseTimezone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// checkRateLimit refuses a rate that is not a number of requests per
-// second the limiter can keep.
+// checkRateLimit refuses a rate the limiter cannot keep.
 func checkRateLimit(perSecond float64) error {
 	if !(perSecond >= minRateLimit) || math.IsInf(perSecond, 0) {
 		return fmt.Errorf("%v is not a number of requests per second of at least %v", perSecond, minRateLimit)
@@ -157,9 +153,8 @@ func checkTelemetryPath(p string) error {
 	return nil
 }
 
-// buildFilters turns the filters of an account into one query filter per
-// (service type, billing group, billing config) combination; none means one
-// unfiltered query.
+// buildFilters makes one query filter per combination of an account's service
+// types, billing groups and billing configs; nil means one unfiltered query.
 func buildFilters(serviceTypes, billingGroups, billingConfigs []string) []fptapi.Filter {
 	orAll := func(values []string) []string {
 		if len(values) == 0 {
@@ -188,9 +183,8 @@ func buildFilters(serviceTypes, billingGroups, billingConfigs []string) []fptapi
 // isBlank is a filter value that names nothing.
 func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 
-// checkListenAddress refuses, before anything starts, an address the web
-// server could not listen on for its form alone: no port, or a port out of
-// range. vsock:// addresses are the toolkit's to check.
+// checkListenAddress refuses an address without a valid port, which the web
+// server could not listen on; vsock:// addresses are the toolkit's to check.
 func checkListenAddress(addr string) error {
 	if strings.HasPrefix(addr, "vsock://") {
 		return nil

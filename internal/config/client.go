@@ -42,11 +42,9 @@ func rateBurst(perSecond float64) int {
 	return max(1, int(math.Ceil(perSecond)))
 }
 
-// Open opens the month cache of the source with identity id, or returns nil
-// (memory only) when there is no Path or it is unusable: a read-only
-// volume must not stop the exporter, which then works as it would without
-// the flag. unusable tells the last case apart, for the metric that lets an
-// alert see it.
+// Open opens the month cache for identity id, or returns nil (memory only)
+// when there is no Path or it is unusable: a read-only volume must not stop
+// the exporter. unusable tells the last case apart, for an alert's metric.
 func (s Store) Open(id store.Identity, logger log.Logger) (st collector.DayStore, unusable bool) {
 	if s.Path == "" {
 		return nil, false
@@ -62,9 +60,7 @@ func (s Store) Open(id store.Identity, logger log.Logger) (st collector.DayStore
 
 // Lock takes the month cache's lock until unlock is called: two exporters
 // on one directory would overwrite each other's days. It fails only when
-// another process holds the lock; without a store, or when the directory
-// cannot be locked for another reason, there is nothing to unlock, and
-// Open says what is wrong with the directory.
+// another process holds the lock; any other problem is Open's to report.
 func (s Store) Lock() (unlock func(), err error) {
 	if s.Path == "" {
 		return func() {}, nil

@@ -34,8 +34,7 @@ const (
 	CheckMaxBillsRequests = 3
 )
 
-// Commands. The exporter is the default, so command lines without one keep
-// working.
+// Commands. serve is the default, so that command lines without one work.
 const (
 	CommandServe    = "serve"
 	CommandCheck    = "check"
@@ -135,36 +134,40 @@ func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error
 	if err != nil {
 		return nil, nameTheFlag(a.Application, args, err)
 	}
-	f, now := a.f, time.Now()
-	cfg := f.cfg
+	now := time.Now()
+	cfg := a.cfg
 	cfg.Command = command
 	cfg.Server.Description = "Prometheus exporter for FPT Cloud spend"
-	src, err := f.apiSettings(now)
+	src, err := a.apiSettings(now)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.checkCollector(cfg.Collector); err != nil {
+	if err := a.checkCollector(cfg.Collector); err != nil {
 		return nil, err
 	}
 	if err := checkServer(cfg.Server); err != nil {
 		return nil, err
 	}
-	if *f.demo {
-		f.demoMode(&cfg)
+	if a.demo {
+		// The month cache is memory only unless --storage.path is given.
+		if !a.storagePathSet {
+			cfg.Store.Path = ""
+		}
+		cfg.Server.Description += ". DEMO MODE: the data are simulated by a built-in fake API, not read from an FPT Cloud account."
 	}
 	switch {
 	case cfg.ConfigFile != "":
-		err = f.fileSources(&cfg, command, src, getenv, now)
-	case f.account(command) != "":
+		err = a.fileSources(&cfg, command, src, getenv, now)
+	case a.account(command) != "":
 		return nil, errors.New("--account needs --config.file: without it the flags describe one account")
 	default:
-		err = f.flagSource(&cfg, src, getenv, now)
+		err = a.flagSource(&cfg, src, getenv, now)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if command == CommandBackfill {
-		if err := f.backfillSettings(&cfg, now); err != nil {
+		if err := a.backfillSettings(&cfg, now); err != nil {
 			return nil, err
 		}
 	}
@@ -172,18 +175,18 @@ func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error
 }
 
 // flagSource resolves the one account of the flags.
-func (f *flags) flagSource(cfg *Config, src Source, getenv func(string) string, now time.Time) error {
-	if slices.ContainsFunc(slices.Concat(*f.serviceTypes, *f.billingGroups, *f.billingConfig), isBlank) {
+func (a *App) flagSource(cfg *Config, src Source, getenv func(string) string, now time.Time) error {
+	if slices.ContainsFunc(slices.Concat(a.serviceTypes, a.billingGroups, a.billingConfigs), isBlank) {
 		return errors.New("--fpt.service-type, --fpt.billing-group and --fpt.billing-config values must not be empty")
 	}
-	src.Filters = buildFilters(*f.serviceTypes, *f.billingGroups, *f.billingConfig)
+	src.Filters = buildFilters(a.serviceTypes, a.billingGroups, a.billingConfigs)
 	var err error
-	if src.Budgets, err = f.budgets(); err != nil {
+	if src.Budgets, err = a.budgets(); err != nil {
 		return err
 	}
-	if *f.demo {
-		simulate(&src, f.rateLimitSet, 0)
-	} else if err := f.token(&src, getenv); err != nil {
+	if a.demo {
+		simulate(&src, a.rateLimitSet, 0)
+	} else if err := a.token(&src, getenv); err != nil {
 		return err
 	}
 	src.Identity = identity(&src, now)
@@ -193,13 +196,13 @@ func (f *flags) flagSource(cfg *Config, src Source, getenv func(string) string, 
 }
 
 // apiSettings are how a source talks to the API.
-func (f *flags) apiSettings(now time.Time) (Source, error) {
-	src := f.src
+func (a *App) apiSettings(now time.Time) (Source, error) {
+	src := a.src
 	if err := checkAPIURL(src.APIURL); err != nil {
 		return src, fmt.Errorf("--fpt.api-url: %w", err)
 	}
 	var err error
-	if src.Location, err = parseTimezone(*f.timezone); err != nil {
+	if src.Location, err = parseTimezone(a.timezone); err != nil {
 		return src, fmt.Errorf("--fpt.timezone: %w", err)
 	}
 	src.warn(zoneWarning("--fpt.timezone", src.Location, now), urlWarning("--fpt.api-url", src.APIURL))
@@ -224,11 +227,11 @@ func (s *Source) warn(warnings ...string) {
 	}
 }
 
-func (f *flags) checkCollector(c Collector) error {
+func (a *App) checkCollector(c Collector) error {
 	switch {
 	case c.RefreshInterval < minRefreshInterval || c.RefreshInterval > maxRefreshInterval:
 		return fmt.Errorf("--collector.refresh-interval: %s is outside %s-%s", c.RefreshInterval, minRefreshInterval, maxRefreshInterval)
-	case f.maxAgeSet && c.MaxAge < c.RefreshInterval:
+	case a.maxAgeSet && c.MaxAge < c.RefreshInterval:
 		return fmt.Errorf("--collector.max-age: %s is shorter than --collector.refresh-interval (%s): series would vanish between refreshes", c.MaxAge, c.RefreshInterval)
 	case c.MaxSeries < 1:
 		return fmt.Errorf("--collector.max-series: %d must be at least 1", c.MaxSeries)
@@ -260,29 +263,25 @@ func checkServer(s Server) error {
 	return nil
 }
 
-func (f *flags) budgets() (collector.Budgets, error) {
-	var b collector.Budgets
-	var err error
-	if b.Daily, err = parseAmount("--budget.daily-vnd", *f.dailyBudget); err != nil {
-		return b, err
+func (a *App) budgets() (b collector.Budgets, err error) {
+	b.Daily, err = parseAmount("--budget.daily-vnd", a.dailyBudget)
+	if err == nil {
+		b.Monthly, err = parseAmount("--budget.monthly-vnd", a.monthlyBudget)
 	}
-	if b.Monthly, err = parseAmount("--budget.monthly-vnd", *f.monthlyBudget); err != nil {
-		return b, err
+	if err == nil {
+		b.GroupDaily, err = parseGroupBudgets("budget.billing-group-daily-vnd", a.groupDailyBudgets)
 	}
-	if b.GroupDaily, err = parseGroupBudgets("budget.billing-group-daily-vnd", *f.groupDailyBudgets); err != nil {
-		return b, err
+	if err == nil {
+		b.GroupMonthly, err = parseGroupBudgets("budget.billing-group-monthly-vnd", a.groupMonthlyBudgets)
 	}
-	if b.GroupMonthly, err = parseGroupBudgets("budget.billing-group-monthly-vnd", *f.groupMonthlyBudgets); err != nil {
-		return b, err
-	}
-	return b, nil
+	return b, err
 }
 
 // token finds the source's token: the file wins over the environment.
-func (f *flags) token(src *Source, getenv func(string) string) error {
+func (a *App) token(src *Source, getenv func(string) string) error {
 	switch {
-	case *f.tokenFile != "":
-		if err := src.tokenFromFile(*f.tokenFile); err != nil {
+	case a.tokenFile != "":
+		if err := src.tokenFromFile(a.tokenFile); err != nil {
 			return fmt.Errorf("--fpt.token-file: %w", err)
 		}
 		if getenv(TokenEnv) != "" {
@@ -299,16 +298,6 @@ func (f *flags) token(src *Source, getenv func(string) string) error {
 // account, its days in loc.
 func DemoAPI(loc *time.Location) fptapitest.Config {
 	return fptapitest.Config{RowsPerDay: 2000, LabelSets: 150, Location: loc}
-}
-
-// demoMode resolves --demo for the whole process: the month cache is
-// memory only unless --storage.path is given, and the landing page says
-// the data are simulated.
-func (f *flags) demoMode(cfg *Config) {
-	if !f.storagePathSet {
-		cfg.Store.Path = ""
-	}
-	cfg.Server.Description = "Prometheus exporter for FPT Cloud spend. DEMO MODE: the data are simulated by a built-in fake API, not read from an FPT Cloud account."
 }
 
 // simulate makes src read the built-in fake API, generated from seed, as

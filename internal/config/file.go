@@ -53,9 +53,8 @@ type FileBudgets struct {
 	BillingGroupMonthlyVND map[string]Amount `yaml:"billing_group_monthly_vnd"`
 }
 
-// Amount is an amount as written, a YAML number or string alike: "5tr" and
-// 5000000 are both amounts, and parsing them is left to the one parser the
-// flags use.
+// Amount is an amount as written, a YAML number or string alike ("5tr",
+// 5000000), left to the flags' parser.
 type Amount string
 
 // UnmarshalYAML takes any scalar's text.
@@ -141,6 +140,7 @@ func (f *File) check() error {
 	}
 	for i, a := range f.Accounts {
 		at := fmt.Sprintf("line %d: accounts[%d]", f.lines[item("accounts", i)], i)
+		j := slices.IndexFunc(f.Accounts[:i], func(b FileAccount) bool { return b.Name == a.Name })
 		switch {
 		case a.Name == "":
 			return fmt.Errorf("%s.name: required", at)
@@ -148,8 +148,7 @@ func (f *File) check() error {
 			return fmt.Errorf("%s.name: %q is not a name of 1-63 letters, digits, '_', '.' or '-' starting with a letter or digit", at, a.Name)
 		case (a.TokenFile == "") == (a.TokenEnv == ""):
 			return fmt.Errorf("%s: exactly one of token_file and token_env is needed (tokens never go in this file)", at)
-		}
-		if j := slices.IndexFunc(f.Accounts[:i], func(b FileAccount) bool { return b.Name == a.Name }); j >= 0 {
+		case j >= 0:
 			return fmt.Errorf("%s.name: %q is already the name of accounts[%d] (line %d)", at, a.Name, j, f.lines[item("accounts", j)])
 		}
 	}

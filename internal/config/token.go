@@ -13,10 +13,9 @@ import (
 const MaxTokenFileSize = 64 << 10
 
 // tokenFromFile makes s read its token from the file at path, checked now
-// and read afresh before every API request: a rotated token (FPT tokens
-// expire) takes effect however the file was replaced (a symlink swap, a
-// copy that kept the modification time), and a small read costs nothing
-// next to the HTTPS request.
+// and read afresh before every API request: a rotated token takes effect
+// however the file was replaced (a symlink swap, a copy that kept the
+// modification time), and a small read costs nothing next to HTTPS.
 func (s *Source) tokenFromFile(path string) error {
 	if _, err := readTokenFile(path); err != nil {
 		return err
@@ -37,8 +36,7 @@ func (s *Source) tokenFromEnv(name, value string) error {
 	return nil
 }
 
-// readTokenFile returns the file's current token. Errors never contain the
-// token.
+// readTokenFile returns the file's current token; errors never contain it.
 func readTokenFile(path string) (string, error) {
 	file, err := os.Open(path)
 	if err != nil {

@@ -47,19 +47,19 @@ func parseVND(s string) (float64, error) {
 		return fail("has an unknown suffix")
 	}
 	var decimal string
-	if strings.ContainsAny(number, "eE") {
+	switch {
+	case strings.ContainsAny(number, "eE"):
 		if exp != 0 || !scientific.MatchString(number) {
 			return fail("is not an amount in VND")
 		}
 		decimal = number
-	} else {
-		intPart, frac, why := splitGrouped(number)
-		if why == whyAmbiguous {
-			if msg := ambiguity(number, strings.TrimSpace(s)[len(number):]); msg != "" {
-				return 0, fmt.Errorf("%q %s", s, msg)
-			}
-			return fail("is not a finite, positive amount in VND")
+	case ambiguous.MatchString(number):
+		if msg := ambiguity(number, strings.TrimSpace(s)[len(number):]); msg != "" {
+			return 0, fmt.Errorf("%q %s", s, msg)
 		}
+		return fail("is not a finite, positive amount in VND")
+	default:
+		intPart, frac, why := splitGrouped(number)
 		if why != "" {
 			return fail(why)
 		}
@@ -91,10 +91,14 @@ func parseAmount(name, s string) (float64, error) {
 // scientific is a plain decimal with an exponent: 5e6, 1.5E+6.
 var scientific = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$`)
 
+// ambiguous is a single "." or "," before exactly three digits, which
+// parseVND answers with the spellings that read one way (see ambiguity).
+var ambiguous = regexp.MustCompile(`^[0-9]+[.,][0-9]{3}$`)
+
 // cutVNDSuffix splits "5 triệu" into "5" and 6. ok is false for text after
 // the number that is not a known suffix.
 func cutVNDSuffix(s string) (number string, exp int, ok bool) {
-	end := strings.LastIndexFunc(s, func(r rune) bool { return r >= '0' && r <= '9' }) + 1
+	end := strings.LastIndexFunc(s, isDigit) + 1
 	suffix := strings.ToLower(strings.TrimSpace(s[end:]))
 	if suffix == "" {
 		return s, 0, true
@@ -106,7 +110,7 @@ func cutVNDSuffix(s string) (number string, exp int, ok bool) {
 // splitGrouped reads digits with "." "," "_" separators (see parseVND) into
 // the integer digits and the decimal digits; why says what is wrong.
 func splitGrouped(s string) (intPart, frac, why string) {
-	if s == "" || !isDigit(s[0]) || !isDigit(s[len(s)-1]) {
+	if s == "" || !isDigit(rune(s[0])) || !isDigit(rune(s[len(s)-1])) {
 		return "", "", "is not an amount in VND"
 	}
 	group, mark := separators(s)
@@ -116,9 +120,6 @@ func splitGrouped(s string) (intPart, frac, why string) {
 	intPart = s
 	if mark != "" {
 		intPart, frac, _ = strings.Cut(s, mark)
-		if group == "" && len(frac) == 3 && !strings.ContainsFunc(intPart+frac, isNotDigit) {
-			return intPart, frac, whyAmbiguous
-		}
 	}
 	if group != "" {
 		var ok bool
@@ -147,16 +148,10 @@ func ungroup(s, sep string) (digits string, ok bool) {
 	return strings.Join(groups, ""), true
 }
 
-// whyAmbiguous is splitGrouped's reason for a single "." or "," before
-// exactly three digits, which parseVND turns into suggestions.
-const whyAmbiguous = "is ambiguous"
-
-// ambiguity says how to write number (a single "." or "," before exactly
-// three digits, such as 12,500), followed by suffix as given, so that it
-// reads one way: without the separator (or, with no suffix, in k) for the
-// thousands reading, with a decimal mark that no three digits follow for
-// the other. It is "" for 0.000, whose readings are both zero: no
-// spelling makes that a budget.
+// ambiguity says how to write number (such as 12,500) and suffix so that it
+// reads one way: without the separator (or, with no suffix, in k) for
+// thousands, with a decimal mark no three digits follow for the other. It is
+// "" for 0.000, whose readings are both zero: no spelling makes that a budget.
 func ambiguity(number, suffix string) string {
 	i := strings.IndexAny(number, ".,")
 	mark, intPart, frac := number[i:i+1], number[:i], number[i+1:]
@@ -203,6 +198,6 @@ func separators(s string) (group, mark string) {
 	return "?", "" // three kinds, or "_" after a decimal mark: refused by the caller
 }
 
-func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 func isNotDigit(r rune) bool { return r < '0' || r > '9' }
