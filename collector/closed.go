@@ -49,8 +49,7 @@ func (r *Refresher) endRound() {
 // no per-resource sums.
 func (r *Refresher) startRead(d billing.Date, seen bool, res *resourceCosts) {
 	c := &closedRead{seen: seen, readAt: r.cfg.Now(), cost: make(dayCost), res: res}
-	c.dayRead = newDayRead(r.cfg.Source, r.cfg.Location, r.filters, d, func(page []fptapi.Bill) {
-		r.limit(page)
+	c.dayRead = r.newDayRead(d, func(page []fptapi.Bill) {
 		c.cost.addPage(page)
 		c.res.addPage(page)
 	})
@@ -141,7 +140,7 @@ func (r *Refresher) closedDone(c *closedRead) {
 	rd := r.round
 	// Final only when the read started after the late window: a row added
 	// while the first pages were read may be missing from the others.
-	final := !c.readAt.Before(c.day.End(r.cfg.Location).Add(r.cfg.LateWindow))
+	final := !c.readAt.Before(c.day.End(r.cfg.Location).Add(DefaultLateWindow))
 	wasMissing := !r.cache.has(c.day.Day)
 	r.cache.store(c.day.Day, c.cost, c.res, final)
 	r.saves.save(c.cost.day(c.day, c.res, c.readAt, final))

@@ -203,55 +203,47 @@ func compareExposed(a, b billing.Labels) int {
 // family, here off-scrape, so that its sort on each scrape is one pass.
 func buildMetrics(ss []series, withMonthToDate bool, d *descs) []prometheus.Metric {
 	slices.SortFunc(ss, func(a, b series) int { return compareExposed(a.key, b.key) })
-	n := 0
+	n := 0 // counted first, so that the gauges are one allocation
 	for i := range ss {
-		if withMonthToDate {
-			n++
-		}
-		if ss[i].hasYesterday {
-			n++
-		}
-		if ss[i].hasPreviousMonth {
-			n++
-		}
-		if ss[i].hasToday {
-			n += 7
-		}
+		samples(&ss[i], withMonthToDate, func(metric, float64) { n++ })
 	}
 	gauges := make([]gauge, n)
 	out := make([]prometheus.Metric, n)
 	j := 0
 	for i := range ss {
-		s := &ss[i]
-		lp := labelPairs(s.key, d.account)
-		add := func(m metric, v float64) {
+		lp := labelPairs(ss[i].key, d.account)
+		samples(&ss[i], withMonthToDate, func(m metric, v float64) {
 			g := &gauges[j]
 			g.desc, g.labels, g.value = d.of(m), lp, v
 			g.dto.Value = &g.value
 			out[j] = g
 			j++
-		}
-		if withMonthToDate {
-			add(descMonthToDate, s.mtd.value())
-		}
-		if s.hasYesterday {
-			add(descYesterday, s.yesterday.value())
-		}
-		if s.hasPreviousMonth {
-			add(descPreviousMonth, s.previousMonth.value())
-		}
-		if s.hasToday {
-			u := &s.today
-			add(descCost, u.cost.value())
-			add(descVCPUs, u.vcpu)
-			add(descRAM, u.ram*giB)
-			add(descDisk, u.disk*giB)
-			add(descCPUQty, u.cpuQty)
-			add(descRAMQty, u.ramQty)
-			add(descDiskQty, u.diskQty)
-		}
+		})
 	}
 	return out
+}
+
+// samples hands add each sample of one series.
+func samples(s *series, withMonthToDate bool, add func(metric, float64)) {
+	if withMonthToDate {
+		add(descMonthToDate, s.mtd.value())
+	}
+	if s.hasYesterday {
+		add(descYesterday, s.yesterday.value())
+	}
+	if s.hasPreviousMonth {
+		add(descPreviousMonth, s.previousMonth.value())
+	}
+	if s.hasToday {
+		u := &s.today
+		add(descCost, u.cost.value())
+		add(descVCPUs, u.vcpu)
+		add(descRAM, u.ram*giB)
+		add(descDisk, u.disk*giB)
+		add(descCPUQty, u.cpuQty)
+		add(descRAMQty, u.ramQty)
+		add(descDiskQty, u.diskQty)
+	}
 }
 
 // buildResourceMetrics turns the top resources into their two samples each,

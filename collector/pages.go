@@ -38,10 +38,6 @@ type dayRead struct {
 // errStopped ends a query the reader no longer wants.
 var errStopped = errors.New("read stopped")
 
-func newDayRead(src BillSource, loc *time.Location, filters []fptapi.Filter, day billing.Date, add func([]fptapi.Bill)) *dayRead {
-	return &dayRead{src: src, loc: loc, day: day, filters: filters, add: add}
-}
-
 // step reads the next page: done once every query has ended, or at the
 // first error, which names the day and the filter.
 func (d *dayRead) step(ctx context.Context) (done bool, err error) {
@@ -102,14 +98,13 @@ func pages(ctx context.Context, src BillSource, day time.Time, f fptapi.Filter) 
 	}
 }
 
-// readAll reads every page of day in one unit of work: today's read.
-func (r *Refresher) readAll(ctx context.Context, day billing.Date, add func([]fptapi.Bill)) (readStats, error) {
-	d := newDayRead(r.cfg.Source, r.cfg.Location, r.filters, day, func(page []fptapi.Bill) {
+// newDayRead returns a read of day through the reader's source and
+// filters, which cuts the pages' over-long label values before add.
+func (r *Refresher) newDayRead(day billing.Date, add func([]fptapi.Bill)) *dayRead {
+	return &dayRead{src: r.cfg.Source, loc: r.cfg.Location, day: day, filters: r.filters, add: func(page []fptapi.Bill) {
 		r.limit(page)
 		add(page)
-	})
-	err := d.all(ctx)
-	return d.st, err
+	}}
 }
 
 // limit cuts the page's over-long label values, logging each field the
@@ -142,10 +137,10 @@ func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters [
 	d := billing.DateOf(day.In(loc))
 	cost := make(dayCost)
 	var cuts labelCuts // as the exporter cuts them, so that both write the same sums
-	rd := newDayRead(src, loc, QueryFilters(filters), d, func(page []fptapi.Bill) {
+	rd := &dayRead{src: src, loc: loc, day: d, filters: QueryFilters(filters), add: func(page []fptapi.Bill) {
 		cuts.limitPage(page)
 		cost.addPage(page)
-	})
+	}}
 	if err := rd.all(ctx); err != nil {
 		return billing.Day{}, err
 	}

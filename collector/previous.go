@@ -32,7 +32,7 @@ func (r *Refresher) previousStep(ctx context.Context) (over bool) {
 		*p = previousMonth{month: lastDay, cost: make(dayCost)}
 	}
 	monthStart := rd.day.MonthStart().Start(r.cfg.Location)
-	if p.complete || r.cfg.Now().Before(monthStart.Add(r.cfg.LateWindow)) {
+	if p.complete || r.cfg.Now().Before(monthStart.Add(DefaultLateWindow)) {
 		return true
 	}
 	days := lastDay.Day

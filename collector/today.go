@@ -51,10 +51,12 @@ func (r *Refresher) readToday(ctx context.Context) error {
 
 	usage := make(dayUsage, len(r.today.usage))
 	res := r.newResourceCosts()
-	st, err := r.readAll(ctx, day, func(page []fptapi.Bill) {
+	read := r.newDayRead(day, func(page []fptapi.Bill) {
 		usage.addPage(page)
 		res.addPage(page)
 	})
+	err := read.all(ctx)
+	st := read.st
 	if err == nil && len(usage) == 0 && r.cache.wasSeen(day.Day) {
 		err = fmt.Errorf("bills of %s: %w", day, errEmptyAgain)
 	}
@@ -84,7 +86,7 @@ func (r *Refresher) readToday(ctx context.Context) error {
 func (r *Refresher) todayFailed(err error, dur time.Duration, st readStats) {
 	prev := r.state.Load()
 	next := r.publish(func(s *Snapshot) {
-		s.attempted, s.success, s.duration, s.rows, s.pages = true, false, dur, st.rows, st.pages
+		s.attempted, s.duration, s.rows, s.pages = true, dur, st.rows, st.pages
 		s.failures++
 		s.failedInARow++
 		s.tokenRejected = errors.Is(err, fptapi.ErrUnauthorized)
@@ -105,7 +107,7 @@ func (r *Refresher) todayRead(dur time.Duration, st readStats, asked bool) {
 	prev := r.state.Load()
 	day := r.today.day
 	next := r.publish(func(s *Snapshot) {
-		s.attempted, s.success, s.duration, s.rows, s.pages = true, true, dur, st.rows, st.pages
+		s.attempted, s.duration, s.rows, s.pages = true, dur, st.rows, st.pages
 		s.tokenRejected, s.failedInARow = false, 0
 		s.snap = r.build(s)
 	})
@@ -197,7 +199,7 @@ func (r *Refresher) loadStore(day billing.Date) {
 // newResourceCosts returns an empty per-resource sum, or nil when top
 // resources are off.
 func (r *Refresher) newResourceCosts() *resourceCosts {
-	if r.cfg.TopResources == 0 {
+	if r.cfg.TopResources <= 0 {
 		return nil
 	}
 	hint := 0
