@@ -168,9 +168,9 @@ func (s *series) merge(o *series) {
 
 // combine joins today's usage, the closed days' costs and those of
 // yesterday and the previous month (nil while not known) into one series
-// per label set, unsorted. Beyond maxSeries, all
-// but the maxSeries-1 most expensive by month-to-date are folded into one
-// __other__ series (sums stay exact); it returns how many were folded.
+// per label set, unsorted. Beyond maxSeries, all but the maxSeries-1 most
+// expensive by month-to-date are folded into one __other__ series (sums
+// stay exact); it returns how many were folded.
 func combine(today dayUsage, closed []dayCost, yesterday, previousMonth dayCost, maxSeries int) ([]series, int) {
 	idx := make(map[billing.Labels]int, len(today))
 	var out []series

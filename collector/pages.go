@@ -26,6 +26,7 @@ type dayRead struct {
 	src     BillSource
 	loc     *time.Location
 	day     billing.Date
+	seen    bool            // the day was seen with rows before: none now is a failure
 	filters []fptapi.Filter // the queries not started yet
 	add     func([]fptapi.Bill)
 	st      readStats
@@ -34,6 +35,11 @@ type dayRead struct {
 	next   func() ([]fptapi.Bill, error, bool)
 	stop   func()
 }
+
+// errEmptyAgain is the failure of a read that found no rows for a day
+// already seen with rows. An API answers "nothing" while its index is
+// rebuilt, too: publishing that would show spend dropping to zero.
+var errEmptyAgain = errors.New("the API returned no rows for a day it returned rows for before")
 
 // errStopped ends a query the reader no longer wants.
 var errStopped = errors.New("read stopped")
@@ -52,6 +58,9 @@ func (d *dayRead) step(ctx context.Context) (done bool, err error) {
 	switch {
 	case !ok: // the query ended: the next one starts at the next step
 		d.close()
+		if len(d.filters) == 0 && d.st.rows == 0 && d.seen {
+			return true, fmt.Errorf("bills of %s: %w", d.day, errEmptyAgain)
+		}
 		return len(d.filters) == 0, nil
 	case err != nil:
 		d.close()
@@ -100,8 +109,8 @@ func pages(ctx context.Context, src BillSource, day time.Time, f fptapi.Filter) 
 
 // newDayRead returns a read of day through the reader's source and
 // filters, which cuts the pages' over-long label values before add.
-func (r *Refresher) newDayRead(day billing.Date, add func([]fptapi.Bill)) *dayRead {
-	return &dayRead{src: r.cfg.Source, loc: r.cfg.Location, day: day, filters: r.filters, add: func(page []fptapi.Bill) {
+func (r *Refresher) newDayRead(day billing.Date, seen bool, add func([]fptapi.Bill)) *dayRead {
+	return &dayRead{src: r.cfg.Source, loc: r.cfg.Location, day: day, seen: seen, filters: r.filters, add: func(page []fptapi.Bill) {
 		r.limit(page)
 		add(page)
 	}}

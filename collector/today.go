@@ -13,11 +13,6 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
-// errEmptyAgain is the failure of a read that found no rows for a day
-// already seen with rows. An API answers "nothing" while its index is
-// rebuilt, too: publishing that would show spend dropping to zero.
-var errEmptyAgain = errors.New("the API returned no rows for a day it returned rows for before")
-
 // today is the last complete read of the current day's bills.
 type today struct {
 	day       billing.Date
@@ -51,15 +46,12 @@ func (r *Refresher) readToday(ctx context.Context) error {
 
 	usage := make(dayUsage, len(r.today.usage))
 	res := r.newResourceCosts()
-	read := r.newDayRead(day, func(page []fptapi.Bill) {
+	read := r.newDayRead(day, r.cache.wasSeen(day.Day), func(page []fptapi.Bill) {
 		usage.addPage(page)
 		res.addPage(page)
 	})
 	err := read.all(ctx)
 	st := read.st
-	if err == nil && len(usage) == 0 && r.cache.wasSeen(day.Day) {
-		err = fmt.Errorf("bills of %s: %w", day, errEmptyAgain)
-	}
 	r.todayEnded = r.cfg.Now()
 	dur := r.todayEnded.Sub(start)
 	switch {
@@ -115,7 +107,7 @@ func (r *Refresher) todayRead(dur time.Duration, st readStats, asked bool) {
 	switch {
 	case prev.snap == nil:
 		level.Info(logger).Log("msg", "first refresh succeeded: serving today's bills", "day", day,
-			"rows", st.rows, "pages", st.pages, "duration", dur, "closed_day_reads_missing", r.cache.missing(day))
+			"rows", st.rows, "pages", st.pages, "duration", dur, "closed_day_reads_missing", next.missingDays)
 	case prev.failedInARow > 0:
 		level.Info(logger).Log("msg", "refresh succeeded again", "failed_refreshes", prev.failedInARow, "day", day)
 	}
@@ -128,11 +120,12 @@ func (r *Refresher) todayRead(dur time.Duration, st readStats, asked bool) {
 		lvl = level.Info(logger) // whoever asked sees it end
 	}
 	lvl.Log("msg", "refresh of today done", "day", day, "rows", st.rows, "pages", st.pages, "duration", dur)
-	if slow := dur > r.cfg.RefreshInterval; slow && !r.todaySlow {
+	slow := dur > r.cfg.RefreshInterval
+	if slow && !r.todaySlow {
 		level.Warn(logger).Log("msg", "reading today took longer than --collector.refresh-interval: the API is read without pause; raise the interval, or --fpt.rate-limit if the API allows",
 			"duration", dur, "refresh_interval", r.cfg.RefreshInterval, "pages", st.pages)
 	}
-	r.todaySlow = dur > r.cfg.RefreshInterval
+	r.todaySlow = slow
 }
 
 // startDay prepares the month cache for day: a new month starts afresh
