@@ -44,11 +44,9 @@ var (
 		"Sum of disk_quantity (billed disk quantity, unit as FPT Cloud sends it) of today's billing rows, per label set.", billingLabels)
 
 	descYesterday = newMetric("fptcloud_billing_yesterday_cost_vnd",
-		"Cost of yesterday's billing rows (sum of total_price, VND before VAT), per label set; read again while late rows may arrive, like month-to-date.",
-		billingLabels)
+		"Cost of yesterday's billing rows (sum of total_price, VND before VAT), per label set; read again while late rows may arrive, like month-to-date.", billingLabels)
 	descPreviousMonth = newMetric("fptcloud_billing_previous_month_cost_vnd",
-		"Cost of the whole previous billing month (sum of total_price, VND before VAT), per label set; present once every day of it is read.",
-		billingLabels)
+		"Cost of the whole previous billing month (sum of total_price, VND before VAT), per label set; present once every day of it is read.", billingLabels)
 	descResourceCost = newMetric("fptcloud_billing_resource_cost_vnd",
 		"Cost of today's billing rows of one of the --collector.top-resources most expensive resources of the month (sum of total_price, VND before VAT); 0 when it has no rows today.", resourceLabels)
 	descResourceMonthToDate = newMetric("fptcloud_billing_resource_month_to_date_cost_vnd",
@@ -124,7 +122,7 @@ func MetricNames() []string {
 
 // ReloadMetricNames returns the names of ReloadStatus's metrics, apart from
 // MetricNames: they exist only with --config.file.
-func ReloadMetricNames() []string { return []string{descReloadSuccess.name, descReloadTimestamp.name} }
+func ReloadMetricNames() []string { return []string{reloadSuccessOpts.Name, reloadTimestampOpts.Name} }
 
 // metric is a descriptor with the name, help and labels prometheus.Desc
 // does not expose, for MetricNames, the accounts' copies and CounterVecs.
@@ -134,21 +132,16 @@ type metric struct {
 	*prometheus.Desc
 }
 
+// allDescs lists every metric the Collector may send, in the order of their
+// declarations: newMetric adds each.
+var allDescs []metric
+
 func newMetric(name, help string, labels []string) metric {
-	return metric{name: name, help: help, labels: labels, Desc: prometheus.NewDesc(name, help, labels, nil)}
+	m := metric{name: name, help: help, labels: labels, Desc: prometheus.NewDesc(name, help, labels, nil)}
+	allDescs = append(allDescs, m)
+	return m
 }
 
-// allDescs lists every metric the Collector may send.
-var allDescs = []metric{
-	descCost, descMonthToDate, descVCPUs, descRAM, descDisk, descCPUQty, descRAMQty, descDiskQty,
-	descYesterday, descPreviousMonth, descResourceCost, descResourceMonthToDate,
-	descMonthElapsed, descMonthLength, descDayElapsed,
-	descBudgetDaily, descBudgetMonthly, descBudgetGroupDaily, descBudgetGroupMonthly,
-	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
-	descDataAge, descTokenRejected, descRefreshFailures, descAPIRequests, descLabelSets, descFolded,
-	descRefreshInterval, descMaxAge, descClosedDaysMissing, descPreviousMonthMissing, descClosedDayFailed, descUntrackedResourceRows,
-	descStorageOK, descStorageWriteFailures, descLabelValuesTruncated,
-}
 
 // gauge is an immutable, prebuilt gauge sample, leaner than
 // prometheus.MustNewConstMetric: the metrics of a label set share one
