@@ -142,7 +142,6 @@ func newMetric(name, help string, labels []string) metric {
 	return m
 }
 
-
 // gauge is an immutable, prebuilt gauge sample, leaner than
 // prometheus.MustNewConstMetric: the metrics of a label set share one
 // label-pair slice, and the dto.Gauge is built once per refresh, not per
