@@ -138,7 +138,7 @@ func (r *Refresher) startDay(day billing.Date) {
 		r.loadStore(day)
 	}
 	yesterday := day.AddDays(-1)
-	if r.today.day == yesterday && yesterday.Month == day.Month && !r.cache.has(yesterday.Day) && len(r.today.usage) > 0 {
+	if r.today.day == yesterday && !r.cache.has(yesterday.Day) && len(r.today.usage) > 0 {
 		r.cache.store(yesterday.Day, r.today.usage.costs(), r.today.resources, false)
 	}
 }
