@@ -110,10 +110,10 @@ func (a *Accounts) Ready() bool {
 }
 
 var (
-	descReloadSuccess = newMetric("fptcloud_exporter_config_last_reload_successful",
-		"1 if the last reload of --config.file succeeded, else 0.", nil)
-	descReloadTimestamp = newMetric("fptcloud_exporter_config_last_reload_success_timestamp_seconds",
-		"Unix time of the last successful load of --config.file, the start's included.", nil)
+	reloadSuccessOpts = prometheus.GaugeOpts{Name: "fptcloud_exporter_config_last_reload_successful",
+		Help: "1 if the last reload of --config.file succeeded, else 0."}
+	reloadTimestampOpts = prometheus.GaugeOpts{Name: "fptcloud_exporter_config_last_reload_success_timestamp_seconds",
+		Help: "Unix time of the last successful load of --config.file, the start's included."}
 )
 
 // ReloadStatus is the outcome of the last reload of the accounts file, as
@@ -127,8 +127,8 @@ var _ prometheus.Collector = (*ReloadStatus)(nil)
 // NewReloadStatus returns the status of a file loaded at loaded.
 func NewReloadStatus(loaded time.Time) *ReloadStatus {
 	s := &ReloadStatus{
-		success:   prometheus.NewGauge(prometheus.GaugeOpts{Name: descReloadSuccess.name, Help: descReloadSuccess.help}),
-		timestamp: prometheus.NewGauge(prometheus.GaugeOpts{Name: descReloadTimestamp.name, Help: descReloadTimestamp.help}),
+		success:   prometheus.NewGauge(reloadSuccessOpts),
+		timestamp: prometheus.NewGauge(reloadTimestampOpts),
 	}
 	s.Succeeded(loaded)
 	return s

@@ -166,17 +166,12 @@ func (s *series) merge(o *series) {
 	s.hasPreviousMonth = s.hasPreviousMonth || o.hasPreviousMonth
 }
 
-// closedPeriods are the costs of yesterday and of the previous month, nil
-// while not known.
-type closedPeriods struct {
-	yesterday, previousMonth dayCost
-}
-
-// combine joins today's usage, the closed days' costs and the closed
-// periods into one series per label set, unsorted. Beyond maxSeries, all
-// but the maxSeries-1 most expensive by month-to-date are folded into one
-// __other__ series (sums stay exact); it returns how many were folded.
-func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries int) ([]series, int) {
+// combine joins today's usage, the closed days' costs and those of
+// yesterday and the previous month (nil while not known) into one series
+// per label set, unsorted. Beyond maxSeries, all but the maxSeries-1 most
+// expensive by month-to-date are folded into one __other__ series (sums
+// stay exact); it returns how many were folded.
+func combine(today dayUsage, closed []dayCost, yesterday, previousMonth dayCost, maxSeries int) ([]series, int) {
 	idx := make(map[billing.Labels]int, len(today))
 	var out []series
 	get := func(k billing.Labels) *series {
@@ -197,10 +192,10 @@ func combine(today dayUsage, closed []dayCost, periods closedPeriods, maxSeries 
 			get(k).mtd.merge(c)
 		}
 	}
-	for k, c := range periods.yesterday {
+	for k, c := range yesterday {
 		get(k).merge(&series{yesterday: c, hasYesterday: true})
 	}
-	for k, c := range periods.previousMonth {
+	for k, c := range previousMonth {
 		get(k).merge(&series{previousMonth: c, hasPreviousMonth: true})
 	}
 	if len(out) <= maxSeries {

@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -31,7 +30,6 @@ type round struct {
 // closedRead is one closed day being read, with its sums so far.
 type closedRead struct {
 	*dayRead
-	seen   bool      // the day was seen with rows before: none now is a failure
 	readAt time.Time // when the read started: it is final if that was after the late window
 	cost   dayCost
 	res    *resourceCosts
@@ -48,9 +46,8 @@ func (r *Refresher) endRound() {
 // startRead begins reading a closed day into the round; res is nil to keep
 // no per-resource sums.
 func (r *Refresher) startRead(d billing.Date, seen bool, res *resourceCosts) {
-	c := &closedRead{seen: seen, readAt: r.cfg.Now(), cost: make(dayCost), res: res}
-	c.dayRead = newDayRead(r.cfg.Source, r.cfg.Location, r.filters, d, func(page []fptapi.Bill) {
-		r.limit(page)
+	c := &closedRead{readAt: r.cfg.Now(), cost: make(dayCost), res: res}
+	c.dayRead = r.newDayRead(d, seen, func(page []fptapi.Bill) {
 		c.cost.addPage(page)
 		c.res.addPage(page)
 	})
@@ -66,9 +63,6 @@ func (rd *round) stepRead(ctx context.Context) (*closedRead, error) {
 		return nil, nil
 	}
 	rd.read = nil
-	if err == nil && len(c.cost) == 0 && c.seen {
-		err = fmt.Errorf("bills of %s: %w", c.day, errEmptyAgain)
-	}
 	return c, err
 }
 
@@ -141,7 +135,7 @@ func (r *Refresher) closedDone(c *closedRead) {
 	rd := r.round
 	// Final only when the read started after the late window: a row added
 	// while the first pages were read may be missing from the others.
-	final := !c.readAt.Before(c.day.End(r.cfg.Location).Add(r.cfg.LateWindow))
+	final := !c.readAt.Before(c.day.End(r.cfg.Location).Add(DefaultLateWindow))
 	wasMissing := !r.cache.has(c.day.Day)
 	r.cache.store(c.day.Day, c.cost, c.res, final)
 	r.saves.save(c.cost.day(c.day, c.res, c.readAt, final))

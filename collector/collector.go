@@ -110,7 +110,7 @@ func collect(ch chan<- prometheus.Metric, st *Snapshot, reqs *APIRequestCounter)
 // collectSelf sends the metrics of the reading itself.
 func collectSelf(ch chan<- prometheus.Metric, st *Snapshot, gaugeOf func(metric, float64)) {
 	if st.attempted {
-		gaugeOf(descRefreshSuccess, boolFloat(st.success))
+		gaugeOf(descRefreshSuccess, boolFloat(st.failedInARow == 0))
 		gaugeOf(descRefreshDuration, st.duration.Seconds())
 		gaugeOf(descRefreshRows, float64(st.rows))
 		gaugeOf(descRefreshPages, float64(st.pages))

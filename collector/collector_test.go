@@ -477,7 +477,7 @@ func TestCombine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, folded := combine(tt.today, tt.closed, closedPeriods{}, tt.maxSeries)
+			got, folded := combine(tt.today, tt.closed, nil, nil, tt.maxSeries)
 			byKey := make(map[billing.Labels]series)
 			for _, s := range got {
 				byKey[s.key] = s
@@ -648,14 +648,9 @@ func TestNewRefresherConfig(t *testing.T) {
 	}{
 		{"no source", Config{Location: loc}, "no bill source", nil},
 		{"no location", Config{Source: src}, "no billing time zone", nil},
-		{"negative interval", Config{Source: src, Location: loc, RefreshInterval: -1}, "negative refresh interval", nil},
-		{"negative max series", Config{Source: src, Location: loc, MaxSeries: -1}, "negative max series", nil},
-		{"negative late window", Config{Source: src, Location: loc, LateWindow: -time.Hour}, "negative late window", nil},
-		{"max age under interval", Config{Source: src, Location: loc, RefreshInterval: time.Hour, MaxAge: time.Minute}, "shorter than the refresh interval", nil},
 		{"defaults", Config{Source: src, Location: loc}, "", func(t *testing.T, c Config) {
 			assert.Equal(t, DefaultRefreshInterval, c.RefreshInterval)
 			assert.Equal(t, DefaultMaxAge, c.MaxAge)
-			assert.Equal(t, DefaultLateWindow, c.LateWindow)
 			assert.Equal(t, DefaultMaxSeries, c.MaxSeries)
 		}},
 		{"default max age follows a long interval", Config{Source: src, Location: loc, RefreshInterval: time.Hour}, "", func(t *testing.T, c Config) {

@@ -44,11 +44,9 @@ var (
 		"Sum of disk_quantity (billed disk quantity, unit as FPT Cloud sends it) of today's billing rows, per label set.", billingLabels)
 
 	descYesterday = newMetric("fptcloud_billing_yesterday_cost_vnd",
-		"Cost of yesterday's billing rows (sum of total_price, VND before VAT), per label set; read again while late rows may arrive, like month-to-date.",
-		billingLabels)
+		"Cost of yesterday's billing rows (sum of total_price, VND before VAT), per label set; read again while late rows may arrive, like month-to-date.", billingLabels)
 	descPreviousMonth = newMetric("fptcloud_billing_previous_month_cost_vnd",
-		"Cost of the whole previous billing month (sum of total_price, VND before VAT), per label set; present once every day of it is read.",
-		billingLabels)
+		"Cost of the whole previous billing month (sum of total_price, VND before VAT), per label set; present once every day of it is read.", billingLabels)
 	descResourceCost = newMetric("fptcloud_billing_resource_cost_vnd",
 		"Cost of today's billing rows of one of the --collector.top-resources most expensive resources of the month (sum of total_price, VND before VAT); 0 when it has no rows today.", resourceLabels)
 	descResourceMonthToDate = newMetric("fptcloud_billing_resource_month_to_date_cost_vnd",
@@ -124,7 +122,7 @@ func MetricNames() []string {
 
 // ReloadMetricNames returns the names of ReloadStatus's metrics, apart from
 // MetricNames: they exist only with --config.file.
-func ReloadMetricNames() []string { return []string{descReloadSuccess.name, descReloadTimestamp.name} }
+func ReloadMetricNames() []string { return []string{reloadSuccessOpts.Name, reloadTimestampOpts.Name} }
 
 // metric is a descriptor with the name, help and labels prometheus.Desc
 // does not expose, for MetricNames, the accounts' copies and CounterVecs.
@@ -134,20 +132,14 @@ type metric struct {
 	*prometheus.Desc
 }
 
-func newMetric(name, help string, labels []string) metric {
-	return metric{name: name, help: help, labels: labels, Desc: prometheus.NewDesc(name, help, labels, nil)}
-}
+// allDescs lists every metric the Collector may send, in the order of their
+// declarations: newMetric adds each.
+var allDescs []metric
 
-// allDescs lists every metric the Collector may send.
-var allDescs = []metric{
-	descCost, descMonthToDate, descVCPUs, descRAM, descDisk, descCPUQty, descRAMQty, descDiskQty,
-	descYesterday, descPreviousMonth, descResourceCost, descResourceMonthToDate,
-	descMonthElapsed, descMonthLength, descDayElapsed,
-	descBudgetDaily, descBudgetMonthly, descBudgetGroupDaily, descBudgetGroupMonthly,
-	descRefreshSuccess, descLastSuccess, descRefreshDuration, descRefreshRows, descRefreshPages,
-	descDataAge, descTokenRejected, descRefreshFailures, descAPIRequests, descLabelSets, descFolded,
-	descRefreshInterval, descMaxAge, descClosedDaysMissing, descPreviousMonthMissing, descClosedDayFailed, descUntrackedResourceRows,
-	descStorageOK, descStorageWriteFailures, descLabelValuesTruncated,
+func newMetric(name, help string, labels []string) metric {
+	m := metric{name: name, help: help, labels: labels, Desc: prometheus.NewDesc(name, help, labels, nil)}
+	allDescs = append(allDescs, m)
+	return m
 }
 
 // gauge is an immutable, prebuilt gauge sample, leaner than
@@ -203,55 +195,47 @@ func compareExposed(a, b billing.Labels) int {
 // family, here off-scrape, so that its sort on each scrape is one pass.
 func buildMetrics(ss []series, withMonthToDate bool, d *descs) []prometheus.Metric {
 	slices.SortFunc(ss, func(a, b series) int { return compareExposed(a.key, b.key) })
-	n := 0
+	n := 0 // counted first, so that the gauges are one allocation
 	for i := range ss {
-		if withMonthToDate {
-			n++
-		}
-		if ss[i].hasYesterday {
-			n++
-		}
-		if ss[i].hasPreviousMonth {
-			n++
-		}
-		if ss[i].hasToday {
-			n += 7
-		}
+		samples(&ss[i], withMonthToDate, func(metric, float64) { n++ })
 	}
 	gauges := make([]gauge, n)
 	out := make([]prometheus.Metric, n)
 	j := 0
 	for i := range ss {
-		s := &ss[i]
-		lp := labelPairs(s.key, d.account)
-		add := func(m metric, v float64) {
+		lp := labelPairs(ss[i].key, d.account)
+		samples(&ss[i], withMonthToDate, func(m metric, v float64) {
 			g := &gauges[j]
 			g.desc, g.labels, g.value = d.of(m), lp, v
 			g.dto.Value = &g.value
 			out[j] = g
 			j++
-		}
-		if withMonthToDate {
-			add(descMonthToDate, s.mtd.value())
-		}
-		if s.hasYesterday {
-			add(descYesterday, s.yesterday.value())
-		}
-		if s.hasPreviousMonth {
-			add(descPreviousMonth, s.previousMonth.value())
-		}
-		if s.hasToday {
-			u := &s.today
-			add(descCost, u.cost.value())
-			add(descVCPUs, u.vcpu)
-			add(descRAM, u.ram*giB)
-			add(descDisk, u.disk*giB)
-			add(descCPUQty, u.cpuQty)
-			add(descRAMQty, u.ramQty)
-			add(descDiskQty, u.diskQty)
-		}
+		})
 	}
 	return out
+}
+
+// samples hands add each sample of one series.
+func samples(s *series, withMonthToDate bool, add func(metric, float64)) {
+	if withMonthToDate {
+		add(descMonthToDate, s.mtd.value())
+	}
+	if s.hasYesterday {
+		add(descYesterday, s.yesterday.value())
+	}
+	if s.hasPreviousMonth {
+		add(descPreviousMonth, s.previousMonth.value())
+	}
+	if s.hasToday {
+		u := &s.today
+		add(descCost, u.cost.value())
+		add(descVCPUs, u.vcpu)
+		add(descRAM, u.ram*giB)
+		add(descDisk, u.disk*giB)
+		add(descCPUQty, u.cpuQty)
+		add(descRAMQty, u.ramQty)
+		add(descDiskQty, u.diskQty)
+	}
 }
 
 // buildResourceMetrics turns the top resources into their two samples each,

@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"maps"
 	"math/bits"
+	"slices"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
@@ -107,27 +109,17 @@ func (c *monthCache) toRead(today billing.Date) []int {
 	return append(missing, again...)
 }
 
-// closed returns the costs of every closed day held, for combine.
-func (c *monthCache) closed() []dayCost {
-	out := []dayCost{c.final.cost}
-	for _, d := range c.pending {
-		out = append(out, d.cost)
-	}
-	return out
-}
-
-// closedResources returns the per-resource costs of the closed days held.
-func (c *monthCache) closedResources() []*resourceCosts {
-	var out []*resourceCosts
-	if c.final.res != nil {
-		out = append(out, c.final.res)
-	}
-	for _, d := range c.pending {
+// closed returns the costs and the per-resource costs of every closed day
+// held.
+func (c *monthCache) closed() (costs []dayCost, res []*resourceCosts) {
+	days := append([]closedDay{c.final}, slices.Collect(maps.Values(c.pending))...)
+	for _, d := range days {
+		costs = append(costs, d.cost)
 		if d.res != nil {
-			out = append(out, d.res)
+			res = append(res, d.res)
 		}
 	}
-	return out
+	return costs, res
 }
 
 // yesterday returns the cost of the day before today, nil when it is not

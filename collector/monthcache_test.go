@@ -28,7 +28,8 @@ func TestMonthCache(t *testing.T) {
 	assert.Equal(t, dayCost{b: {sum: 4}}, c.yesterday(today))
 
 	mtd := make(dayCost)
-	for _, d := range c.closed() {
+	costs, _ := c.closed()
+	for _, d := range costs {
 		mtd.merge(d)
 	}
 	assert.Equal(t, dayCost{a: {sum: 4}, b: {sum: 34}}, mtd)

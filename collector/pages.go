@@ -26,6 +26,7 @@ type dayRead struct {
 	src     BillSource
 	loc     *time.Location
 	day     billing.Date
+	seen    bool            // the day was seen with rows before: none now is a failure
 	filters []fptapi.Filter // the queries not started yet
 	add     func([]fptapi.Bill)
 	st      readStats
@@ -35,12 +36,13 @@ type dayRead struct {
 	stop   func()
 }
 
+// errEmptyAgain is the failure of a read that found no rows for a day
+// already seen with rows. An API answers "nothing" while its index is
+// rebuilt, too: publishing that would show spend dropping to zero.
+var errEmptyAgain = errors.New("the API returned no rows for a day it returned rows for before")
+
 // errStopped ends a query the reader no longer wants.
 var errStopped = errors.New("read stopped")
-
-func newDayRead(src BillSource, loc *time.Location, filters []fptapi.Filter, day billing.Date, add func([]fptapi.Bill)) *dayRead {
-	return &dayRead{src: src, loc: loc, day: day, filters: filters, add: add}
-}
 
 // step reads the next page: done once every query has ended, or at the
 // first error, which names the day and the filter.
@@ -56,6 +58,9 @@ func (d *dayRead) step(ctx context.Context) (done bool, err error) {
 	switch {
 	case !ok: // the query ended: the next one starts at the next step
 		d.close()
+		if len(d.filters) == 0 && d.st.rows == 0 && d.seen {
+			return true, fmt.Errorf("bills of %s: %w", d.day, errEmptyAgain)
+		}
 		return len(d.filters) == 0, nil
 	case err != nil:
 		d.close()
@@ -102,14 +107,13 @@ func pages(ctx context.Context, src BillSource, day time.Time, f fptapi.Filter) 
 	}
 }
 
-// readAll reads every page of day in one unit of work: today's read.
-func (r *Refresher) readAll(ctx context.Context, day billing.Date, add func([]fptapi.Bill)) (readStats, error) {
-	d := newDayRead(r.cfg.Source, r.cfg.Location, r.filters, day, func(page []fptapi.Bill) {
+// newDayRead returns a read of day through the reader's source and
+// filters, which cuts the pages' over-long label values before add.
+func (r *Refresher) newDayRead(day billing.Date, seen bool, add func([]fptapi.Bill)) *dayRead {
+	return &dayRead{src: r.cfg.Source, loc: r.cfg.Location, day: day, seen: seen, filters: r.filters, add: func(page []fptapi.Bill) {
 		r.limit(page)
 		add(page)
-	})
-	err := d.all(ctx)
-	return d.st, err
+	}}
 }
 
 // limit cuts the page's over-long label values, logging each field the
@@ -142,10 +146,10 @@ func DayCosts(ctx context.Context, src BillSource, loc *time.Location, filters [
 	d := billing.DateOf(day.In(loc))
 	cost := make(dayCost)
 	var cuts labelCuts // as the exporter cuts them, so that both write the same sums
-	rd := newDayRead(src, loc, QueryFilters(filters), d, func(page []fptapi.Bill) {
+	rd := &dayRead{src: src, loc: loc, day: d, filters: QueryFilters(filters), add: func(page []fptapi.Bill) {
 		cuts.limitPage(page)
 		cost.addPage(page)
-	})
+	}}
 	if err := rd.all(ctx); err != nil {
 		return billing.Day{}, err
 	}

@@ -23,11 +23,11 @@ func TestDayReadOnePagePerStep(t *testing.T) {
 	day := billing.Date{Year: 2026, Month: time.November, Day: 2}
 	filters := []fptapi.Filter{{ServiceType: setA.Service}, {ServiceType: setB.Service}}
 	var rows []float64
-	d := newDayRead(src, loc, filters, day, func(page []fptapi.Bill) {
+	d := &dayRead{src: src, loc: loc, day: day, filters: filters, add: func(page []fptapi.Bill) {
 		for _, b := range page {
 			rows = append(rows, b.TotalPrice)
 		}
-	})
+	}}
 	var steps int
 	for {
 		done, err := d.step(context.Background())
@@ -44,7 +44,7 @@ func TestDayReadOnePagePerStep(t *testing.T) {
 	assert.Equal(t, 4, steps, "a page of each filter, and the end of each query")
 
 	src.setFailure(&failure{day: "2026-11-02", page: 2, err: errors.New("HTTP 500")})
-	d = newDayRead(src, loc, filters[1:], day, func([]fptapi.Bill) {})
+	d = &dayRead{src: src, loc: loc, day: day, filters: filters[1:], add: func([]fptapi.Bill) {}}
 	done, err := d.step(context.Background())
 	require.NoError(t, err)
 	require.False(t, done)
@@ -59,7 +59,7 @@ func TestDayReadOnePagePerStep(t *testing.T) {
 func TestDayReadClose(t *testing.T) {
 	t.Parallel()
 	src := newStub(map[string][]fptapi.Bill{"2026-11-02": {row(setA, 1), row(setA, 2), row(setA, 3)}})
-	d := newDayRead(src, hcm(t), QueryFilters(nil), billing.Date{Year: 2026, Month: time.November, Day: 2}, func([]fptapi.Bill) {})
+	d := &dayRead{src: src, loc: hcm(t), day: billing.Date{Year: 2026, Month: time.November, Day: 2}, filters: QueryFilters(nil), add: func([]fptapi.Bill) {}}
 	done, err := d.step(context.Background())
 	require.NoError(t, err)
 	require.False(t, done)

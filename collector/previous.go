@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"fmt"
-	"math/bits"
 
 	"github.com/go-kit/log/level"
 
@@ -11,14 +10,15 @@ import (
 )
 
 // previousMonth is the cost of the month before today's, summed day by day
-// and complete once every day is in.
+// in order, and complete once its last day is in.
 type previousMonth struct {
-	month    billing.Date // its last day, which names it
-	cost     dayCost
-	read     uint64  // bit d set: day d is in cost
-	lastDay  dayCost // the last day's cost: yesterday on the 1st
-	complete bool
+	month   billing.Date // its last day, which names it
+	cost    dayCost
+	done    int     // days 1 to done are in cost
+	lastDay dayCost // the last day's cost: yesterday on the 1st
 }
+
+func (p *previousMonth) complete() bool { return p.done == p.month.Day }
 
 // previousStep does one unit of the previous month: a day the store holds,
 // or a page of one it does not. The month is read once, after the current
@@ -32,24 +32,13 @@ func (r *Refresher) previousStep(ctx context.Context) (over bool) {
 		*p = previousMonth{month: lastDay, cost: make(dayCost)}
 	}
 	monthStart := rd.day.MonthStart().Start(r.cfg.Location)
-	if p.complete || r.cfg.Now().Before(monthStart.Add(r.cfg.LateWindow)) {
+	if p.complete() || r.cfg.Now().Before(monthStart.Add(DefaultLateWindow)) {
 		return true
 	}
-	days := lastDay.Day
-	d := 1
-	for d <= days && p.read&(1<<d) != 0 {
-		d++
-	}
-	if d > days {
-		p.complete = true
-		level.Info(r.cfg.Logger).Log("msg", "previous month complete", "month", fmt.Sprintf("%04d-%02d", lastDay.Year, lastDay.Month), "days", days)
-		r.rebuild()
-		return true
-	}
-	day := billing.Date{Year: lastDay.Year, Month: lastDay.Month, Day: d}
+	day := billing.Date{Year: lastDay.Year, Month: lastDay.Month, Day: p.done + 1}
 	if rd.read == nil {
 		if cost, ok := r.loadFinal(day); ok {
-			r.previousDay(d, days, cost)
+			r.previousDay(cost)
 			return false
 		}
 		r.startRead(day, false, nil) // only its total is served: no per-resource sums
@@ -65,19 +54,22 @@ func (r *Refresher) previousStep(ctx context.Context) (over bool) {
 	}
 	r.saves.save(c.cost.day(day, nil, r.cfg.Now(), true))
 	level.Debug(r.cfg.Logger).Log("msg", "previous month day read", "day", day)
-	r.previousDay(d, days, c.cost)
+	r.previousDay(c.cost)
 	return false
 }
 
-// previousDay adds day d of the previous month, of days days.
-func (r *Refresher) previousDay(d, days int, cost dayCost) {
+// previousDay adds the next day of the previous month; the series change
+// only when it is the last.
+func (r *Refresher) previousDay(cost dayCost) {
 	p := &r.previous
 	p.cost.merge(cost)
-	p.read |= 1 << d
-	if d == days {
-		p.lastDay = cost
+	if p.done++; !p.complete() {
+		r.publish(nil)
+		return
 	}
-	r.publish(nil) // the snapshot changes only when the month is complete
+	p.lastDay = cost
+	level.Info(r.cfg.Logger).Log("msg", "previous month complete", "month", fmt.Sprintf("%04d-%02d", p.month.Year, p.month.Month), "days", p.done)
+	r.rebuild()
 }
 
 // previousMissing is the number of days of the previous month not read
@@ -90,7 +82,7 @@ func (r *Refresher) previousMissing() int {
 	if r.previous.month != lastDay {
 		return lastDay.Day
 	}
-	return lastDay.Day - bits.OnesCount64(r.previous.read)
+	return lastDay.Day - r.previous.done
 }
 
 // loadFinal returns a final day from the store.

@@ -20,12 +20,11 @@ type Snapshot struct {
 	// attempted is false until the first read of today has ended: a
 	// start still reading is neither a success nor a failure.
 	attempted       bool
-	success         bool
 	tokenRejected   bool
 	duration        time.Duration
 	rows, pages     int
 	failures        uint64         // failed reads of today since start
-	failedInARow    uint64         // and since the last success
+	failedInARow    uint64         // and since the last success: 0 when the last read succeeded
 	missingDays     int            // closed days month-to-date still waits for
 	previousMissing int            // days of the previous month not read; -1 when not read at all
 	failedDays      []billing.Date // closed days whose last read failed
@@ -84,10 +83,12 @@ func (r *Refresher) build(s *Snapshot) *served {
 	}
 	complete := r.cache.missing(r.today.day) == 0
 	var closed []dayCost
+	var closedRes []*resourceCosts
 	if complete {
-		closed = r.cache.closed()
+		closed, closedRes = r.cache.closed()
 	}
-	ss, folded := combine(r.today.usage, closed, r.closedPeriods(), r.cfg.MaxSeries)
+	yesterday, previousMonth := r.closedPeriods()
+	ss, folded := combine(r.today.usage, closed, yesterday, previousMonth, r.cfg.MaxSeries)
 	out := &served{
 		at:                    r.today.at,
 		day:                   r.today.day,
@@ -99,7 +100,7 @@ func (r *Refresher) build(s *Snapshot) *served {
 	// Resources are ranked by month-to-date: only a complete month ranks
 	// them right.
 	if complete && r.today.resources != nil {
-		top, untracked := topResources(r.today.resources, r.cache.closedResources(), r.cfg.TopResources)
+		top, untracked := topResources(r.today.resources, closedRes, r.cfg.TopResources)
 		out.metrics = append(out.metrics, buildResourceMetrics(top, s.descs)...)
 		out.untrackedResourceRows = untracked
 		if untracked > 0 && (prev == nil || prev.untrackedResourceRows <= 0) {
@@ -112,18 +113,17 @@ func (r *Refresher) build(s *Snapshot) *served {
 
 // closedPeriods returns yesterday's cost and the previous month's, where
 // known, for the day of the last read of today.
-func (r *Refresher) closedPeriods() closedPeriods {
+func (r *Refresher) closedPeriods() (yesterday, previousMonth dayCost) {
 	day := r.today.day
-	var out closedPeriods
-	prevDone := r.previous.complete && r.previous.month == day.MonthStart().AddDays(-1)
+	prevDone := r.previous.complete() && r.previous.month == day.MonthStart().AddDays(-1)
 	if prevDone {
-		out.previousMonth = r.previous.cost
+		previousMonth = r.previous.cost
 	}
 	switch {
 	case day.Day > 1:
-		out.yesterday = r.cache.yesterday(day)
+		yesterday = r.cache.yesterday(day)
 	case prevDone:
-		out.yesterday = r.previous.lastDay
+		yesterday = r.previous.lastDay
 	}
-	return out
+	return yesterday, previousMonth
 }

@@ -8,7 +8,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
-// Defaults for the zero values of Config.
+// Defaults for the zero values of Config, and the late window.
 const (
 	// DefaultRefreshInterval: FPT Cloud updates bills about hourly, so
 	// reading more often gains nothing.
@@ -73,7 +72,6 @@ type Config struct {
 	RefreshInterval time.Duration   // 0 -> DefaultRefreshInterval
 	MaxAge          time.Duration   // billing series vanish when the served snapshot is older; 0 -> max(DefaultMaxAge, 3*RefreshInterval)
 	MaxSeries       int             // cardinality guard, per metric; 0 -> DefaultMaxSeries
-	LateWindow      time.Duration   // yesterday is read again until this long after midnight; 0 -> DefaultLateWindow
 	Budgets         Budgets
 	TopResources    int      // the most expensive resources that get series of their own; 0: none
 	MaxResources    int      // distinct resources ranked per day and per month; 0 -> DefaultMaxResources
@@ -114,11 +112,27 @@ type Refresher struct {
 	lastProgress time.Time // when a closed day's progress was last logged at info
 }
 
-// NewRefresher checks cfg and fills in defaults.
+// NewRefresher checks cfg and fills in the defaults of its zero values.
+// The user's values are checked where they are read (internal/config):
+// here only what the loop cannot run without.
 func NewRefresher(cfg Config) (*Refresher, error) {
-	cfg, err := withDefaults(cfg)
-	if err != nil {
-		return nil, err
+	switch {
+	case cfg.Source == nil:
+		return nil, errors.New("collector: no bill source")
+	case cfg.Location == nil:
+		return nil, errors.New("collector: no billing time zone")
+	case cfg.Store != nil && cfg.StoreUnusable:
+		return nil, errors.New("collector: a store that is both given and unusable")
+	}
+	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval)
+	cfg.MaxAge = cmp.Or(cfg.MaxAge, max(DefaultMaxAge, 3*cfg.RefreshInterval))
+	cfg.MaxSeries = cmp.Or(cfg.MaxSeries, DefaultMaxSeries)
+	cfg.MaxResources = cmp.Or(cfg.MaxResources, DefaultMaxResources)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = log.NewNopLogger()
 	}
 	r := &Refresher{
 		cfg:     cfg,
@@ -131,52 +145,6 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 	descs := newDescs(cfg.Account)
 	r.state.Store(&Snapshot{cfg: &r.cfg, descs: descs, budgets: budgetMetrics(cfg.Budgets, descs), previousMissing: -1})
 	return r, nil
-}
-
-// check refuses a Config no default can mend.
-func check(cfg Config) error {
-	switch {
-	case cfg.Source == nil:
-		return errors.New("collector: no bill source")
-	case cfg.Location == nil:
-		return errors.New("collector: no billing time zone")
-	case cfg.RefreshInterval < 0:
-		return fmt.Errorf("collector: negative refresh interval %s", cfg.RefreshInterval)
-	case cfg.MaxAge < 0:
-		return fmt.Errorf("collector: negative max age %s", cfg.MaxAge)
-	case cfg.LateWindow < 0:
-		return fmt.Errorf("collector: negative late window %s", cfg.LateWindow)
-	case cfg.MaxSeries < 0:
-		return fmt.Errorf("collector: negative max series %d", cfg.MaxSeries)
-	case cfg.TopResources < 0 || cfg.MaxResources < 0:
-		return fmt.Errorf("collector: negative top resources %d or max resources %d", cfg.TopResources, cfg.MaxResources)
-	case cfg.Store != nil && cfg.StoreUnusable:
-		return errors.New("collector: a store that is both given and unusable")
-	}
-	return nil
-}
-
-// withDefaults checks cfg and fills in the defaults of its zero values.
-func withDefaults(cfg Config) (Config, error) {
-	if err := check(cfg); err != nil {
-		return cfg, err
-	}
-	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval)
-	cfg.MaxAge = cmp.Or(cfg.MaxAge, max(DefaultMaxAge, 3*cfg.RefreshInterval))
-	if cfg.MaxAge < cfg.RefreshInterval {
-		// The data would vanish between every two refreshes.
-		return cfg, fmt.Errorf("collector: max age %s is shorter than the refresh interval %s", cfg.MaxAge, cfg.RefreshInterval)
-	}
-	cfg.LateWindow = cmp.Or(cfg.LateWindow, DefaultLateWindow)
-	cfg.MaxSeries = cmp.Or(cfg.MaxSeries, DefaultMaxSeries)
-	cfg.MaxResources = cmp.Or(cfg.MaxResources, DefaultMaxResources)
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = log.NewNopLogger()
-	}
-	return cfg, nil
 }
 
 // Snapshot returns the last published snapshot: what a scrape serves.

@@ -13,11 +13,6 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
 )
 
-// errEmptyAgain is the failure of a read that found no rows for a day
-// already seen with rows. An API answers "nothing" while its index is
-// rebuilt, too: publishing that would show spend dropping to zero.
-var errEmptyAgain = errors.New("the API returned no rows for a day it returned rows for before")
-
 // today is the last complete read of the current day's bills.
 type today struct {
 	day       billing.Date
@@ -51,13 +46,12 @@ func (r *Refresher) readToday(ctx context.Context) error {
 
 	usage := make(dayUsage, len(r.today.usage))
 	res := r.newResourceCosts()
-	st, err := r.readAll(ctx, day, func(page []fptapi.Bill) {
+	read := r.newDayRead(day, r.cache.wasSeen(day.Day), func(page []fptapi.Bill) {
 		usage.addPage(page)
 		res.addPage(page)
 	})
-	if err == nil && len(usage) == 0 && r.cache.wasSeen(day.Day) {
-		err = fmt.Errorf("bills of %s: %w", day, errEmptyAgain)
-	}
+	err := read.all(ctx)
+	st := read.st
 	r.todayEnded = r.cfg.Now()
 	dur := r.todayEnded.Sub(start)
 	switch {
@@ -84,7 +78,7 @@ func (r *Refresher) readToday(ctx context.Context) error {
 func (r *Refresher) todayFailed(err error, dur time.Duration, st readStats) {
 	prev := r.state.Load()
 	next := r.publish(func(s *Snapshot) {
-		s.attempted, s.success, s.duration, s.rows, s.pages = true, false, dur, st.rows, st.pages
+		s.attempted, s.duration, s.rows, s.pages = true, dur, st.rows, st.pages
 		s.failures++
 		s.failedInARow++
 		s.tokenRejected = errors.Is(err, fptapi.ErrUnauthorized)
@@ -105,7 +99,7 @@ func (r *Refresher) todayRead(dur time.Duration, st readStats, asked bool) {
 	prev := r.state.Load()
 	day := r.today.day
 	next := r.publish(func(s *Snapshot) {
-		s.attempted, s.success, s.duration, s.rows, s.pages = true, true, dur, st.rows, st.pages
+		s.attempted, s.duration, s.rows, s.pages = true, dur, st.rows, st.pages
 		s.tokenRejected, s.failedInARow = false, 0
 		s.snap = r.build(s)
 	})
@@ -113,7 +107,7 @@ func (r *Refresher) todayRead(dur time.Duration, st readStats, asked bool) {
 	switch {
 	case prev.snap == nil:
 		level.Info(logger).Log("msg", "first refresh succeeded: serving today's bills", "day", day,
-			"rows", st.rows, "pages", st.pages, "duration", dur, "closed_day_reads_missing", r.cache.missing(day))
+			"rows", st.rows, "pages", st.pages, "duration", dur, "closed_day_reads_missing", next.missingDays)
 	case prev.failedInARow > 0:
 		level.Info(logger).Log("msg", "refresh succeeded again", "failed_refreshes", prev.failedInARow, "day", day)
 	}
@@ -126,11 +120,12 @@ func (r *Refresher) todayRead(dur time.Duration, st readStats, asked bool) {
 		lvl = level.Info(logger) // whoever asked sees it end
 	}
 	lvl.Log("msg", "refresh of today done", "day", day, "rows", st.rows, "pages", st.pages, "duration", dur)
-	if slow := dur > r.cfg.RefreshInterval; slow && !r.todaySlow {
+	slow := dur > r.cfg.RefreshInterval
+	if slow && !r.todaySlow {
 		level.Warn(logger).Log("msg", "reading today took longer than --collector.refresh-interval: the API is read without pause; raise the interval, or --fpt.rate-limit if the API allows",
 			"duration", dur, "refresh_interval", r.cfg.RefreshInterval, "pages", st.pages)
 	}
-	r.todaySlow = dur > r.cfg.RefreshInterval
+	r.todaySlow = slow
 }
 
 // startDay prepares the month cache for day: a new month starts afresh
@@ -143,7 +138,7 @@ func (r *Refresher) startDay(day billing.Date) {
 		r.loadStore(day)
 	}
 	yesterday := day.AddDays(-1)
-	if r.today.day == yesterday && yesterday.Month == day.Month && !r.cache.has(yesterday.Day) && len(r.today.usage) > 0 {
+	if r.today.day == yesterday && !r.cache.has(yesterday.Day) && len(r.today.usage) > 0 {
 		r.cache.store(yesterday.Day, r.today.usage.costs(), r.today.resources, false)
 	}
 }
@@ -197,7 +192,7 @@ func (r *Refresher) loadStore(day billing.Date) {
 // newResourceCosts returns an empty per-resource sum, or nil when top
 // resources are off.
 func (r *Refresher) newResourceCosts() *resourceCosts {
-	if r.cfg.TopResources == 0 {
+	if r.cfg.TopResources <= 0 {
 		return nil
 	}
 	hint := 0
