@@ -80,7 +80,13 @@ type usage struct {
 }
 
 func (u *usage) add(b *fptapi.Bill) {
-	u.merge(&usage{vnd{sum: b.TotalPrice}, b.VCPU, b.RAM, b.Disk, b.CPUQuantity, b.RAMQuantity, b.DiskQuantity})
+	u.cost.add(b.TotalPrice)
+	u.vcpu += b.VCPU
+	u.ram += b.RAM
+	u.disk += b.Disk
+	u.cpuQty += b.CPUQuantity
+	u.ramQty += b.RAMQuantity
+	u.diskQty += b.DiskQuantity
 }
 
 func (u *usage) merge(o *usage) {

@@ -22,8 +22,9 @@ func (p *previousMonth) complete() bool { return p.done == p.month.Day }
 
 // previousStep does one unit of the previous month: a day the store holds,
 // or a page of one it does not. The month is read once, after the current
-// one is complete and its first late window has closed; its total is
-// published when every day is in. It reports whether the round is over.
+// one is complete and after the late window of its last day has closed;
+// its total is published when every day is in. It reports whether the
+// round is over.
 func (r *Refresher) previousStep(ctx context.Context) (over bool) {
 	rd := r.round
 	lastDay := rd.day.MonthStart().AddDays(-1)
