@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
 	"reflect"
 	"sync"
 	"time"
@@ -167,20 +165,12 @@ func (rs *readers) build(src *config.Source) (*reader, error) {
 	for _, w := range running.Warnings {
 		level.Warn(logger).Log("msg", w)
 	}
-	if u, err := url.Parse(running.APIURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		level.Warn(logger).Log("msg", "--fpt.api-url is plain http: the API token is sent unencrypted", "api_url", running.APIURL)
-	}
 	r.stopFake = stop
 	if r.refresher, err = newRefresher(rs.cfg, &running, r.requests, logger); err != nil {
 		stop()
 		return nil, err
 	}
 	return r, nil
-}
-
-// isLoopback reports whether host is localhost or a loopback address.
-func isLoopback(host string) bool {
-	return host == "localhost" || net.ParseIP(host).IsLoopback()
 }
 
 // start runs the reader in a goroutine of its own until stop.

@@ -187,6 +187,9 @@ func (e entry) api(now time.Time) (Source, error) {
 		src.RateLimit = *a.RateLimit
 	}
 	src.warn(zoneWarning(zoneKey, src.Location, now), urlWarning(urlKey, src.APIURL))
+	if !e.demo { // the demo sends no token to that URL
+		src.warn(plainHTTPWarning(urlKey, src.APIURL))
+	}
 	return src, nil
 }
 

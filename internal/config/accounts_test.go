@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -315,4 +316,33 @@ func TestFlagsAccount(t *testing.T) {
 	assert.Equal(t, Store{Path: "/var/lib/x"}, cfg.Sources[0].Store)
 	assert.Equal(t, cfg.Store, cfg.Sources[0].Store)
 	assert.False(t, cfg.Server.EnableLifecycle)
+}
+
+// TestPlainHTTPWarning: a plain http API URL on another machine is warned
+// about under the name the user gave it, a flag or a key of the file;
+// loopback addresses and the demo, which sends no token there, are not.
+func TestPlainHTTPWarning(t *testing.T) {
+	t.Parallel()
+	withToken := env(map[string]string{TokenEnv: "t"})
+	warnings := func(args ...string) []string {
+		t.Helper()
+		getenv := withToken
+		if strings.HasPrefix(args[0], "--config.file=") {
+			getenv = env(nil)
+		}
+		cfg, err := NewApp().Resolve(append(args, "--fpt.timezone=Asia/Ho_Chi_Minh"), getenv)
+		require.NoError(t, err)
+		require.Len(t, cfg.Sources, 1)
+		return cfg.Sources[0].Warnings
+	}
+	assert.Equal(t, []string{"--fpt.api-url=http://192.0.2.1/api is plain http: the API token is sent unencrypted"},
+		warnings("--fpt.api-url=http://192.0.2.1/api"))
+	for _, quiet := range []string{"https://192.0.2.1/api", "http://127.0.0.1:8080/api", "http://localhost/api", "http://[::1]/api"} {
+		assert.Empty(t, warnings("--fpt.api-url="+quiet), quiet)
+	}
+	assert.Empty(t, warnings("--demo", "--fpt.api-url=http://192.0.2.1/api"))
+
+	path := writeAccounts(t, "accounts:\n  - name: a\n    token_file: hn.token\n    api_url: http://192.0.2.1/api\n")
+	assert.Equal(t, []string{"--config.file=" + path + ": line 4: accounts[0].api_url=http://192.0.2.1/api is plain http: the API token is sent unencrypted"},
+		warnings("--config.file="+path))
 }

@@ -87,6 +87,20 @@ func urlWarning(key, raw string) string {
 	return fmt.Sprintf("%s=%s does not end in /api: the base URL has the form %s; requests may answer 404", key, raw, fptapi.DefaultBaseURL)
 }
 
+// plainHTTPWarning is a warning for a base URL that would send the token
+// unencrypted to another machine; a loopback address (a local proxy, the
+// demo's fake) stays on this one.
+func plainHTTPWarning(key, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" {
+		return ""
+	}
+	if host := u.Hostname(); host == "localhost" || net.ParseIP(host).IsLoopback() {
+		return ""
+	}
+	return fmt.Sprintf("%s=%s is plain http: the API token is sent unencrypted", key, raw)
+}
+
 // parseTimezone loads an IANA time zone name. The empty string and "Local"
 // are refused: the billing day must not silently follow the machine's zone.
 func parseTimezone(name string) (*time.Location, error) {

@@ -206,6 +206,9 @@ func (a *App) apiSettings(now time.Time) (Source, error) {
 		return src, fmt.Errorf("--fpt.timezone: %w", err)
 	}
 	src.warn(zoneWarning("--fpt.timezone", src.Location, now), urlWarning("--fpt.api-url", src.APIURL))
+	if !a.demo { // the demo sends no token to that URL
+		src.warn(plainHTTPWarning("--fpt.api-url", src.APIURL))
+	}
 	switch {
 	case src.PageSize < 1 || src.PageSize > fptapi.MaxPageSize:
 		return src, fmt.Errorf("--fpt.page-size: %d is outside 1-%d", src.PageSize, fptapi.MaxPageSize)
