@@ -228,7 +228,7 @@ func TestLoadConcurrentScrapes(t *testing.T) {
 	env := tokenEnv(loadToken)
 	base, logs, stop := startExporter(t, env, "--fpt.api-url="+fake.URL, "--collector.refresh-interval=1s", "--fpt.timezone="+loc.String(),
 		"--fpt.page-size="+strconv.Itoa(pageSize), "--fpt.rate-limit=100000", "--web.max-requests=0", "--log.level=debug")
-	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, 2*time.Minute)
+	testhelp.WaitFor(t, base+"/-/ready", http.StatusOK, testhelp.Patience)
 
 	served, err := scrapeOnce(http.DefaultClient, base+"/metrics")
 	require.NoError(t, err)
