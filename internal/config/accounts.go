@@ -48,7 +48,6 @@ func (a *App) fileSources(cfg *Config, command string, base Source, getenv func(
 	if err := a.refuseAccountFlags(getenv); err != nil {
 		return err
 	}
-	base.Warnings = nil // each account warns about the values it uses
 	d := &accountDefaults{
 		path:         cfg.ConfigFile,
 		base:         base,
@@ -186,10 +185,7 @@ func (e entry) api(now time.Time) (Source, error) {
 		}
 		src.RateLimit = *a.RateLimit
 	}
-	src.warn(zoneWarning(zoneKey, src.Location, now), urlWarning(urlKey, src.APIURL))
-	if !e.demo { // the demo sends no token to that URL
-		src.warn(plainHTTPWarning(urlKey, src.APIURL))
-	}
+	src.warnAPI(zoneKey, urlKey, e.demo, now)
 	return src, nil
 }
 
@@ -264,14 +260,9 @@ func seedOf(name string) int64 {
 	return int64(h.Sum64() >> 1)
 }
 
-// account is the --account of command, "" for none.
-func (a *App) account(command string) string {
-	return map[string]string{CommandCheck: a.checkAccount, CommandBackfill: a.backfillAccount}[command]
-}
-
 // selectAccount keeps the account that check's or backfill's --account names.
 func (a *App) selectAccount(cfg *Config, command string) error {
-	name := a.account(command)
+	name := a.account
 	names := make([]string, len(cfg.Sources))
 	for i, s := range cfg.Sources {
 		names[i] = s.Name

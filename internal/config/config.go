@@ -30,7 +30,8 @@ const (
 	// TokenEnv is the environment variable the token may come from.
 	TokenEnv = "FPTCLOUD_TOKEN"
 	// CheckMaxBillsRequests bounds the check command's bills requests, so
-	// that it ends in seconds and its requests can be counted.
+	// that it ends in seconds and its requests can be counted: enough rows
+	// to see the data's shape, where the exporter reads every page.
 	CheckMaxBillsRequests = 3
 )
 
@@ -138,7 +139,7 @@ func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error
 	cfg := a.cfg
 	cfg.Command = command
 	cfg.Server.Description = "Prometheus exporter for FPT Cloud spend"
-	src, err := a.apiSettings(now)
+	src, err := a.apiSettings()
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +159,7 @@ func (a *App) Resolve(args []string, getenv func(string) string) (*Config, error
 	switch {
 	case cfg.ConfigFile != "":
 		err = a.fileSources(&cfg, command, src, getenv, now)
-	case a.account(command) != "":
+	case a.account != "":
 		return nil, errors.New("--account needs --config.file: without it the flags describe one account")
 	default:
 		err = a.flagSource(&cfg, src, getenv, now)
@@ -179,6 +180,7 @@ func (a *App) flagSource(cfg *Config, src Source, getenv func(string) string, no
 	if slices.ContainsFunc(slices.Concat(a.serviceTypes, a.billingGroups, a.billingConfigs), isBlank) {
 		return errors.New("--fpt.service-type, --fpt.billing-group and --fpt.billing-config values must not be empty")
 	}
+	src.warnAPI("--fpt.timezone", "--fpt.api-url", a.demo, now)
 	src.Filters = buildFilters(a.serviceTypes, a.billingGroups, a.billingConfigs)
 	var err error
 	if src.Budgets, err = a.budgets(); err != nil {
@@ -196,7 +198,7 @@ func (a *App) flagSource(cfg *Config, src Source, getenv func(string) string, no
 }
 
 // apiSettings are how a source talks to the API.
-func (a *App) apiSettings(now time.Time) (Source, error) {
+func (a *App) apiSettings() (Source, error) {
 	src := a.src
 	if err := checkAPIURL(src.APIURL); err != nil {
 		return src, fmt.Errorf("--fpt.api-url: %w", err)
@@ -204,10 +206,6 @@ func (a *App) apiSettings(now time.Time) (Source, error) {
 	var err error
 	if src.Location, err = parseTimezone(a.timezone); err != nil {
 		return src, fmt.Errorf("--fpt.timezone: %w", err)
-	}
-	src.warn(zoneWarning("--fpt.timezone", src.Location, now), urlWarning("--fpt.api-url", src.APIURL))
-	if !a.demo { // the demo sends no token to that URL
-		src.warn(plainHTTPWarning("--fpt.api-url", src.APIURL))
 	}
 	switch {
 	case src.PageSize < 1 || src.PageSize > fptapi.MaxPageSize:
@@ -219,6 +217,15 @@ func (a *App) apiSettings(now time.Time) (Source, error) {
 		return src, fmt.Errorf("--fpt.rate-limit: %w", err)
 	}
 	return src, nil
+}
+
+// warnAPI adds the warnings about the source's zone and URL, under the
+// flag or key each came from.
+func (s *Source) warnAPI(zoneKey, urlKey string, demo bool, now time.Time) {
+	s.warn(zoneWarning(zoneKey, s.Location, now), urlWarning(urlKey, s.APIURL))
+	if !demo { // the demo sends no token to that URL
+		s.warn(plainHTTPWarning(urlKey, s.APIURL))
+	}
 }
 
 // warn adds the warnings that are not "".

@@ -33,9 +33,9 @@ type App struct {
 
 	// The commands' own flags; the API, token, filter and storage flags
 	// are the exporter's.
-	checkAccount, backfillAccount string
-	from, to, backfillOutput      string
-	labels                        []string
+	account                  string // check's or backfill's --account
+	from, to, backfillOutput string
+	labels                   []string
 }
 
 // NewApp declares every flag and command.
@@ -84,7 +84,7 @@ func NewApp() *App {
 	a.Command(CommandServe, "Run the exporter (the default command).").Default()
 	check := a.Command(CommandCheck, fmt.Sprintf("Check the settings against the API: read the token, today's first %d pages of bills and the billing groups, print a summary, exit 0 when a deployment would work.", CheckMaxBillsRequests))
 	check.Flag("output", "Output format: text or json.").Default("text").EnumVar(&a.cfg.Check.Output, "text", "json")
-	check.Flag("account", "With --config.file: check only the account of this name (default: every account).").PlaceHolder("NAME").StringVar(&a.checkAccount)
+	check.Flag("account", "With --config.file: check only the account of this name (default: every account).").PlaceHolder("NAME").StringVar(&a.account)
 	a.addBackfillCommand()
 	return a
 }
@@ -100,7 +100,7 @@ func (a *App) addBackfillCommand() {
 	cmd.Flag("label", "Label added to every series, as NAME=VALUE, e.g. job=fptcloud and instance=HOST:PORT, so that the backfilled series "+
 		"line up with the scraped ones. Repeatable.").PlaceHolder("NAME=VALUE").StringsVar(&a.labels)
 	cmd.Flag("account", "With --config.file: the account whose history to write, its series labelled account=NAME; required when the file has several.").
-		PlaceHolder("NAME").StringVar(&a.backfillAccount)
+		PlaceHolder("NAME").StringVar(&a.account)
 }
 
 // LateWindow is how long after its end a day's bills may still change, as
