@@ -21,12 +21,6 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 )
 
-// maxBillsRequests bounds the check's bills requests: with one bill/info
-// request and no retries, the check ends in seconds and its requests can
-// be counted. Enough rows to see the data's shape; the exporter reads
-// every page.
-const maxBillsRequests = config.CheckMaxBillsRequests
-
 // checkMaxValues bounds the label values printed per label.
 const checkMaxValues = 10
 
@@ -187,13 +181,13 @@ func (r *Report) readBills(ctx context.Context, client *fptapi.Client, filters [
 	billsRequests *atomic.Int64, seen *labelValues) error {
 	for _, filter := range collector.QueryFilters(filters) {
 		err := errCheckBudget
-		if billsRequests.Load() < maxBillsRequests {
+		if billsRequests.Load() < config.CheckMaxBillsRequests {
 			err = client.Bills(ctx, day, filter, func(page []fptapi.Bill) error {
 				r.Pages++
 				for i := range page {
 					r.add(&page[i], seen)
 				}
-				if billsRequests.Load() >= maxBillsRequests {
+				if billsRequests.Load() >= config.CheckMaxBillsRequests {
 					return errCheckBudget
 				}
 				return nil

@@ -125,10 +125,10 @@ func TestCheckBoundsItsRequests(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	r := decodeReport(t, out)
 	assert.False(t, r.AllPagesRead)
-	assert.Equal(t, maxBillsRequests, fake.Requests(fptapi.EndpointBills))
-	assert.Equal(t, maxBillsRequests, r.BillsRequests)
+	assert.Equal(t, config.CheckMaxBillsRequests, fake.Requests(fptapi.EndpointBills))
+	assert.Equal(t, config.CheckMaxBillsRequests, r.BillsRequests)
 	assert.Equal(t, 1, fake.Requests(fptapi.EndpointBillInfo))
-	assert.Equal(t, maxBillsRequests, r.Pages)
+	assert.Equal(t, config.CheckMaxBillsRequests, r.Pages)
 }
 
 func TestCheckFailures(t *testing.T) {

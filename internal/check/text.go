@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/config"
 )
 
 // writeText prints the report for a person.
@@ -24,7 +26,7 @@ func (r *Report) writeText(b *strings.Builder) {
 		status = fmt.Sprintf("HTTP %d %s", r.LastHTTPStatus, http.StatusText(r.LastHTTPStatus))
 	}
 	line("requests", "%d bills, %d bill/info (at most %d and 1, no retries); last answer: %s",
-		r.BillsRequests, r.BillInfoRequests, maxBillsRequests, status)
+		r.BillsRequests, r.BillInfoRequests, config.CheckMaxBillsRequests, status)
 	if r.OK || r.Rows > 0 {
 		read := "all of today's pages"
 		if !r.AllPagesRead {
