@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
@@ -27,12 +26,7 @@ func sanitized(k billing.Labels) billing.Labels {
 }
 
 // valid replaces invalid UTF-8 in a label value.
-func valid(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
-}
+func valid(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 // vnd is a sum of amounts in VND, compensated (Neumaier) so that adding
 // many amounts with a few decimals keeps its error near one rounding of the

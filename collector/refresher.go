@@ -139,7 +139,6 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 		filters: QueryFilters(cfg.Filters),
 		trigger: make(chan struct{}, 1),
 		owner:   make(chan struct{}, 1),
-		labels:  make(labelTable),
 		saves:   saver{store: cfg.Store, logger: cfg.Logger, unsaved: make(map[billing.Date]billing.Day)},
 	}
 	descs := newDescs(cfg.Account)
