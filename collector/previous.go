@@ -27,11 +27,8 @@ func (p *previousMonth) complete() bool { return p.done == p.month.Day }
 // round is over.
 func (r *Refresher) previousStep(ctx context.Context) (over bool) {
 	rd := r.round
-	lastDay := rd.day.MonthStart().AddDays(-1)
 	p := &r.previous
-	if p.month != lastDay {
-		*p = previousMonth{month: lastDay, cost: make(dayCost)}
-	}
+	lastDay := p.month
 	monthStart := rd.day.MonthStart().Start(r.cfg.Location)
 	if p.complete() || r.cfg.Now().Before(monthStart.Add(DefaultLateWindow)) {
 		return true
@@ -79,11 +76,7 @@ func (r *Refresher) previousMissing() int {
 	if !r.cfg.PreviousMonth || r.today.usage == nil {
 		return -1
 	}
-	lastDay := r.today.day.MonthStart().AddDays(-1)
-	if r.previous.month != lastDay {
-		return lastDay.Day
-	}
-	return lastDay.Day - r.previous.done
+	return r.previous.month.Day - r.previous.done
 }
 
 // loadFinal returns a final day from the store.

@@ -115,7 +115,7 @@ func (r *Refresher) build(s *Snapshot) *served {
 // known, for the day of the last read of today.
 func (r *Refresher) closedPeriods() (yesterday, previousMonth dayCost) {
 	day := r.today.day
-	prevDone := r.previous.complete() && r.previous.month == day.MonthStart().AddDays(-1)
+	prevDone := r.previous.complete()
 	if prevDone {
 		previousMonth = r.previous.cost
 	}

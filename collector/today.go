@@ -128,14 +128,17 @@ func (r *Refresher) todayRead(dur time.Duration, st readStats, asked bool) {
 	r.todaySlow = slow
 }
 
-// startDay prepares the month cache for day: a new month starts afresh
-// from what the store holds; after midnight the last read of yesterday is
-// kept until yesterday is read again as a closed day.
+// startDay prepares the month cache and the previous month for day: a new
+// month starts afresh from what the store holds; after midnight the last
+// read of yesterday is kept until yesterday is read again as a closed day.
 func (r *Refresher) startDay(day billing.Date) {
 	if r.cache.forDay(day) {
 		r.today = today{}
 		r.labels = make(labelTable) // no resource of the month before is kept
 		r.loadStore(day)
+	}
+	if last := day.MonthStart().AddDays(-1); r.previous.month != last {
+		r.previous = previousMonth{month: last, cost: make(dayCost)}
 	}
 	yesterday := day.AddDays(-1)
 	if r.today.day == yesterday && !r.cache.has(yesterday.Day) && len(r.today.usage) > 0 {
