@@ -17,6 +17,7 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // benchAccounts refreshes n named readers of sets label sets each and
@@ -25,7 +26,7 @@ func benchAccounts(b *testing.B, n, sets int) (*Accounts, int) {
 	var list []Account
 	for i := range n {
 		name := fmt.Sprintf("account-%02d", i)
-		e := newEnv(b, newGenSource(sets, sets), time.Date(2026, 11, 1, 12, 0, 0, 0, hcm(b)), func(c *Config) {
+		e := newEnv(b, newGenSource(sets, sets), time.Date(2026, 11, 1, 12, 0, 0, 0, testhelp.HCM(b)), func(c *Config) {
 			c.Account, c.MaxSeries, c.Logger = name, sets, log.NewNopLogger()
 		})
 		require.NoError(b, e.r.Refresh(context.Background()))
@@ -153,7 +154,7 @@ func readAccountsOnce(b *testing.B, n int, slow bool) []time.Duration {
 			f.Close()
 		}
 	}()
-	loc := hcm(b)
+	loc := testhelp.HCM(b)
 	wall := time.Now()
 	shift := time.Date(2026, 11, 1, 12, 0, 0, 0, loc).Sub(wall)
 	now := func() time.Time { return time.Now().Add(shift) }

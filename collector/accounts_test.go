@@ -14,13 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // accountEnv is a refreshed reader of the known dataset with budgets and
 // top resources, so that every kind of family is served.
 func accountEnv(t *testing.T, account string) *testEnv {
 	t.Helper()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, loc), func(c *Config) {
 		c.Account = account
 		c.TopResources = 5
@@ -108,7 +109,7 @@ func TestAccountsSet(t *testing.T) {
 
 func TestAccountsReady(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
+	now := time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t))
 	newReader := func(name string, fail bool) *testEnv {
 		src := newStub(knownDataset())
 		if fail {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // genSource serves rows rows a day spread over sets label sets, in pages of
@@ -73,7 +74,7 @@ func (g *genSource) Bills(_ context.Context, _ time.Time, _ fptapi.Filter, fn fu
 // that the billing metrics total series samples (8 metrics per label set).
 func benchEnv(t testing.TB, series int) *testEnv {
 	sets := series / 8
-	e := newEnv(t, newGenSource(sets, sets), time.Date(2026, 11, 1, 12, 0, 0, 0, hcm(t)), func(c *Config) {
+	e := newEnv(t, newGenSource(sets, sets), time.Date(2026, 11, 1, 12, 0, 0, 0, testhelp.HCM(t)), func(c *Config) {
 		c.MaxSeries = sets
 		c.Logger = log.NewNopLogger()
 	})
@@ -214,7 +215,7 @@ func BenchmarkCollect(b *testing.B) {
 func BenchmarkRefresh(b *testing.B) {
 	for _, tc := range []struct{ rows, sets int }{{100000, 5000}, {1000000, 5000}, {100000, 50000}} {
 		b.Run(fmt.Sprintf("rows=%d/sets=%d", tc.rows, tc.sets), func(b *testing.B) {
-			e := newEnv(b, newGenSource(tc.rows, tc.sets), time.Date(2026, 11, 1, 12, 0, 0, 0, hcm(b)), func(c *Config) {
+			e := newEnv(b, newGenSource(tc.rows, tc.sets), time.Date(2026, 11, 1, 12, 0, 0, 0, testhelp.HCM(b)), func(c *Config) {
 				c.Logger = log.NewNopLogger()
 				c.MaxSeries = tc.sets
 			})
@@ -259,7 +260,7 @@ func BenchmarkRefreshAPI(b *testing.B) {
 		b.Run(fmt.Sprintf("rows=%d/sets=%d/size=%d/max-series=%d", tc.rows, tc.sets, tc.size, maxSeries), func(b *testing.B) {
 			// The last second of the 1st: today is all there is to read,
 			// and the fake has generated (almost) the whole day.
-			now := time.Date(2026, 11, 1, 23, 59, 59, 0, hcm(b))
+			now := time.Date(2026, 11, 1, 23, 59, 59, 0, testhelp.HCM(b))
 			hs := newHeapSampler()
 			e := newFakeEnv(b, now, fptapitest.Config{RowsPerDay: tc.rows, LabelSets: tc.sets, Seed: 1}, func(c *Config) {
 				c.Logger = log.NewNopLogger()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // Label sets of the known dataset: values as an API could send them, with
@@ -67,7 +68,7 @@ func knownDataset() map[string][]fptapi.Bill {
 
 func TestCollectKnownDataset(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	src := newStub(knownDataset())
 	src.loc = loc
 	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), nil)
@@ -108,7 +109,7 @@ func TestCollectKnownDataset(t *testing.T) {
 
 func TestCollectBeforeFirstRefresh(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), nil)
+	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)), nil)
 	assert.False(t, e.r.Ready())
 	// A first refresh still reading is not a failure: no refresh_success.
 	want, names := expo(t, map[string][]string{
@@ -125,7 +126,7 @@ func TestCollectBeforeFirstRefresh(t *testing.T) {
 
 func TestFilters(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	src := newStub(map[string][]fptapi.Bill{"2026-11-01": {row(setA, 1), row(setB, 2), row(setC, 4), row(setD, 8)}})
 	e := newEnv(t, src, time.Date(2026, 11, 1, 12, 0, 0, 0, loc), func(c *Config) {
 		c.Filters = []fptapi.Filter{{ServiceType: "instance"}, {ServiceType: "s3"}, {ServiceType: "instance"}}
@@ -140,7 +141,7 @@ func TestFilters(t *testing.T) {
 
 func TestRollover(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	src := newStub(map[string][]fptapi.Bill{
 		"2026-10-30": {row(setA, 1)},
 		"2026-10-31": {row(setA, 10)},
@@ -200,7 +201,7 @@ func TestRollover(t *testing.T) {
 
 func TestClosedDayCache(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	src := newStub(map[string][]fptapi.Bill{"2026-11-04": {row(setA, 4)}, "2026-11-05": {row(setA, 5)}})
 	e := newEnv(t, src, time.Time{}, nil) // LateWindow defaults to 6h
 	at := func(day, h, m int) time.Time { return time.Date(2026, 11, day, h, m, 0, 0, loc) }
@@ -238,7 +239,7 @@ func TestClosedDayCache(t *testing.T) {
 
 func TestFailedRefreshKeepsServing(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	t0 := time.Date(2026, 11, 3, 10, 0, 0, 0, loc)
 	lastSuccess := " " + strconv.FormatInt(t0.Unix(), 10)
 	good := []string{lblA + " 150.25", lblB + " 10", lblD + " 0"}
@@ -299,7 +300,7 @@ func TestFailedRefreshKeepsServing(t *testing.T) {
 
 func TestMaxAgeExpiry(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	t0 := time.Date(2026, 11, 3, 10, 0, 0, 0, loc)
 	src := newStub(knownDataset())
 	e := newEnv(t, src, t0, func(c *Config) { c.MaxAge = time.Hour })
@@ -342,7 +343,7 @@ func TestMaxAgeExpiry(t *testing.T) {
 
 func TestBudgetsAndCalendar(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	// 18:00 UTC on 28 February is 01:00 on 1 March in Vietnam: the billing
 	// month is March (31 days) while UTC is still in February (28 days).
 	now := time.Date(2027, 2, 28, 18, 0, 0, 0, time.UTC)
@@ -381,7 +382,7 @@ func TestBudgetsAndCalendar(t *testing.T) {
 
 func TestFolding(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	mk := func(i int) fptapi.Bill {
 		return fptapi.Bill{VPCID: fmt.Sprintf("vpc-%d", i), VPCName: "v", Service: "instance", BillingGroupName: "g", Tag: ""}
 	}
@@ -493,7 +494,7 @@ func TestCombine(t *testing.T) {
 // inside the source; run with -race. Every scrape sees one whole snapshot.
 func TestScrapesDuringRefresh(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	src := newStub(knownDataset())
 	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), nil)
 	require.NoError(t, e.r.Refresh(context.Background()))
@@ -595,7 +596,7 @@ func TestScrapesDuringRefresh(t *testing.T) {
 func TestRun(t *testing.T) {
 	t.Parallel()
 	src := newStub(knownDataset())
-	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) {
+	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)), func(c *Config) {
 		c.RefreshInterval = time.Millisecond // real timer; the fake clock stands still
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -627,7 +628,7 @@ func TestAPIRequestCounter(t *testing.T) {
 	wg.Wait()
 	c.Observe(fptapi.RequestInfo{Endpoint: fptapi.EndpointBillInfo, Code: "timeout"})
 
-	e := newEnv(t, newStub(nil), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), nil)
+	e := newEnv(t, newStub(nil), time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)), nil)
 	want, names := expo(t, map[string][]string{"fptcloud_exporter_api_requests_total": {
 		`{code="200",endpoint="bills"} 400`,
 		`{code="429",endpoint="bills"} 4`,
@@ -638,7 +639,7 @@ func TestAPIRequestCounter(t *testing.T) {
 
 func TestNewRefresherConfig(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	src := newStub(nil)
 	tests := []struct {
 		name    string

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // fakeEnv is a Refresher on the real client against the fake API, both on
@@ -28,7 +29,7 @@ type fakeEnv struct {
 func newFakeEnv(t testing.TB, now time.Time, fcfg fptapitest.Config, edit func(*Config), opts ...fptapi.Option) *fakeEnv {
 	t.Helper()
 	clock := &fakeClock{t: now}
-	fcfg.Location, fcfg.Now = hcm(t), clock.Now
+	fcfg.Location, fcfg.Now = testhelp.HCM(t), clock.Now
 	srv := fptapitest.NewServer(fcfg)
 	t.Cleanup(srv.Close)
 	reqs := NewAPIRequestCounter()
@@ -54,7 +55,7 @@ func newFakeEnv(t testing.TB, now time.Time, fcfg fptapitest.Config, edit func(*
 
 func TestFakeAPIKnownDataset(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	e := newFakeEnv(t, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), fptapitest.Config{}, nil, fptapi.WithPageSize(2))
 	for day, rows := range knownDataset() {
 		e.srv.SetBills(day, rows)
@@ -89,7 +90,7 @@ func TestFakeAPIKnownDataset(t *testing.T) {
 // and the next refresh after the API heals publishes.
 func TestFakeAPIFaults(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	tests := []struct {
 		name          string
 		fault         fptapitest.Fault
@@ -147,7 +148,7 @@ func TestFakeAPIFaults(t *testing.T) {
 // TestFakeAPIRetried: a transient 503 retried by the client is no failure.
 func TestFakeAPIRetried(t *testing.T) {
 	t.Parallel()
-	e := newFakeEnv(t, time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), fptapitest.Config{}, nil, fptapi.WithPageSize(2))
+	e := newFakeEnv(t, time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)), fptapitest.Config{}, nil, fptapi.WithPageSize(2))
 	for day, rows := range knownDataset() {
 		e.srv.SetBills(day, rows)
 	}
@@ -167,7 +168,7 @@ func TestFakeAPIRetried(t *testing.T) {
 // that the exposition sums to what the fake generated.
 func TestFakeAPIGenerated(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	e := newFakeEnv(t, time.Date(2026, 11, 15, 12, 0, 0, 0, loc), fptapitest.Config{RowsPerDay: 500, LabelSets: 60, Seed: 7}, nil)
 	require.NoError(t, e.r.Refresh(context.Background()))
 

@@ -85,7 +85,7 @@ func (e *faultEnv) refreshWithTimeout(ctx context.Context, timeout time.Duration
 
 func newFaultEnv(t *testing.T, edit func(*Config)) *faultEnv {
 	t.Helper()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	clock := &fakeClock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, loc)}
 	srv := fptapitest.NewServer(fptapitest.Config{Token: faultToken, Location: loc, Now: clock.Now})
 	t.Cleanup(srv.Close)

@@ -19,13 +19,6 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
-func hcm(t testing.TB) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
-	require.NoError(t, err)
-	return loc
-}
-
 // fakeClock is an injectable clock; tests move it instead of sleeping.
 type fakeClock struct {
 	mu sync.Mutex
@@ -153,7 +146,7 @@ func newEnv(t testing.TB, src BillSource, now time.Time, edit func(*Config)) *te
 	}
 	cfg := Config{
 		Source:          src,
-		Location:        hcm(t),
+		Location:        testhelp.HCM(t),
 		RefreshInterval: 15 * time.Minute,
 		MaxAge:          time.Hour,
 		Now:             e.clock.Now,

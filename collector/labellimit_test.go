@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 func TestCutLabelValue(t *testing.T) {
@@ -57,7 +58,7 @@ func TestHugeLabelValuesAreCut(t *testing.T) {
 	today = append(today, day...)
 	src := newStub(map[string][]fptapi.Bill{"2026-11-01": day, "2026-11-02": today})
 	dir := t.TempDir()
-	e := newEnv(t, src, time.Date(2026, 11, 2, 10, 0, 0, 0, hcm(t)), func(c *Config) {
+	e := newEnv(t, src, time.Date(2026, 11, 2, 10, 0, 0, 0, testhelp.HCM(t)), func(c *Config) {
 		c.Store = openStore(t, dir)
 		c.TopResources = 5
 	})

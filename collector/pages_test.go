@@ -11,6 +11,7 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // TestDayReadOnePagePerStep: a day's read makes one request per step, the
@@ -19,7 +20,7 @@ import (
 func TestDayReadOnePagePerStep(t *testing.T) {
 	t.Parallel()
 	src := newStub(map[string][]fptapi.Bill{"2026-11-02": {row(setA, 1), row(setA, 2), row(setB, 3), row(setC, 4), row(setB, 5)}})
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	day := billing.Date{Year: 2026, Month: time.November, Day: 2}
 	filters := []fptapi.Filter{{ServiceType: setA.Service}, {ServiceType: setB.Service}}
 	var rows []float64
@@ -59,7 +60,7 @@ func TestDayReadOnePagePerStep(t *testing.T) {
 func TestDayReadClose(t *testing.T) {
 	t.Parallel()
 	src := newStub(map[string][]fptapi.Bill{"2026-11-02": {row(setA, 1), row(setA, 2), row(setA, 3)}})
-	d := &dayRead{src: src, loc: hcm(t), day: billing.Date{Year: 2026, Month: time.November, Day: 2}, filters: QueryFilters(nil), add: func([]fptapi.Bill) {}}
+	d := &dayRead{src: src, loc: testhelp.HCM(t), day: billing.Date{Year: 2026, Month: time.November, Day: 2}, filters: QueryFilters(nil), add: func([]fptapi.Bill) {}}
 	done, err := d.step(context.Background())
 	require.NoError(t, err)
 	require.False(t, done)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // periodDataset has one row of setA a day from January to May 2026, costing
@@ -46,7 +47,7 @@ func num(v float64) string { return " " + strconv.FormatFloat(v, 'g', -1, 64) }
 // months of 28, 30 and 31 days, inside and after the late window.
 func TestClosedPeriods(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	at := func(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, loc) }
 	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
 	tests := []struct {
@@ -87,7 +88,7 @@ func TestClosedPeriods(t *testing.T) {
 // is final; then it is not read again.
 func TestClosedPeriodsRollover(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	src := newStub(periodDataset())
 	e := newEnv(t, src, time.Date(2026, 3, 31, 22, 0, 0, 0, loc), func(c *Config) { c.PreviousMonth = true })
 	require.NoError(t, e.r.Refresh(context.Background()))

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // resourceGen is genSource with resources: row i is resource i % resources.
@@ -49,7 +50,7 @@ func BenchmarkTopResources(b *testing.B) {
 	const rows, sets, resources = 200000, 5000, 50000
 	for _, k := range []int{0, 20, 1000} {
 		src := newResourceGen(rows, sets, resources)
-		e := newEnv(b, src, time.Date(2026, 11, 1, 12, 0, 0, 0, hcm(b)), func(c *Config) {
+		e := newEnv(b, src, time.Date(2026, 11, 1, 12, 0, 0, 0, testhelp.HCM(b)), func(c *Config) {
 			c.Logger = log.NewNopLogger()
 			c.MaxSeries = sets
 			c.TopResources = k

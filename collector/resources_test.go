@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 func res(set fptapi.Bill, id, name string, cost float64) fptapi.Bill {
@@ -73,7 +74,7 @@ func TestTopResources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, newStub(resourceDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)),
+			e := newEnv(t, newStub(resourceDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)),
 				func(c *Config) { c.TopResources = tt.k })
 			require.NoError(t, e.r.Refresh(context.Background()))
 			untracked := []string{" 0"}
@@ -96,7 +97,7 @@ func TestTopResourcesWaitForTheMonth(t *testing.T) {
 	t.Parallel()
 	src := newStub(resourceDataset())
 	src.setFailure(&failure{day: "2026-11-01", page: 1, err: assert.AnError})
-	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) { c.TopResources = 2 })
+	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)), func(c *Config) { c.TopResources = 2 })
 	require.Error(t, e.r.Refresh(context.Background()))
 	families := gatherBilling(t, e.c)
 	assert.NotContains(t, families, "fptcloud_billing_resource_cost_vnd")
@@ -107,7 +108,7 @@ func TestTopResourcesWaitForTheMonth(t *testing.T) {
 // are counted and one warning says so; the billing series keep every VND.
 func TestTopResourcesCap(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, newStub(resourceDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)),
+	e := newEnv(t, newStub(resourceDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)),
 		func(c *Config) { c.TopResources, c.MaxResources = 10, 2 })
 	require.NoError(t, e.r.Refresh(context.Background()))
 	require.NoError(t, e.r.Refresh(context.Background()))
@@ -128,7 +129,7 @@ func TestTopResourcesCap(t *testing.T) {
 func TestTopResourcesSurviveRestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
+	now := time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t))
 	cfg := func(c *Config) { c.TopResources, c.Store = 3, openStore(t, dir) }
 	first := newEnv(t, newStub(resourceDataset()), now, cfg)
 	require.NoError(t, first.r.Refresh(context.Background()))
@@ -146,7 +147,7 @@ func TestTopResourcesSurviveRestart(t *testing.T) {
 func TestTopResourcesNeedPerResourceDays(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
+	now := time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t))
 	first := newEnv(t, newStub(resourceDataset()), now, func(c *Config) { c.Store = openStore(t, dir) })
 	require.NoError(t, first.r.Refresh(context.Background()))
 

@@ -20,6 +20,7 @@ import (
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
 	"github.com/fptcloud-exporter/fptcloud_exporter/internal/billing"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 var storeID = store.Identity{APIURL: "http://fake/api", Filters: []string{""}, TimeZone: "Asia/Ho_Chi_Minh"}
@@ -84,7 +85,7 @@ func measureRestart(t *testing.T, now time.Time, rowsPerDay int) restartCounts {
 // window is open; a cold start is ready after today's requests alone.
 func TestRestartReadsOnlyToday(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	const rows = 300
 	tests := []struct {
 		name          string
@@ -124,7 +125,7 @@ func TestRestartCostAtScale(t *testing.T) {
 		t.Skip("pages 280,000 rows")
 	}
 	const rows, rate = 10000, 5.0
-	c := measureRestart(t, time.Date(2026, 11, 28, 10, 0, 0, 0, hcm(t)), rows)
+	c := measureRestart(t, time.Date(2026, 11, 28, 10, 0, 0, 0, testhelp.HCM(t)), rows)
 	secs := func(n int) string { return fmt.Sprintf("%d requests, %.0f s", n, float64(n)/rate) }
 	t.Logf("10,000 rows/day on the 28th at %v requests/s: before this change, cold start and restart alike: ready after %s",
 		rate, secs(c.cold))
@@ -150,7 +151,7 @@ func (s *spySource) Bills(ctx context.Context, day time.Time, f fptapi.Filter, f
 // the missing count goes down day by day; the log tells the story.
 func TestTodayFirst(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	src := newStub(knownDataset())
 	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), nil)
 	type seen struct {
@@ -249,7 +250,7 @@ func pagedRefresh(t *testing.T, n int, start time.Time, today string, edit func(
 // between, within one page of schedule, and month-to-date ends up exact.
 func TestTodayRefreshesDuringLongFill(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	start := time.Date(2026, 11, 28, 10, 0, 0, 0, loc)
 	e, pc, wantMTD := pagedRefresh(t, 28, start, "2026-11-28", nil)
 
@@ -274,7 +275,7 @@ func TestTodayRefreshesDuringLongFill(t *testing.T) {
 // today does, instead of one page per refresh of today.
 func TestSlowTodayLeavesTheMonthItsShare(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	const closedDays = 3
 	start := time.Date(2026, 11, closedDays+1, 10, 0, 0, 0, loc)
 	// Today's 10 pages take 100s of API time, the interval is 60s.
@@ -293,7 +294,7 @@ func TestSlowTodayLeavesTheMonthItsShare(t *testing.T) {
 // before they expire.
 func TestSlowTodayNeverExpires(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	start := time.Date(2026, 11, 4, 10, 0, 0, 0, loc)
 	// Today takes 100s to read; its data expire 180s after it is read.
 	_, pc, _ := pagedRefresh(t, 4, start, "2026-11-04", func(c *Config) { c.RefreshInterval, c.MaxAge = time.Minute, 3*time.Minute })
@@ -311,7 +312,7 @@ func TestSlowTodayNeverExpires(t *testing.T) {
 // series are served.
 func TestMidnightDuringClosedDaysRefreshesToday(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	start := time.Date(2026, 11, 10, 23, 58, 0, 0, loc)
 	e, pc, wantMTD := pagedRefresh(t, 11, start, "2026-11-11", nil)
 	midnight := time.Date(2026, 11, 11, 0, 0, 0, 0, loc)
@@ -333,7 +334,7 @@ func TestMidnightDuringClosedDaysRefreshesToday(t *testing.T) {
 // month-to-date appears, exact, once the day can be read.
 func TestClosedDayAlwaysFails(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	src := newStub(knownDataset())
 	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, loc), nil)
 	src.setFailure(&failure{day: "2026-11-01", page: 1, err: errors.New("HTTP 500: index error")})
@@ -369,7 +370,7 @@ func TestClosedDayAlwaysFails(t *testing.T) {
 // last good data, for today and for a closed day alike.
 func TestEmptyAnswers(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	t.Run("a new day with no rows yet is served as empty", func(t *testing.T) {
 		src := newStub(map[string][]fptapi.Bill{"2026-11-01": {row(setA, 7)}})
 		e := newEnv(t, src, time.Date(2026, 11, 2, 0, 0, 5, 0, loc), nil)
@@ -417,7 +418,7 @@ func TestEmptyAnswers(t *testing.T) {
 // with yesterday's last read until yesterday is read again as a closed day.
 func TestMidnightKeepsYesterday(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	src := newStub(knownDataset())
 	e := newEnv(t, src, time.Date(2026, 11, 3, 23, 50, 0, 0, loc), nil)
 	require.NoError(t, e.r.Refresh(context.Background()))
@@ -439,7 +440,7 @@ func TestMidnightKeepsYesterday(t *testing.T) {
 // totals are exact; the files are rewritten.
 func TestUntrustedStoreFile(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	now := time.Date(2026, 11, 3, 10, 0, 0, 0, loc)
 	otherID := func(edit func(*store.Identity)) store.Identity { id := storeID; edit(&id); return id }
 	truncate := func(t *testing.T, path string) {
@@ -518,7 +519,7 @@ func (s *failingStore) Prune(billing.Date) error { return nil }
 func TestStoreWriteFailureWarnsOnce(t *testing.T) {
 	t.Parallel()
 	fs := &failingStore{}
-	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) { c.Store = fs })
+	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)), func(c *Config) { c.Store = fs })
 	require.NoError(t, e.r.Refresh(context.Background()))
 	assert.Equal(t, 2, fs.saves)
 	assert.Equal(t, 1, strings.Count(e.logs.String(), "level=warn"), e.logs.String())
@@ -534,7 +535,7 @@ func TestStoreWriteFailureWarnsOnce(t *testing.T) {
 // recovery, and are absent when the store is off by choice.
 func TestStorageMetrics(t *testing.T) {
 	t.Parallel()
-	start := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
+	start := time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t))
 	storageSamples := func(ok, failures string) (string, []string) {
 		if ok == "" {
 			return expo(t, map[string][]string{
@@ -607,7 +608,7 @@ func TestStorageMetrics(t *testing.T) {
 
 func TestStoreGivenAndUnusable(t *testing.T) {
 	t.Parallel()
-	_, err := NewRefresher(Config{Source: newStub(nil), Location: hcm(t), Store: &failingStore{}, StoreUnusable: true})
+	_, err := NewRefresher(Config{Source: newStub(nil), Location: testhelp.HCM(t), Store: &failingStore{}, StoreUnusable: true})
 	assert.Error(t, err)
 }
 
@@ -616,7 +617,7 @@ func TestStoreGivenAndUnusable(t *testing.T) {
 func TestTrigger(t *testing.T) {
 	t.Parallel()
 	src := newStub(knownDataset())
-	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), nil)
+	e := newEnv(t, src, time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var run sync.WaitGroup
 	run.Go(func() { e.r.Run(ctx) })
@@ -636,7 +637,7 @@ func TestTrigger(t *testing.T) {
 // before a first success: the retry comes within a minute, not an interval.
 func TestFailedNewDayRetriesSoon(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	days, _ := novemberDays(2, 1)
 	e := newEnv(t, newStub(days), time.Date(2026, 11, 1, 23, 59, 0, 0, loc), nil)
 	require.NoError(t, e.r.Refresh(context.Background()))
@@ -664,7 +665,7 @@ func (s *slowLoadStore) Load(billing.Date) (store.Day, bool, error) {
 // has just ended (which nothing would serve).
 func TestStartJustBeforeMidnightReadsTheNewDay(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	days, _ := novemberDays(29, 1)
 	st := &slowLoadStore{failingStore: failingStore{freed: true}}
 	e := newEnv(t, newStub(days), time.Date(2026, 11, 28, 23, 59, 50, 0, loc), func(c *Config) { c.Store = st })

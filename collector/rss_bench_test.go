@@ -14,6 +14,7 @@ import (
 
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi"
 	"github.com/fptcloud-exporter/fptcloud_exporter/fptapi/fptapitest"
+	"github.com/fptcloud-exporter/fptcloud_exporter/internal/testhelp"
 )
 
 // BenchmarkPeakRSS reads one day of 100,000 rows from the in-process fake
@@ -23,7 +24,7 @@ import (
 // reports the process's high-water mark of resident memory. Run it alone
 // (-benchtime 1x, nothing else matched) so that the figure is that day's.
 func BenchmarkPeakRSS(b *testing.B) {
-	now := time.Date(2026, 11, 1, 23, 59, 59, 0, hcm(b)) // the 1st: only today is read
+	now := time.Date(2026, 11, 1, 23, 59, 59, 0, testhelp.HCM(b)) // the 1st: only today is read
 	e := newFakeEnv(b, now, fptapitest.Config{RowsPerDay: 100_000, LabelSets: 5000, Seed: 42}, func(c *Config) {
 		c.Logger = log.NewNopLogger()
 		c.TopResources = DefaultTopResources

@@ -168,7 +168,7 @@ func TestScaleLargeDay(t *testing.T) {
 	const day = "2026-11-01"
 	// The last second of the 1st: today is the whole month so far, and
 	// the fake's today is (almost) complete.
-	now := time.Date(2026, 11, 1, 23, 59, 59, 0, hcm(t))
+	now := time.Date(2026, 11, 1, 23, 59, 59, 0, testhelp.HCM(t))
 	hs := newHeapSampler()
 	e := newFakeEnv(t, now, fptapitest.Config{RowsPerDay: rows, LabelSets: sets, Seed: 42}, func(c *Config) {
 		c.Source = hs.wrap(c.Source)
@@ -247,7 +247,7 @@ func TestRequestsPerRefreshToday(t *testing.T) {
 	const size = 100
 	for _, rows := range []int{0, 1, 99, 100, 101, 250, 1000, 1001} {
 		t.Run(fmt.Sprintf("rows=%d", rows), func(t *testing.T) {
-			now := time.Date(2026, 11, 1, 12, 0, 0, 0, hcm(t)) // the 1st: no closed day
+			now := time.Date(2026, 11, 1, 12, 0, 0, 0, testhelp.HCM(t)) // the 1st: no closed day
 			e := newFakeEnv(t, now, fptapitest.Config{RowsPerDay: max(rows, 1), LabelSets: 10}, nil, fptapi.WithPageSize(size))
 			if rows == 0 {
 				e.srv.SetBills("2026-11-01", nil)
@@ -272,7 +272,7 @@ func TestRequestsPerRefreshToday(t *testing.T) {
 // arrive after midnight), once after that window, and never again.
 func TestRequestsPerRefreshClosedDays(t *testing.T) {
 	t.Parallel()
-	loc := hcm(t)
+	loc := testhelp.HCM(t)
 	const perDay = 3 // 250 rows in pages of 100: 100, 100, 50
 	at := func(m time.Month, d, h, mi int) time.Time { return time.Date(2026, m, d, h, mi, 0, 0, loc) }
 	steps := []struct {
@@ -310,7 +310,7 @@ func TestRequestsPerRefreshClosedDays(t *testing.T) {
 // (15 minutes of real time) never comes due while the test runs.
 func TestScrapesAddNoRequests(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
+	now := time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t))
 	e := newFakeEnv(t, now, fptapitest.Config{RowsPerDay: 500, LabelSets: 50, Seed: 3}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var run sync.WaitGroup
@@ -415,7 +415,7 @@ func TestFoldingAtScale(t *testing.T) {
 	const sets, maxSeries = 5000, 1000
 	// The 2nd after the 1st's late window: the ranking is by
 	// month-to-date, so the closed day counts.
-	now := time.Date(2026, 11, 2, 12, 0, 0, 0, hcm(t))
+	now := time.Date(2026, 11, 2, 12, 0, 0, 0, testhelp.HCM(t))
 	e := newFakeEnv(t, now, fptapitest.Config{RowsPerDay: 2 * sets, LabelSets: sets, Seed: 5}, func(c *Config) {
 		c.MaxSeries = maxSeries
 	}, fptapi.WithPageSize(1000))

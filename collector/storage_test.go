@@ -64,7 +64,7 @@ func storageOK(t *testing.T, c *Collector, ok, failures string) {
 func TestFullDiskHeals(t *testing.T) {
 	t.Parallel()
 	dir := smallDisk(t, "64k")
-	now := time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t))
+	now := time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t))
 	st := openStore(t, dir)
 	filler := fill(t, dir)
 
@@ -114,7 +114,7 @@ func (s *flakyStore) Save(d store.Day) error {
 func TestStorageStaysFailingUntilEveryDayIsWritten(t *testing.T) {
 	t.Parallel()
 	fs := &flakyStore{full: true, saved: map[string]int{}}
-	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) { c.Store = fs })
+	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)), func(c *Config) { c.Store = fs })
 	require.NoError(t, e.r.Refresh(context.Background()))
 	storageOK(t, e.c, "0", "2")
 
@@ -146,7 +146,7 @@ func (s *tooLargeStore) Save(d store.Day) error {
 func TestDayTooLargeIsServedFromMemory(t *testing.T) {
 	t.Parallel()
 	ts := &tooLargeStore{}
-	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, hcm(t)), func(c *Config) { c.Store = ts })
+	e := newEnv(t, newStub(knownDataset()), time.Date(2026, 11, 3, 10, 0, 0, 0, testhelp.HCM(t)), func(c *Config) { c.Store = ts })
 	require.NoError(t, e.r.Refresh(context.Background()))
 	require.NoError(t, e.r.Refresh(context.Background()))
 	assert.Equal(t, 2, ts.saves, "each day is tried once: final days are not read again")
